@@ -1,0 +1,55 @@
+# sesame — the two commands a newcomer needs are `make run` and `make test`.
+PY      ?= /usr/bin/python3
+JOBS    ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+CMAKE_FLAGS ?=
+
+.PHONY: all build deps run test unit integration fuzz-short fuzz bench check clean
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build -j $(JOBS)
+
+run: build
+	@mkdir -p var
+	./build/sesame serve --data ./var --transport capture
+
+# Unit tests with ASan+UBSan under ctest.
+build-test: deps
+	@cmake -S . -B build-test -DSESAME_TESTING=ON -DSESAME_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-test -j $(JOBS)
+
+unit: build-test
+	cd build-test && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+integration: build
+	SESAME_BIN=$(CURDIR)/build/sesame $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
+build-fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DSESAME_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+# A short run of every fuzzer (part of `make test`); `make fuzz` runs longer.
+fuzz-short: build-fuzz
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz: build-fuzz
+	@bash scripts/fuzz.sh 600
+
+check:
+	@bash scripts/checksrc.sh
+
+test: check unit integration fuzz-short
+	@echo "make test: all suites passed"
+
+bench: build
+	@bash scripts/deps.sh bench
+	@bash bench/run.sh
+
+clean:
+	rm -rf build build-test build-fuzz

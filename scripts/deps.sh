@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sesame needs to build, test (default) and
+# benchmark (`deps.sh bench`). Idempotent: installs only what is missing and
+# runs `apt-get update` at most once per call.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+  libevent-dev libssl-dev libjansson-dev libgmime-3.0-dev libc-ares-dev
+  libsqlite3-dev libpq-dev libcmocka-dev)
+test_pkgs=(awscli python3-boto3 python3-pytest python3-dkim python3-aiosmtpd
+  python3-dnspython swaks dnsmasq-base openssl sqlite3 curl)
+bench_pkgs=(wrk nginx-light postfix)
+
+want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+[ "${1:-}" = bench ] && want+=("${bench_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,19 @@
+/*
+ * act.h — every action handler, one family per act_<family>.c file. Rows of
+ * the dispatch table in actions.c point here.
+ */
+#ifndef SESAME_API_ACT_H
+#define SESAME_API_ACT_H
+
+#include "api/api.h"
+
+/* act_account.c */
+int act_get_send_quota(struct api_ctx *ctx, struct err *e);
+int act_get_send_statistics(struct api_ctx *ctx, struct err *e);
+int act_get_account_sending_enabled(struct api_ctx *ctx, struct err *e);
+int act_update_account_sending_enabled(struct api_ctx *ctx, struct err *e);
+
+/* act_identity.c */
+int act_list_identities(struct api_ctx *ctx, struct err *e);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * act_account.c — account-level actions: quota, statistics, the sending
+ * switch. Everything is the *caller's* account: a delegate sees its own
+ * quota and statistics, never the identity owner's.
+ */
+#include <stdio.h>
+
+#include "api/act.h"
+#include "api/xml.h"
+#include "store/store.h"
+
+#define DAY (24 * 60 * 60)
+#define TWO_WEEKS (14 * DAY)
+
+static int
+load_account(struct api_ctx *ctx, struct account *a, struct err *e)
+{
+	int rc = ctx->store->ops->account_get(ctx->store, ctx->caller.account_id, a, e);
+
+	if (rc == 0)
+		return err_set(e, 403, "InvalidClientTokenId",
+			       "The security token included in the request is invalid.");
+	return rc < 0 ? -1 : 0;
+}
+
+int
+act_get_send_quota(struct api_ctx *ctx, struct err *e)
+{
+	struct account a;
+	int64_t sent = 0;
+
+	if (load_account(ctx, &a, e) != 0)
+		return -1;
+	if (ctx->store->ops->event_sum(ctx->store, a.id, "accept", (int64_t)ctx->now - DAY, &sent,
+				       e) != 0)
+		return -1;
+	if (xml_elem_printf(ctx->out, "Max24HourSend", "%.1f", (double)a.max_24h) != 0 ||
+	    xml_elem_printf(ctx->out, "MaxSendRate", "%.1f", a.max_rate) != 0 ||
+	    xml_elem_printf(ctx->out, "SentLast24Hours", "%.1f", (double)sent) != 0)
+		return err_set(e, 500, "InternalFailure", "The response could not be written.");
+	return 0;
+}
+
+static int
+write_point(void *arg, const struct send_bucket *b)
+{
+	struct api_ctx *ctx = arg;
+	char ts[32];
+
+	api_timestamp((time_t)b->start, ts);
+	xml_open(ctx->out, "member");
+	xml_elem(ctx->out, "Timestamp", ts);
+	xml_elem_printf(ctx->out, "DeliveryAttempts", "%lld", (long long)b->attempts);
+	xml_elem_printf(ctx->out, "Bounces", "%lld", (long long)b->bounces);
+	xml_elem_printf(ctx->out, "Complaints", "%lld", (long long)b->complaints);
+	xml_elem_printf(ctx->out, "Rejects", "%lld", (long long)b->rejects);
+	xml_close(ctx->out, "member");
+	return 0;
+}
+
+int
+act_get_send_statistics(struct api_ctx *ctx, struct err *e)
+{
+	xml_open(ctx->out, "SendDataPoints");
+	if (ctx->store->ops->event_buckets(ctx->store, ctx->caller.account_id,
+					   (int64_t)ctx->now - TWO_WEEKS, write_point, ctx, e) != 0)
+		return -1;
+	xml_close(ctx->out, "SendDataPoints");
+	return 0;
+}
+
+int
+act_get_account_sending_enabled(struct api_ctx *ctx, struct err *e)
+{
+	struct account a;
+
+	if (load_account(ctx, &a, e) != 0)
+		return -1;
+	return xml_elem(ctx->out, "Enabled", a.sending_enabled ? "true" : "false");
+}
+
+int
+act_update_account_sending_enabled(struct api_ctx *ctx, struct err *e)
+{
+	bool enabled = false;
+
+	/* The model makes Enabled optional; absent means false, as in SES. */
+	if (api_param_bool(ctx, "Enabled", false, &enabled, e) != 0)
+		return -1;
+	return ctx->store->ops->account_set_sending(ctx->store, ctx->caller.account_id, enabled, e);
+}

@@ -1,0 +1,81 @@
+/*
+ * api.h — the SES Query API front end: what an action handler sees.
+ *
+ * server.c owns the sockets and threads; request.c turns one HTTP request
+ * into a `struct api_ctx` (decoded form, authenticated caller, region) and
+ * dispatches it through the table in actions.c to a handler in one of the
+ * act_*.c files. A handler reads ctx->form, writes its Result members into
+ * ctx->out with the xml.h helpers, and returns 0, or -1 with `e` filled in
+ * SES's words. It never touches HTTP.
+ */
+#ifndef SESAME_API_API_H
+#define SESAME_API_API_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+struct conf;
+struct store;
+struct vault;
+struct form;
+
+/* Who is calling, from the access key that signed the request. */
+struct caller {
+	char key_id[21];
+	char account_id[13];
+	char user[65];           /* IAM user name, "" otherwise */
+	char service[254];       /* service principal, "" otherwise */
+	char principal_arn[512]; /* arn:aws:iam::ID:root | …:user/NAME | service name */
+};
+
+/* Per-thread state shared by every request on one event loop. */
+struct api_thread {
+	const struct conf *conf;
+	struct store *store;
+	struct vault *vault;
+	struct sigv4_cache *sigv4;
+	void *app; /* room for later modules (queue, dns) */
+};
+
+struct api_ctx {
+	struct api_thread *t;
+	const struct conf *conf;
+	struct store *store;
+	struct form *form;
+	struct caller caller;
+	char region[33];
+	char request_id[37];
+	char source_ip[64];
+	bool secure;   /* request arrived over TLS */
+	time_t now;
+	struct buf *out; /* Result members go here */
+};
+
+typedef int (*api_handler)(struct api_ctx *ctx, struct err *e);
+
+struct api_action {
+	const char *name;
+	api_handler run;
+	bool has_result; /* the model declares an output shape */
+};
+
+/* The dispatch table (actions.c): NULL when `name` is not an action. */
+const struct api_action *api_action_find(const char *name);
+
+/* Helpers shared by handlers. */
+/* Required string parameter: NULL with MissingParameter filled when absent. */
+const char *api_param(struct api_ctx *ctx, const char *name, struct err *e);
+/* Optional string parameter (NULL when absent). */
+const char *api_param_opt(struct api_ctx *ctx, const char *name);
+/* Parse a boolean parameter "true"/"false"; -1 with InvalidParameterValue. */
+int api_param_bool(struct api_ctx *ctx, const char *name, bool required, bool *out,
+		   struct err *e);
+
+/* ISO-8601 UTC timestamp with milliseconds, as SES writes them. */
+void api_timestamp(time_t t, char out[32]);
+
+#endif

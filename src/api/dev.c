@@ -1,0 +1,67 @@
+/*
+ * dev.c — routes under /_sesame/, one row each in `routes`. Each handler
+ * gets the request, the thread state and the path after the prefix.
+ */
+#include "api/dev.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <string.h>
+
+#include "api/api.h"
+
+struct dev_route {
+	enum evhttp_cmd_type method;
+	const char *path; /* exact path, or a prefix when it ends with '/' */
+	void (*run)(struct evhttp_request *req, struct api_thread *t, const char *rest);
+};
+
+static void
+health(struct evhttp_request *req, struct api_thread *t, const char *rest)
+{
+	static const char ok[] = "{\"status\": \"ok\"}\n";
+	dev_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
+}
+
+static const struct dev_route routes[] = {
+	{EVHTTP_REQ_GET, "/_sesame/health", health},
+};
+
+void
+dev_reply(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req, status, NULL, out);
+	evbuffer_free(out);
+}
+
+void
+dev_handle(struct evhttp_request *req, struct api_thread *t, const struct evhttp_uri *uri)
+{
+	const char *path = evhttp_uri_get_path(uri);
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	bool path_known = false;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct dev_route *r = &routes[i];
+		size_t n = strlen(r->path);
+		bool prefix = r->path[n - 1] == '/';
+		if (prefix ? strncmp(path, r->path, n) != 0 : strcmp(path, r->path) != 0)
+			continue;
+		path_known = true;
+		if (r->method == cmd) {
+			r->run(req, t, path + n);
+			return;
+		}
+	}
+	if (path_known) {
+		static const char m[] = "{\"error\": \"method not allowed\"}\n";
+		dev_reply(req, 405, "application/json", m, sizeof(m) - 1);
+		return;
+	}
+	static const char nf[] = "{\"error\": \"not found\"}\n";
+	dev_reply(req, 404, "application/json", nf, sizeof(nf) - 1);
+}

@@ -1,0 +1,286 @@
+/*
+ * request.c — the life of one API request.
+ *
+ *   route      /_sesame/…  → dev.c (capture inbox, verification links)
+ *              /           → the Query API below
+ *   decode     form body (POST, x-www-form-urlencoded) or query string (GET)
+ *   auth       SigV4 from the Authorization header: key → caller, region
+ *              must be served; every refusal is SES's error, HTTP 4xx
+ *   dispatch   Action → actions.c table → handler writes Result members
+ *   answer     XML envelope with a fresh RequestId, x-amzn-RequestId header
+ *
+ * Order matters and matches AWS: authentication happens before the action
+ * is looked at, so an unauthenticated caller learns nothing about actions.
+ */
+#include "api/request.h"
+
+#include <arpa/inet.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/dev.h"
+#include "api/form.h"
+#include "api/sigv4.h"
+#include "api/xml.h"
+#include "conf.h"
+#include "store/store.h"
+#include "store/vault.h"
+#include "util/codec.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define MAX_SIGNED_HEADERS 64
+/* Largest Query request we parse (a 10 MB raw message, base64 + fields). */
+#define API_MAX_FORM (15 * 1024 * 1024)
+
+static void
+new_request_id(char out[37])
+{
+	uint8_t r[16];
+	char hex[33];
+
+	random_bytes(r, sizeof(r));
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	hex_encode(r, sizeof(r), hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+static void
+reply(struct evhttp_request *req, int status, const char *ctype, const char *request_id,
+      const char *body, size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+
+	evhttp_add_header(h, "Content-Type", ctype);
+	if (request_id != NULL)
+		evhttp_add_header(h, "x-amzn-RequestId", request_id);
+	evbuffer_add(out, body, len);
+	evhttp_send_reply(req, status, status == 200 ? "OK" : NULL, out);
+	evbuffer_free(out);
+}
+
+static void
+reply_error(struct evhttp_request *req, const struct err *e, const char *request_id)
+{
+	struct buf b;
+
+	buf_init(&b, 0);
+	xml_error_response(&b, e, request_id);
+	reply(req, e->http ? e->http : 400, "text/xml", request_id, b.data, b.len);
+	buf_free(&b);
+}
+
+/* Resolve the caller from the signature: the key must exist, its account
+ * must exist, and the signature must verify under its secret. */
+static int
+authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
+	     const char *query, const void *body, size_t body_len, struct err *e)
+{
+	struct sigv4_header hdrs[MAX_SIGNED_HEADERS * 2];
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	struct sigv4_request r = {0};
+	struct sigv4_auth a;
+	struct access_key key = {0};
+	struct account acct;
+	uint8_t signing_key[32], *secret = NULL;
+	size_t n = 0, slen = 0;
+	int rc;
+
+	TAILQ_FOREACH(kv, in, next)
+	{
+		if (n == sizeof(hdrs) / sizeof(hdrs[0]))
+			return err_set(e, 400, "IncompleteSignature", "Too many request headers.");
+		hdrs[n].name = kv->key;
+		hdrs[n].value = kv->value;
+		n++;
+	}
+	r.method = evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST";
+	r.path = path;
+	r.query = query ? query : "";
+	r.headers = hdrs;
+	r.nheaders = n;
+	r.body = body;
+	r.body_len = body_len;
+	if (sigv4_parse(&r, ctx->now, &a, e) != 0)
+		return -1;
+	if (!conf_serves_region(ctx->conf, a.region))
+		return sigv4_fail_region(e);
+	snprintf(ctx->region, sizeof(ctx->region), "%s", a.region);
+
+	/* Look the key up on every request (a primary-key read) so a deleted
+	 * key stops working at once; the cache spares only the HMAC chain. */
+	rc = ctx->store->ops->key_get(ctx->store, a.key_id, &key, e);
+	if (rc <= 0)
+		return rc == 0 ? sigv4_fail_unknown_key(e) : -1;
+	if (vault_unseal(ctx->t->vault, key.sealed, key.sealed_len, &secret, &slen, e) != 0) {
+		access_key_clear(&key);
+		return -1;
+	}
+	sigv4_cache_signing_key(ctx->t->sigv4, &a, (const char *)secret, signing_key);
+	OPENSSL_cleanse(secret, slen);
+	free(secret);
+	if (sigv4_verify(&r, &a, signing_key, e) != 0) {
+		access_key_clear(&key);
+		return -1;
+	}
+	snprintf(ctx->caller.key_id, sizeof(ctx->caller.key_id), "%s", key.id);
+	snprintf(ctx->caller.account_id, sizeof(ctx->caller.account_id), "%s", key.account_id);
+	snprintf(ctx->caller.user, sizeof(ctx->caller.user), "%s", key.user);
+	snprintf(ctx->caller.service, sizeof(ctx->caller.service), "%s", key.service);
+	if (key.user[0])
+		snprintf(ctx->caller.principal_arn, sizeof(ctx->caller.principal_arn),
+			 "arn:aws:iam::%s:user/%s", key.account_id, key.user);
+	else if (key.service[0])
+		snprintf(ctx->caller.principal_arn, sizeof(ctx->caller.principal_arn), "%s",
+			 key.service);
+	else
+		snprintf(ctx->caller.principal_arn, sizeof(ctx->caller.principal_arn),
+			 "arn:aws:iam::%s:root", key.account_id);
+	access_key_clear(&key);
+
+	rc = ctx->store->ops->account_get(ctx->store, ctx->caller.account_id, &acct, e);
+	if (rc <= 0)
+		return rc == 0 ? sigv4_fail_unknown_key(e) : -1;
+	return 0;
+}
+
+static int
+dispatch(struct api_ctx *ctx, const struct api_action **act_out, struct err *e)
+{
+	const char *action = form_get(ctx->form, "Action");
+	const char *version = form_get(ctx->form, "Version");
+	const struct api_action *act;
+
+	if (action == NULL || action[0] == '\0')
+		return err_set(e, 400, "MissingAction", "Could not find operation in the request.");
+	act = api_action_find(action);
+	if (act == NULL)
+		return err_set(e, 400, "InvalidAction",
+			       "The action %.128s is not valid for this web service.", action);
+	if (version != NULL && strcmp(version, "2010-12-01") != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Unsupported API version %.32s; this service speaks 2010-12-01.",
+			       version);
+	*act_out = act;
+	return act->run(ctx, e);
+}
+
+static void
+handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp_uri *uri)
+{
+	struct api_ctx ctx = {0};
+	struct form form = {0};
+	struct err e = {0};
+	struct buf out, doc;
+	const struct api_action *act = NULL;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *query = evhttp_uri_get_query(uri);
+	const char *path = evhttp_uri_get_path(uri);
+	size_t body_len = evbuffer_get_length(in);
+	const char *body = body_len ? (const char *)evbuffer_pullup(in, -1) : "";
+	ev_uint16_t port;
+	char *peer = NULL;
+
+	ctx.t = t;
+	ctx.conf = t->conf;
+	ctx.store = t->store;
+	ctx.form = &form;
+	ctx.now = time(NULL);
+	ctx.secure = false;
+	new_request_id(ctx.request_id);
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+	snprintf(ctx.source_ip, sizeof(ctx.source_ip), "%s", peer ? peer : "");
+	buf_init(&out, 0);
+	buf_init(&doc, 0);
+	ctx.out = &out;
+
+	if (path == NULL || path[0] == '\0')
+		path = "/";
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+		err_set(&e, 405, "InvalidAction", "Only GET and POST are supported here.");
+		goto fail;
+	}
+	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") == NULL) {
+		err_set(&e, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+		goto fail;
+	}
+	if (cmd == EVHTTP_REQ_POST) {
+		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+		if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+			err_set(&e, 400, "InvalidParameterValue",
+				"Content-Type must be application/x-www-form-urlencoded.");
+			goto fail;
+		}
+		if (body_len > API_MAX_FORM) {
+			err_set(&e, 413, "RequestEntityTooLarge",
+				"Request size %zu exceeds the maximum of %d bytes.", body_len, API_MAX_FORM);
+			goto fail;
+		}
+	}
+	if (authenticate(&ctx, req, path, query, body, body_len, &e) != 0)
+		goto fail;
+	if (cmd == EVHTTP_REQ_POST && query != NULL && query[0] != '\0' && body_len > 0) {
+		err_set(&e, 400, "InvalidParameterValue",
+			"Send parameters in the body or the query string, not both.");
+		goto fail;
+	}
+	if (cmd == EVHTTP_REQ_POST && body_len > 0) {
+		if (form_parse(&form, body, body_len, &e) != 0)
+			goto fail;
+	} else if (query != NULL) {
+		if (form_parse(&form, query, strlen(query), &e) != 0)
+			goto fail;
+	}
+	if (dispatch(&ctx, &act, &e) != 0)
+		goto fail;
+	if (xml_response_begin(&doc, act->name, act->has_result) != 0 ||
+	    buf_append(&doc, out.data ? out.data : "", out.len) != 0 ||
+	    xml_response_end(&doc, act->name, act->has_result, ctx.request_id) != 0) {
+		err_set(&e, 500, "InternalFailure", "The response could not be written.");
+		goto fail;
+	}
+	reply(req, 200, "text/xml", ctx.request_id, doc.data, doc.len);
+	log_debug("api %s %s account=%s -> 200", ctx.source_ip, act->name, ctx.caller.account_id);
+	goto done;
+fail:
+	if (e.http >= 500)
+		log_warn("api %s %s: %s %s", ctx.source_ip, act ? act->name : "-", e.code, e.message);
+	else
+		log_info("api %s %s account=%s -> %d %s", ctx.source_ip, act ? act->name : "-",
+			 ctx.caller.account_id[0] ? ctx.caller.account_id : "-", e.http, e.code);
+	reply_error(req, &e, ctx.request_id);
+done:
+	form_free(&form);
+	buf_free(&out);
+	buf_free(&doc);
+}
+
+void
+request_handle(struct evhttp_request *req, void *arg)
+{
+	struct api_thread *t = arg;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+
+	if (uri == NULL) {
+		evhttp_send_error(req, 400, "Bad Request");
+		return;
+	}
+	if (path != NULL && strncmp(path, "/_sesame", 8) == 0 && (path[8] == '/' || path[8] == '\0')) {
+		dev_handle(req, t, uri);
+		return;
+	}
+	handle_api(req, t, uri);
+}

@@ -1,0 +1,173 @@
+/*
+ * server.c — HTTP listener threads. Each thread owns one event_base, one
+ * evhttp, one listening socket bound with SO_REUSEPORT to the same address
+ * (the kernel spreads connections), one store handle and one SigV4 cache.
+ * Nothing here blocks: handlers run on the loop and read the store, which
+ * is a local SQLite file (WAL; readers never wait for writers).
+ *
+ * Invariant: all sockets are bound before http_server_start returns, so an
+ * address in use is reported to the operator, not discovered later.
+ */
+#include "api/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/request.h"
+#include "api/sigv4.h"
+#include "conf.h"
+#include "store/store.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* Hard transport caps; SES's own limits (10 MB raw message) are enforced
+ * by the actions with SES's errors, below these. */
+#define HTTP_MAX_HEADERS (64 * 1024)
+#define HTTP_MAX_BODY (24 * 1024 * 1024)
+#define HTTP_TIMEOUT_SECS 60
+
+struct loop {
+	pthread_t tid;
+	struct event_base *base;
+	struct evhttp *http;
+	int fd;
+	struct api_thread t;
+};
+
+struct http_server {
+	int nloops;
+	struct loop *loops;
+};
+
+/* Split "host:port" ("[v6]:port" too) and bind a listening socket. */
+static int
+listen_on(const char *addr, struct err *e)
+{
+	char host[256], port[16];
+	const char *colon = strrchr(addr, ':');
+	struct addrinfo hints = {0}, *res = NULL;
+	int fd = -1, one = 1, rc;
+
+	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
+		return err_set(e, 400, "InvalidConfiguration", "bad listen address '%s' (want HOST:PORT)", addr);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
+		return err_set(e, 400, "InvalidConfiguration", "listen address '%s': %s", addr, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+		err_set(e, 500, "InvalidConfiguration", "cannot listen on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct loop *l = arg;
+
+	event_base_dispatch(l->base);
+	return NULL;
+}
+
+static void
+loop_free(struct loop *l)
+{
+	if (l->http != NULL)
+		evhttp_free(l->http);
+	if (l->base != NULL)
+		event_base_free(l->base);
+	if (l->t.store != NULL)
+		store_close(l->t.store);
+	if (l->t.sigv4 != NULL) {
+		sigv4_cache_clear(l->t.sigv4);
+		free(l->t.sigv4);
+	}
+}
+
+struct http_server *
+http_server_start(const struct conf *c, struct vault *v, struct err *e)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	int i;
+
+	evthread_use_pthreads();
+	s->nloops = c->threads;
+	s->loops = xcalloc((size_t)s->nloops, sizeof(struct loop));
+	for (i = 0; i < s->nloops; i++) {
+		struct loop *l = &s->loops[i];
+		l->t.conf = c;
+		l->t.vault = v;
+		l->t.sigv4 = xmalloc(sizeof(*l->t.sigv4));
+		sigv4_cache_init(l->t.sigv4);
+		if ((l->t.store = store_open(c->db, c->data, e)) == NULL)
+			goto fail;
+		if ((l->fd = listen_on(c->http, e)) < 0)
+			goto fail;
+		l->base = event_base_new();
+		l->http = evhttp_new(l->base);
+		evhttp_set_max_headers_size(l->http, HTTP_MAX_HEADERS);
+		evhttp_set_max_body_size(l->http, HTTP_MAX_BODY);
+		evhttp_set_timeout(l->http, HTTP_TIMEOUT_SECS);
+		evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+							    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+		evhttp_set_gencb(l->http, request_handle, &l->t);
+		if (evhttp_accept_socket(l->http, l->fd) != 0) {
+			err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", c->http);
+			goto fail;
+		}
+	}
+	for (i = 0; i < s->nloops; i++)
+		if (pthread_create(&s->loops[i].tid, NULL, loop_main, &s->loops[i]) != 0) {
+			log_err("http: cannot start thread %d", i);
+			abort();
+		}
+	log_info("http: SES API listening on http://%s (%d loops)", c->http, s->nloops);
+	return s;
+fail:
+	for (int j = 0; j <= i && j < s->nloops; j++)
+		loop_free(&s->loops[j]);
+	free(s->loops);
+	free(s);
+	return NULL;
+}
+
+void
+http_server_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->nloops; i++)
+		event_base_loopbreak(s->loops[i].base);
+	for (int i = 0; i < s->nloops; i++) {
+		pthread_join(s->loops[i].tid, NULL);
+		loop_free(&s->loops[i]);
+	}
+	free(s->loops);
+	free(s);
+}

@@ -1,0 +1,20 @@
+/*
+ * server.h — the HTTP listener: `threads` event loops sharing one address
+ * through SO_REUSEPORT, each with its own store handle and SigV4 key cache.
+ */
+#ifndef SESAME_API_SERVER_H
+#define SESAME_API_SERVER_H
+
+#include "util/err.h"
+
+struct conf;
+struct vault;
+struct http_server;
+
+/* Bind `c->http` and start the loops. NULL with `e` filled on failure
+ * (address in use, store unavailable). */
+struct http_server *http_server_start(const struct conf *c, struct vault *v, struct err *e);
+/* Stop the loops, join the threads and free everything. */
+void http_server_stop(struct http_server *s);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * xml.h — a tiny XML writer for SES Query responses (spec §1.2, §1.3).
+ *
+ * Writes into a caller-owned struct buf; every function returns 0, or -1
+ * when the buffer's cap would be passed (the buffer then holds a truncated
+ * document and the caller answers InternalFailure). Element names are
+ * trusted literals from our code; text is anything: it is escaped, and
+ * bytes or characters XML 1.0 cannot carry (control characters, invalid
+ * UTF-8, U+FFFE/U+FFFF) become U+FFFD, so the output is always well-formed.
+ */
+#ifndef SESAME_API_XML_H
+#define SESAME_API_XML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+#include "util/err.h"
+
+#define XML_SES_NS "http://ses.amazonaws.com/doc/2010-12-01/"
+
+/* Escaped text: & < > " ' become entities, CR becomes &#13; (so it survives
+ * parsing), tab and LF pass, everything invalid becomes U+FFFD. */
+int xml_text(struct buf *b, const char *s, size_t n);
+
+int xml_open(struct buf *b, const char *name);  /* <name> */
+int xml_close(struct buf *b, const char *name); /* </name> */
+int xml_empty(struct buf *b, const char *name); /* <name/> */
+/* <name>escaped text</name>; a NULL text writes nothing at all (an absent
+ * optional member). */
+int xml_elem(struct buf *b, const char *name, const char *text);
+int xml_elem_n(struct buf *b, const char *name, const char *text, size_t n);
+int xml_elem_printf(struct buf *b, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* `<ActionResponse xmlns="…">` and, when has_result, `<ActionResult>`. */
+int xml_response_begin(struct buf *b, const char *action, bool has_result);
+/* Closes what xml_response_begin opened and adds ResponseMetadata. A
+ * Result with nothing written into it is closed as `<ActionResult/>`. */
+int xml_response_end(struct buf *b, const char *action, bool has_result, const char *request_id);
+
+/* The whole ErrorResponse document for `e` (Type Sender below HTTP 500,
+ * Receiver from 500 on). The buffer is reset first. */
+int xml_error_response(struct buf *b, const struct err *e, const char *request_id);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * conf.c — the configuration table and its parser. Adding an option is one
+ * row in `table`; the command line beats the --config file, which beats the
+ * default. The file format is `name = value` per line, `#` comments.
+ */
+#include "conf.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_STR, K_INT };
+
+struct row {
+	const char *name;
+	enum kind kind;
+	size_t off;
+	size_t size;
+	const char *def;
+	long min, max;
+};
+
+#define S(name, field, def) {name, K_STR, offsetof(struct conf, field), sizeof(((struct conf *)0)->field), def, 0, 0}
+#define I(name, field, def, lo, hi) {name, K_INT, offsetof(struct conf, field), sizeof(int), def, lo, hi}
+
+static const struct row table[] = {
+	S("data", data, "./var"),
+	S("db", db, ""),
+	S("config", config, ""),
+	S("http", http, "127.0.0.1:8787"),
+	S("smtp", smtp, "127.0.0.1:2587"),
+	S("smtps", smtps, "127.0.0.1:2465"),
+	S("regions", regions, "us-east-1,us-west-2,eu-west-1"),
+	S("transport", transport, "capture"),
+	S("dns", dns, ""),
+	S("public-url", public_url, ""),
+	S("tls-cert", tls_cert, ""),
+	S("tls-key", tls_key, ""),
+	S("log-level", log_level, "info"),
+	I("threads", threads, "2", 1, 64),
+};
+#define NROWS (sizeof(table) / sizeof(table[0]))
+
+static const struct row *
+find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		if (strlen(table[i].name) == len && strncmp(table[i].name, name, len) == 0)
+			return &table[i];
+	return NULL;
+}
+
+static int
+set(struct conf *c, const struct row *r, const char *v, char *err, size_t errlen)
+{
+	char *p = (char *)c + r->off;
+
+	if (r->kind == K_STR) {
+		if (strlen(v) >= r->size) {
+			snprintf(err, errlen, "--%s: value too long", r->name);
+			return -1;
+		}
+		memcpy(p, v, strlen(v) + 1);
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	long n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < r->min || n > r->max) {
+		snprintf(err, errlen, "--%s: expected an integer in [%ld, %ld], got '%s'", r->name,
+			 r->min, r->max, v);
+		return -1;
+	}
+	*(int *)p = (int)n;
+	return 0;
+}
+
+static int
+load_file(struct conf *c, const unsigned char *seen, char *err, size_t errlen)
+{
+	FILE *f = fopen(c->config, "r");
+	char line[1024];
+	int lineno = 0;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "--config %s: %s", c->config, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *k = line, *eq, *v, *end;
+		lineno++;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (*k == '#' || *k == '\n' || *k == '\0')
+			continue;
+		eq = strchr(k, '=');
+		if (eq == NULL)
+			goto bad;
+		end = eq;
+		while (end > k && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		v = eq + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		v[strcspn(v, "\r\n")] = '\0';
+		for (size_t n = strlen(v); n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'); n--)
+			v[n - 1] = '\0';
+		const struct row *r = find(k, (size_t)(end - k));
+		if (r == NULL || strcmp(r->name, "config") == 0)
+			goto bad;
+		if (seen[r - table])
+			continue; /* the command line wins */
+		if (set(c, r, v, err, errlen) != 0) {
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+bad:
+	snprintf(err, errlen, "%s:%d: expected 'option = value' with a known option", c->config,
+		 lineno);
+	fclose(f);
+	return -1;
+}
+
+static int
+split_regions(struct conf *c, char *err, size_t errlen)
+{
+	const char *p = c->regions;
+
+	c->nregions = 0;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		while (n > 0 && *p == ' ')
+			p++, n--;
+		if (n == 0 || n >= sizeof(c->region[0]) || c->nregions == CONF_MAX_REGIONS) {
+			snprintf(err, errlen, "--regions: bad list '%s'", c->regions);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char ch = p[i];
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) {
+				snprintf(err, errlen, "--regions: bad region name in '%s'", c->regions);
+				return -1;
+			}
+		}
+		memcpy(c->region[c->nregions], p, n);
+		c->region[c->nregions][n] = '\0';
+		c->nregions++;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (c->nregions == 0) {
+		snprintf(err, errlen, "--regions: at least one region is needed");
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
+{
+	unsigned char seen[NROWS] = {0};
+	int out = 1;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NROWS; i++)
+		if (set(c, &table[i], table[i].def, err, errlen) != 0)
+			return -1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct row *r = NULL;
+		const char *v = NULL;
+
+		if (strncmp(a, "--", 2) == 0) {
+			const char *eq = strchr(a + 2, '=');
+			r = find(a + 2, eq ? (size_t)(eq - a - 2) : strlen(a + 2));
+			if (r != NULL && eq != NULL)
+				v = eq + 1;
+		}
+		if (r == NULL) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		if (v == NULL) {
+			if (i + 1 >= argc) {
+				snprintf(err, errlen, "--%s needs a value", r->name);
+				return -1;
+			}
+			v = argv[++i];
+		}
+		if (set(c, r, v, err, errlen) != 0)
+			return -1;
+		seen[r - table] = 1;
+	}
+	argv[out] = NULL;
+	if (c->config[0] && load_file(c, seen, err, errlen) != 0)
+		return -1;
+	if (split_regions(c, err, errlen) != 0)
+		return -1;
+	return out;
+}
+
+int
+conf_serves_region(const struct conf *c, const char *region)
+{
+	for (int i = 0; i < c->nregions; i++)
+		if (strcmp(c->region[i], region) == 0)
+			return 1;
+	return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * conf.h — the process configuration: one declarative table (conf.c) of
+ * option name, default and field, filled once from the command line and an
+ * optional --config file, read-only afterwards. With the logger it is the
+ * only process-wide state (STYLE.md §5).
+ */
+#ifndef SESAME_CONF_H
+#define SESAME_CONF_H
+
+#define CONF_MAX_REGIONS 16
+
+struct conf {
+	char data[512];        /* --data: data directory */
+	char db[512];          /* --db: store URL ("" = sqlite in data dir) */
+	char config[512];      /* --config FILE */
+	char http[128];        /* --http ADDR */
+	char smtp[128];        /* --smtp ADDR (STARTTLS) */
+	char smtps[128];       /* --smtps ADDR (implicit TLS) */
+	char regions[256];     /* --regions LIST, comma-separated */
+	char transport[256];   /* --transport capture|mx|relay://HOST:PORT */
+	char dns[128];         /* --dns HOST:PORT resolver override */
+	char public_url[256];  /* --public-url base of verification links */
+	char tls_cert[512];    /* --tls-cert */
+	char tls_key[512];     /* --tls-key */
+	char log_level[16];    /* --log-level debug|info|warn|error */
+	int threads;           /* --threads: HTTP event-loop threads */
+
+	/* derived */
+	int nregions;
+	char region[CONF_MAX_REGIONS][32];
+};
+
+/*
+ * Fill `c` with defaults, then take every table option out of argv (as
+ * `--name VALUE` or `--name=VALUE`, before or after the command), then the
+ * --config file for options the command line left unset. argv is compacted
+ * in place; returns the new argc, or -1 with a message in err.
+ */
+int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen);
+
+/* 1 if `region` is one of the served regions. */
+int conf_serves_region(const struct conf *c, const char *region);
+
+/* `sesame serve` (src/server.c). Returns the process exit status. */
+int serve_main(const struct conf *c);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * serve.c — `sesame serve`: open the vault and the store (running
+ * migrations), start the listeners, print where they are and how to start,
+ * then wait for SIGINT/SIGTERM and shut down cleanly.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api/server.h"
+#include "conf.h"
+#include "store/store.h"
+#include "store/vault.h"
+#include "util/log.h"
+
+static int
+parse_level(const char *s)
+{
+	static const char *names[] = {"debug", "info", "warn", "error"};
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+int
+serve_main(const struct conf *c)
+{
+	struct err e = {0};
+	struct vault *v = NULL;
+	struct store *s = NULL;
+	struct http_server *http = NULL;
+	sigset_t set;
+	int sig, lvl;
+
+	if ((lvl = parse_level(c->log_level)) < 0) {
+		fprintf(stderr, "sesame: --log-level must be debug, info, warn or error\n");
+		return 2;
+	}
+	log_set_level((enum log_level)lvl);
+
+	/* Block the signals in every thread; this one waits for them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	mkdir(c->data, 0700);
+	if ((v = vault_open(c->data, &e)) == NULL)
+		goto fail;
+	/* Open once here so migrations run before any listener starts. */
+	if ((s = store_open(c->db, c->data, &e)) == NULL)
+		goto fail;
+	store_close(s);
+	if ((http = http_server_start(c, v, &e)) == NULL)
+		goto fail;
+
+	printf("sesame: serving regions %s with data in %s\n"
+	       "  SES API   http://%s   (aws --endpoint-url http://%s ses ...)\n"
+	       "  inbox     http://%s/_sesame/\n"
+	       "quickstart:\n"
+	       "  ./build/sesame account create --data %s --name demo\n"
+	       "  ./build/sesame key create --data %s --account <AccountId>\n"
+	       "  AWS_ACCESS_KEY_ID=<AccessKeyId> AWS_SECRET_ACCESS_KEY=<SecretAccessKey> \\\n"
+	       "    aws ses get-send-quota --endpoint-url http://%s --region %s\n",
+	       c->regions, c->data, c->http, c->http, c->http, c->data, c->data, c->http,
+	       c->region[0]);
+	fflush(stdout);
+
+	sigwait(&set, &sig);
+	log_info("serve: signal %d, shutting down", sig);
+	http_server_stop(http);
+	vault_free(v);
+	return 0;
+fail:
+	fprintf(stderr, "sesame: %s\n", e.message);
+	vault_free(v);
+	return 1;
+}

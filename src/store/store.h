@@ -1,0 +1,242 @@
+/*
+ * store.h — the storage contract. Every durable fact of sesame lives behind
+ * this vtable: accounts, IAM users, access keys, identities, sending
+ * authorization policies, messages. Backends: SQLite (store_sqlite.c, the
+ * default, `sqlite:PATH` or a data dir) and later PostgreSQL.
+ *
+ * Threading: a struct store is used by one thread at a time. Each thread
+ * (event loop, store thread, CLI) opens its own handle on the same URL.
+ * Reads see what other handles and processes committed (no caches here), so a
+ * running server sees admin-command changes at once.
+ *
+ * Conventions: functions return 0 on success, -1 on failure with `e` (never
+ * NULL) filled (storage errors are temporary: err_temp). Lookups return 1 when found, 0
+ * when not found, -1 on error; deletes return 1 when a row went, 0 when there
+ * was none. Strings inside returned structs are owned by the struct and
+ * released by the matching *_clear function (which also accepts a zeroed
+ * struct, and leaves it zeroed).
+ *
+ * Permanent failures a caller can act on carry these codes in e->code:
+ *   STORE_ERR_EXISTS (HTTP 400) — the key (id, name) is already taken;
+ *     e->message names which ("account name 'x' already exists");
+ *   STORE_ERR_NO_PARENT (HTTP 404) — a row refers to an account, user or
+ *     identity that does not exist.
+ * Every write bumps the generation counter in the same transaction.
+ *
+ * List callbacks run after the rows were read and the statement released, so
+ * a callback may call back into the same handle (e.g. identity_put from an
+ * identity_due callback).
+ *
+ * Secrets: access-key secrets and DKIM private keys are stored sealed
+ * (AES-256-GCM, see vault.h); the store never sees plaintext.
+ */
+#ifndef SESAME_STORE_STORE_H
+#define SESAME_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+
+#define STORE_ERR_EXISTS "AlreadyExists"
+#define STORE_ERR_NO_PARENT "NotFound"
+
+struct store;
+
+/* ---- accounts ---------------------------------------------------------- */
+
+struct account {
+	char id[13];          /* 12 digits */
+	char name[65];
+	int64_t max_24h;      /* recipients per rolling 24 h; -1 = unlimited */
+	double max_rate;      /* recipients per second */
+	bool sandbox;
+	bool sending_enabled;
+	int64_t created;      /* unix seconds */
+};
+
+/* ---- IAM users --------------------------------------------------------- */
+
+struct iam_user {
+	char account_id[13];
+	char name[65];
+	char *policy;         /* the user's own IAM policy JSON, or NULL */
+	int64_t created;
+};
+void iam_user_clear(struct iam_user *u);
+
+/* ---- access keys ------------------------------------------------------- */
+
+struct access_key {
+	char id[21];          /* "AKIA" + 16 */
+	char account_id[13];
+	char user[65];        /* IAM user name, "" for root or service */
+	char service[254];    /* service principal name, "" otherwise */
+	uint8_t *sealed;      /* sealed secret (vault_seal output) */
+	size_t sealed_len;
+	int64_t created;
+};
+void access_key_clear(struct access_key *k);
+
+/* ---- identities -------------------------------------------------------- */
+
+enum identity_type { IDENTITY_EMAIL, IDENTITY_DOMAIN };
+
+/* Verification statuses exactly as SES spells them. */
+#define STATUS_PENDING "Pending"
+#define STATUS_SUCCESS "Success"
+#define STATUS_FAILED "Failed"
+#define STATUS_TEMPFAIL "TemporaryFailure"
+#define STATUS_NOT_STARTED "NotStarted"
+
+struct identity {
+	char region[32];
+	char account_id[13];
+	char *name;                  /* address as given; domain lower-cased */
+	enum identity_type type;
+	char status[20];             /* STATUS_* */
+	char *token;                 /* email: link token; domain: TXT token */
+	int64_t token_expires;       /* email link expiry / domain give-up time */
+	int64_t created;
+	/* Easy DKIM */
+	bool dkim_enabled;
+	char dkim_status[20];        /* STATUS_*; NotStarted when never asked */
+	char *dkim_tokens[3];        /* selectors, NULL when none */
+	uint8_t *dkim_keys_sealed;   /* sealed PEM private keys, '\n\n'-joined */
+	size_t dkim_keys_sealed_len;
+	/* custom MAIL FROM */
+	char *mail_from_domain;      /* NULL when unset */
+	char mail_from_status[20];
+	char mail_from_behavior[20]; /* UseDefaultValue | RejectMessage */
+	/* notifications */
+	char *bounce_topic, *complaint_topic, *delivery_topic; /* NULL = unset */
+	bool forwarding_enabled;
+	bool headers_in_bounce, headers_in_complaint, headers_in_delivery;
+	/* DNS re-check schedule (domain / DKIM / MAIL FROM pending) */
+	int64_t next_check;          /* unix seconds; 0 = none */
+	int check_attempts;
+};
+void identity_clear(struct identity *id);
+
+/* A callback for list functions; return non-zero to stop early. */
+typedef int (*store_identity_cb)(void *arg, const struct identity *id);
+
+/* ---- policies ---------------------------------------------------------- */
+
+struct identity_policy {
+	char name[65];
+	char *document;   /* JSON text, as stored */
+};
+void identity_policy_clear(struct identity_policy *p);
+
+/* ---- sending statistics ---------------------------------------------- */
+
+struct send_bucket {
+	int64_t start; /* unix seconds, multiple of 900 */
+	int64_t attempts, bounces, complaints, rejects;
+};
+
+/* ---- the vtable -------------------------------------------------------- */
+
+struct store_ops {
+	void (*close)(struct store *s);
+
+	/* accounts */
+	int (*account_create)(struct store *s, const struct account *a, struct err *e);
+	int (*account_get)(struct store *s, const char *id, struct account *out, struct err *e);
+	/* cb over all accounts, ordered by created then id */
+	int (*account_list)(struct store *s, int (*cb)(void *, const struct account *), void *arg,
+			    struct err *e);
+	/* deletes its users, keys, identities and policies too; 1 deleted, 0 absent */
+	int (*account_delete)(struct store *s, const char *id, struct err *e);
+	/* 1 updated, 0 absent */
+	int (*account_set_sending)(struct store *s, const char *id, bool enabled, struct err *e);
+
+	/* IAM users */
+	int (*user_create)(struct store *s, const struct iam_user *u, struct err *e);
+	int (*user_get)(struct store *s, const char *account_id, const char *name,
+			struct iam_user *out, struct err *e);
+	/* ordered by name */
+	int (*user_list)(struct store *s, const char *account_id,
+			 int (*cb)(void *, const struct iam_user *), void *arg, struct err *e);
+	/* deletes the user's access keys too; 1 deleted, 0 absent */
+	int (*user_delete)(struct store *s, const char *account_id, const char *name,
+			   struct err *e);
+
+	/* access keys */
+	int (*key_create)(struct store *s, const struct access_key *k, struct err *e);
+	int (*key_get)(struct store *s, const char *key_id, struct access_key *out, struct err *e);
+	/* ordered by created then id */
+	int (*key_list)(struct store *s, const char *account_id, /* NULL = all */
+			int (*cb)(void *, const struct access_key *), void *arg, struct err *e);
+	/* 1 deleted, 0 absent */
+	int (*key_delete)(struct store *s, const char *key_id, struct err *e);
+
+	/* identities; `name` is compared as stored (callers normalise).
+	 * identity_put upserts every field but `created`; an existing identity
+	 * keeps its policies. An absent account fails with STORE_ERR_NO_PARENT. */
+	int (*identity_put)(struct store *s, const struct identity *id, struct err *e);
+	int (*identity_get)(struct store *s, const char *region, const char *account_id,
+			    const char *name, struct identity *out, struct err *e);
+	int (*identity_get_by_token)(struct store *s, const char *token, struct identity *out,
+				     struct err *e);
+	/* type < 0: all types; ordered by name; after: names > after (paging), NULL = start */
+	int (*identity_list)(struct store *s, const char *region, const char *account_id, int type,
+			     const char *after, int limit, store_identity_cb cb, void *arg,
+			     struct err *e);
+	/* all identities with 0 < next_check <= now, any region/account */
+	int (*identity_due)(struct store *s, int64_t now, store_identity_cb cb, void *arg,
+			    struct err *e);
+	/* deletes the identity and its policies; 1 deleted, 0 absent */
+	int (*identity_delete)(struct store *s, const char *region, const char *account_id,
+			       const char *name, struct err *e);
+
+	/* sending authorization policies of one identity. policy_put upserts by
+	 * name; a new name beyond `max_policies` (> 0; 0 = no cap) fails with
+	 * InvalidParameterValue (400); an absent identity with STORE_ERR_NO_PARENT. */
+	int (*policy_put)(struct store *s, const char *region, const char *account_id,
+			  const char *identity, const char *name, const char *document,
+			  int max_policies, struct err *e);
+	/* fills up to `cap` entries ordered by name (documents malloc'd, release
+	 * each with identity_policy_clear); returns the count filled or -1 */
+	int (*policy_list)(struct store *s, const char *region, const char *account_id,
+			   const char *identity, struct identity_policy *out, int cap,
+			   struct err *e);
+	/* 1 deleted, 0 absent */
+	int (*policy_delete)(struct store *s, const char *region, const char *account_id,
+			     const char *identity, const char *name, struct err *e);
+	/* a number that changes whenever any policy, identity or user policy
+	 * changes (in fact on every write); cheap enough to read per request */
+	int (*generation)(struct store *s, int64_t *out, struct err *e);
+
+	/* sending statistics: one row per accept/reject/bounce/complaint */
+	int (*event_record)(struct store *s, const char *account_id, int64_t ts, const char *kind,
+			    int64_t recipients, struct err *e);
+	/* sum of recipients of `kind` events with ts >= since */
+	int (*event_sum)(struct store *s, const char *account_id, const char *kind, int64_t since,
+			 int64_t *out, struct err *e);
+	/* 15-minute buckets with ts >= since, oldest first */
+	int (*event_buckets)(struct store *s, const char *account_id, int64_t since,
+			     int (*cb)(void *arg, const struct send_bucket *b), void *arg,
+			     struct err *e);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+/*
+ * Open the store named by `url`: NULL or "" → sqlite at DATA_DIR/sesame.db
+ * (DATA_DIR is created, mode 0700, if absent); "sqlite:PATH" → that file
+ * ("sqlite:///abs" is accepted too); "postgresql://…" → not available in this
+ * build (error). Applies pending schema migrations. Returns NULL with `e`
+ * filled on failure. store_close(NULL) is a no-op.
+ */
+struct store *store_open(const char *url, const char *data_dir, struct err *e);
+void store_close(struct store *s);
+
+/* Backends (called by store_open). */
+struct store *store_sqlite_open(const char *path, struct err *e);
+
+#endif

@@ -1,0 +1,1199 @@
+/*
+ * store_sqlite.c — the SQLite backend of store.h, the default store.
+ *
+ * One `struct sq` per handle and per thread (opened NOMUTEX: a handle is
+ * never shared). The connection runs in WAL mode with synchronous=FULL (a
+ * committed write survives power loss), foreign_keys=ON (deletes cascade from
+ * accounts to users, keys, identities and policies; from identities to their
+ * policies; from users to their keys) and a 5 s busy timeout, so the CLI, the
+ * store thread and the event loops can all hold handles on one file.
+ *
+ * Invariants:
+ *  1. Every statement is prepared once per handle (st[] cache, SQL text in
+ *     sql[]) and always reset before the op returns, so no handle keeps a read
+ *     snapshot open between calls (readers see others' commits at once).
+ *  2. Every write runs inside BEGIN IMMEDIATE … COMMIT and bumps the
+ *     generation row in that same transaction; a failed write rolls back.
+ *  3. Only bound parameters carry caller data; no SQL text is built at run
+ *     time except `PRAGMA user_version = <int>` in the migrator.
+ *  4. List callbacks run after the rows are copied out and the statement is
+ *     reset, so a callback may use the handle again.
+ *
+ * The schema is the ordered list `migrations[]`; PRAGMA user_version counts
+ * the ones applied. Add a migration by appending a string — never edit one
+ * that has shipped. See docs/internals/store.md.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/xalloc.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+/* ---- schema ------------------------------------------------------------ */
+
+static const char *const migrations[] = {
+	/* 1: the initial schema */
+	"CREATE TABLE accounts ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  max_24h INTEGER NOT NULL,"
+	"  max_rate REAL NOT NULL,"
+	"  sandbox INTEGER NOT NULL,"
+	"  sending_enabled INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE users ("
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  policy TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (account_id, name));"
+	"CREATE TABLE access_keys ("
+	"  id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  user_name TEXT,"
+	"  service TEXT,"
+	"  sealed BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  FOREIGN KEY (account_id, user_name) REFERENCES users(account_id, name)"
+	"    ON DELETE CASCADE,"
+	"  CHECK (user_name IS NULL OR service IS NULL));"
+	"CREATE INDEX access_keys_user ON access_keys(account_id, user_name);"
+	"CREATE TABLE identities ("
+	"  region TEXT NOT NULL,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  type TEXT NOT NULL CHECK (type IN ('EmailAddress', 'Domain')),"
+	"  status TEXT NOT NULL,"
+	"  token TEXT,"
+	"  token_expires INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL,"
+	"  dkim_enabled INTEGER NOT NULL,"
+	"  dkim_status TEXT NOT NULL,"
+	"  dkim_token1 TEXT, dkim_token2 TEXT, dkim_token3 TEXT,"
+	"  dkim_keys BLOB,"
+	"  mail_from_domain TEXT,"
+	"  mail_from_status TEXT NOT NULL,"
+	"  mail_from_behavior TEXT NOT NULL,"
+	"  bounce_topic TEXT, complaint_topic TEXT, delivery_topic TEXT,"
+	"  forwarding_enabled INTEGER NOT NULL,"
+	"  headers_in_bounce INTEGER NOT NULL,"
+	"  headers_in_complaint INTEGER NOT NULL,"
+	"  headers_in_delivery INTEGER NOT NULL,"
+	"  next_check INTEGER NOT NULL DEFAULT 0,"
+	"  check_attempts INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (region, account_id, name));"
+	"CREATE INDEX identities_account ON identities(account_id);"
+	"CREATE INDEX identities_token ON identities(token) WHERE token IS NOT NULL;"
+	"CREATE INDEX identities_due ON identities(next_check) WHERE next_check > 0;"
+	"CREATE TABLE identity_policies ("
+	"  region TEXT NOT NULL,"
+	"  account_id TEXT NOT NULL,"
+	"  identity TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  document TEXT NOT NULL,"
+	"  PRIMARY KEY (region, account_id, identity, name),"
+	"  FOREIGN KEY (region, account_id, identity)"
+	"    REFERENCES identities(region, account_id, name) ON DELETE CASCADE);"
+	"CREATE TABLE generation ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  value INTEGER NOT NULL);"
+	"INSERT INTO generation (id, value) VALUES (1, 0);"
+	"CREATE TABLE messages ("
+	"  id TEXT PRIMARY KEY,"
+	"  region TEXT NOT NULL,"
+	"  sending_account TEXT NOT NULL,"
+	"  identity_owner TEXT,"
+	"  source_arn TEXT,"
+	"  from_arn TEXT,"
+	"  return_path_arn TEXT,"
+	"  principal TEXT,"
+	"  source_ip TEXT,"
+	"  source TEXT,"
+	"  from_addr TEXT,"
+	"  subject TEXT,"
+	"  destinations TEXT,"
+	"  raw BLOB,"
+	"  status TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  delivered INTEGER);"
+	"CREATE INDEX messages_created ON messages(created);"
+	"CREATE TABLE send_events ("
+	"  account_id TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  recipients INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('accept', 'reject', 'bounce', 'complaint')));"
+	"CREATE INDEX send_events_account_ts ON send_events(account_id, ts);",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- statements -------------------------------------------------------- */
+
+enum sid {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_BUMP,
+	S_GEN,
+	S_ACC_INS,
+	S_ACC_GET,
+	S_ACC_LIST,
+	S_ACC_DEL,
+	S_ACC_SENDING,
+	S_USER_INS,
+	S_USER_GET,
+	S_USER_LIST,
+	S_USER_DEL,
+	S_KEY_INS,
+	S_KEY_GET,
+	S_KEY_LIST,
+	S_KEY_LIST_ACC,
+	S_KEY_DEL,
+	S_ID_PUT,
+	S_ID_GET,
+	S_ID_TOKEN,
+	S_ID_LIST,
+	S_ID_DUE,
+	S_ID_DEL,
+	S_POL_EXISTS,
+	S_POL_COUNT,
+	S_POL_PUT,
+	S_POL_LIST,
+	S_POL_DEL,
+	S_COUNT
+};
+
+#define ACC_COLS "id, name, max_24h, max_rate, sandbox, sending_enabled, created"
+#define USER_COLS "account_id, name, policy, created"
+#define KEY_COLS "id, account_id, user_name, service, sealed, created"
+#define ID_COLS                                                                              \
+	"region, account_id, name, type, status, token, token_expires, created, dkim_enabled,"   \
+	" dkim_status, dkim_token1, dkim_token2, dkim_token3, dkim_keys, mail_from_domain,"      \
+	" mail_from_status, mail_from_behavior, bounce_topic, complaint_topic, delivery_topic,"  \
+	" forwarding_enabled, headers_in_bounce, headers_in_complaint, headers_in_delivery,"     \
+	" next_check, check_attempts"
+#define ID_NCOLS 26
+
+static const char *const sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_BUMP] = "UPDATE generation SET value = value + 1 WHERE id = 1",
+	[S_GEN] = "SELECT value FROM generation WHERE id = 1",
+	[S_ACC_INS] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?1",
+	[S_ACC_LIST] = "SELECT " ACC_COLS " FROM accounts ORDER BY created, id",
+	[S_ACC_DEL] = "DELETE FROM accounts WHERE id = ?1",
+	[S_ACC_SENDING] = "UPDATE accounts SET sending_enabled = ?2 WHERE id = ?1",
+	[S_USER_INS] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4)",
+	[S_USER_GET] = "SELECT " USER_COLS " FROM users WHERE account_id = ?1 AND name = ?2",
+	[S_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE account_id = ?1 ORDER BY name",
+	[S_USER_DEL] = "DELETE FROM users WHERE account_id = ?1 AND name = ?2",
+	[S_KEY_INS] = "INSERT INTO access_keys (" KEY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_KEY_GET] = "SELECT " KEY_COLS " FROM access_keys WHERE id = ?1",
+	[S_KEY_LIST] = "SELECT " KEY_COLS " FROM access_keys ORDER BY created, id",
+	[S_KEY_LIST_ACC] = "SELECT " KEY_COLS " FROM access_keys WHERE account_id = ?1"
+			   " ORDER BY created, id",
+	[S_KEY_DEL] = "DELETE FROM access_keys WHERE id = ?1",
+	[S_ID_PUT] = "INSERT INTO identities (" ID_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		     " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
+		     " ?23, ?24, ?25, ?26)"
+		     " ON CONFLICT (region, account_id, name) DO UPDATE SET"
+		     " type = excluded.type, status = excluded.status, token = excluded.token,"
+		     " token_expires = excluded.token_expires,"
+		     " dkim_enabled = excluded.dkim_enabled, dkim_status = excluded.dkim_status,"
+		     " dkim_token1 = excluded.dkim_token1, dkim_token2 = excluded.dkim_token2,"
+		     " dkim_token3 = excluded.dkim_token3, dkim_keys = excluded.dkim_keys,"
+		     " mail_from_domain = excluded.mail_from_domain,"
+		     " mail_from_status = excluded.mail_from_status,"
+		     " mail_from_behavior = excluded.mail_from_behavior,"
+		     " bounce_topic = excluded.bounce_topic,"
+		     " complaint_topic = excluded.complaint_topic,"
+		     " delivery_topic = excluded.delivery_topic,"
+		     " forwarding_enabled = excluded.forwarding_enabled,"
+		     " headers_in_bounce = excluded.headers_in_bounce,"
+		     " headers_in_complaint = excluded.headers_in_complaint,"
+		     " headers_in_delivery = excluded.headers_in_delivery,"
+		     " next_check = excluded.next_check, check_attempts = excluded.check_attempts",
+	[S_ID_GET] = "SELECT " ID_COLS " FROM identities"
+		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_ID_TOKEN] = "SELECT " ID_COLS " FROM identities WHERE token = ?1"
+		       " ORDER BY created LIMIT 1",
+	[S_ID_LIST] = "SELECT " ID_COLS " FROM identities"
+		      " WHERE region = ?1 AND account_id = ?2 AND (?3 IS NULL OR type = ?3)"
+		      " AND (?4 IS NULL OR name > ?4) ORDER BY name LIMIT ?5",
+	[S_ID_DUE] = "SELECT " ID_COLS " FROM identities"
+		     " WHERE next_check > 0 AND next_check <= ?1 ORDER BY next_check",
+	[S_ID_DEL] = "DELETE FROM identities WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_POL_EXISTS] = "SELECT 1 FROM identity_policies WHERE region = ?1 AND account_id = ?2"
+			 " AND identity = ?3 AND name = ?4",
+	[S_POL_COUNT] = "SELECT count(*) FROM identity_policies WHERE region = ?1"
+			" AND account_id = ?2 AND identity = ?3",
+	[S_POL_PUT] = "INSERT INTO identity_policies (region, account_id, identity, name, document)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5)"
+		      " ON CONFLICT (region, account_id, identity, name)"
+		      " DO UPDATE SET document = excluded.document",
+	[S_POL_LIST] = "SELECT name, document FROM identity_policies WHERE region = ?1"
+		       " AND account_id = ?2 AND identity = ?3 ORDER BY name LIMIT ?4",
+	[S_POL_DEL] = "DELETE FROM identity_policies WHERE region = ?1 AND account_id = ?2"
+		      " AND identity = ?3 AND name = ?4",
+};
+
+struct sq {
+	struct store base; /* first: a struct store * is a struct sq * */
+	sqlite3 *db;
+	sqlite3_stmt *st[S_COUNT];
+};
+
+static struct sq *
+sq_of(struct store *s)
+{
+	return (struct sq *)s;
+}
+
+/* Map a failed step to struct err. Constraint failures are permanent and
+ * typed (store.h); everything else is a temporary storage failure. */
+static int
+db_fail(struct sq *q, struct err *e)
+{
+	int x = sqlite3_extended_errcode(q->db);
+
+	switch (x) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return err_set(e, 400, STORE_ERR_EXISTS, "already exists");
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return err_set(e, 404, STORE_ERR_NO_PARENT, "refers to a row that does not exist");
+	default:
+		if ((x & 0xff) == SQLITE_CONSTRAINT)
+			return err_set(e, 400, "InvalidParameterValue", "store: %s",
+				       sqlite3_errmsg(q->db));
+		return err_temp(e, "store: %s", sqlite3_errmsg(q->db));
+	}
+}
+
+/* The cached statement `id`, prepared on first use; NULL with e filled. */
+static sqlite3_stmt *
+stmt(struct sq *q, enum sid id, struct err *e)
+{
+	if (q->st[id] == NULL &&
+	    sqlite3_prepare_v3(q->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id], NULL) !=
+		    SQLITE_OK) {
+		err_temp(e, "store: cannot prepare statement: %s", sqlite3_errmsg(q->db));
+		q->st[id] = NULL;
+		return NULL;
+	}
+	return q->st[id];
+}
+
+static void
+release(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* One step: 1 row, 0 done, -1 error (e filled). The caller releases. */
+static int
+step(struct sq *q, sqlite3_stmt *st, struct err *e)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(q, e);
+}
+
+/* Run a parameterless statement to completion. */
+static int
+run(struct sq *q, enum sid id, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, id, e);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = step(q, st, e);
+	release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+bind_fail(struct sq *q, sqlite3_stmt *st, struct err *e)
+{
+	err_temp(e, "store: cannot bind parameter: %s", sqlite3_errmsg(q->db));
+	release(st);
+	return -1;
+}
+
+/* Bind helpers: NULL strings bind SQL NULL. SQLITE_STATIC is safe because
+ * every statement is reset before the op returns (invariant 1). */
+static int
+bt(sqlite3_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* "" binds NULL (optional names stored as NULL so composite FKs skip them). */
+static int
+bt_opt(sqlite3_stmt *st, int i, const char *s)
+{
+	return bt(st, i, s != NULL && s[0] != '\0' ? s : NULL);
+}
+
+static int
+bi(sqlite3_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(st, i, v);
+}
+
+static int
+bb(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
+{
+	if (p == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC);
+}
+
+static void
+col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(dst, cap, "%s", t != NULL ? (const char *)t : "");
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t != NULL ? xstrdup((const char *)t) : NULL;
+}
+
+static uint8_t *
+col_blob(sqlite3_stmt *st, int i, size_t *len_out)
+{
+	const void *p = sqlite3_column_blob(st, i);
+	int n = sqlite3_column_bytes(st, i);
+	uint8_t *out;
+
+	*len_out = 0;
+	if (p == NULL || n <= 0)
+		return NULL;
+	out = xmalloc((size_t)n);
+	memcpy(out, p, (size_t)n);
+	*len_out = (size_t)n;
+	return out;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+static int
+tx_begin(struct sq *q, struct err *e)
+{
+	return run(q, S_BEGIN, e);
+}
+
+/*
+ * Finish a write begun with tx_begin: on r >= 0 bump the generation and
+ * commit, returning r; on r < 0 (e already filled) roll back and return -1.
+ */
+static int
+tx_end(struct sq *q, int r, struct err *e)
+{
+	if (r >= 0 && run(q, S_BUMP, e) == 0 && run(q, S_COMMIT, e) == 0)
+		return r;
+	if (!sqlite3_get_autocommit(q->db)) {
+		struct err ignored;
+		run(q, S_ROLLBACK, &ignored);
+	}
+	return -1;
+}
+
+/* ---- open, migrate, close ---------------------------------------------- */
+
+static int
+pragma_text(struct sq *q, const char *pragma, char *out, size_t cap, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(q->db, pragma, -1, &st, NULL) != SQLITE_OK)
+		return err_temp(e, "store: %s: %s", pragma, sqlite3_errmsg(q->db));
+	rc = step(q, st, e);
+	if (rc == 1)
+		col_copy(st, 0, out, cap);
+	else if (rc == 0)
+		out[0] = '\0';
+	sqlite3_finalize(st);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Apply the migrations past PRAGMA user_version, all in one transaction, so
+ * two processes opening a fresh file at once cannot both migrate. */
+static int
+store_sqlite_migrate(struct sq *q, struct err *e)
+{
+	char v[32], set[64];
+	char *msg = NULL;
+	long version;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if (pragma_text(q, "PRAGMA user_version", v, sizeof(v), e) != 0)
+		goto fail;
+	version = strtol(v, NULL, 10);
+	if (version > NMIGRATIONS) {
+		err_temp(e, "store: database schema version %ld is newer than this build (%d)",
+			 version, NMIGRATIONS);
+		goto fail;
+	}
+	for (long i = version; i < NMIGRATIONS; i++) {
+		if (sqlite3_exec(q->db, migrations[i], NULL, NULL, &msg) != SQLITE_OK) {
+			err_temp(e, "store: migration %ld failed: %s", i + 1,
+				 msg != NULL ? msg : "unknown error");
+			sqlite3_free(msg);
+			goto fail;
+		}
+	}
+	if (version < NMIGRATIONS) {
+		snprintf(set, sizeof(set), "PRAGMA user_version = %d", NMIGRATIONS);
+		if (sqlite3_exec(q->db, set, NULL, NULL, NULL) != SQLITE_OK) {
+			err_temp(e, "store: cannot set schema version: %s", sqlite3_errmsg(q->db));
+			goto fail;
+		}
+	}
+	if (run(q, S_COMMIT, e) != 0)
+		goto fail;
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(q->db)) {
+		struct err ignored;
+		run(q, S_ROLLBACK, &ignored);
+	}
+	return -1;
+}
+
+static void
+sq_close(struct store *s)
+{
+	struct sq *q = sq_of(s);
+
+	for (int i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(q->st[i]);
+	sqlite3_close_v2(q->db);
+	free(q);
+}
+
+/* ---- accounts ---------------------------------------------------------- */
+
+static void
+read_account(sqlite3_stmt *st, struct account *a)
+{
+	memset(a, 0, sizeof(*a));
+	col_copy(st, 0, a->id, sizeof(a->id));
+	col_copy(st, 1, a->name, sizeof(a->name));
+	a->max_24h = sqlite3_column_int64(st, 2);
+	a->max_rate = sqlite3_column_double(st, 3);
+	a->sandbox = sqlite3_column_int(st, 4) != 0;
+	a->sending_enabled = sqlite3_column_int(st, 5) != 0;
+	a->created = sqlite3_column_int64(st, 6);
+}
+
+static int
+sq_account_create(struct store *s, const struct account *a, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_ACC_INS, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, a->id) | bt(st, 2, a->name) | bi(st, 3, a->max_24h) |
+	    sqlite3_bind_double(st, 4, a->max_rate) | bi(st, 5, a->sandbox) |
+	    bi(st, 6, a->sending_enabled) | bi(st, 7, a->created))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	if (r < 0 && strcmp(e->code, STORE_ERR_EXISTS) == 0) {
+		if (strstr(sqlite3_errmsg(q->db), "accounts.name") != NULL)
+			err_set(e, 400, STORE_ERR_EXISTS, "account name '%s' already exists", a->name);
+		else
+			err_set(e, 400, STORE_ERR_EXISTS, "account %s already exists", a->id);
+	}
+	release(st);
+	return tx_end(q, r, e);
+}
+
+static int
+sq_account_get(struct store *s, const char *id, struct account *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_ACC_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, id))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		read_account(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_account_list(struct store *s, int (*cb)(void *, const struct account *), void *arg,
+		struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_ACC_LIST, e);
+	struct account *v = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_account(st, &v[n++]);
+	}
+	release(st);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+/* A one-statement write keyed by text parameters: returns rows changed. */
+static int
+write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struct err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, id, e)) == NULL)
+		return tx_end(q, -1, e);
+	for (int i = 0; i < nkeys; i++)
+		if (bt(st, i + 1, keys[i]))
+			return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db) > 0;
+	return tx_end(q, r, e);
+}
+
+static int
+sq_account_delete(struct store *s, const char *id, struct err *e)
+{
+	const char *keys[] = {id};
+	return write_keyed(sq_of(s), S_ACC_DEL, keys, 1, e);
+}
+
+static int
+sq_account_set_sending(struct store *s, const char *id, bool enabled, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_ACC_SENDING, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, id) | bi(st, 2, enabled))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db) > 0;
+	return tx_end(q, r, e);
+}
+
+/* ---- IAM users --------------------------------------------------------- */
+
+static void
+read_user(sqlite3_stmt *st, struct iam_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	col_copy(st, 0, u->account_id, sizeof(u->account_id));
+	col_copy(st, 1, u->name, sizeof(u->name));
+	u->policy = col_dup(st, 2);
+	u->created = sqlite3_column_int64(st, 3);
+}
+
+static int
+sq_user_create(struct store *s, const struct iam_user *u, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_USER_INS, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, u->account_id) | bt(st, 2, u->name) | bt(st, 3, u->policy) |
+	    bi(st, 4, u->created))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	if (r < 0 && strcmp(e->code, STORE_ERR_EXISTS) == 0)
+		err_set(e, 400, STORE_ERR_EXISTS, "user '%s' already exists in account %s", u->name,
+			u->account_id);
+	else if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "account %s does not exist", u->account_id);
+	release(st);
+	return tx_end(q, r, e);
+}
+
+static int
+sq_user_get(struct store *s, const char *account_id, const char *name, struct iam_user *out,
+	    struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_USER_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id) | bt(st, 2, name))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		read_user(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_user_list(struct store *s, const char *account_id, int (*cb)(void *, const struct iam_user *),
+	     void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_USER_LIST, e);
+	struct iam_user *v = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_user(st, &v[n++]);
+	}
+	release(st);
+	size_t i = 0;
+	for (; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		iam_user_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_user_delete(struct store *s, const char *account_id, const char *name, struct err *e)
+{
+	const char *keys[] = {account_id, name};
+	return write_keyed(sq_of(s), S_USER_DEL, keys, 2, e);
+}
+
+/* ---- access keys ------------------------------------------------------- */
+
+static void
+read_key(sqlite3_stmt *st, struct access_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	col_copy(st, 0, k->id, sizeof(k->id));
+	col_copy(st, 1, k->account_id, sizeof(k->account_id));
+	col_copy(st, 2, k->user, sizeof(k->user));
+	col_copy(st, 3, k->service, sizeof(k->service));
+	k->sealed = col_blob(st, 4, &k->sealed_len);
+	k->created = sqlite3_column_int64(st, 5);
+}
+
+static int
+sq_key_create(struct store *s, const struct access_key *k, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (k->sealed == NULL || k->sealed_len == 0)
+		return err_set(e, 400, "InvalidParameterValue", "access key has no sealed secret");
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_KEY_INS, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, k->id) | bt(st, 2, k->account_id) | bt_opt(st, 3, k->user) |
+	    bt_opt(st, 4, k->service) | bb(st, 5, k->sealed, k->sealed_len) |
+	    bi(st, 6, k->created))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	if (r < 0 && strcmp(e->code, STORE_ERR_EXISTS) == 0)
+		err_set(e, 400, STORE_ERR_EXISTS, "access key %s already exists", k->id);
+	else if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "account %s or its user '%s' does not exist",
+			k->account_id, k->user);
+	release(st);
+	return tx_end(q, r, e);
+}
+
+static int
+sq_key_get(struct store *s, const char *key_id, struct access_key *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_KEY_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, key_id))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		read_key(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_key_list(struct store *s, const char *account_id, int (*cb)(void *, const struct access_key *),
+	    void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, account_id != NULL ? S_KEY_LIST_ACC : S_KEY_LIST, e);
+	struct access_key *v = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (account_id != NULL && bt(st, 1, account_id))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_key(st, &v[n++]);
+	}
+	release(st);
+	size_t i = 0;
+	for (; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		access_key_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_key_delete(struct store *s, const char *key_id, struct err *e)
+{
+	const char *keys[] = {key_id};
+	return write_keyed(sq_of(s), S_KEY_DEL, keys, 1, e);
+}
+
+/* ---- identities -------------------------------------------------------- */
+
+static const char *
+type_name(enum identity_type t)
+{
+	return t == IDENTITY_EMAIL ? "EmailAddress" : "Domain";
+}
+
+static void
+read_identity(sqlite3_stmt *st, struct identity *id)
+{
+	const unsigned char *t;
+
+	memset(id, 0, sizeof(*id));
+	col_copy(st, 0, id->region, sizeof(id->region));
+	col_copy(st, 1, id->account_id, sizeof(id->account_id));
+	id->name = col_dup(st, 2);
+	if (id->name == NULL)
+		id->name = xstrdup("");
+	t = sqlite3_column_text(st, 3);
+	id->type = t != NULL && strcmp((const char *)t, "EmailAddress") == 0 ? IDENTITY_EMAIL
+									       : IDENTITY_DOMAIN;
+	col_copy(st, 4, id->status, sizeof(id->status));
+	id->token = col_dup(st, 5);
+	id->token_expires = sqlite3_column_int64(st, 6);
+	id->created = sqlite3_column_int64(st, 7);
+	id->dkim_enabled = sqlite3_column_int(st, 8) != 0;
+	col_copy(st, 9, id->dkim_status, sizeof(id->dkim_status));
+	for (int i = 0; i < 3; i++)
+		id->dkim_tokens[i] = col_dup(st, 10 + i);
+	id->dkim_keys_sealed = col_blob(st, 13, &id->dkim_keys_sealed_len);
+	id->mail_from_domain = col_dup(st, 14);
+	col_copy(st, 15, id->mail_from_status, sizeof(id->mail_from_status));
+	col_copy(st, 16, id->mail_from_behavior, sizeof(id->mail_from_behavior));
+	id->bounce_topic = col_dup(st, 17);
+	id->complaint_topic = col_dup(st, 18);
+	id->delivery_topic = col_dup(st, 19);
+	id->forwarding_enabled = sqlite3_column_int(st, 20) != 0;
+	id->headers_in_bounce = sqlite3_column_int(st, 21) != 0;
+	id->headers_in_complaint = sqlite3_column_int(st, 22) != 0;
+	id->headers_in_delivery = sqlite3_column_int(st, 23) != 0;
+	id->next_check = sqlite3_column_int64(st, 24);
+	id->check_attempts = sqlite3_column_int(st, 25);
+}
+
+static int
+sq_identity_put(struct store *s, const struct identity *id, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (id->name == NULL || id->name[0] == '\0')
+		return err_set(e, 400, "InvalidParameterValue", "identity has no name");
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_ID_PUT, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, id->region) | bt(st, 2, id->account_id) | bt(st, 3, id->name) |
+	    bt(st, 4, type_name(id->type)) | bt(st, 5, id->status) | bt(st, 6, id->token) |
+	    bi(st, 7, id->token_expires) | bi(st, 8, id->created) | bi(st, 9, id->dkim_enabled) |
+	    bt(st, 10, id->dkim_status) | bt(st, 11, id->dkim_tokens[0]) |
+	    bt(st, 12, id->dkim_tokens[1]) | bt(st, 13, id->dkim_tokens[2]) |
+	    bb(st, 14, id->dkim_keys_sealed, id->dkim_keys_sealed_len) |
+	    bt(st, 15, id->mail_from_domain) | bt(st, 16, id->mail_from_status) |
+	    bt(st, 17, id->mail_from_behavior) | bt(st, 18, id->bounce_topic) |
+	    bt(st, 19, id->complaint_topic) | bt(st, 20, id->delivery_topic) |
+	    bi(st, 21, id->forwarding_enabled) | bi(st, 22, id->headers_in_bounce) |
+	    bi(st, 23, id->headers_in_complaint) | bi(st, 24, id->headers_in_delivery) |
+	    bi(st, 25, id->next_check) | bi(st, 26, id->check_attempts))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "account %s does not exist", id->account_id);
+	release(st);
+	return tx_end(q, r, e);
+}
+
+static int
+get_one_identity(struct sq *q, sqlite3_stmt *st, struct identity *out, struct err *e)
+{
+	int r = step(q, st, e);
+	if (r == 1)
+		read_identity(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_identity_get(struct store *s, const char *region, const char *account_id, const char *name,
+		struct identity *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_ID_GET, e);
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, name))
+		return bind_fail(q, st, e);
+	return get_one_identity(q, st, out, e);
+}
+
+static int
+sq_identity_get_by_token(struct store *s, const char *token, struct identity *out,
+			 struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+
+	if (token == NULL || token[0] == '\0')
+		return 0;
+	if ((st = stmt(q, S_ID_TOKEN, e)) == NULL)
+		return -1;
+	if (bt(st, 1, token))
+		return bind_fail(q, st, e);
+	return get_one_identity(q, st, out, e);
+}
+
+/* Copy every row out, release the statement, then call back (invariant 4). */
+static int
+identity_rows(struct sq *q, sqlite3_stmt *st, store_identity_cb cb, void *arg, struct err *e)
+{
+	struct identity *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_identity(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		identity_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_identity_list(struct store *s, const char *region, const char *account_id, int type,
+		 const char *after, int limit, store_identity_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_ID_LIST, e);
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) |
+	    bt(st, 3, type < 0 ? NULL : type_name((enum identity_type)type)) | bt(st, 4, after) |
+	    bi(st, 5, limit > 0 ? limit : -1))
+		return bind_fail(q, st, e);
+	return identity_rows(q, st, cb, arg, e);
+}
+
+static int
+sq_identity_due(struct store *s, int64_t now, store_identity_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_ID_DUE, e);
+
+	if (st == NULL)
+		return -1;
+	if (bi(st, 1, now))
+		return bind_fail(q, st, e);
+	return identity_rows(q, st, cb, arg, e);
+}
+
+static int
+sq_identity_delete(struct store *s, const char *region, const char *account_id,
+		   const char *name, struct err *e)
+{
+	const char *keys[] = {region, account_id, name};
+	return write_keyed(sq_of(s), S_ID_DEL, keys, 3, e);
+}
+
+/* ---- policies ---------------------------------------------------------- */
+
+/* Inside the caller's transaction: 1 if the policy `k` exists, 0 if not. */
+static int
+policy_exists(struct sq *q, const char *const *k, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, S_POL_EXISTS, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, k[0]) | bt(st, 2, k[1]) | bt(st, 3, k[2]) | bt(st, 4, k[3]))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	release(st);
+	return r;
+}
+
+static int64_t
+policy_count(struct sq *q, const char *const *k, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, S_POL_COUNT, e);
+	int64_t n = -1;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, k[0]) | bt(st, 2, k[1]) | bt(st, 3, k[2]))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		n = sqlite3_column_int64(st, 0);
+	else if (r == 0)
+		err_temp(e, "store: count returned no row");
+	release(st);
+	return n;
+}
+
+static int
+sq_policy_put(struct store *s, const char *region, const char *account_id,
+	      const char *identity, const char *name, const char *document, int max_policies,
+	      struct err *e)
+{
+	struct sq *q = sq_of(s);
+	const char *k[] = {region, account_id, identity, name};
+	sqlite3_stmt *st;
+	int r;
+
+	if (document == NULL)
+		return err_set(e, 400, "InvalidParameterValue", "policy document is missing");
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((r = policy_exists(q, k, e)) < 0)
+		return tx_end(q, -1, e);
+	if (r == 0 && max_policies > 0) {
+		int64_t n = policy_count(q, k, e);
+		if (n < 0)
+			return tx_end(q, -1, e);
+		if (n >= max_policies) {
+			err_set(e, 400, "InvalidParameterValue",
+				"Number of policies for %s exceeds max allowed number of policies "
+				"per resource",
+				identity);
+			return tx_end(q, -1, e);
+		}
+	}
+	if ((st = stmt(q, S_POL_PUT, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, identity) | bt(st, 4, name) |
+	    bt(st, 5, document))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "identity %s does not exist", identity);
+	release(st);
+	return tx_end(q, r < 0 ? -1 : 0, e);
+}
+
+static int
+sq_policy_list(struct store *s, const char *region, const char *account_id,
+	       const char *identity, struct identity_policy *out, int cap, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int n = 0, r = 0;
+
+	if (cap <= 0)
+		return 0;
+	if ((st = stmt(q, S_POL_LIST, e)) == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, identity) | bi(st, 4, cap))
+		return bind_fail(q, st, e);
+	while (n < cap && (r = step(q, st, e)) == 1) {
+		memset(&out[n], 0, sizeof(out[n]));
+		col_copy(st, 0, out[n].name, sizeof(out[n].name));
+		out[n].document = col_dup(st, 1);
+		if (out[n].document == NULL)
+			out[n].document = xstrdup("");
+		n++;
+	}
+	release(st);
+	if (r < 0) {
+		for (int i = 0; i < n; i++)
+			identity_policy_clear(&out[i]);
+		return -1;
+	}
+	return n;
+}
+
+static int
+sq_policy_delete(struct store *s, const char *region, const char *account_id,
+		 const char *identity, const char *name, struct err *e)
+{
+	const char *keys[] = {region, account_id, identity, name};
+	return write_keyed(sq_of(s), S_POL_DEL, keys, 4, e);
+}
+
+static int
+sq_generation(struct store *s, int64_t *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_GEN, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	r = step(q, st, e);
+	if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	else if (r == 0)
+		err_temp(e, "store: generation row is missing");
+	release(st);
+	return r == 1 ? 0 : -1;
+}
+
+static const struct store_ops sqlite_ops = {
+	.close = sq_close,
+	.account_create = sq_account_create,
+	.account_get = sq_account_get,
+	.account_list = sq_account_list,
+	.account_delete = sq_account_delete,
+	.account_set_sending = sq_account_set_sending,
+	.user_create = sq_user_create,
+	.user_get = sq_user_get,
+	.user_list = sq_user_list,
+	.user_delete = sq_user_delete,
+	.key_create = sq_key_create,
+	.key_get = sq_key_get,
+	.key_list = sq_key_list,
+	.key_delete = sq_key_delete,
+	.identity_put = sq_identity_put,
+	.identity_get = sq_identity_get,
+	.identity_get_by_token = sq_identity_get_by_token,
+	.identity_list = sq_identity_list,
+	.identity_due = sq_identity_due,
+	.identity_delete = sq_identity_delete,
+	.policy_put = sq_policy_put,
+	.policy_list = sq_policy_list,
+	.policy_delete = sq_policy_delete,
+	.generation = sq_generation,
+};
+
+struct store *
+store_sqlite_open(const char *path, struct err *e)
+{
+	struct sq *q = xcalloc(1, sizeof(*q));
+	char mode[32];
+
+	q->base.ops = &sqlite_ops;
+	if (sqlite3_open_v2(path, &q->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		err_temp(e, "store: cannot open %s: %s", path,
+			 q->db != NULL ? sqlite3_errmsg(q->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(q->db, 1);
+	sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
+	if (pragma_text(q, "PRAGMA journal_mode = WAL", mode, sizeof(mode), e) != 0)
+		goto fail;
+	if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
+		err_temp(e, "store: %s: cannot switch to WAL mode (got '%s')", path, mode);
+		goto fail;
+	}
+	if (sqlite3_exec(q->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL,
+			 NULL, NULL) != SQLITE_OK) {
+		err_temp(e, "store: %s: %s", path, sqlite3_errmsg(q->db));
+		goto fail;
+	}
+	if (pragma_text(q, "PRAGMA foreign_keys", mode, sizeof(mode), e) != 0)
+		goto fail;
+	if (strcmp(mode, "1") != 0) {
+		err_temp(e, "store: this SQLite has no foreign key support");
+		goto fail;
+	}
+	if (store_sqlite_migrate(q, e) != 0)
+		goto fail;
+	return &q->base;
+fail:
+	sq_close(&q->base);
+	return NULL;
+}

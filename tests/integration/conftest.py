@@ -1,0 +1,188 @@
+"""Shared fixtures: a real `sesame serve` on free loopback ports with a fresh
+data dir, the admin CLI against the same store, and real clients (boto3,
+/usr/bin/aws) pointed at it."""
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+SESAME = os.environ.get("SESAME_BIN") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "sesame")
+AWS = "/usr/bin/aws"
+REGIONS = "us-east-1,us-west-2,eu-west-1"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sesame:
+    """One server process and its data dir."""
+
+    def __init__(self, tmp, extra=()):
+        self.data = str(tmp)
+        self.http_port = free_port()
+        self.smtp_port = free_port()
+        self.smtps_port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.http_port}"
+        self.extra = list(extra)
+        self.proc = None
+        self.log = open(os.path.join(self.data, "serve.log"), "ab")
+
+    def args(self):
+        return [SESAME, "serve", "--data", self.data,
+                "--http", f"127.0.0.1:{self.http_port}",
+                "--smtp", f"127.0.0.1:{self.smtp_port}",
+                "--smtps", f"127.0.0.1:{self.smtps_port}",
+                "--regions", REGIONS, "--transport", "capture",
+                "--public-url", self.endpoint] + self.extra
+
+    def start(self):
+        self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=self.log)
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("sesame serve exited: " + self.read_log())
+            try:
+                with urllib.request.urlopen(self.endpoint + "/_sesame/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("sesame serve did not come up: " + self.read_log())
+
+    def stop(self, sig=None):
+        if self.proc and self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def read_log(self):
+        self.log.flush()
+        with open(os.path.join(self.data, "serve.log"), "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    # --- admin CLI --------------------------------------------------------
+    def cli(self, *args, check=True, stdin=None):
+        p = subprocess.run([SESAME, *args, "--data", self.data, "--regions", REGIONS],
+                           capture_output=True, text=True, input=stdin, timeout=30)
+        if check and p.returncode != 0:
+            raise AssertionError(f"sesame {' '.join(args)} failed ({p.returncode}): {p.stderr}")
+        return p
+
+    def cli_json(self, *args):
+        return json.loads(self.cli(*args).stdout)
+
+    def account(self, name="acct", *extra):
+        return self.cli_json("account", "create", "--name", name, *extra)
+
+    def key(self, account_id, *extra):
+        return self.cli_json("key", "create", "--account", account_id, *extra)
+
+    def principal(self, name="acct", *extra):
+        """A new account with a root key: (account_id, key)."""
+        a = self.account(name, *extra)
+        return a["AccountId"], self.key(a["AccountId"])
+
+    # --- clients ----------------------------------------------------------
+    def client(self, key, region="us-east-1", retries=0):
+        import boto3
+        from botocore.config import Config
+        return boto3.client(
+            "ses", region_name=region, endpoint_url=self.endpoint,
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            config=Config(retries={"max_attempts": retries + 1, "mode": "standard"}))
+
+    def aws(self, key, *args, region="us-east-1", check=True):
+        env = dict(os.environ,
+                   AWS_ACCESS_KEY_ID=key["AccessKeyId"],
+                   AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
+                   AWS_DEFAULT_REGION=region, AWS_PAGER="",
+                   AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+                   AWS_MAX_ATTEMPTS="1")
+        p = subprocess.run([AWS, "ses", *args, "--endpoint-url", self.endpoint,
+                            "--region", region, "--output", "json"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        if check and p.returncode != 0:
+            raise AssertionError(f"aws ses {' '.join(args)} failed: {p.stderr}")
+        return p
+
+    def get(self, path):
+        with urllib.request.urlopen(self.endpoint + path, timeout=10) as r:
+            return r.status, r.read()
+
+
+@pytest.fixture
+def sesame(tmp_path):
+    s = Sesame(tmp_path).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """A Sesame whose server is not started (CLI-only tests)."""
+    return Sesame(tmp_path)
+
+
+def sign(endpoint, key, body, region="us-east-1", when=None, service="ses",
+         headers=None, method="POST", query=""):
+    """SigV4-sign a request with botocore's own signer; `when` (a datetime)
+    fakes the signing clock. Returns (url, headers, body bytes)."""
+    import datetime as dt
+    from unittest import mock
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = endpoint + "/" + (("?" + query) if query else "")
+    h = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    h.update(headers or {})
+    req = AWSRequest(method=method, url=url, data=body, headers=h)
+    creds = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    signer = SigV4Auth(creds, service, region)
+    if when is None:
+        signer.add_auth(req)
+    else:
+        class Fixed(dt.datetime):
+            @classmethod
+            def utcnow(cls):
+                return when
+        with mock.patch("botocore.auth.datetime.datetime", Fixed):
+            signer.add_auth(req)
+    p = req.prepare()
+    return p.url, dict(p.headers), p.body if isinstance(p.body, bytes) else (p.body or "").encode()
+
+
+def post(url, headers, body, method="POST"):
+    """Send a request; returns (status, body text). Never raises on 4xx/5xx."""
+    import urllib.error
+    r = urllib.request.Request(url, data=body if method != "GET" else None,
+                               headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(r, timeout=30) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def xml_error(text):
+    """(Code, Message) of an SES ErrorResponse."""
+    import xml.etree.ElementTree as ET
+    ns = {"s": "http://ses.amazonaws.com/doc/2010-12-01/"}
+    root = ET.fromstring(text)
+    return root.findtext("s:Error/s:Code", namespaces=ns), root.findtext("s:Error/s:Message", namespaces=ns)
