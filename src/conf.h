@@ -7,6 +7,8 @@
 #ifndef SESAME_CONF_H
 #define SESAME_CONF_H
 
+#include <stddef.h>
+
 #define CONF_MAX_REGIONS 16
 
 struct conf {

@@ -13,6 +13,12 @@ int act_get_send_statistics(struct api_ctx *ctx, struct err *e);
 int act_get_account_sending_enabled(struct api_ctx *ctx, struct err *e);
 int act_update_account_sending_enabled(struct api_ctx *ctx, struct err *e);
 
+/* act_policy.c */
+int act_put_identity_policy(struct api_ctx *ctx, struct err *e);
+int act_get_identity_policies(struct api_ctx *ctx, struct err *e);
+int act_list_identity_policies(struct api_ctx *ctx, struct err *e);
+int act_delete_identity_policy(struct api_ctx *ctx, struct err *e);
+
 /* act_identity.c */
 int act_list_identities(struct api_ctx *ctx, struct err *e);
 

@@ -10,6 +10,8 @@
 #include "api/act.h"
 #include "api/api.h"
 #include "api/form.h"
+#include "core/arn.h"
+#include "core/identity.h"
 
 static const struct api_action actions[] = {
 	/* account (act_account.c) */
@@ -17,6 +19,11 @@ static const struct api_action actions[] = {
 	{"GetSendStatistics", act_get_send_statistics, true},
 	{"GetAccountSendingEnabled", act_get_account_sending_enabled, true},
 	{"UpdateAccountSendingEnabled", act_update_account_sending_enabled, false},
+	/* sending authorization policies (act_policy.c) */
+	{"PutIdentityPolicy", act_put_identity_policy, true},
+	{"GetIdentityPolicies", act_get_identity_policies, true},
+	{"ListIdentityPolicies", act_list_identity_policies, true},
+	{"DeleteIdentityPolicy", act_delete_identity_policy, true},
 	/* identities (act_identity.c) */
 	{"ListIdentities", act_list_identities, true},
 };
@@ -78,4 +85,40 @@ api_timestamp(time_t t, char out[32])
 
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+}
+
+int
+api_access_denied(struct api_ctx *ctx, const char *action, const char *resource, struct err *e)
+{
+	return err_set(e, 403, "AccessDenied",
+		       "User `%s' is not authorized to perform `ses:%s' on resource `%s'",
+		       ctx->caller.principal_arn, action, resource);
+}
+
+int
+api_identity_param(struct api_ctx *ctx, const char *param, const char *action, char *name_out,
+		   size_t cap, struct err *e)
+{
+	const char *v = api_param(ctx, param, e);
+	enum identity_type type;
+
+	if (v == NULL)
+		return -1;
+	if (strncmp(v, "arn:", 4) == 0) {
+		struct arn_identity a;
+		if (arn_identity_parse(v, strlen(v), &a, e) != 0)
+			return -1;
+		if (strcmp(a.account, ctx->caller.account_id) != 0)
+			return api_access_denied(ctx, action, v, e);
+		if (strcmp(a.region, ctx->region) != 0)
+			return err_set(e, 400, "InvalidParameterValue",
+				       "Identity ARN %.256s is in region %s, but the request was "
+				       "sent to region %s.",
+				       v, a.region, ctx->region);
+		if (strlen(a.identity) >= cap)
+			return err_set(e, 400, "InvalidParameterValue", "Identity is too long.");
+		snprintf(name_out, cap, "%s", a.identity);
+		return 0;
+	}
+	return identity_normalise(v, name_out, cap, &type, e);
 }

@@ -12,6 +12,7 @@
 #define SESAME_API_API_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -22,6 +23,7 @@ struct conf;
 struct store;
 struct vault;
 struct form;
+struct event_base;
 
 /* Who is calling, from the access key that signed the request. */
 struct caller {
@@ -38,11 +40,17 @@ struct api_thread {
 	struct store *store;
 	struct vault *vault;
 	struct sigv4_cache *sigv4;
+	struct event_base *base;  /* this thread's loop */
 	void *app; /* room for later modules (queue, dns) */
 };
 
+struct api_action;
+struct evhttp_request;
+
 struct api_ctx {
 	struct api_thread *t;
+	struct evhttp_request *req;
+	const struct api_action *action;
 	const struct conf *conf;
 	struct store *store;
 	struct form *form;
@@ -55,7 +63,15 @@ struct api_ctx {
 	struct buf *out; /* Result members go here */
 };
 
+/* A handler returns 0 (done: ctx->out holds the Result members), -1 (e
+ * filled), or API_PENDING: it has handed ctx to asynchronous work (e.g. the
+ * queue's group commit) which calls api_complete() later on this thread. */
+#define API_PENDING 1
 typedef int (*api_handler)(struct api_ctx *ctx, struct err *e);
+
+/* Answer a request and free ctx. e == NULL: success. Must run on the
+ * thread that owns ctx->t (the event loop that received the request). */
+void api_complete(struct api_ctx *ctx, const struct err *e);
 
 struct api_action {
 	const char *name;
@@ -74,6 +90,16 @@ const char *api_param_opt(struct api_ctx *ctx, const char *name);
 /* Parse a boolean parameter "true"/"false"; -1 with InvalidParameterValue. */
 int api_param_bool(struct api_ctx *ctx, const char *name, bool required, bool *out,
 		   struct err *e);
+
+/* AccessDenied (403) in SES's words for `ses:<action>` on `resource`. */
+int api_access_denied(struct api_ctx *ctx, const char *action, const char *resource,
+		      struct err *e);
+
+/* Read identity parameter `param` (a name or an SES identity ARN) into its
+ * normal form. An ARN must name the caller's own account (else AccessDenied
+ * for `ses:<action>`) in the request's region. */
+int api_identity_param(struct api_ctx *ctx, const char *param, const char *action,
+		       char *name_out, size_t cap, struct err *e);
 
 /* ISO-8601 UTC timestamp with milliseconds, as SES writes them. */
 void api_timestamp(time_t t, char out[32]);

@@ -156,7 +156,7 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 }
 
 static int
-dispatch(struct api_ctx *ctx, const struct api_action **act_out, struct err *e)
+dispatch(struct api_ctx *ctx, struct err *e)
 {
 	const char *action = form_get(ctx->form, "Action");
 	const char *version = form_get(ctx->form, "Version");
@@ -172,18 +172,55 @@ dispatch(struct api_ctx *ctx, const struct api_action **act_out, struct err *e)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Unsupported API version %.32s; this service speaks 2010-12-01.",
 			       version);
-	*act_out = act;
+	ctx->action = act;
 	return act->run(ctx, e);
+}
+
+/* Write the answer for a finished request and free its context: the
+ * Result members in ctx->out when e is NULL, SES's ErrorResponse otherwise. */
+void
+api_complete(struct api_ctx *ctx, const struct err *e)
+{
+	struct buf doc;
+	struct err fail;
+
+	buf_init(&doc, 0);
+	if (e == NULL &&
+	    (xml_response_begin(&doc, ctx->action->name, ctx->action->has_result) != 0 ||
+	     buf_append(&doc, ctx->out->data ? ctx->out->data : "", ctx->out->len) != 0 ||
+	     xml_response_end(&doc, ctx->action->name, ctx->action->has_result,
+			      ctx->request_id) != 0)) {
+		err_set(&fail, 500, "InternalFailure", "The response could not be written.");
+		e = &fail;
+	}
+	if (e == NULL) {
+		reply(ctx->req, 200, "text/xml", ctx->request_id, doc.data, doc.len);
+		log_debug("api %s %s account=%s -> 200", ctx->source_ip, ctx->action->name,
+			  ctx->caller.account_id);
+	} else {
+		if (e->http >= 500)
+			log_warn("api %s %s: %s %s", ctx->source_ip,
+				 ctx->action ? ctx->action->name : "-", e->code, e->message);
+		else
+			log_info("api %s %s account=%s -> %d %s", ctx->source_ip,
+				 ctx->action ? ctx->action->name : "-",
+				 ctx->caller.account_id[0] ? ctx->caller.account_id : "-", e->http,
+				 e->code);
+		reply_error(ctx->req, e, ctx->request_id);
+	}
+	buf_free(&doc);
+	form_free(ctx->form);
+	free(ctx->form);
+	buf_free(ctx->out);
+	free(ctx->out);
+	free(ctx);
 }
 
 static void
 handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp_uri *uri)
 {
-	struct api_ctx ctx = {0};
-	struct form form = {0};
+	struct api_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	struct err e = {0};
-	struct buf out, doc;
-	const struct api_action *act = NULL;
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const char *query = evhttp_uri_get_query(uri);
@@ -192,19 +229,20 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 	const char *body = body_len ? (const char *)evbuffer_pullup(in, -1) : "";
 	ev_uint16_t port;
 	char *peer = NULL;
+	int rc;
 
-	ctx.t = t;
-	ctx.conf = t->conf;
-	ctx.store = t->store;
-	ctx.form = &form;
-	ctx.now = time(NULL);
-	ctx.secure = false;
-	new_request_id(ctx.request_id);
+	ctx->t = t;
+	ctx->req = req;
+	ctx->conf = t->conf;
+	ctx->store = t->store;
+	ctx->form = xcalloc(1, sizeof(*ctx->form));
+	ctx->out = xmalloc(sizeof(*ctx->out));
+	buf_init(ctx->out, 0);
+	ctx->now = time(NULL);
+	ctx->secure = false;
+	new_request_id(ctx->request_id);
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
-	snprintf(ctx.source_ip, sizeof(ctx.source_ip), "%s", peer ? peer : "");
-	buf_init(&out, 0);
-	buf_init(&doc, 0);
-	ctx.out = &out;
+	snprintf(ctx->source_ip, sizeof(ctx->source_ip), "%s", peer ? peer : "");
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
@@ -229,7 +267,7 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 			goto fail;
 		}
 	}
-	if (authenticate(&ctx, req, path, query, body, body_len, &e) != 0)
+	if (authenticate(ctx, req, path, query, body, body_len, &e) != 0)
 		goto fail;
 	if (cmd == EVHTTP_REQ_POST && query != NULL && query[0] != '\0' && body_len > 0) {
 		err_set(&e, 400, "InvalidParameterValue",
@@ -237,34 +275,19 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 		goto fail;
 	}
 	if (cmd == EVHTTP_REQ_POST && body_len > 0) {
-		if (form_parse(&form, body, body_len, &e) != 0)
+		if (form_parse(ctx->form, body, body_len, &e) != 0)
 			goto fail;
 	} else if (query != NULL) {
-		if (form_parse(&form, query, strlen(query), &e) != 0)
+		if (form_parse(ctx->form, query, strlen(query), &e) != 0)
 			goto fail;
 	}
-	if (dispatch(&ctx, &act, &e) != 0)
-		goto fail;
-	if (xml_response_begin(&doc, act->name, act->has_result) != 0 ||
-	    buf_append(&doc, out.data ? out.data : "", out.len) != 0 ||
-	    xml_response_end(&doc, act->name, act->has_result, ctx.request_id) != 0) {
-		err_set(&e, 500, "InternalFailure", "The response could not be written.");
-		goto fail;
-	}
-	reply(req, 200, "text/xml", ctx.request_id, doc.data, doc.len);
-	log_debug("api %s %s account=%s -> 200", ctx.source_ip, act->name, ctx.caller.account_id);
-	goto done;
+	rc = dispatch(ctx, &e);
+	if (rc == API_PENDING)
+		return; /* the handler calls api_complete later */
+	api_complete(ctx, rc == 0 ? NULL : &e);
+	return;
 fail:
-	if (e.http >= 500)
-		log_warn("api %s %s: %s %s", ctx.source_ip, act ? act->name : "-", e.code, e.message);
-	else
-		log_info("api %s %s account=%s -> %d %s", ctx.source_ip, act ? act->name : "-",
-			 ctx.caller.account_id[0] ? ctx.caller.account_id : "-", e.http, e.code);
-	reply_error(req, &e, ctx.request_id);
-done:
-	form_free(&form);
-	buf_free(&out);
-	buf_free(&doc);
+	api_complete(ctx, &e);
 }
 
 void

@@ -130,6 +130,7 @@ http_server_start(const struct conf *c, struct vault *v, struct err *e)
 		if ((l->fd = listen_on(c->http, e)) < 0)
 			goto fail;
 		l->base = event_base_new();
+		l->t.base = l->base;
 		l->http = evhttp_new(l->base);
 		evhttp_set_max_headers_size(l->http, HTTP_MAX_HEADERS);
 		evhttp_set_max_body_size(l->http, HTTP_MAX_BODY);

@@ -253,7 +253,7 @@ parse_credential(const char *v, size_t n, struct sigv4_auth *out, struct err *e)
 			break;
 		p = slash + 1;
 	}
-	if (k != 5 || memchr(part[4], '/', plen[4]) != NULL)
+	if (k != 5 || part[4] + plen[4] != end)
 		return err_set(e, 400, E_INCOMPLETE,
 			       "Credential must have exactly 5 slash-delimited elements, e.g. "
 			       "keyid/date/region/service/term, got '%.*s'",
@@ -349,10 +349,12 @@ sigv4_parse_authorization(const char *value, bool has_date, struct sigv4_auth *o
 	n = strnlen(value, SIGV4_MAX_AUTHZ + 1);
 	if (n > SIGV4_MAX_AUTHZ)
 		return err_set(e, 400, E_INCOMPLETE, "Authorization header is too long.");
+	while (*value == ' ' || *value == '\t') {
+		value++;
+		n--;
+	}
 
 	p = value;
-	while (*p == ' ' || *p == '\t')
-		p++;
 	size_t alen = strcspn(p, " \t");
 	bool is_v4 = alen == strlen(ALGORITHM) && memcmp(p, ALGORITHM, alen) == 0;
 	if (!is_v4 && alen > 5 && memcmp(p, "AWS4-", 5) == 0)
@@ -438,6 +440,23 @@ sigv4_parse_authorization(const char *value, bool has_date, struct sigv4_auth *o
 	return 0;
 }
 
+/* `v` without leading and trailing blanks, copied into dst (cut at cap-1:
+ * an overlong date is invalid anyway). */
+static const char *
+trim_copy(const char *v, char *dst, size_t cap)
+{
+	size_t n;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strnlen(v, cap - 1);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return dst;
+}
+
 /* ---- sigv4_parse --------------------------------------------------------- */
 
 int
@@ -445,7 +464,7 @@ sigv4_parse(const struct sigv4_request *r, time_t now, struct sigv4_auth *out, s
 {
 	const char *authz, *xdate, *date;
 	size_t na, nx, nd;
-	char t_req[17], t_lim[17], t_now[17];
+	char t_req[17], t_lim[17], t_now[17], dbuf[80];
 
 	memset(out, 0, sizeof(*out));
 	if (r->nheaders > SIGV4_MAX_HEADERS)
@@ -465,7 +484,9 @@ sigv4_parse(const struct sigv4_request *r, time_t now, struct sigv4_auth *out, s
 	if (sigv4_parse_authorization(authz, xdate != NULL || date != NULL, out, e) != 0)
 		return -1;
 
+	/* HTTP allows blanks around a value; the dates are compared trimmed. */
 	if (xdate != NULL) {
+		xdate = trim_copy(xdate, dbuf, sizeof(dbuf));
 		if (sigv4_parse_iso_basic(xdate, &out->when) != 0)
 			return err_set(e, 400, E_INCOMPLETE,
 				       "Date must be in ISO-8601 'basic format'. Got '%.64s'. See "
@@ -473,6 +494,7 @@ sigv4_parse(const struct sigv4_request *r, time_t now, struct sigv4_auth *out, s
 				       xdate);
 		copy_field(out->amz_date, sizeof(out->amz_date), xdate, 16);
 	} else {
+		date = trim_copy(date, dbuf, sizeof(dbuf));
 		if (sigv4_parse_http_date(date, &out->when) != 0 &&
 		    sigv4_parse_iso_basic(date, &out->when) != 0)
 			return err_set(e, 400, E_INCOMPLETE,
@@ -492,6 +514,8 @@ sigv4_parse(const struct sigv4_request *r, time_t now, struct sigv4_auth *out, s
 			       "version of date from HTTP: '%s' != '%.8s', from '%s'.",
 			       out->date, out->amz_date, out->amz_date);
 
+	if (out->when >= now - SIGV4_SKEW_SECONDS && out->when <= now + SIGV4_SKEW_SECONDS)
+		return 0;
 	fmt_iso_basic(out->when, t_req);
 	fmt_iso_basic(now, t_now);
 	if (out->when < now - SIGV4_SKEW_SECONDS) {
@@ -709,7 +733,7 @@ TESTABLE int
 sigv4_canonical_request(const struct sigv4_request *r, const struct sigv4_auth *a,
 			struct buf *creq, struct err *e)
 {
-	char body_hash[65];
+	char body_hash[65], dbuf[80];
 	const char *declared;
 	size_t nd;
 
@@ -725,6 +749,8 @@ sigv4_canonical_request(const struct sigv4_request *r, const struct sigv4_auth *
 
 	sha256_hex(r->body != NULL ? r->body : "", r->body_len, body_hash);
 	nd = header_get(r, "x-amz-content-sha256", &declared);
+	if (nd == 1 && declared != NULL)
+		declared = trim_copy(declared, dbuf, sizeof(dbuf));
 	if (nd > 1 || (nd == 1 && (declared == NULL || strcasecmp(declared, body_hash) != 0)))
 		return err_set(e, 403, E_MISMATCH,
 			       "The provided 'x-amz-content-sha256' header does not match what "

@@ -556,8 +556,11 @@ spec_parse(const char *s, size_t n, struct address *out, struct err *e)
 		return -1;
 	if (ln + 1 + strlen(out->domain) > ADDRESS_SPEC_MAX)
 		return invalid(e, "Address too long");
+	size_t dn = strlen(out->domain);
 	memcpy(out->local, local, ln + 1);
-	snprintf(out->spec, sizeof(out->spec), "%s@%s", out->local, out->domain);
+	memcpy(out->spec, local, ln);
+	out->spec[ln] = '@';
+	memcpy(out->spec + ln + 1, out->domain, dn + 1);
 	return 0;
 }
 
@@ -715,7 +718,7 @@ eword_bytes(const struct eword *w, struct buf *out)
 			c = ' ';
 		} else if (c == '=') {
 			int hi, lo;
-			if (i + 2 >= w->text_len + 0 + 1 || i + 2 > w->text_len - 0 ||
+			if (i + 2 >= w->text_len ||
 			    (hi = hexval((unsigned char)w->text[i + 1])) < 0 ||
 			    (lo = hexval((unsigned char)w->text[i + 2])) < 0)
 				return -1;
@@ -732,88 +735,80 @@ eword_bytes(const struct eword *w, struct buf *out)
  * Decode RFC 2047 words found anywhere in text s[0..n) into UTF-8 appended
  * to out. Whitespace between two adjacent encoded words is dropped; runs of
  * words in one charset are converted together (so a character split across
- * words survives). A word that does not decode is kept literally.
+ * words survives). A word or run that does not decode is kept literally.
  */
+struct ew_run {
+	struct buf bytes;                 /* raw bytes of the run */
+	char charset[CHARSET_MAX + 1];
+	size_t start, end;                /* span of the run in the source */
+	bool active;
+};
+
+static int
+run_flush(struct ew_run *r, const char *s, struct buf *out)
+{
+	if (!r->active)
+		return 0;
+	size_t mark = out->len;
+	if (charset_to_utf8(r->charset, (const uint8_t *)r->bytes.data, r->bytes.len, out) < 0) {
+		out->len = mark;
+		if (out->data != NULL)
+			out->data[mark] = '\0';
+		if (buf_append(out, s + r->start, r->end - r->start) < 0)
+			return -1;
+	}
+	buf_reset(&r->bytes);
+	r->active = false;
+	return 0;
+}
+
 static int
 decode_words(const char *s, size_t n, struct buf *out)
 {
-	struct buf run;      /* bytes of the current run of words */
-	char run_cs[CHARSET_MAX + 1] = "";
-	size_t run_start = 0, run_end = 0; /* span of the run in s, for fallback */
-	size_t lit = 0;      /* start of pending literal text */
+	struct ew_run run = {.active = false};
+	struct buf word;
+	size_t lit = 0; /* start of pending literal text */
 	size_t i = 0;
-	bool have_run = false;
 	int rc = -1;
 
-	buf_init(&run, ADDRESS_INPUT_MAX);
-#define FLUSH()                                                                                    \
-	do {                                                                                       \
-		if (have_run) {                                                                    \
-			size_t mark = out->len;                                                    \
-			if (charset_to_utf8(run_cs, (const uint8_t *)run.data, run.len, out) < 0) { \
-				out->len = mark;                                                   \
-				if (out->data != NULL)                                             \
-					out->data[mark] = '\0';                                    \
-				if (buf_append(out, s + run_start, run_end - run_start) < 0)       \
-					goto done;                                                 \
-			}                                                                          \
-			buf_reset(&run);                                                           \
-			have_run = false;                                                          \
-		}                                                                                  \
-	} while (0)
-
+	buf_init(&run.bytes, ADDRESS_INPUT_MAX);
+	buf_init(&word, ADDRESS_INPUT_MAX);
 	while (i < n) {
 		struct eword w;
 		const char *q = memchr(s + i, '=', n - i);
 		if (q == NULL)
 			break;
 		i = (size_t)(q - s);
-		if (!eword_scan(s, n, i, &w)) {
+		buf_reset(&word);
+		if (!eword_scan(s, n, i, &w) || eword_bytes(&w, &word) < 0) {
 			i++;
 			continue;
 		}
-		size_t mark = run.len;
-		if (eword_bytes(&w, &run) < 0) {
-			run.len = mark;
-			if (run.data != NULL)
-				run.data[mark] = '\0';
-			i++;
-			continue;
-		}
-		/* literal text between the previous word (or start) and this word */
-		bool gap_ws = have_run;
+		/* whitespace-only gap after a word: dropped (RFC 2047 6.2) */
+		bool gap_ws = run.active;
 		for (size_t k = lit; k < i && gap_ws; k++)
 			if (!is_wsp((unsigned char)s[k]))
 				gap_ws = false;
-		bool same = have_run && gap_ws && strcasecmp(run_cs, w.charset) == 0;
-		if (!same) {
-			/* new run: move this word's bytes aside, flush the old run */
-			size_t wlen = run.len - mark;
-			char *tmp = xmalloc(wlen + 1);
-			memcpy(tmp, run.data + mark, wlen);
-			run.len = mark;
-			run.data[mark] = '\0';
-			FLUSH();
-			if (!gap_ws && buf_append(out, s + lit, i - lit) < 0) {
-				free(tmp);
+		if (!(gap_ws && strcasecmp(run.charset, w.charset) == 0)) {
+			if (run_flush(&run, s, out) < 0)
 				goto done;
-			}
-			buf_append(&run, tmp, wlen); /* fits: it fitted before */
-			free(tmp);
-			snprintf(run_cs, sizeof(run_cs), "%s", w.charset);
-			run_start = i;
-			have_run = true;
+			if (!gap_ws && buf_append(out, s + lit, i - lit) < 0)
+				goto done;
+			snprintf(run.charset, sizeof(run.charset), "%s", w.charset);
+			run.start = i;
+			run.active = true;
 		}
-		run_end = w.end;
+		if (buf_append(&run.bytes, word.data, word.len) < 0)
+			goto done;
+		run.end = w.end;
 		i = lit = w.end;
 	}
-	FLUSH();
-	if (buf_append(out, s + lit, n - lit) < 0)
+	if (run_flush(&run, s, out) < 0 || buf_append(out, s + lit, n - lit) < 0)
 		goto done;
 	rc = 0;
 done:
-#undef FLUSH
-	buf_free(&run);
+	buf_free(&run.bytes);
+	buf_free(&word);
 	return rc;
 }
 
@@ -1126,6 +1121,13 @@ address_parse_list(const char *s, size_t n, struct address *out, size_t cap, siz
 				invalid(e, "Nested group");
 				goto done;
 			}
+			/* the text since the last separator is the group's name: a phrase */
+			if (find_unquoted(clean, start, i, '@') < i ||
+			    find_unquoted(clean, start, i, '<') < i ||
+			    find_unquoted(clean, start, i, '>') < i) {
+				invalid(e, "Illegal group name");
+				goto done;
+			}
 			in_group = true;
 			start = i + 1;
 			continue;
@@ -1203,23 +1205,23 @@ address_format(const struct address *a, struct buf *out)
 {
 	const char *name = a->name;
 	size_t n = strlen(name);
-	bool ascii = true, atoms = true;
+	bool encode = strstr(name, "=?") != NULL, plain = strstr(name, "  ") == NULL;
 
 	if (n == 0)
 		return buf_puts(out, a->spec);
+	if (name[0] == ' ' || name[n - 1] == ' ')
+		plain = false;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 		if (c >= 0x80)
-			ascii = false;
+			encode = true;
 		else if (!is_atext(c) && c != ' ')
-			atoms = false;
+			plain = false;
 	}
-	if (strstr(name, "=?") != NULL || strstr(name, "  ") != NULL)
-		ascii = ascii && strstr(name, "=?") == NULL;
-	if (!ascii) {
+	if (encode) {
 		if (name_encode(name, n, out) < 0)
 			return -1;
-	} else if (atoms && strstr(name, "  ") == NULL) {
+	} else if (plain) {
 		if (buf_append(out, name, n) < 0)
 			return -1;
 	} else {

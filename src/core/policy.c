@@ -535,7 +535,8 @@ pattern_match(const struct ppattern *pt, const char *s, size_t sl, bool icase)
 /*
  * IAM Arn operators: the six colon-separated parts are matched one by one
  * (wildcards never cross a colon; the resource part takes the rest). A
- * pattern with fewer than five colons is matched against the whole value.
+ * pattern without any colon (such as "*") is matched against the whole
+ * value; one with 1-4 colons matches nothing.
  */
 TESTABLE bool
 policy_arn_match(const char *p, size_t pl, const char *s, size_t sl)
@@ -543,8 +544,10 @@ policy_arn_match(const char *p, size_t pl, const char *s, size_t sl)
 	size_t pc = 0, sc = 0;
 	for (size_t i = 0; i < pl; i++)
 		pc += p[i] == ':';
-	if (pc < 5)
+	if (pc == 0)
 		return policy_glob(p, pl, s, sl, false);
+	if (pc < 5)
+		return false;
 	for (size_t i = 0; i < sl; i++)
 		sc += s[i] == ':';
 	if (sc < 5)

@@ -1,0 +1,104 @@
+/*
+ * verify.h — identity verification: the state rules shared by the API, the
+ * /_sesame/verify link handler and the background DNS checker, and the
+ * checker itself.
+ *
+ * What is verified, and how (docs/internals/verify.md has the diagram):
+ *   - an address: a Pending identity holds a random link token valid
+ *     VERIFY_EMAIL_TTL seconds; GET /_sesame/verify?token=… turns it Success
+ *     once; past the expiry it is Failed;
+ *   - a domain: TXT `_amazonses.<domain>` must hold its VerificationToken;
+ *   - Easy DKIM: TXT `<token>._domainkey.<domain>` = `v=DKIM1; k=rsa; p=…` for
+ *     each of the three selectors (all three found → Success);
+ *   - a custom MAIL FROM domain: MX → VERIFY_MAIL_FROM_MX_FMT (region) and
+ *     TXT `v=spf1 include:amazonses.com ~all` on the MAIL FROM domain.
+ * DNS checks share one schedule per identity (store fields next_check,
+ * check_attempts, and token_expires as the end of the window): every
+ * VERIFY_FAST_STEP seconds for VERIFY_FAST_PERIOD, then backing off, and
+ * whatever is still Pending when the window closes becomes Failed.
+ */
+#ifndef SESAME_VERIFY_VERIFY_H
+#define SESAME_VERIFY_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/store.h"
+#include "util/err.h"
+
+struct conf;
+struct vault;
+struct verify;
+
+#define VERIFY_EMAIL_TTL (24 * 3600)   /* a verification link is valid 24 h */
+#define VERIFY_DNS_WINDOW (72 * 3600)  /* DNS checks give up after 72 h */
+#define VERIFY_FAST_PERIOD 600         /* the first 10 minutes ... */
+#define VERIFY_FAST_STEP 10            /* ... are checked every 10 s */
+#define VERIFY_MAX_STEP 3600           /* backoff never waits longer than 1 h */
+/* The MX host a MAIL FROM domain must point at (priority 10), by region. */
+#define VERIFY_MAIL_FROM_MX_FMT "feedback-smtp.%s.amazonses.com"
+#define VERIFY_MAIL_FROM_SPF "v=spf1 include:amazonses.com ~all"
+#define VERIFY_LINK_TOKEN_BYTES 32     /* 256 bits, base64url without padding */
+
+/* ---- state rules (pure; the caller stores the identity) ----------------- */
+
+/* Fresh random tokens: a link token (base64url, 43 chars) and a domain
+ * VerificationToken (base64 of 32 bytes, 44 chars). malloc'd. */
+char *verify_new_link_token(void);
+char *verify_new_domain_token(void);
+
+/* True if any DNS check of `id` is Pending: the domain TXT (domain identities),
+ * Easy DKIM, or the MAIL FROM domain. */
+bool verify_dns_pending(const struct identity *id);
+
+/*
+ * (Re)start the DNS window of `id` after a check became Pending: check at
+ * once, and give up VERIFY_DNS_WINDOW from now. An address whose link is
+ * still pending keeps its link expiry as the end of the window (the link
+ * must not outlive 24 h); its window opens when the link is used.
+ */
+void verify_arm(struct identity *id, int64_t now);
+
+/* Issue a fresh link for an address identity: new token, Pending, expiry
+ * now + VERIFY_EMAIL_TTL, next_check set so the checker fails it on time. */
+void verify_email_issue(struct identity *id, int64_t now);
+
+/*
+ * The status to show for `status` of `id` at `now`: Pending past the end of
+ * its window reads Failed even before the checker has written it down.
+ */
+const char *verify_status_at(const struct identity *id, const char *status, int64_t now);
+
+/*
+ * Ask the checker to look at `id` as soon as possible (a Get…Attributes call
+ * on a pending identity): sets next_check = now. Returns true when `id`
+ * changed and should be stored.
+ */
+bool verify_request_check(struct identity *id, int64_t now);
+
+/* The MX exchange a MAIL FROM domain of `region` must publish (into out). */
+void verify_mail_from_mx(const char *region, char *out, size_t cap);
+
+/*
+ * The link a verification mail carries for `token`:
+ * `<--public-url>/_sesame/verify?token=<token>` (public-url defaults to
+ * `http://<--http>`; a trailing '/' is not doubled). Returns 0, or -1 when
+ * it does not fit in cap bytes. For the sending code that mails the link.
+ */
+int verify_mail_link(const struct conf *c, const char *token, char *out, size_t cap);
+
+/* ---- the background checker -------------------------------------------- */
+
+/*
+ * Start the checker thread: its own event_base, store handle and DNS
+ * resolver (`c->dns` HOST:PORT overrides /etc/resolv.conf). Once a second
+ * it takes the identities whose next_check is due and runs their checks.
+ * NULL with `e` filled on failure. `v` must outlive the checker (DKIM public
+ * keys are derived from the sealed keys).
+ */
+struct verify *verify_start(const struct conf *c, const struct vault *v, struct err *e);
+/* Stop the thread (in-flight lookups are cancelled) and free it; NULL is a no-op. */
+void verify_stop(struct verify *v);
+
+#endif

@@ -1,0 +1,831 @@
+/* test_store.c — src/store/store.c and store_sqlite.c: opening by URL,
+ * migrations, every op of the vtable, cascades, the policy cap, the
+ * generation counter, and visibility across handles. */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+#include "util/xalloc.h"
+
+#define A1 "111122223333"
+#define A2 "444455556666"
+#define REG "us-east-1"
+
+struct fx {
+	char *dir;
+	struct store *s;
+};
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct err e;
+
+	f->dir = xstrdup("/tmp/sesame-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->s = store_open(NULL, f->dir, &e);
+	assert_non_null(f->s);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	store_close(f->s);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static int64_t
+gen(struct store *s)
+{
+	int64_t g = -1;
+	struct err e;
+	assert_int_equal(s->ops->generation(s, &g, &e), 0);
+	return g;
+}
+
+static void
+mk_account(struct store *s, const char *id, const char *name)
+{
+	struct account a = {.max_24h = 50000, .max_rate = 14, .sending_enabled = true, .created = 100};
+	struct err e;
+	snprintf(a.id, sizeof(a.id), "%s", id);
+	snprintf(a.name, sizeof(a.name), "%s", name);
+	assert_int_equal(s->ops->account_create(s, &a, &e), 0);
+}
+
+static void
+mk_identity(struct store *s, const char *account, const char *name)
+{
+	struct identity id = {0};
+	struct err e;
+	snprintf(id.region, sizeof(id.region), REG);
+	snprintf(id.account_id, sizeof(id.account_id), "%s", account);
+	id.name = (char *)name;
+	id.type = strchr(name, '@') ? IDENTITY_EMAIL : IDENTITY_DOMAIN;
+	snprintf(id.status, sizeof(id.status), STATUS_SUCCESS);
+	snprintf(id.dkim_status, sizeof(id.dkim_status), STATUS_NOT_STARTED);
+	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "UseDefaultValue");
+	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
+}
+
+static int
+count_cb_acc(void *arg, const struct account *a)
+{
+	(void)a;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static void
+test_open_urls(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	struct store *s;
+	char *p, *url;
+	struct stat st;
+
+	/* the data dir store made sesame.db; nested missing dirs are created 0700 */
+	p = xasprintf("%s/sesame.db", f->dir);
+	assert_int_equal(stat(p, &st), 0);
+	free(p);
+	p = xasprintf("%s/x/y", f->dir);
+	s = store_open("", p, &e);
+	assert_non_null(s);
+	store_close(s);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	free(p);
+
+	url = xasprintf("sqlite:%s/other.db", f->dir);
+	s = store_open(url, "/nonexistent-unused", &e);
+	assert_non_null(s);
+	mk_account(s, A1, "via-url");
+	store_close(s);
+	free(url);
+	url = xasprintf("sqlite://%s/other.db", f->dir);
+	s = store_open(url, NULL, &e);
+	assert_non_null(s);
+	struct account a;
+	assert_int_equal(s->ops->account_get(s, A1, &a, &e), 1);
+	assert_string_equal(a.name, "via-url");
+	store_close(s);
+	free(url);
+
+	static const struct {
+		const char *url;
+		const char *msg;
+	} bad[] = {
+		{"postgresql://u:hunter2@db/sesame", "PostgreSQL store is not available in this build"},
+		{"postgres://db/sesame", "PostgreSQL store is not available in this build"},
+		{"mysql://db", "unsupported store URL scheme 'mysql'"},
+		{"sqlite:", "needs a path"},
+		{"sqlite:/nonexistent-dir/deeper/x.db", "cannot open"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&e, 0, sizeof(e));
+		assert_null(store_open(bad[i].url, f->dir, &e));
+		assert_non_null(strstr(e.message, bad[i].msg));
+		assert_null(strstr(e.message, "hunter2"));
+	}
+	assert_null(store_open(NULL, "", &e));
+	store_close(NULL);
+}
+
+static void
+test_migrations_idempotent(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	char *path = xasprintf("%s/sesame.db", f->dir);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = 0;
+
+	mk_account(f->s, A1, "keep");
+	for (int i = 0; i < 3; i++) {
+		struct store *s = store_open(NULL, f->dir, &e);
+		assert_non_null(s);
+		n = 0;
+		assert_int_equal(s->ops->account_list(s, count_cb_acc, &n, &e), 0);
+		assert_int_equal(n, 1);
+		store_close(s);
+	}
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_true(sqlite3_column_int(st, 0) >= 1);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	/* the sending tables exist */
+	static const char *tables[] = {"messages", "send_events", "generation", "identity_policies"};
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(sqlite3_prepare_v2(db,
+						    "SELECT count(*) FROM sqlite_schema WHERE type = "
+						    "'table' AND name = ?1",
+						    -1, &st, NULL),
+				 SQLITE_OK);
+		sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1);
+		sqlite3_finalize(st);
+	}
+	/* a schema from the future is refused, not clobbered */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(store_open(NULL, f->dir, &e));
+	assert_non_null(strstr(e.message, "newer than this build"));
+	free(path);
+}
+
+/* ---- accounts ----------------------------------------------------------- */
+
+struct acc_list {
+	int n;
+	char ids[8][13];
+};
+
+static int
+acc_cb(void *arg, const struct account *a)
+{
+	struct acc_list *l = arg;
+	if (l->n < 8)
+		snprintf(l->ids[l->n], 13, "%s", a->id);
+	l->n++;
+	return 0;
+}
+
+static void
+test_accounts(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct account a = {.max_24h = -1, .max_rate = 0.5, .sandbox = true, .created = 50};
+	struct account got;
+	struct acc_list l = {0};
+
+	snprintf(a.id, sizeof(a.id), A2);
+	snprintf(a.name, sizeof(a.name), "o'brien\"; DROP TABLE accounts; --");
+	assert_int_equal(s->ops->account_create(s, &a, &e), 0);
+	mk_account(s, A1, "second");
+
+	assert_int_equal(s->ops->account_get(s, A2, &got, &e), 1);
+	assert_string_equal(got.id, A2);
+	assert_string_equal(got.name, a.name);
+	assert_int_equal(got.max_24h, -1);
+	assert_true(got.max_rate == 0.5);
+	assert_true(got.sandbox);
+	assert_false(got.sending_enabled);
+	assert_int_equal(got.created, 50);
+	assert_int_equal(s->ops->account_get(s, "999999999999", &got, &e), 0);
+	assert_int_equal(s->ops->account_get(s, "' OR 1=1 --", &got, &e), 0);
+
+	/* duplicate id, duplicate name */
+	struct account dup = a;
+	snprintf(dup.name, sizeof(dup.name), "fresh");
+	assert_int_equal(s->ops->account_create(s, &dup, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_EXISTS);
+	assert_false(e.temporary);
+	assert_non_null(strstr(e.message, "account " A2));
+	dup = a;
+	snprintf(dup.id, sizeof(dup.id), "777777777777");
+	assert_int_equal(s->ops->account_create(s, &dup, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_EXISTS);
+	assert_non_null(strstr(e.message, "account name"));
+
+	/* ordered by created then id: A2 (50) before A1 (100) */
+	assert_int_equal(s->ops->account_list(s, acc_cb, &l, &e), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.ids[0], A2);
+	assert_string_equal(l.ids[1], A1);
+
+	assert_int_equal(s->ops->account_set_sending(s, A2, true, &e), 1);
+	assert_int_equal(s->ops->account_get(s, A2, &got, &e), 1);
+	assert_true(got.sending_enabled);
+	assert_int_equal(s->ops->account_set_sending(s, "000000000000", true, &e), 0);
+
+	assert_int_equal(s->ops->account_delete(s, A2, &e), 1);
+	assert_int_equal(s->ops->account_delete(s, A2, &e), 0);
+	assert_int_equal(s->ops->account_get(s, A2, &got, &e), 0);
+	assert_int_equal(s->ops->account_get(s, A1, &got, &e), 1);
+}
+
+/* ---- users and keys ----------------------------------------------------- */
+
+struct name_list {
+	int n;
+	char names[8][65];
+};
+
+static int
+user_cb(void *arg, const struct iam_user *u)
+{
+	struct name_list *l = arg;
+	if (l->n < 8)
+		snprintf(l->names[l->n], 65, "%s", u->name);
+	l->n++;
+	return 0;
+}
+
+static int
+key_cb(void *arg, const struct access_key *k)
+{
+	struct name_list *l = arg;
+	if (l->n < 8)
+		snprintf(l->names[l->n], 65, "%s", k->id);
+	l->n++;
+	return 0;
+}
+
+static void
+mk_key(struct store *s, const char *id, const char *account, const char *user, const char *svc,
+       int64_t created)
+{
+	struct access_key k = {.created = created};
+	struct err e;
+	uint8_t sealed[5] = {1, 0, 2, 0, 3};
+	snprintf(k.id, sizeof(k.id), "%s", id);
+	snprintf(k.account_id, sizeof(k.account_id), "%s", account);
+	snprintf(k.user, sizeof(k.user), "%s", user);
+	snprintf(k.service, sizeof(k.service), "%s", svc);
+	k.sealed = sealed;
+	k.sealed_len = sizeof(sealed);
+	assert_int_equal(s->ops->key_create(s, &k, &e), 0);
+}
+
+static void
+test_users_and_keys(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct iam_user u = {.created = 7}, got = {0};
+	struct access_key k = {0};
+	struct name_list l = {0};
+
+	mk_account(s, A1, "one");
+	mk_account(s, A2, "two");
+	snprintf(u.account_id, sizeof(u.account_id), A1);
+	snprintf(u.name, sizeof(u.name), "zed");
+	u.policy = "{\"Version\":\"2012-10-17\"}";
+	assert_int_equal(s->ops->user_create(s, &u, &e), 0);
+	u.policy = NULL;
+	snprintf(u.name, sizeof(u.name), "amy");
+	assert_int_equal(s->ops->user_create(s, &u, &e), 0);
+	assert_int_equal(s->ops->user_create(s, &u, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_EXISTS);
+	snprintf(u.account_id, sizeof(u.account_id), "999999999999");
+	assert_int_equal(s->ops->user_create(s, &u, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+
+	assert_int_equal(s->ops->user_get(s, A1, "zed", &got, &e), 1);
+	assert_string_equal(got.policy, "{\"Version\":\"2012-10-17\"}");
+	assert_int_equal(got.created, 7);
+	iam_user_clear(&got);
+	assert_null(got.policy);
+	assert_int_equal(s->ops->user_get(s, A1, "amy", &got, &e), 1);
+	assert_null(got.policy);
+	iam_user_clear(&got);
+	assert_int_equal(s->ops->user_get(s, A2, "amy", &got, &e), 0);
+	assert_int_equal(s->ops->user_list(s, A1, user_cb, &l, &e), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.names[0], "amy");
+	assert_string_equal(l.names[1], "zed");
+
+	mk_key(s, "AKIAROOT000000000001", A1, "", "", 30);
+	mk_key(s, "AKIAUSER000000000002", A1, "zed", "", 10);
+	mk_key(s, "AKIASERV000000000003", A1, "", "notify.example.internal", 20);
+	mk_key(s, "AKIAOTHER00000000004", A2, "", "", 5);
+
+	assert_int_equal(s->ops->key_get(s, "AKIAUSER000000000002", &k, &e), 1);
+	assert_string_equal(k.account_id, A1);
+	assert_string_equal(k.user, "zed");
+	assert_string_equal(k.service, "");
+	assert_int_equal(k.sealed_len, 5);
+	assert_memory_equal(k.sealed, "\1\0\2\0\3", 5);
+	access_key_clear(&k);
+	assert_int_equal(s->ops->key_get(s, "AKIASERV000000000003", &k, &e), 1);
+	assert_string_equal(k.service, "notify.example.internal");
+	assert_string_equal(k.user, "");
+	access_key_clear(&k);
+	assert_int_equal(s->ops->key_get(s, "AKIANOPE000000000000", &k, &e), 0);
+
+	/* duplicate id; a user that does not exist; no secret */
+	struct access_key bad = {0};
+	uint8_t one = 1;
+	bad.sealed = &one;
+	bad.sealed_len = 1;
+	snprintf(bad.id, sizeof(bad.id), "AKIAROOT000000000001");
+	snprintf(bad.account_id, sizeof(bad.account_id), A1);
+	assert_int_equal(s->ops->key_create(s, &bad, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_EXISTS);
+	snprintf(bad.id, sizeof(bad.id), "AKIANEW0000000000005");
+	snprintf(bad.user, sizeof(bad.user), "ghost");
+	assert_int_equal(s->ops->key_create(s, &bad, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+	bad.user[0] = '\0';
+	bad.sealed = NULL;
+	assert_int_equal(s->ops->key_create(s, &bad, &e), -1);
+
+	/* by account ordered by created; all */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(s->ops->key_list(s, A1, key_cb, &l, &e), 0);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.names[0], "AKIAUSER000000000002");
+	assert_string_equal(l.names[1], "AKIASERV000000000003");
+	assert_string_equal(l.names[2], "AKIAROOT000000000001");
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(s->ops->key_list(s, NULL, key_cb, &l, &e), 0);
+	assert_int_equal(l.n, 4);
+
+	/* deleting a user deletes its keys */
+	assert_int_equal(s->ops->user_delete(s, A1, "zed", &e), 1);
+	assert_int_equal(s->ops->user_delete(s, A1, "zed", &e), 0);
+	assert_int_equal(s->ops->key_get(s, "AKIAUSER000000000002", &k, &e), 0);
+	assert_int_equal(s->ops->key_get(s, "AKIAROOT000000000001", &k, &e), 1);
+	access_key_clear(&k);
+
+	assert_int_equal(s->ops->key_delete(s, "AKIAROOT000000000001", &e), 1);
+	assert_int_equal(s->ops->key_delete(s, "AKIAROOT000000000001", &e), 0);
+
+	/* deleting an account deletes its users and keys, not others' */
+	assert_int_equal(s->ops->account_delete(s, A1, &e), 1);
+	assert_int_equal(s->ops->user_get(s, A1, "amy", &got, &e), 0);
+	assert_int_equal(s->ops->key_get(s, "AKIASERV000000000003", &k, &e), 0);
+	assert_int_equal(s->ops->key_get(s, "AKIAOTHER00000000004", &k, &e), 1);
+	access_key_clear(&k);
+}
+
+/* ---- identities --------------------------------------------------------- */
+
+static void
+test_identity_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	uint8_t keys[4] = {9, 8, 0, 7};
+	struct identity id = {
+		.type = IDENTITY_DOMAIN,
+		.token = "tok-123",
+		.token_expires = 1700000000,
+		.created = 1600000000,
+		.dkim_enabled = true,
+		.dkim_tokens = {"sel1", "sel2", "sel3"},
+		.dkim_keys_sealed = keys,
+		.dkim_keys_sealed_len = sizeof(keys),
+		.mail_from_domain = "bounce.example.com",
+		.bounce_topic = "arn:aws:sns:us-east-1:111122223333:b",
+		.complaint_topic = NULL,
+		.delivery_topic = "arn:aws:sns:us-east-1:111122223333:d",
+		.forwarding_enabled = false,
+		.headers_in_bounce = true,
+		.headers_in_complaint = false,
+		.headers_in_delivery = true,
+		.next_check = 1650000000,
+		.check_attempts = 4,
+	};
+	struct identity got = {0};
+
+	mk_account(s, A1, "one");
+	snprintf(id.region, sizeof(id.region), REG);
+	snprintf(id.account_id, sizeof(id.account_id), A1);
+	id.name = "example.com";
+	snprintf(id.status, sizeof(id.status), STATUS_PENDING);
+	snprintf(id.dkim_status, sizeof(id.dkim_status), STATUS_SUCCESS);
+	snprintf(id.mail_from_status, sizeof(id.mail_from_status), STATUS_PENDING);
+	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "RejectMessage");
+	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
+
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "example.com", &got, &e), 1);
+	assert_string_equal(got.region, REG);
+	assert_string_equal(got.account_id, A1);
+	assert_string_equal(got.name, "example.com");
+	assert_int_equal(got.type, IDENTITY_DOMAIN);
+	assert_string_equal(got.status, STATUS_PENDING);
+	assert_string_equal(got.token, "tok-123");
+	assert_int_equal(got.token_expires, 1700000000);
+	assert_int_equal(got.created, 1600000000);
+	assert_true(got.dkim_enabled);
+	assert_string_equal(got.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(got.dkim_tokens[0], "sel1");
+	assert_string_equal(got.dkim_tokens[1], "sel2");
+	assert_string_equal(got.dkim_tokens[2], "sel3");
+	assert_int_equal(got.dkim_keys_sealed_len, 4);
+	assert_memory_equal(got.dkim_keys_sealed, keys, 4);
+	assert_string_equal(got.mail_from_domain, "bounce.example.com");
+	assert_string_equal(got.mail_from_status, STATUS_PENDING);
+	assert_string_equal(got.mail_from_behavior, "RejectMessage");
+	assert_string_equal(got.bounce_topic, "arn:aws:sns:us-east-1:111122223333:b");
+	assert_null(got.complaint_topic);
+	assert_string_equal(got.delivery_topic, "arn:aws:sns:us-east-1:111122223333:d");
+	assert_false(got.forwarding_enabled);
+	assert_true(got.headers_in_bounce);
+	assert_false(got.headers_in_complaint);
+	assert_true(got.headers_in_delivery);
+	assert_int_equal(got.next_check, 1650000000);
+	assert_int_equal(got.check_attempts, 4);
+	identity_clear(&got);
+
+	/* by token; absent token; other region/account */
+	assert_int_equal(s->ops->identity_get_by_token(s, "tok-123", &got, &e), 1);
+	assert_string_equal(got.name, "example.com");
+	identity_clear(&got);
+	assert_int_equal(s->ops->identity_get_by_token(s, "nope", &got, &e), 0);
+	assert_int_equal(s->ops->identity_get_by_token(s, "", &got, &e), 0);
+	assert_int_equal(s->ops->identity_get(s, "eu-west-1", A1, "example.com", &got, &e), 0);
+	assert_int_equal(s->ops->identity_get(s, REG, A2, "example.com", &got, &e), 0);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "EXAMPLE.COM", &got, &e), 0);
+
+	/* upsert changes fields but keeps `created` */
+	id.created = 5;
+	snprintf(id.status, sizeof(id.status), STATUS_SUCCESS);
+	id.token = NULL;
+	id.dkim_tokens[2] = NULL;
+	id.dkim_keys_sealed = NULL;
+	id.dkim_keys_sealed_len = 0;
+	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "example.com", &got, &e), 1);
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	assert_null(got.token);
+	assert_null(got.dkim_tokens[2]);
+	assert_null(got.dkim_keys_sealed);
+	assert_int_equal(got.created, 1600000000);
+	identity_clear(&got);
+
+	/* an identity needs its account */
+	snprintf(id.account_id, sizeof(id.account_id), "999999999999");
+	assert_int_equal(s->ops->identity_put(s, &id, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+	id.name = "";
+	assert_int_equal(s->ops->identity_put(s, &id, &e), -1);
+}
+
+struct id_list {
+	int n, stop_at;
+	char names[16][64];
+	struct store *s;
+};
+
+static int
+id_cb(void *arg, const struct identity *id)
+{
+	struct id_list *l = arg;
+	if (l->n < 16)
+		snprintf(l->names[l->n], 64, "%s", id->name);
+	l->n++;
+	return l->stop_at > 0 && l->n >= l->stop_at;
+}
+
+static void
+test_identity_list_due_delete(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct id_list l = {0};
+	static const char *names[] = {"b.example", "a@x.example", "c.example", "z@x.example",
+				      "a.example"};
+
+	mk_account(s, A1, "one");
+	mk_account(s, A2, "two");
+	for (size_t i = 0; i < 5; i++)
+		mk_identity(s, A1, names[i]);
+	mk_identity(s, A2, "other.example");
+
+	assert_int_equal(s->ops->identity_list(s, REG, A1, -1, NULL, 0, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 5);
+	assert_string_equal(l.names[0], "a.example");
+	assert_string_equal(l.names[1], "a@x.example");
+	assert_string_equal(l.names[4], "z@x.example");
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(s->ops->identity_list(s, REG, A1, IDENTITY_EMAIL, NULL, 0, id_cb, &l, &e),
+			 0);
+	assert_int_equal(l.n, 2);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(
+		s->ops->identity_list(s, REG, A1, IDENTITY_DOMAIN, NULL, 0, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 3);
+
+	/* paging: 2 per page after the last name seen */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(s->ops->identity_list(s, REG, A1, -1, NULL, 2, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(
+		s->ops->identity_list(s, REG, A1, -1, "a@x.example", 2, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 4);
+	assert_string_equal(l.names[2], "b.example");
+	assert_string_equal(l.names[3], "c.example");
+
+	/* callback stops early */
+	memset(&l, 0, sizeof(l));
+	l.stop_at = 1;
+	assert_int_equal(s->ops->identity_list(s, REG, A1, -1, NULL, 0, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 1);
+
+	/* due */
+	struct identity id = {0};
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "b.example", &id, &e), 1);
+	id.next_check = 1000;
+	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
+	identity_clear(&id);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(s->ops->identity_due(s, 999, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(s->ops->identity_due(s, 1000, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.names[0], "b.example");
+
+	/* delete: 1 then 0; others stay */
+	assert_int_equal(s->ops->identity_delete(s, REG, A1, "b.example", &e), 1);
+	assert_int_equal(s->ops->identity_delete(s, REG, A1, "b.example", &e), 0);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(s->ops->identity_list(s, REG, A1, -1, NULL, 0, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 4);
+}
+
+/* A callback may use the same handle (store.h): re-schedule every due one. */
+static int
+due_reschedule_cb(void *arg, const struct identity *id)
+{
+	struct id_list *l = arg;
+	struct identity copy = *id;
+	struct err e;
+	copy.next_check = 0;
+	copy.check_attempts = id->check_attempts + 1;
+	assert_int_equal(l->s->ops->identity_put(l->s, &copy, &e), 0);
+	l->n++;
+	return 0;
+}
+
+static void
+test_callback_reenters_handle(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct id_list l = {.s = s};
+	struct identity id = {0};
+
+	mk_account(s, A1, "one");
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "d%d.example", i);
+		mk_identity(s, A1, name);
+		assert_int_equal(s->ops->identity_get(s, REG, A1, name, &id, &e), 1);
+		id.next_check = 10 + i;
+		assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
+		identity_clear(&id);
+	}
+	assert_int_equal(s->ops->identity_due(s, 100, due_reschedule_cb, &l, &e), 0);
+	assert_int_equal(l.n, 3);
+	l.n = 0;
+	assert_int_equal(s->ops->identity_due(s, 100, due_reschedule_cb, &l, &e), 0);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "d1.example", &id, &e), 1);
+	assert_int_equal(id.check_attempts, 1);
+	identity_clear(&id);
+}
+
+/* ---- policies ----------------------------------------------------------- */
+
+static void
+test_policies_cap_and_cascade(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct identity_policy out[32];
+	char name[16], doc[64];
+	int n;
+
+	mk_account(s, A1, "one");
+	mk_identity(s, A1, "example.com");
+
+	/* a policy needs its identity */
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "absent.com", "p", "{}", 20, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+
+	/* limit-1, limit accepted; limit+1 refused with SES's words */
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "p%02d", i);
+		snprintf(doc, sizeof(doc), "{\"n\":%d}", i);
+		assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", name, doc, 20, &e), 0);
+	}
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", "p20", "{}", 20, &e), -1);
+	assert_string_equal(e.code, "InvalidParameterValue");
+	assert_int_equal(e.http, 400);
+	assert_false(e.temporary);
+	assert_string_equal(e.message, "Number of policies for example.com exceeds max allowed "
+				       "number of policies per resource");
+	/* upserting an existing name at the cap is fine */
+	assert_int_equal(
+		s->ops->policy_put(s, REG, A1, "example.com", "p05", "{\"new\":1}", 20, &e), 0);
+	/* max 0 = no cap */
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", "p20", "{}", 0, &e), 0);
+
+	n = s->ops->policy_list(s, REG, A1, "example.com", out, 32, &e);
+	assert_int_equal(n, 21);
+	assert_string_equal(out[0].name, "p00");
+	assert_string_equal(out[5].name, "p05");
+	assert_string_equal(out[5].document, "{\"new\":1}");
+	assert_string_equal(out[20].name, "p20");
+	for (int i = 0; i < n; i++)
+		identity_policy_clear(&out[i]);
+	n = s->ops->policy_list(s, REG, A1, "example.com", out, 3, &e);
+	assert_int_equal(n, 3);
+	assert_string_equal(out[2].name, "p02");
+	for (int i = 0; i < n; i++)
+		identity_policy_clear(&out[i]);
+	assert_int_equal(s->ops->policy_list(s, REG, A1, "other.com", out, 32, &e), 0);
+	assert_int_equal(s->ops->policy_list(s, "eu-west-1", A1, "example.com", out, 32, &e), 0);
+
+	assert_int_equal(s->ops->policy_delete(s, REG, A1, "example.com", "p20", &e), 1);
+	assert_int_equal(s->ops->policy_delete(s, REG, A1, "example.com", "p20", &e), 0);
+
+	/* re-putting the identity keeps its policies; deleting it drops them */
+	mk_identity(s, A1, "example.com");
+	assert_int_equal(s->ops->policy_list(s, REG, A1, "example.com", out, 32, &e), 20);
+	for (int i = 0; i < 20; i++)
+		identity_policy_clear(&out[i]);
+	assert_int_equal(s->ops->identity_delete(s, REG, A1, "example.com", &e), 1);
+	mk_identity(s, A1, "example.com");
+	assert_int_equal(s->ops->policy_list(s, REG, A1, "example.com", out, 32, &e), 0);
+
+	/* deleting the account drops identities and their policies */
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", "p", "{}", 20, &e), 0);
+	assert_int_equal(s->ops->account_delete(s, A1, &e), 1);
+	struct identity id;
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "example.com", &id, &e), 0);
+	mk_account(s, A1, "one");
+	mk_identity(s, A1, "example.com");
+	assert_int_equal(s->ops->policy_list(s, REG, A1, "example.com", out, 32, &e), 0);
+}
+
+/* ---- generation ---------------------------------------------------------- */
+
+static void
+test_generation(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct account a;
+	int64_t g = gen(s), g2;
+
+	/* each write moves it; reads and failed writes do not */
+	mk_account(s, A1, "one");
+	g2 = gen(s);
+	assert_true(g2 > g);
+	g = g2;
+	assert_int_equal(s->ops->account_get(s, A1, &a, &e), 1);
+	assert_int_equal(gen(s), g);
+	mk_identity(s, A1, "example.com");
+	assert_true((g2 = gen(s)) > g);
+	g = g2;
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", "p", "{}", 1, &e), 0);
+	assert_true((g2 = gen(s)) > g);
+	g = g2;
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", "q", "{}", 1, &e), -1);
+	assert_int_equal(gen(s), g);
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", "p", "{\"a\":1}", 1, &e), 0);
+	assert_true((g2 = gen(s)) > g);
+	g = g2;
+	assert_int_equal(s->ops->policy_delete(s, REG, A1, "example.com", "p", &e), 1);
+	assert_true((g2 = gen(s)) > g);
+	g = g2;
+	struct iam_user u = {.policy = "{}"};
+	snprintf(u.account_id, sizeof(u.account_id), A1);
+	snprintf(u.name, sizeof(u.name), "u");
+	assert_int_equal(s->ops->user_create(s, &u, &e), 0);
+	assert_true((g2 = gen(s)) > g);
+	g = g2;
+	assert_int_equal(s->ops->user_delete(s, A1, "u", &e), 1);
+	assert_true((g2 = gen(s)) > g);
+	g = g2;
+	assert_int_equal(s->ops->identity_delete(s, REG, A1, "example.com", &e), 1);
+	assert_true((g2 = gen(s)) > g);
+	g = g2;
+	assert_int_equal(s->ops->account_create(s, &a, &e), -1); /* duplicate */
+	assert_int_equal(gen(s), g);
+}
+
+/* ---- two handles --------------------------------------------------------- */
+
+static void
+test_second_handle_sees_writes(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	struct store *s2 = store_open(NULL, f->dir, &e);
+	struct account a;
+	struct identity_policy out[4];
+	int64_t g;
+
+	assert_non_null(s2);
+	/* s2 reads first (prepares and runs its statements), then s1 writes */
+	assert_int_equal(s2->ops->account_get(s2, A1, &a, &e), 0);
+	g = gen(s2);
+	mk_account(f->s, A1, "one");
+	assert_int_equal(s2->ops->account_get(s2, A1, &a, &e), 1);
+	assert_true(gen(s2) > g);
+	mk_identity(f->s, A1, "example.com");
+	assert_int_equal(f->s->ops->policy_put(f->s, REG, A1, "example.com", "p", "{}", 20, &e), 0);
+	assert_int_equal(s2->ops->policy_list(s2, REG, A1, "example.com", out, 4, &e), 1);
+	identity_policy_clear(&out[0]);
+	/* and the other way round */
+	assert_int_equal(s2->ops->policy_delete(s2, REG, A1, "example.com", "p", &e), 1);
+	assert_int_equal(f->s->ops->policy_list(f->s, REG, A1, "example.com", out, 4, &e), 0);
+	assert_int_equal(gen(f->s), gen(s2));
+	store_close(s2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_users_and_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_list_due_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_callback_reenters_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policies_cap_and_cascade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_handle_sees_writes, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
