@@ -10,10 +10,12 @@
 #include <sys/stat.h>
 
 #include "api/server.h"
+#include "queue/queue.h"
 #include "conf.h"
 #include "store/store.h"
 #include "store/vault.h"
 #include "util/log.h"
+#include "verify/verify.h"
 
 static int
 parse_level(const char *s)
@@ -32,6 +34,8 @@ serve_main(const struct conf *c)
 	struct vault *v = NULL;
 	struct store *s = NULL;
 	struct http_server *http = NULL;
+	struct queue *q = NULL;
+	struct verify *checker = NULL;
 	sigset_t set;
 	int sig, lvl;
 
@@ -55,8 +59,17 @@ serve_main(const struct conf *c)
 	if ((s = store_open(c->db, c->data, &e)) == NULL)
 		goto fail;
 	store_close(s);
-	if ((http = http_server_start(c, v, &e)) == NULL)
+	/* The queue before the listeners (it delivers what a previous run left
+	 * queued) and freed after them: their loops submit to it. */
+	if ((q = queue_start(c, &e)) == NULL)
 		goto fail;
+	if ((http = http_server_start(c, v, q, &e)) == NULL)
+		goto fail;
+	/* the DNS checker for pending domains, DKIM and MAIL FROM (--dns) */
+	if ((checker = verify_start(c, v, &e)) == NULL) {
+		http_server_stop(http);
+		goto fail;
+	}
 
 	printf("sesame: serving regions %s with data in %s\n"
 	       "  SES API   http://%s   (aws --endpoint-url http://%s ses ...)\n"
@@ -72,11 +85,17 @@ serve_main(const struct conf *c)
 
 	sigwait(&set, &sig);
 	log_info("serve: signal %d, shutting down", sig);
+	verify_stop(checker);
+	/* Answer every accepted message while the loops still run, then stop
+	 * the loops, then free the queue they submitted to. */
+	queue_stop(q);
 	http_server_stop(http);
+	queue_free(q);
 	vault_free(v);
 	return 0;
 fail:
 	fprintf(stderr, "sesame: %s\n", e.message);
+	queue_free(q);
 	vault_free(v);
 	return 1;
 }

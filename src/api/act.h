@@ -20,6 +20,18 @@ int act_list_identity_policies(struct api_ctx *ctx, struct err *e);
 int act_delete_identity_policy(struct api_ctx *ctx, struct err *e);
 
 /* act_identity.c */
+int act_verify_email_identity(struct api_ctx *ctx, struct err *e);
+int act_verify_email_address(struct api_ctx *ctx, struct err *e);
+int act_verify_domain_identity(struct api_ctx *ctx, struct err *e);
+int act_verify_domain_dkim(struct api_ctx *ctx, struct err *e);
+int act_get_identity_verification_attributes(struct api_ctx *ctx, struct err *e);
+int act_get_identity_dkim_attributes(struct api_ctx *ctx, struct err *e);
+int act_set_identity_dkim_enabled(struct api_ctx *ctx, struct err *e);
+int act_set_identity_mail_from_domain(struct api_ctx *ctx, struct err *e);
+int act_get_identity_mail_from_domain_attributes(struct api_ctx *ctx, struct err *e);
 int act_list_identities(struct api_ctx *ctx, struct err *e);
+int act_list_verified_email_addresses(struct api_ctx *ctx, struct err *e);
+int act_delete_identity(struct api_ctx *ctx, struct err *e);
+int act_delete_verified_email_address(struct api_ctx *ctx, struct err *e);
 
 #endif

@@ -1,19 +1,527 @@
 /*
- * act_identity.c — identity listing. Identities belong to (region, caller's
- * account); another account's identities are never visible here.
+ * act_identity.c — the identity actions: verifying addresses (link) and
+ * domains (DNS TXT), Easy DKIM, custom MAIL FROM domains, listing and
+ * deleting. Identities belong to (request region, caller's account); another
+ * account's identities are never visible or changeable here, and an
+ * identity ARN of another account is AccessDenied (api_identity_param).
+ *
+ * The verification state rules (tokens, windows, the checker's schedule)
+ * are verify.h's; this file only turns requests into those transitions and
+ * stores the result. Unknown identities are left out of attribute maps, as
+ * SES does; a Get…Attributes call on an identity with a pending DNS check
+ * asks the checker to look again at once.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/act.h"
+#include "api/form.h"
 #include "api/xml.h"
+#include "core/address.h"
+#include "core/identity.h"
+#include "mail/dkim_keys.h"
 #include "store/store.h"
 #include "util/codec.h"
+#include "util/log.h"
 #include "util/xalloc.h"
+#include "verify/verify.h"
 
 #define LIST_MAX_ITEMS 1000
+#define ATTR_MAX_IDENTITIES 100 /* Get…Attributes: at most 100 identities */
+#define BEHAVIOR_DEFAULT "UseDefaultValue"
+#define BEHAVIOR_REJECT "RejectMessage"
+
+/* ---- helpers --------------------------------------------------------------- */
+
+/* A new identity of the caller with SES's defaults (not stored yet). */
+static void
+identity_init(struct api_ctx *ctx, struct identity *id, const char *name, enum identity_type type)
+{
+	memset(id, 0, sizeof(*id));
+	snprintf(id->region, sizeof(id->region), "%.31s", ctx->region);
+	snprintf(id->account_id, sizeof(id->account_id), "%s", ctx->caller.account_id);
+	id->name = xstrdup(name);
+	id->type = type;
+	snprintf(id->status, sizeof(id->status), "%s", STATUS_PENDING);
+	id->created = (int64_t)ctx->now;
+	id->dkim_enabled = true;
+	snprintf(id->dkim_status, sizeof(id->dkim_status), "%s", STATUS_NOT_STARTED);
+	snprintf(id->mail_from_behavior, sizeof(id->mail_from_behavior), "%s", BEHAVIOR_DEFAULT);
+	id->forwarding_enabled = true;
+}
+
+/* 1 found, 0 absent, -1 error. */
+static int
+load(struct api_ctx *ctx, const char *name, struct identity *id, struct err *e)
+{
+	return ctx->store->ops->identity_get(ctx->store, ctx->region, ctx->caller.account_id, name,
+					     id, e);
+}
+
+static int
+put(struct api_ctx *ctx, const struct identity *id, struct err *e)
+{
+	return ctx->store->ops->identity_put(ctx->store, id, e);
+}
+
+static int
+no_such_identity(struct api_ctx *ctx, const char *name, struct err *e)
+{
+	return err_set(e, 400, "InvalidParameterValue",
+		       "Identity %s does not exist in region %s for this account.", name,
+		       ctx->region);
+}
+
+/* The `Identity` parameter (name or own ARN) of an identity that must exist. */
+static int
+own_identity(struct api_ctx *ctx, const char *action, struct identity *id, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	int rc;
+
+	if (api_identity_param(ctx, "Identity", action, name, sizeof(name), e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, id, e)) < 0)
+		return -1;
+	if (rc == 0)
+		return no_such_identity(ctx, name, e);
+	return 0;
+}
+
+/* An address parameter in its normal form; SES's wording for bad ones. */
+static int
+email_param(struct api_ctx *ctx, const char *param, char *out, size_t cap, struct err *e)
+{
+	const char *v = api_param(ctx, param, e);
+	enum identity_type type;
+
+	if (v == NULL)
+		return -1;
+	if (identity_kind(v) != IDENTITY_EMAIL)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Invalid email address <%.256s>: Missing final '@domain'.", v);
+	if (identity_normalise(v, out, cap, &type, e) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+domain_param(struct api_ctx *ctx, char *out, size_t cap, struct err *e)
+{
+	const char *v = api_param(ctx, "Domain", e);
+
+	if (v == NULL)
+		return -1;
+	return domain_validate(v, out, cap, e);
+}
+
+/* The domain part of an identity name (the identity itself for a domain). */
+static const char *
+domain_of(const struct identity *id)
+{
+	const char *at = strrchr(id->name, '@');
+
+	return at != NULL ? at + 1 : id->name;
+}
+
+static int
+enum_error(struct err *e, const char *value, const char *member, const char *set)
+{
+	return err_set(e, 400, "ValidationError",
+		       "1 validation error detected: Value '%.64s' at '%s' failed to satisfy "
+		       "constraint: Member must satisfy enum value set: [%s]",
+		       value, member, set);
+}
+
+/* ---- verifying addresses ---------------------------------------------------- */
+
+static int
+verify_email(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1], link[1024];
+	struct identity id = {0};
+	int rc;
+
+	if (email_param(ctx, "EmailAddress", name, sizeof(name), e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, &id, e)) < 0)
+		return -1;
+	if (rc == 1 && strcmp(id.status, STATUS_SUCCESS) == 0) {
+		identity_clear(&id); /* already verified: nothing changes (SES) */
+		return 0;
+	}
+	if (rc == 0)
+		identity_init(ctx, &id, name, IDENTITY_EMAIL);
+	verify_email_issue(&id, (int64_t)ctx->now);
+	rc = put(ctx, &id, e);
+	if (rc == 0) {
+		/*
+		 * The verification mail is the sending code's to queue, here:
+		 * to `name`, carrying verify_mail_link(ctx->conf, id.token, …).
+		 * Until it does, the link is logged for the operator.
+		 */
+		if (verify_mail_link(ctx->conf, id.token, link, sizeof(link)) == 0)
+			log_info("verify: link for %s (%s, account %s): %s", id.name, ctx->region,
+				 ctx->caller.account_id, link);
+	}
+	identity_clear(&id);
+	return rc;
+}
+
+int
+act_verify_email_identity(struct api_ctx *ctx, struct err *e)
+{
+	return verify_email(ctx, e);
+}
+
+int
+act_verify_email_address(struct api_ctx *ctx, struct err *e)
+{
+	return verify_email(ctx, e);
+}
+
+/* ---- verifying domains ------------------------------------------------------- */
+
+/*
+ * Load or create the domain identity `name` and make sure it has a TXT
+ * token and, unless verified, a running check. *changed tells whether it
+ * must be stored.
+ */
+static int
+domain_identity(struct api_ctx *ctx, const char *name, struct identity *id, bool *changed,
+		struct err *e)
+{
+	int rc = load(ctx, name, id, e);
+
+	if (rc < 0)
+		return -1;
+	*changed = false;
+	if (rc == 0) {
+		identity_init(ctx, id, name, IDENTITY_DOMAIN);
+		*changed = true;
+	}
+	if (id->token == NULL) {
+		id->token = verify_new_domain_token();
+		*changed = true;
+	}
+	if (strcmp(id->status, STATUS_SUCCESS) != 0 &&
+	    (rc == 0 || strcmp(id->status, STATUS_PENDING) != 0 ||
+	     verify_status_at(id, id->status, (int64_t)ctx->now) != id->status)) {
+		/* new, Failed, or a Pending whose window ran out: start over */
+		snprintf(id->status, sizeof(id->status), "%s", STATUS_PENDING);
+		verify_arm(id, (int64_t)ctx->now);
+		*changed = true;
+	}
+	return 0;
+}
+
+int
+act_verify_domain_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[ADDRESS_DOMAIN_MAX + 1];
+	struct identity id = {0};
+	bool changed;
+	int rc;
+
+	if (domain_param(ctx, name, sizeof(name), e) != 0)
+		return -1;
+	if (domain_identity(ctx, name, &id, &changed, e) != 0)
+		return -1;
+	rc = changed ? put(ctx, &id, e) : 0;
+	if (rc == 0)
+		rc = xml_elem(ctx->out, "VerificationToken", id.token);
+	identity_clear(&id);
+	return rc;
+}
+
+int
+act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
+{
+	char name[ADDRESS_DOMAIN_MAX + 1];
+	char tokens[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1];
+	struct identity id = {0};
+	bool changed;
+	int rc = -1;
+
+	if (domain_param(ctx, name, sizeof(name), e) != 0)
+		return -1;
+	if (domain_identity(ctx, name, &id, &changed, e) != 0)
+		return -1;
+	if (id.dkim_tokens[0] == NULL || id.dkim_keys_sealed == NULL) {
+		/* first call: three selectors, a key each (same tokens on later calls) */
+		dkim_keys_tokens(tokens);
+		free(id.dkim_keys_sealed);
+		id.dkim_keys_sealed = NULL;
+		if (dkim_keys_generate(ctx->t->vault, &id.dkim_keys_sealed,
+				       &id.dkim_keys_sealed_len, e) != 0)
+			goto out;
+		for (int i = 0; i < DKIM_KEYS_N; i++) {
+			free(id.dkim_tokens[i]);
+			id.dkim_tokens[i] = xstrdup(tokens[i]);
+		}
+		snprintf(id.dkim_status, sizeof(id.dkim_status), "%s", STATUS_NOT_STARTED);
+		id.dkim_enabled = true;
+		changed = true;
+	}
+	if (strcmp(id.dkim_status, STATUS_SUCCESS) != 0 &&
+	    (strcmp(id.dkim_status, STATUS_PENDING) != 0 ||
+	     verify_status_at(&id, id.dkim_status, (int64_t)ctx->now) != id.dkim_status)) {
+		snprintf(id.dkim_status, sizeof(id.dkim_status), "%s", STATUS_PENDING);
+		verify_arm(&id, (int64_t)ctx->now);
+		changed = true;
+	}
+	if (changed && put(ctx, &id, e) != 0)
+		goto out;
+	xml_open(ctx->out, "DkimTokens");
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		xml_elem(ctx->out, "member", id.dkim_tokens[i]);
+	rc = xml_close(ctx->out, "DkimTokens");
+out:
+	identity_clear(&id);
+	return rc;
+}
+
+/* ---- attribute maps ---------------------------------------------------------- */
+
+/*
+ * Walk `Identities.member.N` (required, ≤ 100): each value is a name or an
+ * ARN of the caller's own account (another account's ARN fails the whole
+ * call, as SES's authorization would); names that are malformed, unknown or
+ * repeated are skipped. `emit` writes one map entry, keyed by the value as
+ * the caller sent it, and may update the identity (returning 1 to store it).
+ */
+typedef int (*attr_emit)(struct api_ctx *ctx, const char *key, struct identity *id,
+			 struct err *e);
+
+static int
+attribute_map(struct api_ctx *ctx, const char *action, const char *map, attr_emit emit,
+	      struct err *e)
+{
+	struct form_list l = {0};
+	int rc = -1;
+
+	if (form_list(ctx->form, "Identities", ATTR_MAX_IDENTITIES, &l, e) != 0)
+		return -1;
+	if (!l.present) {
+		form_list_free(&l);
+		return err_set(e, 400, "MissingParameter",
+			       "The request must contain the parameter Identities.");
+	}
+	xml_open(ctx->out, map);
+	for (size_t i = 0; i < l.n; i++) {
+		char name[IDENTITY_NAME_MAX + 1], param[64];
+		struct identity id = {0};
+		enum identity_type type;
+		bool dup = false;
+		int r;
+
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = strcmp(l.values[j], l.values[i]) == 0;
+		if (dup)
+			continue;
+		if (strncmp(l.values[i], "arn:", 4) == 0) {
+			snprintf(param, sizeof(param), "Identities.member.%lu", l.index[i]);
+			if (api_identity_param(ctx, param, action, name, sizeof(name), e) != 0)
+				goto out;
+		} else {
+			struct err ignored = {0};
+			if (identity_normalise(l.values[i], name, sizeof(name), &type, &ignored) != 0)
+				continue;
+		}
+		if ((r = load(ctx, name, &id, e)) < 0)
+			goto out;
+		if (r == 0)
+			continue;
+		xml_open(ctx->out, "entry");
+		xml_elem(ctx->out, "key", l.values[i]);
+		xml_open(ctx->out, "value");
+		r = emit(ctx, l.values[i], &id, e);
+		xml_close(ctx->out, "value");
+		xml_close(ctx->out, "entry");
+		if (r == 1)
+			r = put(ctx, &id, e);
+		identity_clear(&id);
+		if (r < 0)
+			goto out;
+	}
+	rc = xml_close(ctx->out, map);
+out:
+	form_list_free(&l);
+	return rc;
+}
+
+static int
+emit_verification(struct api_ctx *ctx, const char *key, struct identity *id, struct err *e)
+{
+	xml_elem(ctx->out, "VerificationStatus", verify_status_at(id, id->status, (int64_t)ctx->now));
+	if (id->type == IDENTITY_DOMAIN)
+		xml_elem(ctx->out, "VerificationToken", id->token);
+	return verify_request_check(id, (int64_t)ctx->now) ? 1 : 0;
+}
+
+int
+act_get_identity_verification_attributes(struct api_ctx *ctx, struct err *e)
+{
+	return attribute_map(ctx, "GetIdentityVerificationAttributes", "VerificationAttributes",
+			     emit_verification, e);
+}
+
+static int
+emit_dkim(struct api_ctx *ctx, const char *key, struct identity *id, struct err *e)
+{
+	struct identity dom = {0};
+	const struct identity *src = id;
+	int r;
+
+	if (id->type == IDENTITY_EMAIL) {
+		/* an address's DKIM is its domain's Easy DKIM setup */
+		if ((r = load(ctx, domain_of(id), &dom, e)) < 0)
+			return -1;
+		src = r == 1 ? &dom : NULL;
+	}
+	xml_elem(ctx->out, "DkimEnabled", id->dkim_enabled ? "true" : "false");
+	if (src == NULL || src->dkim_tokens[0] == NULL) {
+		xml_elem(ctx->out, "DkimVerificationStatus", STATUS_NOT_STARTED);
+	} else {
+		xml_elem(ctx->out, "DkimVerificationStatus",
+			 verify_status_at(src, src->dkim_status, (int64_t)ctx->now));
+		xml_open(ctx->out, "DkimTokens");
+		for (int i = 0; i < DKIM_KEYS_N; i++)
+			xml_elem(ctx->out, "member", src->dkim_tokens[i]);
+		xml_close(ctx->out, "DkimTokens");
+	}
+	identity_clear(&dom);
+	return verify_request_check(id, (int64_t)ctx->now) ? 1 : 0;
+}
+
+int
+act_get_identity_dkim_attributes(struct api_ctx *ctx, struct err *e)
+{
+	return attribute_map(ctx, "GetIdentityDkimAttributes", "DkimAttributes", emit_dkim, e);
+}
+
+static int
+emit_mail_from(struct api_ctx *ctx, const char *key, struct identity *id, struct err *e)
+{
+	if (id->mail_from_domain != NULL) {
+		xml_elem(ctx->out, "MailFromDomain", id->mail_from_domain);
+		xml_elem(ctx->out, "MailFromDomainStatus",
+			 verify_status_at(id, id->mail_from_status, (int64_t)ctx->now));
+	}
+	xml_elem(ctx->out, "BehaviorOnMXFailure",
+		 id->mail_from_behavior[0] ? id->mail_from_behavior : BEHAVIOR_DEFAULT);
+	return verify_request_check(id, (int64_t)ctx->now) ? 1 : 0;
+}
+
+int
+act_get_identity_mail_from_domain_attributes(struct api_ctx *ctx, struct err *e)
+{
+	return attribute_map(ctx, "GetIdentityMailFromDomainAttributes",
+			     "MailFromDomainAttributes", emit_mail_from, e);
+}
+
+/* ---- settings ----------------------------------------------------------------- */
+
+int
+act_set_identity_dkim_enabled(struct api_ctx *ctx, struct err *e)
+{
+	struct identity id = {0}, dom = {0};
+	bool enabled = false;
+	int rc = -1, r;
+
+	if (api_param_bool(ctx, "DkimEnabled", true, &enabled, e) != 0)
+		return -1;
+	if (own_identity(ctx, "SetIdentityDkimEnabled", &id, e) != 0)
+		return -1;
+	if (enabled) {
+		/* signing needs keys: the domain's Easy DKIM setup (SES's rule) */
+		const struct identity *src = &id;
+		if (id.type == IDENTITY_EMAIL) {
+			if ((r = load(ctx, domain_of(&id), &dom, e)) < 0)
+				goto out;
+			src = r == 1 ? &dom : NULL;
+		}
+		if (src == NULL || src->dkim_tokens[0] == NULL) {
+			err_set(e, 400, "InvalidParameterValue",
+				"Easy DKIM is not set up for domain %s; call VerifyDomainDkim for it "
+				"first.",
+				domain_of(&id));
+			goto out;
+		}
+	}
+	if (id.dkim_enabled == enabled) {
+		rc = 0;
+		goto out;
+	}
+	id.dkim_enabled = enabled;
+	rc = put(ctx, &id, e);
+out:
+	identity_clear(&id);
+	identity_clear(&dom);
+	return rc;
+}
+
+/* Is `sub` a proper subdomain of `parent`, label-aligned? */
+static bool
+is_subdomain(const char *sub, const char *parent)
+{
+	size_t s = strlen(sub), p = strlen(parent);
+
+	return s > p + 1 && sub[s - p - 1] == '.' && strcasecmp(sub + s - p, parent) == 0;
+}
+
+int
+act_set_identity_mail_from_domain(struct api_ctx *ctx, struct err *e)
+{
+	const char *md = api_param_opt(ctx, "MailFromDomain");
+	const char *beh = api_param_opt(ctx, "BehaviorOnMXFailure");
+	char domain[ADDRESS_DOMAIN_MAX + 1];
+	struct identity id = {0};
+	int rc = -1;
+
+	if (beh != NULL && strcmp(beh, BEHAVIOR_DEFAULT) != 0 && strcmp(beh, BEHAVIOR_REJECT) != 0)
+		return enum_error(e, beh, "behaviorOnMXFailure", "UseDefaultValue, RejectMessage");
+	if (own_identity(ctx, "SetIdentityMailFromDomain", &id, e) != 0)
+		return -1;
+	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "%s",
+		 beh != NULL ? beh : BEHAVIOR_DEFAULT);
+	if (md == NULL || md[0] == '\0') {
+		/* no MailFromDomain: custom MAIL FROM off */
+		free(id.mail_from_domain);
+		id.mail_from_domain = NULL;
+		id.mail_from_status[0] = '\0';
+		if (!verify_dns_pending(&id) && !(id.type == IDENTITY_EMAIL &&
+						  strcmp(id.status, STATUS_PENDING) == 0))
+			id.next_check = 0;
+		rc = put(ctx, &id, e);
+		goto out;
+	}
+	if (domain_validate(md, domain, sizeof(domain), e) != 0)
+		goto out;
+	if (!is_subdomain(domain, domain_of(&id))) {
+		err_set(e, 400, "InvalidParameterValue",
+			"Provided MAIL-FROM domain '%s' is not subdomain of the domain of the "
+			"identity '%s'.",
+			domain, domain_of(&id));
+		goto out;
+	}
+	if (id.mail_from_domain == NULL || strcmp(id.mail_from_domain, domain) != 0 ||
+	    strcmp(id.mail_from_status, STATUS_SUCCESS) != 0) {
+		free(id.mail_from_domain);
+		id.mail_from_domain = xstrdup(domain);
+		snprintf(id.mail_from_status, sizeof(id.mail_from_status), "%s", STATUS_PENDING);
+		verify_arm(&id, (int64_t)ctx->now);
+	}
+	rc = put(ctx, &id, e);
+out:
+	identity_clear(&id);
+	return rc;
+}
+
+/* ---- listing ----------------------------------------------------------------- */
 
 struct list_state {
 	struct api_ctx *ctx;
@@ -55,11 +563,7 @@ act_list_identities(struct api_ctx *ctx, struct err *e)
 		else if (strcmp(type, "Domain") == 0)
 			kind = IDENTITY_DOMAIN;
 		else
-			return err_set(e, 400, "ValidationError",
-				       "1 validation error detected: Value '%.64s' at 'identityType' "
-				       "failed to satisfy constraint: Member must satisfy enum value "
-				       "set: [Domain, EmailAddress]",
-				       type);
+			return enum_error(e, type, "identityType", "Domain, EmailAddress");
 	}
 	if (max != NULL) {
 		char *end;
@@ -96,4 +600,67 @@ act_list_identities(struct api_ctx *ctx, struct err *e)
 	}
 	free(st.last);
 	return 0;
+}
+
+struct verified_state {
+	struct api_ctx *ctx;
+	char *last;
+	int n;
+};
+
+static int
+verified_one(void *arg, const struct identity *id)
+{
+	struct verified_state *st = arg;
+
+	if (strcmp(id->status, STATUS_SUCCESS) == 0)
+		xml_elem(st->ctx->out, "member", id->name);
+	free(st->last);
+	st->last = xstrdup(id->name);
+	st->n++;
+	return 0;
+}
+
+int
+act_list_verified_email_addresses(struct api_ctx *ctx, struct err *e)
+{
+	struct verified_state st = {.ctx = ctx};
+	int rc = 0;
+
+	xml_open(ctx->out, "VerifiedEmailAddresses");
+	do {
+		st.n = 0;
+		rc = ctx->store->ops->identity_list(ctx->store, ctx->region, ctx->caller.account_id,
+						    IDENTITY_EMAIL, st.last, LIST_MAX_ITEMS,
+						    verified_one, &st, e);
+	} while (rc == 0 && st.n == LIST_MAX_ITEMS);
+	free(st.last);
+	if (rc != 0)
+		return -1;
+	return xml_close(ctx->out, "VerifiedEmailAddresses");
+}
+
+/* ---- deleting ------------------------------------------------------------------ */
+
+int
+act_delete_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+
+	if (api_identity_param(ctx, "Identity", "DeleteIdentity", name, sizeof(name), e) != 0)
+		return -1;
+	/* the store drops its policies too; deleting what is not there succeeds (SES) */
+	return ctx->store->ops->identity_delete(ctx->store, ctx->region, ctx->caller.account_id,
+						name, e) < 0 ? -1 : 0;
+}
+
+int
+act_delete_verified_email_address(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+
+	if (email_param(ctx, "EmailAddress", name, sizeof(name), e) != 0)
+		return -1;
+	return ctx->store->ops->identity_delete(ctx->store, ctx->region, ctx->caller.account_id,
+						name, e) < 0 ? -1 : 0;
 }

@@ -25,7 +25,19 @@ static const struct api_action actions[] = {
 	{"ListIdentityPolicies", act_list_identity_policies, true},
 	{"DeleteIdentityPolicy", act_delete_identity_policy, true},
 	/* identities (act_identity.c) */
+	{"VerifyEmailIdentity", act_verify_email_identity, true},
+	{"VerifyEmailAddress", act_verify_email_address, false},
+	{"VerifyDomainIdentity", act_verify_domain_identity, true},
+	{"VerifyDomainDkim", act_verify_domain_dkim, true},
+	{"GetIdentityVerificationAttributes", act_get_identity_verification_attributes, true},
+	{"GetIdentityDkimAttributes", act_get_identity_dkim_attributes, true},
+	{"SetIdentityDkimEnabled", act_set_identity_dkim_enabled, true},
+	{"SetIdentityMailFromDomain", act_set_identity_mail_from_domain, true},
+	{"GetIdentityMailFromDomainAttributes", act_get_identity_mail_from_domain_attributes, true},
 	{"ListIdentities", act_list_identities, true},
+	{"ListVerifiedEmailAddresses", act_list_verified_email_addresses, true},
+	{"DeleteIdentity", act_delete_identity, true},
+	{"DeleteVerifiedEmailAddress", act_delete_verified_email_address, false},
 };
 
 const struct api_action *

@@ -24,6 +24,7 @@ struct store;
 struct vault;
 struct form;
 struct event_base;
+struct queue;
 
 /* Who is calling, from the access key that signed the request. */
 struct caller {
@@ -41,6 +42,7 @@ struct api_thread {
 	struct vault *vault;
 	struct sigv4_cache *sigv4;
 	struct event_base *base;  /* this thread's loop */
+	struct queue *queue;      /* group commit + delivery (queue.h); shared by all loops */
 	void *app; /* room for later modules (queue, dns) */
 };
 

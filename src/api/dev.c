@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/dev_verify.h"
 
 struct dev_route {
 	enum evhttp_cmd_type method;
@@ -25,6 +26,7 @@ health(struct evhttp_request *req, struct api_thread *t, const char *rest)
 
 static const struct dev_route routes[] = {
 	{EVHTTP_REQ_GET, "/_sesame/health", health},
+	{EVHTTP_REQ_GET, "/_sesame/verify", dev_verify},
 };
 
 void

@@ -111,7 +111,7 @@ loop_free(struct loop *l)
 }
 
 struct http_server *
-http_server_start(const struct conf *c, struct vault *v, struct err *e)
+http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct err *e)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	int i;
@@ -123,6 +123,7 @@ http_server_start(const struct conf *c, struct vault *v, struct err *e)
 		struct loop *l = &s->loops[i];
 		l->t.conf = c;
 		l->t.vault = v;
+		l->t.queue = q;
 		l->t.sigv4 = xmalloc(sizeof(*l->t.sigv4));
 		sigv4_cache_init(l->t.sigv4);
 		if ((l->t.store = store_open(c->db, c->data, e)) == NULL)

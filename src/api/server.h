@@ -9,11 +9,14 @@
 
 struct conf;
 struct vault;
+struct queue;
 struct http_server;
 
-/* Bind `c->http` and start the loops. NULL with `e` filled on failure
- * (address in use, store unavailable). */
-struct http_server *http_server_start(const struct conf *c, struct vault *v, struct err *e);
+/* Bind `c->http` and start the loops; every loop submits accepted mail to
+ * `q` (queue.h, started before and freed after the server). NULL with `e`
+ * filled on failure (address in use, store unavailable). */
+struct http_server *http_server_start(const struct conf *c, struct vault *v, struct queue *q,
+				      struct err *e);
 /* Stop the loops, join the threads and free everything. */
 void http_server_stop(struct http_server *s);
 

@@ -71,16 +71,16 @@ is_unreserved(unsigned char c)
 }
 
 /* RFC 3986 encoding as SigV4 wants it: unreserved bytes pass, everything
- * else (and '/' unless keep_slash) becomes %XX upper-case. */
+ * else (including '/', '%' and '+') becomes %XX upper-case. */
 static int
-uri_encode(struct buf *b, const char *s, size_t n, bool keep_slash)
+uri_encode(struct buf *b, const char *s, size_t n)
 {
 	static const char hx[] = "0123456789ABCDEF";
 	size_t run = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (is_unreserved(c) || (keep_slash && c == '/'))
+		if (is_unreserved(c))
 			continue;
 		char esc[3] = {'%', hx[c >> 4], hx[c & 15]};
 		if (buf_append(b, s + run, i - run) != 0 || buf_append(b, esc, 3) != 0)
@@ -102,8 +102,8 @@ hexval(unsigned char c)
 	return -1;
 }
 
-/* Percent-decode valid %XY escapes in place-free fashion into dst (which
- * has room for n bytes); an invalid escape stays a literal '%'. '+' is left
+/* Percent-decode valid %XY escapes of s into dst (which has room for n
+ * bytes); an invalid escape stays a literal '%'. '+' is left
  * alone: SigV4 clients encode a space as %20. Returns the decoded length. */
 static size_t
 query_decode(const char *s, size_t n, char *dst)
@@ -572,7 +572,7 @@ canonical_uri(struct buf *b, const char *path)
 	for (i = 0; i < nseg; i++) {
 		if (i > 0 && buf_putc(b, '/') != 0)
 			goto out;
-		if (uri_encode(b, path + seg_start[i], seg_len[i], false) != 0)
+		if (uri_encode(b, path + seg_start[i], seg_len[i]) != 0)
 			goto out;
 	}
 	if (nseg > 0 && path[n - 1] == '/' && buf_putc(b, '/') != 0)
@@ -605,7 +605,7 @@ encode_component(const char *s, size_t n, char *tmp)
 	size_t dn = query_decode(s, n, tmp);
 
 	buf_init(&b, 0);
-	uri_encode(&b, tmp, dn, false);
+	uri_encode(&b, tmp, dn);
 	if (b.data == NULL)
 		return xstrdup("");
 	return buf_steal(&b, NULL);

@@ -5,8 +5,10 @@
  * when the buffer's cap would be passed (the buffer then holds a truncated
  * document and the caller answers InternalFailure). Element names are
  * trusted literals from our code; text is anything: it is escaped, and
- * bytes or characters XML 1.0 cannot carry (control characters, invalid
- * UTF-8, U+FFFE/U+FFFF) become U+FFFD, so the output is always well-formed.
+ * bytes or characters XML 1.0 cannot carry (C0 controls but tab and LF,
+ * DEL, invalid or overlong UTF-8, surrogates, U+FFFE/U+FFFF) become U+FFFD,
+ * one per offending byte, so the output is always well-formed. C1 controls
+ * (U+0080..U+009F, legal but "discouraged" in XML 1.0) are replaced too.
  */
 #ifndef SESAME_API_XML_H
 #define SESAME_API_XML_H

@@ -30,7 +30,9 @@
 
 #include "cli/cli_policy.h"
 #include "conf.h"
+#include "core/address.h"
 #include "core/policy.h"
+#include "mail/dkim_keys.h"
 #include "smtp/password.h"
 #include "store/store.h"
 #include "store/vault.h"
@@ -953,6 +955,66 @@ identity_list(struct cli *x)
 	return emit(o);
 }
 
+/*
+ * `identity dkim-records`: the three TXT records a domain owner publishes
+ * for Easy DKIM, with the public keys derived from the sealed private keys.
+ */
+static int
+identity_dkim_records(struct cli *x)
+{
+	const char *account = opt(x, "account"), *region = opt(x, "region");
+	char domain[ADDRESS_DOMAIN_MAX + 1];
+	char *pub[DKIM_KEYS_N] = {0};
+	struct identity id = {0};
+	struct vault *v = NULL;
+	json_t *arr;
+	int rc, r;
+
+	if (!account_id_ok(account))
+		return fail("invalid account id '%.32s' (12 digits expected)", account);
+	if ((rc = check_region(x, region)) != 0)
+		return rc;
+	if (domain_validate(x->a->pos[0], domain, sizeof(domain), &x->e) != 0)
+		return fail("invalid domain '%.64s': %s", x->a->pos[0], x->e.message);
+	if ((rc = open_store(x)) != 0 || (rc = need_account(x, account, NULL)) != 0)
+		return rc;
+	r = x->s->ops->identity_get(x->s, region, account, domain, &id, &x->e);
+	if (r < 0)
+		return fail("%s", x->e.message);
+	if (r == 0 || id.dkim_tokens[0] == NULL || id.dkim_keys_sealed == NULL) {
+		identity_clear(&id);
+		return fail("domain %s has no Easy DKIM keys in %s for account %s "
+			    "(call VerifyDomainDkim first)",
+			    domain, region, account);
+	}
+	if ((v = vault_open(x->c->data, &x->e)) == NULL ||
+	    dkim_keys_public(v, id.dkim_keys_sealed, id.dkim_keys_sealed_len, pub, &x->e) != 0) {
+		rc = fail("%s", x->e.message);
+		goto out;
+	}
+	arr = json_array();
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		json_t *o = json_object();
+		char *name = xasprintf("%s._domainkey.%s", id.dkim_tokens[i], domain);
+		char *value = dkim_keys_record(pub[i]);
+		json_object_set_new(o, "Name", jstr(name));
+		json_object_set_new(o, "Type", jstr("TXT"));
+		json_object_set_new(o, "Value", jstr(value));
+		json_array_append_new(arr, o);
+		free(name);
+		free(value);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "Records", arr);
+	rc = emit(o);
+out:
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		free(pub[i]);
+	vault_free(v);
+	identity_clear(&id);
+	return rc;
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 
 #define F(n) {n, true, false}
@@ -976,6 +1038,8 @@ static const struct cmd cmds[] = {
 	 "--account ID --region REGION IDENTITY", identity_verify},
 	{"identity", "list", {R("account"), R("region")}, 0, "--account ID --region REGION",
 	 identity_list},
+	{"identity", "dkim-records", {R("account"), R("region")}, 1,
+	 "--account ID --region REGION DOMAIN", identity_dkim_records},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

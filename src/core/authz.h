@@ -27,6 +27,20 @@
  *     user policy for the action on the ARN. Explicit Deny wins; no Allow is
  *     AccessDenied (403) naming principal, action and resource.
  * Roles with the same address and ARN are decided once.
+ *
+ * ARN per role: the role's own ARN, else (From and Return-Path only) the
+ * Source role's ARN — "SourceArn also covers the From and Return-Path
+ * addresses" (DESIGN.md, Semantics we pin). Front ends may pass the
+ * fallback already applied or leave it to this module; the result is the
+ * same.
+ *
+ * Order of answers: malformed ARNs or addresses (InvalidParameterValue)
+ * first; then every role's identity is resolved (a failed lookup answers
+ * at once, temporary) and all unverified addresses give one
+ * MessageRejected; only then are policies evaluated, and the first denied
+ * role (From, Source, Return-Path order) gives AccessDenied. An ARN whose
+ * region is not the request's (or whose partition is not "aws") is an
+ * AccessDenied on that ARN as given. Notes: docs/internals/authz.md.
  */
 #ifndef SESAME_CORE_AUTHZ_H
 #define SESAME_CORE_AUTHZ_H
@@ -88,6 +102,10 @@ struct authz_grant {
 	char identity[321];           /* the identity that covers the address */
 	char identity_arn[512];
 	char matched_sid[129];        /* first deciding statement's Sid ("" if none) */
+	/* ARN of the identity whose policies decided a delegated role (the
+	 * address identity when its policies took precedence over the
+	 * domain's); "" for the caller's own identities. */
+	char policy_arn[512];
 };
 
 struct authz_result {

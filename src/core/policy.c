@@ -92,13 +92,15 @@ enum pr_kind { PR_ANY, PR_ACCOUNT, PR_ARN, PR_SERVICE };
 
 struct pprincipal {
 	enum pr_kind kind;
-	const char *s; /* account id (12 digits), ARN or service name */
+	const char *s;    /* account id (12 digits), ARN or service name */
+	const char *acct; /* PR_ACCOUNT, PR_ARN: the 12 account digits */
 };
 
 struct ppattern {
-	const char *s; /* lower-cased for actions */
+	const char *s;  /* lower-cased for actions */
 	size_t len;
-	bool wild;     /* contains * or ? */
+	uint64_t hash;  /* hash64(s) when !wild: most mismatches cost one compare */
+	bool wild;      /* contains * or ? */
 };
 
 enum cfam { F_STRING, F_NUMERIC, F_DATE, F_BOOL, F_BINARY, F_IP, F_ARN, F_NULL };
@@ -516,20 +518,30 @@ policy_glob(const char *p, size_t pl, const char *s, size_t sl, bool icase)
 	return pi == pl;
 }
 
-static bool
-pattern_match(const struct ppattern *pt, const char *s, size_t sl, bool icase)
+/* FNV-1a, 64 bits. */
+static uint64_t
+hash64(const char *s, size_t n)
 {
-	if (!pt->wild) {
-		if (pt->len != sl)
-			return false;
-		if (!icase)
-			return memcmp(pt->s, s, sl) == 0;
-		for (size_t i = 0; i < sl; i++)
-			if ((unsigned char)pt->s[i] != lc((unsigned char)s[i]))
-				return false;
-		return true;
-	}
-	return policy_glob(pt->s, pt->len, s, sl, icase);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* A subject as the matcher sees it: bytes (already lower-cased for
+ * actions) with their length and hash. */
+struct subject {
+	const char *s;
+	size_t len;
+	uint64_t hash;
+};
+
+static inline bool
+pattern_match(const struct ppattern *pt, const struct subject *sub)
+{
+	if (!pt->wild)
+		return pt->hash == sub->hash && pt->len == sub->len && memcmp(pt->s, sub->s, sub->len) == 0;
+	return policy_glob(pt->s, pt->len, sub->s, sub->len, false);
 }
 
 /*
@@ -722,7 +734,7 @@ compile_aws_principal(struct policy *p, const char *s, struct pprincipal *out, s
 	}
 	if (n == 12 && all_digits(s, 12)) {
 		out->kind = PR_ACCOUNT;
-		out->s = arena_strndup(p, s, 12);
+		out->s = out->acct = arena_strndup(p, s, 12);
 		return 0;
 	}
 	static const char pre[] = "arn:aws:iam::";
@@ -732,7 +744,7 @@ compile_aws_principal(struct policy *p, const char *s, struct pprincipal *out, s
 		const char *rest = acct + 13;
 		if (strcmp(rest, "root") == 0) {
 			out->kind = PR_ACCOUNT;
-			out->s = arena_strndup(p, acct, 12);
+			out->s = out->acct = arena_strndup(p, acct, 12);
 			return 0;
 		}
 		const char *name = NULL;
@@ -744,6 +756,7 @@ compile_aws_principal(struct policy *p, const char *s, struct pprincipal *out, s
 		    strstr(name, "//") == NULL && name[0] != '/') {
 			out->kind = PR_ARN;
 			out->s = arena_strndup(p, s, n);
+			out->acct = out->s + (acct - s);
 			return 0;
 		}
 	}
@@ -881,6 +894,7 @@ compile_patterns(struct policy *p, json_t *v, const char *field, bool lower,
 		(*out)[i].s = cp;
 		(*out)[i].len = n;
 		(*out)[i].wild = strpbrk(cp, "*?") != NULL;
+		(*out)[i].hash = hash64(cp, n);
 	}
 	*n_out = (size_t)c;
 	return 0;
@@ -1600,31 +1614,23 @@ principal_entry_match(const struct pprincipal *pe, const struct req_principal *r
 	case PR_ANY:
 		return true;
 	case PR_ACCOUNT:
-		return rp->account != NULL && memcmp(rp->account, pe->s, 12) == 0;
+		return rp->account != NULL && memcmp(rp->account, pe->acct, 12) == 0;
 	case PR_ARN:
-		return rp->kind == RP_ARN && strcmp(rp->s, pe->s) == 0;
+		return rp->kind == RP_ARN && rp->account != NULL &&
+		    memcmp(rp->account, pe->acct, 12) == 0 && strcmp(rp->s, pe->s) == 0;
 	case PR_SERVICE:
 		return rp->kind == RP_SERVICE && strcasecmp(rp->s, pe->s) == 0;
 	}
 	return false;
 }
 
+/* Principal first: in an identity shared by many delegates it is the test
+ * that fails most often, and the cheapest. */
 static bool
 statement_applies(const struct policy *p, const struct pstmt *st, const struct req_principal *rp,
-    const char *action, size_t alen, const char *resource, size_t rlen,
-    const struct policy_ctx *ctx)
+    const struct subject *action, const struct subject *resource, const struct policy_ctx *ctx)
 {
-	bool hit = false;
-	for (size_t i = 0; !hit && i < st->nact; i++)
-		hit = pattern_match(&st->act[i], action, alen, true);
-	if (hit == st->not_action)
-		return false;
-
-	hit = false;
-	for (size_t i = 0; !hit && i < st->nres; i++)
-		hit = pattern_match(&st->res[i], resource, rlen, false);
-	if (hit == st->not_resource)
-		return false;
+	bool hit;
 
 	if (p->mode == POLICY_RESOURCE) {
 		hit = false;
@@ -1634,11 +1640,27 @@ statement_applies(const struct policy *p, const struct pstmt *st, const struct r
 			return false;
 	}
 
+	hit = false;
+	for (size_t i = 0; !hit && action->s != NULL && i < st->nact; i++)
+		hit = pattern_match(&st->act[i], action);
+	if (hit == st->not_action)
+		return false;
+
+	hit = false;
+	for (size_t i = 0; !hit && i < st->nres; i++)
+		hit = pattern_match(&st->res[i], resource);
+	if (hit == st->not_resource)
+		return false;
+
 	for (size_t i = 0; i < st->ncond; i++)
 		if (!cond_holds(&st->cond[i], ctx))
 			return false;
 	return true;
 }
+
+/* Action patterns are at most POLICY_MAX_STRING bytes; a longer request
+ * action is matched by no Action pattern (so NotAction statements apply). */
+#define ACTION_MAX POLICY_MAX_STRING
 
 enum policy_decision
 policy_evaluate(const struct policy *const *set, size_t n, const struct policy_request *req,
@@ -1647,9 +1669,24 @@ policy_evaluate(const struct policy *const *set, size_t n, const struct policy_r
 	struct policy_match allow[POLICY_MAX_MATCHES];
 	size_t nallow = 0, ndeny = 0, ndeny_kept = 0;
 	struct req_principal rp;
-	const char *action = req->action != NULL ? req->action : "";
-	const char *resource = req->resource != NULL ? req->resource : "";
-	size_t alen = strlen(action), rlen = strlen(resource);
+	char lower[ACTION_MAX];
+	struct subject action, resource;
+	const char *a = req->action != NULL ? req->action : "";
+
+	/* actions compare case-insensitively: fold the request's once */
+	action.len = strnlen(a, ACTION_MAX + 1);
+	if (action.len > ACTION_MAX) {
+		action.s = NULL;
+		action.hash = 0;
+	} else {
+		for (size_t i = 0; i < action.len; i++)
+			lower[i] = (char)lc((unsigned char)a[i]);
+		action.s = lower;
+		action.hash = hash64(lower, action.len);
+	}
+	resource.s = req->resource != NULL ? req->resource : "";
+	resource.len = strlen(resource.s);
+	resource.hash = hash64(resource.s, resource.len);
 
 	parse_req_principal(req->principal, &rp);
 	for (size_t i = 0; i < n; i++) {
@@ -1661,7 +1698,7 @@ policy_evaluate(const struct policy *const *set, size_t n, const struct policy_r
 			/* once denied, only further Denies matter */
 			if (ndeny > 0 && !st->deny)
 				continue;
-			if (!statement_applies(p, st, &rp, action, alen, resource, rlen, req->ctx))
+			if (!statement_applies(p, st, &rp, &action, &resource, req->ctx))
 				continue;
 			struct policy_match m = {st->sid, (unsigned)i, (unsigned)j};
 			if (st->deny) {

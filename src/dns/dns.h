@@ -86,9 +86,9 @@ struct dns *dns_new_opts(struct event_base *base, const char *server, int timeou
 			 struct err *e);
 /*
  * Stop everything: every query not yet answered gets its callback with
- * DNS_CANCELLED (inside dns_free). Safe with NULL. Must not be called from
- * inside a dns callback of the same resolver's c-ares processing — it is
- * safe from any dns callback, as those run from their own event.
+ * DNS_CANCELLED (inside dns_free). Safe with NULL, and from inside a dns
+ * callback (callbacks run from their own event, outside c-ares). During
+ * dns_free new queries are refused (NULL).
  */
 void dns_free(struct dns *d);
 

@@ -9,8 +9,12 @@
  * only after its message is durable; a failed commit completes every
  * submission of the batch with a temporary error and nothing is half-stored.
  *
- * The same thread (or a sibling worker) hands queued messages to the
- * transport (capture first): status queued → delivered | failed.
+ * The same thread hands queued messages to the transport (--transport;
+ * capture first): status queued → delivered | failed, recorded once. With a
+ * synchronous transport (capture) a batch is delivered before its
+ * submissions complete, so a caller holding a MessageId finds the message
+ * in the inbox. Queued messages left by a crash are delivered after the
+ * next start. docs/internals/queue.md has the state machine and numbers.
  */
 #ifndef SESAME_QUEUE_QUEUE_H
 #define SESAME_QUEUE_QUEUE_H
@@ -24,6 +28,13 @@ struct conf;
 struct event_base;
 struct queue;
 
+/* Caps (STYLE §10): submissions waiting for the store thread, and the size
+ * of one group commit. A submission past QUEUE_MAX_PENDING is answered at
+ * once with a temporary error (ServiceUnavailable, SMTP 451). */
+#define QUEUE_MAX_PENDING 65536
+#define QUEUE_BATCH_MAX 512
+#define QUEUE_BATCH_BYTES (64u * 1024 * 1024)
+
 struct queue_msg {
 	char region[33];
 	char sending_account[13];   /* the caller: charged for quota/stats */
@@ -34,27 +45,46 @@ struct queue_msg {
 	char *source;               /* envelope sender (Return-Path) addr-spec */
 	char *from_addr;            /* From header addr-spec */
 	char *subject;              /* decoded, may be NULL */
-	char **destinations;        /* envelope recipients */
+	char **destinations;        /* envelope recipients (UTF-8), each malloc'd */
 	size_t ndestinations;
 	uint8_t *raw;               /* the message as it will be delivered */
 	size_t raw_len;
 };
 
-/* Free every member (not the struct). */
+/* Free every member (not the struct) and zero it. NULL is a no-op. */
 void queue_msg_clear(struct queue_msg *m);
 
-/* Completion: message_id is set on success, e on failure. Runs on the
- * event_base passed to queue_submit. */
+/* Completion: message_id is set on success, e on failure (e->temporary for
+ * storage trouble and shutdown: answer 503 / SMTP 451). Runs exactly once
+ * per submission, never inside queue_submit, on the event_base passed to
+ * queue_submit — or, when that was NULL, on the queue's own thread (then it
+ * must be quick and thread-safe). */
 typedef void (*queue_done_fn)(void *arg, const char *message_id, const struct err *e);
 
+/* Open the queue's own store handle and the transport named by
+ * c->transport, run the store thread (which first picks up messages a
+ * previous run left queued). Call before any front end starts: it also
+ * enables libevent's pthread locking, which event_base_once across threads
+ * needs and which must precede event_base_new. NULL with e filled. */
 struct queue *queue_start(const struct conf *c, struct err *e);
-void queue_stop(struct queue *q);
 
-/* Take ownership of *m (its members are moved; *m is zeroed). */
+/* Stop taking work: commit (and answer) everything already submitted, wait
+ * until those answers ran on their loops (up to a few seconds), and join the
+ * thread. Later submissions are answered with a temporary error. Call while
+ * the front ends' loops still run; then stop them; then queue_free. */
+void queue_stop(struct queue *q);
+/* Free a stopped queue (stops it first if needed). NULL is a no-op. */
+void queue_free(struct queue *q);
+
+/* Take ownership of *m (its members are moved; *m is zeroed) and queue it
+ * for the next group commit. Thread-safe; never blocks on I/O. q == NULL
+ * answers with a temporary error. A recipient that is not valid UTF-8 is
+ * answered with InvalidParameterValue without touching the batch. */
 void queue_submit(struct queue *q, struct queue_msg *m, struct event_base *reply_base,
 		  queue_done_fn done, void *arg);
 
-/* A new MessageId in SES's format (e.g. 0100018c…-uuid-000000). */
+/* A new MessageId in SES's format: "0100" + 12 hex digits of the unix time
+ * in ms + "-" + a random UUID v4 + "-000000" (60 characters). */
 void queue_message_id(char out[80]);
 
 #endif

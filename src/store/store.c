@@ -59,6 +59,26 @@ identity_policy_clear(struct identity_policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+void
+store_message_clear(struct store_message *m)
+{
+	if (m == NULL)
+		return;
+	free(m->source_arn);
+	free(m->from_arn);
+	free(m->return_path_arn);
+	free(m->principal);
+	free(m->source);
+	free(m->from_addr);
+	free(m->subject);
+	for (size_t i = 0; i < m->ndestinations; i++)
+		free(m->destinations[i]);
+	free(m->destinations);
+	free(m->raw);
+	free(m->delivery);
+	memset(m, 0, sizeof(*m));
+}
+
 /* mkdir -p with `mode` for every created component. */
 static int
 mkdirs(const char *dir, mode_t mode, struct err *e)

@@ -21,7 +21,9 @@
  *     e->message names which ("account name 'x' already exists");
  *   STORE_ERR_NO_PARENT (HTTP 404) — a row refers to an account, user or
  *     identity that does not exist.
- * Every write bumps the generation counter in the same transaction.
+ * Every write bumps the generation counter in the same transaction — except
+ * writes of messages and send events (message_*, event_record), which happen
+ * on every send and which no cache depends on.
  *
  * List callbacks run after the rows were read and the statement released, so
  * a callback may call back into the same handle (e.g. identity_put from an
@@ -137,6 +139,51 @@ struct send_bucket {
 	int64_t attempts, bounces, complaints, rejects;
 };
 
+/* ---- messages (the queue, delivery, the capture inbox) ---------------- */
+
+/* Message lifecycle states (src/queue/queue.c draws the machine). */
+#define STORE_MSG_QUEUED "queued"
+#define STORE_MSG_DELIVERED "delivered"
+#define STORE_MSG_FAILED "failed"
+
+struct store_message {
+	char id[80];                 /* SES MessageId */
+	char region[33];
+	char sending_account[13];    /* the caller, charged for quota and statistics */
+	char identity_owner[13];     /* owner of the From identity; "" = the sender */
+	char *source_arn, *from_arn, *return_path_arn; /* NULL when not used */
+	char *principal;             /* caller principal ARN or service name */
+	char source_ip[64];
+	char *source;                /* envelope sender (Return-Path) addr-spec */
+	char *from_addr;             /* From header addr-spec */
+	char *subject;               /* may be NULL */
+	char **destinations;         /* envelope recipients (UTF-8) */
+	size_t ndestinations;
+	uint8_t *raw;                /* the bytes delivered; NULL in message_list rows */
+	size_t raw_len;
+	char status[16];             /* STORE_MSG_*; "" on insert means queued */
+	char transport[16];          /* transport that last handled it; "" if none */
+	char *delivery;              /* per-recipient outcome (JSON), NULL until tried */
+	int attempts;                /* delivery attempts so far */
+	int64_t created_ms;          /* accept time, unix milliseconds */
+	int64_t delivered_ms;        /* when finished (delivered/failed), 0 until then */
+	int64_t next_attempt;        /* unix seconds; a queued message is due when <= now */
+};
+void store_message_clear(struct store_message *m);
+typedef int (*store_message_cb)(void *arg, const struct store_message *m);
+
+/* One delivery outcome for message_finish. */
+struct store_delivery {
+	const char *id;
+	const char *status;          /* STORE_MSG_DELIVERED, _FAILED, or _QUEUED (retry) */
+	const char *transport;       /* e.g. "capture" */
+	const char *delivery;        /* per-recipient JSON, may be NULL */
+	const uint8_t *raw;          /* the bytes as delivered; NULL keeps the stored ones */
+	size_t raw_len;
+	int64_t when_ms;             /* finish time (ignored for a retry) */
+	int64_t next_attempt;        /* retry: unix seconds of the next try */
+};
+
 /* ---- the vtable -------------------------------------------------------- */
 
 struct store_ops {
@@ -220,6 +267,32 @@ struct store_ops {
 	int (*event_buckets)(struct store *s, const char *account_id, int64_t since,
 			     int (*cb)(void *arg, const struct send_bucket *b), void *arg,
 			     struct err *e);
+
+	/* messages. message_insert writes n messages (status queued unless set)
+	 * and, for each, one 'accept' send event (ts = created_ms / 1000,
+	 * recipients = ndestinations) in ONE transaction: all or nothing. A
+	 * recipient that is not valid UTF-8 fails it with InvalidParameterValue. */
+	int (*message_insert)(struct store *s, const struct store_message *m, size_t n,
+			      struct err *e);
+	/* queued messages with next_attempt <= now, oldest first, at most `limit`
+	 * (<= 0: all), raw included */
+	int (*message_due)(struct store *s, int64_t now, int limit, store_message_cb cb,
+			   void *arg, struct err *e);
+	/* record n outcomes in ONE transaction. Only rows still queued change, so
+	 * a message is finished at most once; returns how many changed, or -1 */
+	int (*message_finish)(struct store *s, const struct store_delivery *d, size_t n,
+			      struct err *e);
+	/* the newest `limit` (<= 0: all) messages `transport` finished, oldest
+	 * first (created, then insertion order), without raw */
+	int (*message_list)(struct store *s, const char *transport, int limit,
+			    store_message_cb cb, void *arg, struct err *e);
+	/* one message with raw: 1 found, 0 absent */
+	int (*message_get)(struct store *s, const char *id, struct store_message *out,
+			   struct err *e);
+	/* delete every message `transport` finished (never a queued one); the
+	 * count goes to *n_out */
+	int (*message_delete)(struct store *s, const char *transport, int64_t *n_out,
+			      struct err *e);
 };
 
 struct store {

@@ -23,7 +23,9 @@
  * the ones applied. Add a migration by appending a string — never edit one
  * that has shipped. See docs/internals/store.md.
  */
+#include <jansson.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,12 @@ static const char *const migrations[] = {
 	"  recipients INTEGER NOT NULL,"
 	"  kind TEXT NOT NULL CHECK (kind IN ('accept', 'reject', 'bounce', 'complaint')));"
 	"CREATE INDEX send_events_account_ts ON send_events(account_id, ts);",
+	/* 2: the queue's delivery bookkeeping (src/queue/queue.c) */
+	"ALTER TABLE messages ADD COLUMN transport TEXT;"
+	"ALTER TABLE messages ADD COLUMN delivery TEXT;"
+	"ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE messages ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_queued ON messages(next_attempt) WHERE status = 'queued';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -163,6 +171,15 @@ enum sid {
 	S_POL_PUT,
 	S_POL_LIST,
 	S_POL_DEL,
+	S_EV_INS,
+	S_EV_SUM,
+	S_EV_BUCKETS,
+	S_MSG_INS,
+	S_MSG_DUE,
+	S_MSG_FINISH,
+	S_MSG_LIST,
+	S_MSG_GET,
+	S_MSG_DEL,
 	S_COUNT
 };
 
@@ -176,6 +193,12 @@ enum sid {
 	" forwarding_enabled, headers_in_bounce, headers_in_complaint, headers_in_delivery,"     \
 	" next_check, check_attempts"
 #define ID_NCOLS 26
+/* messages: raw sits between the two halves so lists can select NULL there */
+#define MSG_COLS_A                                                                           \
+	"id, region, sending_account, identity_owner, source_arn, from_arn, return_path_arn,"   \
+	" principal, source_ip, source, from_addr, subject, destinations, "
+#define MSG_COLS_B ", status, created, delivered, transport, delivery, attempts, next_attempt"
+#define MSG_COLS MSG_COLS_A "raw" MSG_COLS_B
 
 static const char *const sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -240,6 +263,29 @@ static const char *const sql[S_COUNT] = {
 		       " AND account_id = ?2 AND identity = ?3 ORDER BY name LIMIT ?4",
 	[S_POL_DEL] = "DELETE FROM identity_policies WHERE region = ?1 AND account_id = ?2"
 		      " AND identity = ?3 AND name = ?4",
+	[S_EV_INS] = "INSERT INTO send_events (account_id, ts, recipients, kind)"
+		     " VALUES (?1, ?2, ?3, ?4)",
+	[S_EV_SUM] = "SELECT coalesce(sum(recipients), 0) FROM send_events"
+		     " WHERE account_id = ?1 AND kind = ?2 AND ts >= ?3",
+	[S_EV_BUCKETS] = "SELECT (ts / 900) * 900 AS b,"
+			 " sum(CASE kind WHEN 'accept' THEN recipients ELSE 0 END),"
+			 " sum(CASE kind WHEN 'bounce' THEN recipients ELSE 0 END),"
+			 " sum(CASE kind WHEN 'complaint' THEN recipients ELSE 0 END),"
+			 " sum(CASE kind WHEN 'reject' THEN recipients ELSE 0 END)"
+			 " FROM send_events WHERE account_id = ?1 AND ts >= ?2 GROUP BY b ORDER BY b",
+	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, next_attempt)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
+		      " ?16, ?17)",
+	[S_MSG_DUE] = "SELECT " MSG_COLS " FROM messages WHERE status = 'queued'"
+		      " AND next_attempt <= ?1 ORDER BY created, rowid LIMIT ?2",
+	[S_MSG_FINISH] = "UPDATE messages SET status = ?2, transport = ?3, delivery = ?4,"
+			 " delivered = ?5, attempts = attempts + 1, next_attempt = ?6,"
+			 " raw = coalesce(?7, raw) WHERE id = ?1 AND status = 'queued'",
+	[S_MSG_LIST] = "SELECT * FROM (SELECT " MSG_COLS_A "NULL" MSG_COLS_B ", rowid AS r"
+		       " FROM messages WHERE transport = ?1 AND status <> 'queued'"
+		       " ORDER BY created DESC, rowid DESC LIMIT ?2) ORDER BY created, r",
+	[S_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
+	[S_MSG_DEL] = "DELETE FROM messages WHERE transport = ?1 AND status <> 'queued'",
 };
 
 struct sq {
@@ -1130,6 +1176,343 @@ sq_generation(struct store *s, int64_t *out, struct err *e)
 	return r == 1 ? 0 : -1;
 }
 
+/* ---- sending statistics and messages ----------------------------------- */
+
+/*
+ * Finish a write that touches only `messages` and `send_events`: commit on
+ * r >= 0 (returning r), roll back on r < 0. Unlike tx_end it does not bump
+ * the generation: nothing cached depends on these rows, and they are
+ * written on every send — bumping would make every policy cache rebuild per
+ * message (see store.h).
+ */
+static int
+tx_end_data(struct sq *q, int r, struct err *e)
+{
+	if (r >= 0 && run(q, S_COMMIT, e) == 0)
+		return r;
+	if (!sqlite3_get_autocommit(q->db)) {
+		struct err ignored;
+		run(q, S_ROLLBACK, &ignored);
+	}
+	return -1;
+}
+
+/* Inside the caller's transaction: one send_events row. */
+static int
+event_insert(struct sq *q, const char *account_id, int64_t ts, const char *kind,
+	     int64_t recipients, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, S_EV_INS, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id) | bi(st, 2, ts) | bi(st, 3, recipients) | bt(st, 4, kind))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	release(st);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_event_record(struct store *s, const char *account_id, int64_t ts, const char *kind,
+		int64_t recipients, struct err *e)
+{
+	struct sq *q = sq_of(s);
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	return tx_end_data(q, event_insert(q, account_id, ts, kind, recipients, e), e);
+}
+
+static int
+sq_event_sum(struct store *s, const char *account_id, const char *kind, int64_t since,
+	     int64_t *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_EV_SUM, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id) | bt(st, 2, kind) | bi(st, 3, since))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	*out = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+	release(st);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_event_buckets(struct store *s, const char *account_id, int64_t since,
+		 int (*cb)(void *arg, const struct send_bucket *b), void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_EV_BUCKETS, e);
+	struct send_bucket *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id) | bi(st, 2, since))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n].start = sqlite3_column_int64(st, 0);
+		v[n].attempts = sqlite3_column_int64(st, 1);
+		v[n].bounces = sqlite3_column_int64(st, 2);
+		v[n].complaints = sqlite3_column_int64(st, 3);
+		v[n].rejects = sqlite3_column_int64(st, 4);
+		n++;
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+/* The recipients as a JSON array of strings; NULL when one is not UTF-8. */
+static char *
+dests_json(const struct store_message *m)
+{
+	json_t *a = json_array();
+	char *out = NULL;
+
+	for (size_t i = 0; i < m->ndestinations; i++)
+		if (json_array_append_new(a, json_string(m->destinations[i])) != 0)
+			goto done;
+	out = json_dumps(a, JSON_COMPACT);
+done:
+	json_decref(a);
+	return out;
+}
+
+static void
+dests_parse(const char *text, struct store_message *m)
+{
+	json_t *a = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	size_t i, n = json_is_array(a) ? json_array_size(a) : 0;
+
+	m->destinations = n ? xcalloc(n, sizeof(char *)) : NULL;
+	for (i = 0; i < n; i++) {
+		const char *v = json_string_value(json_array_get(a, i));
+		if (v != NULL)
+			m->destinations[m->ndestinations++] = xstrdup(v);
+	}
+	json_decref(a);
+}
+
+static void
+read_message(sqlite3_stmt *st, struct store_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	col_copy(st, 0, m->id, sizeof(m->id));
+	col_copy(st, 1, m->region, sizeof(m->region));
+	col_copy(st, 2, m->sending_account, sizeof(m->sending_account));
+	col_copy(st, 3, m->identity_owner, sizeof(m->identity_owner));
+	m->source_arn = col_dup(st, 4);
+	m->from_arn = col_dup(st, 5);
+	m->return_path_arn = col_dup(st, 6);
+	m->principal = col_dup(st, 7);
+	col_copy(st, 8, m->source_ip, sizeof(m->source_ip));
+	m->source = col_dup(st, 9);
+	m->from_addr = col_dup(st, 10);
+	m->subject = col_dup(st, 11);
+	dests_parse((const char *)sqlite3_column_text(st, 12), m);
+	m->raw = col_blob(st, 13, &m->raw_len);
+	col_copy(st, 14, m->status, sizeof(m->status));
+	m->created_ms = sqlite3_column_int64(st, 15);
+	m->delivered_ms = sqlite3_column_int64(st, 16);
+	col_copy(st, 17, m->transport, sizeof(m->transport));
+	m->delivery = col_dup(st, 18);
+	m->attempts = sqlite3_column_int(st, 19);
+	m->next_attempt = sqlite3_column_int64(st, 20);
+}
+
+/* Copy every row out, release the statement, then call back (invariant 4). */
+static int
+message_rows(struct sq *q, sqlite3_stmt *st, store_message_cb cb, void *arg, struct err *e)
+{
+	struct store_message *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_message(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		store_message_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+/* Inside the caller's transaction: the message row and its 'accept' event. */
+static int
+message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
+{
+	char *dests = dests_json(m);
+	sqlite3_stmt *st;
+	int r;
+
+	if (dests == NULL)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "message %s: a recipient address is not valid UTF-8", m->id);
+	if ((st = stmt(q, S_MSG_INS, e)) == NULL) {
+		free(dests);
+		return -1;
+	}
+	if (bt(st, 1, m->id) | bt(st, 2, m->region) | bt(st, 3, m->sending_account) |
+	    bt_opt(st, 4, m->identity_owner) | bt(st, 5, m->source_arn) | bt(st, 6, m->from_arn) |
+	    bt(st, 7, m->return_path_arn) | bt(st, 8, m->principal) | bt(st, 9, m->source_ip) |
+	    bt(st, 10, m->source) | bt(st, 11, m->from_addr) | bt(st, 12, m->subject) |
+	    bt(st, 13, dests) | bb(st, 14, m->raw, m->raw_len) |
+	    bt(st, 15, m->status[0] ? m->status : STORE_MSG_QUEUED) | bi(st, 16, m->created_ms) |
+	    bi(st, 17, m->next_attempt)) {
+		r = bind_fail(q, st, e);
+		free(dests);
+		return r;
+	}
+	r = step(q, st, e);
+	if (r < 0 && strcmp(e->code, STORE_ERR_EXISTS) == 0)
+		err_set(e, 400, STORE_ERR_EXISTS, "message %s already exists", m->id);
+	release(st);
+	free(dests);
+	if (r < 0)
+		return -1;
+	return event_insert(q, m->sending_account, m->created_ms / 1000, "accept",
+			    (int64_t)m->ndestinations, e);
+}
+
+static int
+sq_message_insert(struct store *s, const struct store_message *m, size_t n, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	int r = 0;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(q, e) != 0)
+		return -1;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = message_insert_one(q, &m[i], e);
+	return tx_end_data(q, r, e);
+}
+
+static int
+sq_message_due(struct store *s, int64_t now, int limit, store_message_cb cb, void *arg,
+	       struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_MSG_DUE, e);
+
+	if (st == NULL)
+		return -1;
+	if (bi(st, 1, now) | bi(st, 2, limit > 0 ? limit : -1))
+		return bind_fail(q, st, e);
+	return message_rows(q, st, cb, arg, e);
+}
+
+static int
+sq_message_finish(struct store *s, const struct store_delivery *d, size_t n, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int changed = 0, r = 0;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_MSG_FINISH, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		bool done = strcmp(d[i].status, STORE_MSG_QUEUED) != 0;
+		if (bt(st, 1, d[i].id) | bt(st, 2, d[i].status) | bt(st, 3, d[i].transport) |
+		    bt(st, 4, d[i].delivery) |
+		    (done ? bi(st, 5, d[i].when_ms) : sqlite3_bind_null(st, 5)) |
+		    bi(st, 6, d[i].next_attempt) | bb(st, 7, d[i].raw, d[i].raw_len)) {
+			r = bind_fail(q, st, e);
+			break;
+		}
+		r = step(q, st, e);
+		if (r >= 0) {
+			changed += sqlite3_changes(q->db);
+			r = 0;
+		}
+		release(st);
+	}
+	return tx_end_data(q, r < 0 ? -1 : changed, e);
+}
+
+static int
+sq_message_list(struct store *s, const char *transport, int limit, store_message_cb cb,
+		void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_MSG_LIST, e);
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, transport) | bi(st, 2, limit > 0 ? limit : -1))
+		return bind_fail(q, st, e);
+	return message_rows(q, st, cb, arg, e);
+}
+
+static int
+sq_message_get(struct store *s, const char *id, struct store_message *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_MSG_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, id))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		read_message(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_message_delete(struct store *s, const char *transport, int64_t *n_out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	*n_out = 0;
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_MSG_DEL, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, transport))
+		return tx_end_data(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0) {
+		*n_out = sqlite3_changes64(q->db);
+		r = 0;
+	}
+	return tx_end_data(q, r, e);
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.account_create = sq_account_create,
@@ -1155,6 +1538,15 @@ static const struct store_ops sqlite_ops = {
 	.policy_list = sq_policy_list,
 	.policy_delete = sq_policy_delete,
 	.generation = sq_generation,
+	.event_record = sq_event_record,
+	.event_sum = sq_event_sum,
+	.event_buckets = sq_event_buckets,
+	.message_insert = sq_message_insert,
+	.message_due = sq_message_due,
+	.message_finish = sq_message_finish,
+	.message_list = sq_message_list,
+	.message_get = sq_message_get,
+	.message_delete = sq_message_delete,
 };
 
 struct store *

@@ -37,7 +37,6 @@
 
 #include "conf.h"
 #include "dns/dns.h"
-#include "mail/dkim_keys.h"
 #include "store/store.h"
 #include "store/vault.h"
 #include "util/codec.h"
@@ -129,6 +128,35 @@ verify_email_issue(struct identity *id, int64_t now)
 	id->next_check = verify_dns_pending(id) ? now : id->token_expires;
 }
 
+enum verify_link
+verify_email_use(struct identity *id, int64_t now, bool *changed)
+{
+	*changed = false;
+	if (id->type != IDENTITY_EMAIL)
+		return VERIFY_LINK_INVALID; /* domain tokens are public, never links */
+	if (strcmp(id->status, STATUS_SUCCESS) == 0)
+		return VERIFY_LINK_USED;
+	if (strcmp(id->status, STATUS_FAILED) == 0)
+		return VERIFY_LINK_EXPIRED;
+	if (!is_pending(id->status))
+		return VERIFY_LINK_INVALID;
+	*changed = true;
+	if (now >= id->token_expires) {
+		snprintf(id->status, sizeof(id->status), "%s", STATUS_FAILED);
+		if (id->mail_from_domain != NULL && is_pending(id->mail_from_status))
+			snprintf(id->mail_from_status, sizeof(id->mail_from_status), "%s",
+				 STATUS_FAILED);
+		id->next_check = 0;
+		return VERIFY_LINK_EXPIRED;
+	}
+	snprintf(id->status, sizeof(id->status), "%s", STATUS_SUCCESS);
+	if (verify_dns_pending(id))
+		verify_arm(id, now); /* the MAIL FROM window opens with the address */
+	else
+		id->next_check = 0;
+	return VERIFY_LINK_OK;
+}
+
 const char *
 verify_status_at(const struct identity *id, const char *status, int64_t now)
 {
@@ -205,16 +233,6 @@ verify_next_check(int64_t deadline, int64_t window, int64_t now)
 
 /* ---- applying results ---------------------------------------------------- */
 
-/* What one round of lookups asked and found. */
-struct check_result {
-	char *domain_token;              /* asked TXT _amazonses (NULL: not asked) */
-	bool domain_found;
-	char *dkim_tokens[DKIM_KEYS_N];  /* asked DKIM selectors (NULL: not asked) */
-	bool dkim_found[DKIM_KEYS_N];
-	char *mail_from;                 /* asked MAIL FROM domain (NULL: not asked) */
-	bool mx_found, spf_found;
-};
-
 static bool
 same(const char *a, const char *b)
 {
@@ -227,12 +245,8 @@ set_status(char *field, size_t cap, const char *s)
 	snprintf(field, cap, "%s", s);
 }
 
-/*
- * Apply one round's results to the identity as it is in the store now and
- * reschedule it (invariants 1–3). Pure: returns true when `id` changed.
- */
-TESTABLE bool
-verify_apply(struct identity *id, const struct check_result *r, int64_t now)
+bool
+verify_apply(struct identity *id, const struct verify_result *r, int64_t now)
 {
 	bool dkim_all = r->dkim_tokens[0] != NULL;
 	struct identity before = *id;
@@ -280,4 +294,384 @@ verify_apply(struct identity *id, const struct check_result *r, int64_t now)
 	       strcmp(before.mail_from_status, id->mail_from_status) != 0 ||
 	       before.next_check != id->next_check || before.check_attempts != id->check_attempts ||
 	       before.token_expires != id->token_expires;
+}
+
+/* ---- the checker ------------------------------------------------------------ */
+
+struct verify {
+	const struct conf *conf;
+	const struct vault *vault;
+	struct event_base *base;
+	struct event *tick;
+	struct event *stop; /* activated by verify_stop from another thread */
+	struct dns *dns;
+	struct store *store;
+	pthread_t tid;
+	bool stopping;
+	struct check *inflight; /* identities with lookups outstanding */
+};
+
+/* One identity's round of lookups. */
+struct check {
+	struct verify *v;
+	struct check *next;
+	char region[32];
+	char account_id[13];
+	char *name;
+	int outstanding;
+	bool tempfail;                /* some answer was a timeout or SERVFAIL */
+	char *dkim_pub[DKIM_KEYS_N];  /* the public keys the records must carry */
+	char mx[DNS_NAME_MAX + 1];    /* the MX host MAIL FROM must point at */
+	struct verify_result r;
+};
+
+enum lookup_kind { L_DOMAIN, L_DKIM, L_SPF };
+
+struct lookup {
+	struct check *c;
+	enum lookup_kind kind;
+	int index; /* DKIM selector */
+};
+
+static void
+check_free(struct check *c)
+{
+	free(c->name);
+	free(c->r.domain_token);
+	free(c->r.mail_from);
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		free(c->r.dkim_tokens[i]);
+		free(c->dkim_pub[i]);
+	}
+	free(c);
+}
+
+static void
+unlink_check(struct verify *v, struct check *c)
+{
+	for (struct check **p = &v->inflight; *p != NULL; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			return;
+		}
+}
+
+static bool
+in_flight(struct verify *v, const struct identity *id)
+{
+	for (struct check *c = v->inflight; c != NULL; c = c->next)
+		if (strcmp(c->name, id->name) == 0 && strcmp(c->region, id->region) == 0 &&
+		    strcmp(c->account_id, id->account_id) == 0)
+			return true;
+	return false;
+}
+
+static void
+log_change(const char *what, const char *name, const char *before, const char *after)
+{
+	if (strcmp(before, after) != 0)
+		log_info("verify: %s %s %s -> %s", what, name, before, after);
+}
+
+/* All answers are in: apply them to the identity as stored now. */
+static void
+finish(struct check *c)
+{
+	struct verify *v = c->v;
+	struct identity id = {0};
+	struct err e = {0};
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	unlink_check(v, c);
+	if (v->stopping)
+		goto out;
+	rc = v->store->ops->identity_get(v->store, c->region, c->account_id, c->name, &id, &e);
+	if (rc <= 0) {
+		if (rc < 0)
+			log_warn("verify: reading %s: %s", c->name, e.message);
+		goto out; /* deleted meanwhile: nothing to do */
+	}
+	char st[20], dk[20], mf[20];
+	snprintf(st, sizeof(st), "%s", id.status);
+	snprintf(dk, sizeof(dk), "%s", id.dkim_status);
+	snprintf(mf, sizeof(mf), "%s", id.mail_from_status);
+	if (verify_apply(&id, &c->r, now)) {
+		if (v->store->ops->identity_put(v->store, &id, &e) != 0) {
+			log_warn("verify: storing %s: %s", c->name, e.message);
+			goto out;
+		}
+		log_change("identity", id.name, st, id.status);
+		log_change("DKIM of", id.name, dk, id.dkim_status);
+		log_change("MAIL FROM of", id.name, mf, id.mail_from_status);
+	}
+	if (c->tempfail)
+		log_debug("verify: %s: some lookups failed temporarily; will retry", c->name);
+out:
+	identity_clear(&id);
+	check_free(c);
+}
+
+static void
+answered(struct check *c, enum dns_status st)
+{
+	if (dns_status_temporary(st) && st != DNS_CANCELLED)
+		c->tempfail = true;
+	if (--c->outstanding == 0)
+		finish(c);
+}
+
+static void
+trim(const char **s, size_t *n)
+{
+	while (*n > 0 && (**s == ' ' || **s == '\t'))
+		(*s)++, (*n)--;
+	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* `v=spf1 … include:amazonses.com …` (the term may carry a '+' qualifier). */
+TESTABLE bool
+verify_spf_matches(const char *s, size_t n)
+{
+	size_t i = 0;
+	bool first = true, found = false;
+
+	while (i < n) {
+		while (i < n && s[i] == ' ')
+			i++;
+		size_t st = i;
+		while (i < n && s[i] != ' ')
+			i++;
+		size_t len = i - st;
+		if (len == 0)
+			break;
+		const char *t = s + st;
+		if (first) {
+			if (len != 6 || strncasecmp(t, "v=spf1", 6) != 0)
+				return false;
+			first = false;
+			continue;
+		}
+		if (len > 0 && t[0] == '+')
+			t++, len--;
+		if (len == 21 && strncasecmp(t, "include:amazonses.com", 21) == 0)
+			found = true;
+	}
+	return found;
+}
+
+static void
+on_txt(void *arg, enum dns_status st, const struct dns_txt *txt, size_t n)
+{
+	struct lookup *l = arg;
+	struct check *c = l->c;
+
+	for (size_t i = 0; st == DNS_OK && i < n; i++) {
+		const char *s = txt[i].data;
+		size_t len = txt[i].len;
+		trim(&s, &len);
+		switch (l->kind) {
+		case L_DOMAIN:
+			if (len == strlen(c->r.domain_token) &&
+			    memcmp(s, c->r.domain_token, len) == 0)
+				c->r.domain_found = true;
+			break;
+		case L_DKIM:
+			if (dkim_keys_record_matches(s, len, c->dkim_pub[l->index]))
+				c->r.dkim_found[l->index] = true;
+			break;
+		case L_SPF:
+			if (verify_spf_matches(s, len))
+				c->r.spf_found = true;
+			break;
+		}
+	}
+	free(l);
+	answered(c, st);
+}
+
+static void
+on_mx(void *arg, enum dns_status st, const struct dns_mx *mx, size_t n)
+{
+	struct check *c = arg;
+
+	for (size_t i = 0; st == DNS_OK && i < n; i++) {
+		size_t hl = strlen(mx[i].host);
+		if (hl > 0 && mx[i].host[hl - 1] == '.')
+			hl--;
+		if (hl == strlen(c->mx) && strncasecmp(mx[i].host, c->mx, hl) == 0)
+			c->r.mx_found = true;
+	}
+	answered(c, st);
+}
+
+static void
+ask_txt(struct check *c, const char *name, enum lookup_kind kind, int index)
+{
+	struct lookup *l = xcalloc(1, sizeof(*l));
+
+	l->c = c;
+	l->kind = kind;
+	l->index = index;
+	c->outstanding++;
+	if (dns_txt(c->v->dns, name, on_txt, l) == NULL) {
+		c->outstanding--;
+		free(l);
+	}
+}
+
+/* Start the lookups `id` needs; an identity with none (an address link at
+ * its expiry) is settled at once. */
+static void
+start_check(struct verify *v, const struct identity *id)
+{
+	struct check *c = xcalloc(1, sizeof(*c));
+	char name[DNS_NAME_MAX + 64];
+	struct err e = {0};
+
+	c->v = v;
+	snprintf(c->region, sizeof(c->region), "%s", id->region);
+	snprintf(c->account_id, sizeof(c->account_id), "%s", id->account_id);
+	c->name = xstrdup(id->name);
+	c->next = v->inflight;
+	v->inflight = c;
+	c->outstanding = 1; /* held until every lookup is started */
+
+	if (id->type == IDENTITY_DOMAIN && is_pending(id->status) && id->token != NULL) {
+		c->r.domain_token = xstrdup(id->token);
+		snprintf(name, sizeof(name), "_amazonses.%s", id->name);
+		ask_txt(c, name, L_DOMAIN, 0);
+	}
+	if (is_pending(id->dkim_status) && id->dkim_tokens[0] != NULL) {
+		if (dkim_keys_public(v->vault, id->dkim_keys_sealed, id->dkim_keys_sealed_len,
+				     c->dkim_pub, &e) != 0) {
+			log_warn("verify: DKIM keys of %s: %s", id->name, e.message);
+		} else {
+			for (int i = 0; i < DKIM_KEYS_N; i++) {
+				if (id->dkim_tokens[i] == NULL)
+					continue;
+				c->r.dkim_tokens[i] = xstrdup(id->dkim_tokens[i]);
+				snprintf(name, sizeof(name), "%s._domainkey.%s", id->dkim_tokens[i],
+					 id->name);
+				ask_txt(c, name, L_DKIM, i);
+			}
+		}
+	}
+	if (id->mail_from_domain != NULL && is_pending(id->mail_from_status)) {
+		c->r.mail_from = xstrdup(id->mail_from_domain);
+		verify_mail_from_mx(id->region, c->mx, sizeof(c->mx));
+		c->outstanding++;
+		if (dns_mx(v->dns, id->mail_from_domain, on_mx, c) == NULL)
+			c->outstanding--;
+		ask_txt(c, id->mail_from_domain, L_SPF, 0);
+	}
+	answered(c, DNS_OK); /* drop the hold */
+}
+
+struct due_state {
+	struct verify *v;
+	int started;
+};
+
+static int
+due_one(void *arg, const struct identity *id)
+{
+	struct due_state *st = arg;
+
+	if (st->started == CHECK_BATCH)
+		return 1;
+	if (in_flight(st->v, id))
+		return 0;
+	st->started++;
+	start_check(st->v, id);
+	return 0;
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct verify *v = arg;
+	struct due_state st = {.v = v};
+	struct err e = {0};
+
+	if (v->store->ops->identity_due(v->store, (int64_t)time(NULL), due_one, &st, &e) != 0)
+		log_warn("verify: listing due identities: %s", e.message);
+}
+
+static void
+on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	struct verify *v = arg;
+
+	event_base_loopbreak(v->base);
+}
+
+static void *
+verify_main(void *arg)
+{
+	struct verify *v = arg;
+
+	event_base_dispatch(v->base);
+	return NULL;
+}
+
+static void
+verify_free(struct verify *v)
+{
+	v->stopping = true;
+	dns_free(v->dns); /* cancelled lookups finish (and free) their checks */
+	if (v->tick != NULL)
+		event_free(v->tick);
+	if (v->stop != NULL)
+		event_free(v->stop);
+	store_close(v->store);
+	if (v->base != NULL)
+		event_base_free(v->base);
+	free(v);
+}
+
+struct verify *
+verify_start(const struct conf *c, const struct vault *vault, struct err *e)
+{
+	struct verify *v = xcalloc(1, sizeof(*v));
+	struct timeval one = {1, 0};
+
+	v->conf = c;
+	v->vault = vault;
+	evthread_use_pthreads();
+	if ((v->base = event_base_new()) == NULL) {
+		err_set(e, 500, "InternalFailure", "verify: cannot create an event loop");
+		goto fail;
+	}
+	if ((v->store = store_open(c->db, c->data, e)) == NULL)
+		goto fail;
+	if ((v->dns = dns_new(v->base, c->dns[0] ? c->dns : NULL, e)) == NULL)
+		goto fail;
+	v->tick = event_new(v->base, -1, EV_PERSIST, on_tick, v);
+	v->stop = event_new(v->base, -1, 0, on_stop, v);
+	if (v->tick == NULL || v->stop == NULL || event_add(v->tick, &one) != 0) {
+		err_set(e, 500, "InternalFailure", "verify: cannot start the timer");
+		goto fail;
+	}
+	if (pthread_create(&v->tid, NULL, verify_main, v) != 0) {
+		err_set(e, 500, "InternalFailure", "verify: cannot start the checker thread");
+		goto fail;
+	}
+	log_info("verify: DNS checker running (resolver %s)", c->dns[0] ? c->dns : "system");
+	return v;
+fail:
+	verify_free(v);
+	return NULL;
+}
+
+void
+verify_stop(struct verify *v)
+{
+	if (v == NULL)
+		return;
+	/* an activation is not lost even if the loop has not started yet */
+	event_active(v->stop, 0, 0);
+	pthread_join(v->tid, NULL);
+	verify_free(v);
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mail/dkim_keys.h"
 #include "store/store.h"
 #include "util/err.h"
 
@@ -64,6 +65,21 @@ void verify_arm(struct identity *id, int64_t now);
  * now + VERIFY_EMAIL_TTL, next_check set so the checker fails it on time. */
 void verify_email_issue(struct identity *id, int64_t now);
 
+/* What using an address's verification link did (verify_email_use). */
+enum verify_link {
+	VERIFY_LINK_OK,      /* Pending → Success now */
+	VERIFY_LINK_USED,    /* already Success: the link worked before */
+	VERIFY_LINK_EXPIRED, /* past its 24 h: the identity is (now) Failed */
+	VERIFY_LINK_INVALID, /* not an address link in a state that takes one */
+};
+
+/*
+ * Use the link token of `id` (found by identity_get_by_token) at `now`.
+ * *changed tells whether `id` must be stored. A used link keeps its token,
+ * so using it again answers VERIFY_LINK_USED rather than "unknown".
+ */
+enum verify_link verify_email_use(struct identity *id, int64_t now, bool *changed);
+
 /*
  * The status to show for `status` of `id` at `now`: Pending past the end of
  * its window reads Failed even before the checker has written it down.
@@ -76,6 +92,25 @@ const char *verify_status_at(const struct identity *id, const char *status, int6
  * changed and should be stored.
  */
 bool verify_request_check(struct identity *id, int64_t now);
+
+/* What one round of DNS lookups for an identity asked and found. */
+struct verify_result {
+	char *domain_token;              /* TXT _amazonses asked for it (NULL: not asked) */
+	bool domain_found;
+	char *dkim_tokens[DKIM_KEYS_N];  /* selectors asked (NULL: not asked) */
+	bool dkim_found[DKIM_KEYS_N];
+	char *mail_from;                 /* MAIL FROM domain asked (NULL: not asked) */
+	bool mx_found, spf_found;        /* its MX and SPF records */
+};
+
+/*
+ * Apply a round's results to `id` as it is in the store *now* (read again
+ * after the lookups) and reschedule it: a result counts only if what was
+ * asked is still what `id` holds; DKIM verified also verifies a pending
+ * domain (SES); at the end of the window whatever is still Pending becomes
+ * Failed. Pure. Returns true when `id` changed and must be stored.
+ */
+bool verify_apply(struct identity *id, const struct verify_result *r, int64_t now);
 
 /* The MX exchange a MAIL FROM domain of `region` must publish (into out). */
 void verify_mail_from_mx(const char *region, char *out, size_t cap);

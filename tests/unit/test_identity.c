@@ -166,9 +166,13 @@ test_candidates(void **state)
 
 	/* a deep address fits the table: 126 one-letter labels (domain 251 bytes) */
 	char addr[300] = "a@";
-	for (int i = 0; i < 125; i++)
-		strcat(addr, "x.");
-	strcat(addr, "y");
+	size_t o = 2;
+	for (int i = 0; i < 125; i++) {
+		addr[o++] = 'x';
+		addr[o++] = '.';
+	}
+	addr[o++] = 'y';
+	addr[o] = '\0';
 	assert_int_equal(strlen(addr), 253);
 	assert_int_equal(identity_candidates(addr, &c, &e), 0);
 	assert_int_equal(c.n, 1 + 125);

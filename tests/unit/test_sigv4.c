@@ -38,7 +38,7 @@ int sigv4_parse_iso_basic(const char *s, time_t *out);
 int sigv4_parse_http_date(const char *s, time_t *out);
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-#define MAXH 64
+#define MAXH 160
 
 static char *
 slurp(const char *path, size_t *len_out)
@@ -710,6 +710,48 @@ test_caps(void **state)
 		free(v);
 		assert_int_equal(rc, len <= SIGV4_MAX_PATH ? 0 : -1);
 	}
+	q.path = "/";
+	for (size_t len = SIGV4_MAX_QUERY - 1; len <= SIGV4_MAX_QUERY + 1; len++) {
+		char *v = xmalloc(len + 1);
+		memset(v, 'q', len);
+		v[0] = 'k';
+		v[1] = '=';
+		v[len] = '\0';
+		q.query = v;
+		req_sync(&q);
+		struct buf creq;
+		buf_init(&creq, SIGV4_MAX_CANONICAL);
+		int rc = sigv4_canonical_request(&q.r, &a, &creq, &e);
+		buf_free(&creq);
+		free(v);
+		assert_int_equal(rc, len <= SIGV4_MAX_QUERY ? 0 : -1);
+	}
+	q.query = "";
+	req_sync(&q);
+	req_free(&q);
+
+	/* 127, 128, 129 headers: the count is refused before anything else */
+	req_load(&q, "data/sigv4/golden/ses-sendemail.req");
+	while (q.nh < SIGV4_MAX_HEADERS - 1) {
+		q.h[q.nh].name = "X-Filler";
+		q.h[q.nh].value = "1";
+		q.nh++;
+	}
+	struct sigv4_header *many = xcalloc(SIGV4_MAX_HEADERS + 1, sizeof(*many));
+	memcpy(many, q.h, q.nh * sizeof(*many));
+	for (size_t nh = SIGV4_MAX_HEADERS - 1; nh <= SIGV4_MAX_HEADERS + 1; nh++) {
+		many[nh - 1].name = "X-Filler";
+		many[nh - 1].value = "1";
+		q.r.headers = many;
+		q.r.nheaders = nh;
+		int rc = sigv4_parse(&q.r, T0, &a, &e);
+		assert_int_equal(rc, nh <= SIGV4_MAX_HEADERS ? 0 : -1);
+		if (rc == 0)
+			assert_int_equal(sigv4_verify(&q.r, &a, (const uint8_t *)"0123456789abcdef0123456789abcdef", &e), -1);
+		else
+			assert_string_equal(e.message, "Request has more than 128 headers.");
+	}
+	free(many);
 	req_free(&q);
 }
 

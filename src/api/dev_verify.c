@@ -1,0 +1,145 @@
+/*
+ * dev_verify.c — the verification link: GET /_sesame/verify?token=….
+ *
+ * The token is the whole credential (256 random bits, see verify.h), so the
+ * route needs no signature. The transition itself is verify_email_use's;
+ * this file finds the identity by token, stores the result and answers a
+ * small HTML page a person clicking the link can read. A token is looked up
+ * only when it has the shape we issue, so odd input never reaches the store.
+ */
+#include "api/dev_verify.h"
+
+#include <sys/queue.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/dev.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "verify/verify.h"
+
+#define TOKEN_MAX 128
+
+static bool
+token_shape_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n < 16 || n > TOKEN_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static void
+html_escape(struct buf *b, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '&': buf_puts(b, "&amp;"); break;
+		case '<': buf_puts(b, "&lt;"); break;
+		case '>': buf_puts(b, "&gt;"); break;
+		case '"': buf_puts(b, "&quot;"); break;
+		case '\'': buf_puts(b, "&#39;"); break;
+		default: buf_putc(b, *s);
+		}
+	}
+}
+
+static void
+page(struct evhttp_request *req, int status, const char *title, const char *text,
+     const char *address)
+{
+	struct buf b;
+
+	buf_init(&b, 64 * 1024);
+	buf_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
+	html_escape(&b, title);
+	buf_puts(&b, "</title></head>\n<body><h1>");
+	html_escape(&b, title);
+	buf_puts(&b, "</h1>\n<p>");
+	html_escape(&b, text);
+	if (address != NULL) {
+		buf_puts(&b, " <code>");
+		html_escape(&b, address);
+		buf_puts(&b, "</code>");
+	}
+	buf_puts(&b, "</p></body></html>\n");
+	dev_reply(req, status, "text/html; charset=utf-8", b.data, b.len);
+	buf_free(&b);
+}
+
+void
+dev_verify(struct evhttp_request *req, struct api_thread *t, const char *rest)
+{
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+	struct evkeyvalq params;
+	struct identity id = {0};
+	struct err e = {0};
+	const char *token;
+	bool changed = false;
+	int rc;
+
+	TAILQ_INIT(&params);
+	if (query == NULL || evhttp_parse_query_str(query, &params) != 0 ||
+	    (token = evhttp_find_header(&params, "token")) == NULL || !token_shape_ok(token)) {
+		page(req, 404, "Invalid verification link",
+		     "This verification link is invalid. Check that you copied the whole link.",
+		     NULL);
+		goto out;
+	}
+	rc = t->store->ops->identity_get_by_token(t->store, token, &id, &e);
+	if (rc < 0) {
+		log_warn("verify: token lookup failed: %s", e.message);
+		page(req, 503, "Try again later", "The verification could not be completed.", NULL);
+		goto out;
+	}
+	if (rc == 0) {
+		page(req, 404, "Invalid verification link",
+		     "This verification link is invalid or has been replaced by a newer one.", NULL);
+		goto out;
+	}
+	switch (verify_email_use(&id, (int64_t)time(NULL), &changed)) {
+	case VERIFY_LINK_OK:
+		break;
+	case VERIFY_LINK_USED:
+		page(req, 409, "Link already used",
+		     "This verification link has already been used. The address is verified:",
+		     id.name);
+		goto out;
+	case VERIFY_LINK_EXPIRED:
+		if (changed && t->store->ops->identity_put(t->store, &id, &e) != 0)
+			log_warn("verify: storing Failed for %s: %s", id.name, e.message);
+		page(req, 410, "Link expired",
+		     "This verification link has expired (links are valid for 24 hours). Verify "
+		     "the address again to get a new link:",
+		     id.name);
+		goto out;
+	case VERIFY_LINK_INVALID:
+		page(req, 404, "Invalid verification link", "This verification link is invalid.",
+		     NULL);
+		goto out;
+	}
+	if (t->store->ops->identity_put(t->store, &id, &e) != 0) {
+		log_warn("verify: storing Success for %s: %s", id.name, e.message);
+		page(req, 503, "Try again later", "The verification could not be completed.", NULL);
+		goto out;
+	}
+	log_info("verify: %s verified (%s, account %s)", id.name, id.region, id.account_id);
+	page(req, 200, "Email address verified",
+	     "Congratulations! You have successfully verified the address", id.name);
+out:
+	identity_clear(&id);
+	evhttp_clear_headers(&params);
+}

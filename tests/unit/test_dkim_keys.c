@@ -1,0 +1,315 @@
+/* test_dkim_keys.c — src/mail/dkim_keys.c: selectors, RSA-2048 generation
+ * sealed with the vault, public keys for the p= tag, record matching, and
+ * signatures that verify under the published key. */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "mail/dkim_keys.h"
+#include "store/vault.h"
+#include "util/codec.h"
+#include "util/xalloc.h"
+
+struct fixture {
+	char *dir, *dir2;
+	struct vault *v, *other;
+	uint8_t *sealed;
+	size_t sealed_len;
+	char *pub[DKIM_KEYS_N];
+};
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static char *
+tmpdir(void)
+{
+	char *d = xstrdup("/tmp/sesame-dkim-XXXXXX");
+	if (mkdtemp(d) == NULL)
+		abort();
+	return d;
+}
+
+/* Key generation is slow-ish: one set for the whole file. */
+static int
+setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	struct err e = {0};
+
+	f->dir = tmpdir();
+	f->dir2 = tmpdir();
+	f->v = vault_open(f->dir, &e);
+	f->other = vault_open(f->dir2, &e);
+	if (f->v == NULL || f->other == NULL)
+		return -1;
+	if (dkim_keys_generate(f->v, &f->sealed, &f->sealed_len, &e) != 0)
+		return -1;
+	if (dkim_keys_public(f->v, f->sealed, f->sealed_len, f->pub, &e) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		free(f->pub[i]);
+	free(f->sealed);
+	vault_free(f->v);
+	vault_free(f->other);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	nftw(f->dir2, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->dir);
+	free(f->dir2);
+	free(f);
+	return 0;
+}
+
+static void
+test_tokens(void **state)
+{
+	(void)state;
+	char t[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1];
+
+	for (int round = 0; round < 50; round++) {
+		dkim_keys_tokens(t);
+		for (int i = 0; i < DKIM_KEYS_N; i++) {
+			assert_int_equal(strlen(t[i]), DKIM_TOKEN_LEN);
+			assert_int_equal(strspn(t[i], "abcdefghijklmnopqrstuvwxyz234567"),
+					 DKIM_TOKEN_LEN);
+			assert_true(dkim_keys_token_ok(t[i]));
+			for (int j = 0; j < i; j++)
+				assert_string_not_equal(t[i], t[j]);
+		}
+	}
+}
+
+static void
+test_token_ok(void **state)
+{
+	(void)state;
+	assert_true(dkim_keys_token_ok("abcdefghijklmnopqrstuvwxyz234567"));
+	assert_false(dkim_keys_token_ok(NULL));
+	assert_false(dkim_keys_token_ok(""));
+	assert_false(dkim_keys_token_ok("abcdefghijklmnopqrstuvwxyz23456"));   /* 31 */
+	assert_false(dkim_keys_token_ok("abcdefghijklmnopqrstuvwxyz2345677")); /* 33 */
+	assert_false(dkim_keys_token_ok("Abcdefghijklmnopqrstuvwxyz234567"));  /* upper */
+	assert_false(dkim_keys_token_ok("abcdefghijklmnopqrstuvwxyz234561"));  /* '1' */
+	assert_false(dkim_keys_token_ok("abcdefghijklmnopqrstuvwxyz234568"));  /* '8' */
+}
+
+static EVP_PKEY *
+decode_pub(const char *b64)
+{
+	size_t n;
+	uint8_t *der = base64_decode(b64, strlen(b64), &n);
+	const unsigned char *p = der;
+	EVP_PKEY *k;
+
+	assert_non_null(der);
+	k = d2i_PUBKEY(NULL, &p, (long)n);
+	free(der);
+	return k;
+}
+
+static void
+test_public_keys_are_rsa_2048(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		EVP_PKEY *k = decode_pub(f->pub[i]);
+		assert_non_null(k);
+		assert_int_equal(EVP_PKEY_is_a(k, "RSA"), 1);
+		assert_int_equal(EVP_PKEY_get_bits(k), 2048);
+		EVP_PKEY_free(k);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(f->pub[i], f->pub[j]);
+	}
+}
+
+static void
+test_sealed_at_rest(void **state)
+{
+	struct fixture *f = *state;
+	const char *needle = "PRIVATE KEY";
+
+	/* nothing of the PEM armour is visible in the stored blob */
+	assert_null(memmem(f->sealed, f->sealed_len, needle, strlen(needle)));
+	/* the same blob read twice gives the same public keys */
+	char *again[DKIM_KEYS_N];
+	struct err e = {0};
+	assert_int_equal(dkim_keys_public(f->v, f->sealed, f->sealed_len, again, &e), 0);
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		assert_string_equal(again[i], f->pub[i]);
+		free(again[i]);
+	}
+}
+
+static void
+test_wrong_vault_or_garbage(void **state)
+{
+	struct fixture *f = *state;
+	char *out[DKIM_KEYS_N];
+	struct err e = {0};
+	uint8_t *bad = xmalloc(f->sealed_len);
+
+	assert_int_equal(dkim_keys_public(f->other, f->sealed, f->sealed_len, out, &e), -1);
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		assert_null(out[i]);
+	memcpy(bad, f->sealed, f->sealed_len);
+	bad[f->sealed_len / 2] ^= 1;
+	assert_int_equal(dkim_keys_public(f->v, bad, f->sealed_len, out, &e), -1);
+	assert_int_equal(dkim_keys_public(f->v, NULL, 0, out, &e), -1);
+	assert_int_equal(e.http, 500);
+	free(bad);
+
+	/* a sealed blob that is not three PEM keys */
+	uint8_t *junk;
+	size_t jn;
+	assert_int_equal(vault_seal(f->v, "hello", 5, &junk, &jn, &e), 0);
+	assert_int_equal(dkim_keys_public(f->v, junk, jn, out, &e), -1);
+	free(junk);
+}
+
+static void
+test_record(void **state)
+{
+	(void)state;
+	char *r = dkim_keys_record("MIIBabc");
+	assert_string_equal(r, "v=DKIM1; k=rsa; p=MIIBabc");
+	free(r);
+}
+
+static bool
+matches(const char *txt, const char *pub)
+{
+	return dkim_keys_record_matches(txt, strlen(txt), pub);
+}
+
+static void
+test_record_matches(void **state)
+{
+	(void)state;
+	const char *pub = "MIIBIjANBgkqh+/=";
+	struct {
+		const char *txt;
+		bool ok;
+	} cases[] = {
+		{"v=DKIM1; k=rsa; p=MIIBIjANBgkqh+/=", true},
+		{"v=DKIM1;k=rsa;p=MIIBIjANBgkqh+/=", true},
+		{"v=DKIM1; k=rsa; p=MIIBIjANBgkqh+/=;", true},
+		{"  v = DKIM1 ; k = rsa ; p = MIIBIj ANBg kqh+/= ", true}, /* FWS inside p */
+		{"p=MIIBIjANBgkqh+/=", true},                             /* v, k optional */
+		{"k=rsa; p=MIIBIjANBgkqh+/=; t=s", true},
+		{"v=DKIM1; k=rsa; h=sha256; p=MIIBIjANBgkqh+/=", true},
+		{"k=rsa; v=DKIM1; p=MIIBIjANBgkqh+/=", false},            /* v must be first */
+		{"v=DKIM2; p=MIIBIjANBgkqh+/=", false},
+		{"v=DKIM1; k=ed25519; p=MIIBIjANBgkqh+/=", false},
+		{"v=DKIM1; k=rsa; p=", false},                            /* revoked */
+		{"v=DKIM1; k=rsa; p=MIIBIjANBgkqh+/", false},
+		{"v=DKIM1; k=rsa; p=MIIBIjANBgkqh+/==", false},
+		{"v=DKIM1; k=rsa", false},
+		{"v=DKIM1; k=rsa; p=MIIBIjANBgkqh+/=; p=MIIBIjANBgkqh+/=", false},
+		{"", false},
+		{";;;", false},
+		{"garbage", false},
+		{"=x", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (matches(cases[i].txt, pub) != cases[i].ok)
+			fail_msg("case %zu '%s': expected %d", i, cases[i].txt, cases[i].ok);
+	}
+	assert_false(matches("p=x", ""));
+	assert_false(dkim_keys_record_matches(NULL, 0, pub));
+}
+
+static void
+test_record_matches_real_keys(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		char *r = dkim_keys_record(f->pub[i]);
+		assert_true(matches(r, f->pub[i]));
+		assert_false(matches(r, f->pub[(i + 1) % DKIM_KEYS_N]));
+		free(r);
+	}
+}
+
+static void
+test_sign_verifies_with_published_key(void **state)
+{
+	struct fixture *f = *state;
+	static const char data[] = "from:a@example.com\r\nsubject:hi\r\n";
+	struct err e = {0};
+
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		uint8_t *sig;
+		size_t slen;
+		assert_int_equal(dkim_keys_sign(f->v, f->sealed, f->sealed_len, i, data,
+						sizeof(data) - 1, &sig, &slen, &e),
+				 0);
+		assert_int_equal(slen, 256);
+		for (int j = 0; j < DKIM_KEYS_N; j++) {
+			EVP_PKEY *k = decode_pub(f->pub[j]);
+			EVP_MD_CTX *md = EVP_MD_CTX_new();
+			assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, k,
+								 NULL),
+					 1);
+			int ok = EVP_DigestVerify(md, sig, slen, (const uint8_t *)data,
+						  sizeof(data) - 1);
+			assert_int_equal(ok == 1, i == j);
+			EVP_MD_CTX_free(md);
+			EVP_PKEY_free(k);
+		}
+		free(sig);
+	}
+	uint8_t *sig;
+	size_t slen;
+	assert_int_equal(dkim_keys_sign(f->v, f->sealed, f->sealed_len, 3, data, 1, &sig, &slen, &e),
+			 -1);
+	assert_int_equal(dkim_keys_sign(f->v, f->sealed, f->sealed_len, -1, data, 1, &sig, &slen,
+					&e),
+			 -1);
+	assert_int_equal(dkim_keys_sign(f->other, f->sealed, f->sealed_len, 0, data, 1, &sig, &slen,
+					&e),
+			 -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_token_ok),
+		cmocka_unit_test(test_public_keys_are_rsa_2048),
+		cmocka_unit_test(test_sealed_at_rest),
+		cmocka_unit_test(test_wrong_vault_or_garbage),
+		cmocka_unit_test(test_record),
+		cmocka_unit_test(test_record_matches),
+		cmocka_unit_test(test_record_matches_real_keys),
+		cmocka_unit_test(test_sign_verifies_with_published_key),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
