@@ -34,4 +34,8 @@ int act_list_verified_email_addresses(struct api_ctx *ctx, struct err *e);
 int act_delete_identity(struct api_ctx *ctx, struct err *e);
 int act_delete_verified_email_address(struct api_ctx *ctx, struct err *e);
 
+/* act_send.c */
+int act_send_email(struct api_ctx *ctx, struct err *e);
+int act_send_raw_email(struct api_ctx *ctx, struct err *e);
+
 #endif

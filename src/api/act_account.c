@@ -87,5 +87,7 @@ act_update_account_sending_enabled(struct api_ctx *ctx, struct err *e)
 	/* The model makes Enabled optional; absent means false, as in SES. */
 	if (api_param_bool(ctx, "Enabled", false, &enabled, e) != 0)
 		return -1;
-	return ctx->store->ops->account_set_sending(ctx->store, ctx->caller.account_id, enabled, e);
+	return ctx->store->ops->account_set_sending(ctx->store, ctx->caller.account_id, enabled, e) < 0
+		       ? -1
+		       : 0;
 }

@@ -38,6 +38,9 @@ static const struct api_action actions[] = {
 	{"ListVerifiedEmailAddresses", act_list_verified_email_addresses, true},
 	{"DeleteIdentity", act_delete_identity, true},
 	{"DeleteVerifiedEmailAddress", act_delete_verified_email_address, false},
+	/* sending (act_send.c) */
+	{"SendEmail", act_send_email, true},
+	{"SendRawEmail", act_send_raw_email, true},
 };
 
 const struct api_action *

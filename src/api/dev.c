@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/dev_messages.h"
 #include "api/dev_verify.h"
 
 struct dev_route {
@@ -26,7 +27,14 @@ health(struct evhttp_request *req, struct api_thread *t, const char *rest)
 
 static const struct dev_route routes[] = {
 	{EVHTTP_REQ_GET, "/_sesame/health", health},
+	/* the capture inbox (dev_messages.c) */
+	{EVHTTP_REQ_GET, "/_sesame/messages", dev_messages_list},
+	{EVHTTP_REQ_DELETE, "/_sesame/messages", dev_messages_delete},
+	{EVHTTP_REQ_GET, "/_sesame/messages/", dev_messages_raw},
 	{EVHTTP_REQ_GET, "/_sesame/verify", dev_verify},
+	/* last: a prefix that matches every path; the HTML inbox answers only
+	 * "/_sesame/" itself and 404 for the rest */
+	{EVHTTP_REQ_GET, "/_sesame/", dev_messages_inbox},
 };
 
 void

@@ -537,6 +537,11 @@ start_check(struct verify *v, const struct identity *id)
 	c->next = v->inflight;
 	v->inflight = c;
 	c->outstanding = 1; /* held until every lookup is started */
+	if (v->dns == NULL) {
+		c->tempfail = true;
+		answered(c, DNS_OK);
+		return;
+	}
 
 	if (id->type == IDENTITY_DOMAIN && is_pending(id->status) && id->token != NULL) {
 		c->r.domain_token = xstrdup(id->token);
@@ -646,8 +651,15 @@ verify_start(const struct conf *c, const struct vault *vault, struct err *e)
 	}
 	if ((v->store = store_open(c->db, c->data, e)) == NULL)
 		goto fail;
-	if ((v->dns = dns_new(v->base, c->dns[0] ? c->dns : NULL, e)) == NULL)
-		goto fail;
+	if ((v->dns = dns_new(v->base, c->dns[0] ? c->dns : NULL, e)) == NULL) {
+		if (c->dns[0])
+			goto fail; /* a bad --dns is the operator's to fix */
+		/* no usable system resolver: links still expire; DNS checks wait */
+		log_err("verify: no DNS resolver (%s); domain, DKIM and MAIL FROM checks are "
+			"off until restarted with --dns HOST:PORT",
+			e->message);
+		err_clear(e);
+	}
 	v->tick = event_new(v->base, -1, EV_PERSIST, on_tick, v);
 	v->stop = event_new(v->base, -1, 0, on_stop, v);
 	if (v->tick == NULL || v->stop == NULL || event_add(v->tick, &one) != 0) {
@@ -658,7 +670,7 @@ verify_start(const struct conf *c, const struct vault *vault, struct err *e)
 		err_set(e, 500, "InternalFailure", "verify: cannot start the checker thread");
 		goto fail;
 	}
-	log_info("verify: DNS checker running (resolver %s)", c->dns[0] ? c->dns : "system");
+	log_info("verify: DNS checker running (resolver %s)", c->dns[0] ? c->dns : "from /etc/resolv.conf");
 	return v;
 fail:
 	verify_free(v);

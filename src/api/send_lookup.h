@@ -1,0 +1,66 @@
+/*
+ * send_lookup.h — what the send decision (core/authz) asks of the store,
+ * served from a cache of compiled policies: "compiled policies cached in
+ * memory keyed by identity with a generation number, so an edit takes
+ * effect on the next send" (DESIGN.md, Performance design).
+ *
+ * One cache per event-loop thread (no locks): entries keyed by (region,
+ * account, identity) hold whether the identity exists, whether it is
+ * verified, and its policies compiled; IAM users' own policies are cached
+ * by (account, user). send_lookup_sync() reads the store's generation (one
+ * primary-key read) and drops everything when it moved: any identity,
+ * policy or user write bumps it, so no send ever sees a stale policy.
+ *
+ * Lifetime: entries stay put between two syncs, so the pointers a lookup
+ * hands to authz_decide stay valid for the whole decision. Sync only
+ * between decisions. Fails closed: a storage error is a temporary error,
+ * and so is a stored policy that no longer compiles.
+ */
+#ifndef SESAME_API_SEND_LOOKUP_H
+#define SESAME_API_SEND_LOOKUP_H
+
+#include <stdbool.h>
+
+#include "core/authz.h"
+#include "util/err.h"
+
+struct store;
+struct policy;
+struct send_lookup;
+
+/* Entries kept before a sync starts over (bounds memory). */
+#define SEND_LOOKUP_MAX_ENTRIES 4096
+
+struct send_lookup *send_lookup_new(void);
+void send_lookup_free(struct send_lookup *c);
+
+/* The calling thread's cache, made on first use and freed when the thread
+ * exits. */
+struct send_lookup *send_lookup_thread(void);
+
+/* Bind the cache to `s` (this thread's store handle) and bring it up to
+ * date with the store's generation. -1 with a temporary error. */
+int send_lookup_sync(struct send_lookup *c, struct store *s, struct err *e);
+
+/* An authz_lookup whose identity callback reads through the cache. */
+void send_lookup_authz(struct send_lookup *c, struct authz_lookup *out);
+
+/* The identity callback on its own (same contract as authz_lookup's):
+ * 1 found, 0 absent, -1 temporary error. */
+int send_lookup_identity(struct send_lookup *c, const char *region, const char *account,
+			 const char *name, struct authz_identity *out, struct err *e);
+
+/* The IAM user's own policy compiled: 0 with *out (NULL when the user has
+ * none or does not exist), -1 with a temporary error. */
+int send_lookup_user_policy(struct send_lookup *c, const char *account, const char *user,
+			    const struct policy **out, struct err *e);
+
+/*
+ * Is `address` covered by a verified identity of `account` in `region`
+ * (the most specific candidate first, as for sending)? 1 yes, 0 no, -1
+ * temporary error. For the sandbox's recipient check.
+ */
+int send_lookup_covered(struct send_lookup *c, const char *region, const char *account,
+			const char *address, struct err *e);
+
+#endif
