@@ -15,7 +15,8 @@
  *              queue answers after the group commit (send_done).
  * Every refusal of phases 2-4 (AccountSendingPaused, MessageRejected,
  * AccessDenied, Throttling) is counted as a 'reject' send event of the
- * caller's account; temporary failures are not (nothing was decided).
+ * caller's account (rejects.c writes them off the loop); temporary
+ * failures are not (nothing was decided).
  *
  * Invariants: nothing is queued unless every phase allowed it; a charge
  * (limits_charge) is always settled exactly once, in send_done, which the
@@ -30,6 +31,7 @@
 #include "api/act.h"
 #include "api/form.h"
 #include "api/limits.h"
+#include "api/rejects.h"
 #include "api/send_lookup.h"
 #include "api/xml.h"
 #include "core/address.h"
@@ -414,22 +416,20 @@ read_send_raw(struct api_ctx *ctx, struct send *s, struct err *e)
 static bool
 is_refusal(const struct err *e)
 {
+	/* Throttling is marked temporary (SMTP 454: try later) but is a refusal */
+	if (strcmp(e->code, "Throttling") == 0)
+		return true;
 	return !e->temporary && (strcmp(e->code, "MessageRejected") == 0 ||
 				 strcmp(e->code, "AccessDenied") == 0 ||
-				 strcmp(e->code, "Throttling") == 0 ||
 				 strcmp(e->code, "AccountSendingPausedException") == 0);
 }
 
-/* Count a refusal in the caller's statistics (GetSendStatistics Rejects). */
+/* Count a refusal in the caller's statistics (GetSendStatistics Rejects),
+ * written off this loop by the rejects writer. */
 static void
 record_reject(struct api_ctx *ctx, size_t n)
 {
-	struct err e;
-
-	if (ctx->store->ops->event_record(ctx->store, ctx->caller.account_id, (int64_t)ctx->now,
-					  "reject", (int64_t)(n ? n : 1), &e) != 0)
-		log_warn("send: cannot record a reject for %s: %s", ctx->caller.account_id,
-			 e.message);
+	rejects_record(ctx->conf, ctx->caller.account_id, (int64_t)ctx->now, (int64_t)(n ? n : 1));
 }
 
 /*
@@ -567,7 +567,9 @@ render(struct api_ctx *ctx, const struct send *s, struct buf *out, struct err *e
 		if (build_email(&b, out, e) != 0)
 			return -1;
 	}
-	if (out->len > RAW_MAX_BYTES)
+	/* SES's 10 MB is a limit on what the client sends: for SendRawEmail
+	 * raw_parse applied it; a built message is checked here */
+	if (s->raw == NULL && out->len > RAW_MAX_BYTES)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Message length is more than %d bytes long: '%zu'.", RAW_MAX_BYTES,
 			       out->len);

@@ -77,7 +77,7 @@
 #include "util/xalloc.h"
 
 #define SCAN_INTERVAL_MS 1000       /* look for due queued messages this often */
-#define DUE_MAX 256                 /* queued messages delivered per scan */
+#define DUE_MAX 64                  /* queued messages (raw included) per scan */
 #define RETRY_MIN_S 60              /* first retry after a temporary failure */
 #define RETRY_MAX_S 3600            /* backoff ceiling */
 #define GIVE_UP_MS (24LL * 3600 * 1000) /* a retry past this age fails the message */

@@ -105,7 +105,7 @@ class Sesame:
             "ses", region_name=region, endpoint_url=self.endpoint,
             aws_access_key_id=key["AccessKeyId"],
             aws_secret_access_key=key["SecretAccessKey"],
-            config=Config(retries={"max_attempts": retries + 1, "mode": "standard"}))
+            config=Config(retries={"total_max_attempts": retries + 1, "mode": "standard"}))
 
     def aws(self, key, *args, region="us-east-1", check=True):
         env = dict(os.environ,
