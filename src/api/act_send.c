@@ -102,16 +102,25 @@ parse_address(const char *v, struct address *out, struct err *e)
 	return address_parse(v, strlen(v), out, e);
 }
 
-/* Append the members of list `name` (parsed as mailboxes) to *list. */
+/*
+ * Append the members of list `name` (parsed as mailboxes) to *list. *total
+ * counts members across lists; passing `max` is InvalidParameterValue
+ * `too_many`, checked before any member is parsed.
+ */
 static int
 parse_list(struct api_ctx *ctx, const char *name, struct address **list, size_t *n,
-	   struct err *e)
+	   size_t *total, size_t max, const char *too_many, struct err *e)
 {
 	struct form_list l = {0};
 	int rc = 0;
 
 	if (form_list(ctx->form, name, MAX_LIST, &l, e) != 0)
 		return -1;
+	*total += l.n;
+	if (*total > max) {
+		form_list_free(&l);
+		return invalid(e, too_many);
+	}
 	if (l.n > 0)
 		*list = xrealloc(*list, (*n + l.n) * sizeof(**list));
 	for (size_t i = 0; i < l.n && rc == 0; i++)
@@ -247,31 +256,32 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 			return -1;
 		s->has_return_path = true;
 	}
-	if (parse_list(ctx, "Destination.ToAddresses", &s->to, &s->nto, e) != 0 ||
-	    parse_list(ctx, "Destination.CcAddresses", &s->cc, &s->ncc, e) != 0)
-		return -1;
+	static const char too_many[] = "Recipient count exceeds 50.";
 	struct address *bcc = NULL;
-	size_t nbcc = 0;
-	if (parse_list(ctx, "Destination.BccAddresses", &bcc, &nbcc, e) != 0) {
+	size_t nbcc = 0, total = 0, nrt = 0;
+	if (parse_list(ctx, "Destination.ToAddresses", &s->to, &s->nto, &total, MAX_RECIPIENTS,
+		       too_many, e) != 0 ||
+	    parse_list(ctx, "Destination.CcAddresses", &s->cc, &s->ncc, &total, MAX_RECIPIENTS,
+		       too_many, e) != 0 ||
+	    parse_list(ctx, "Destination.BccAddresses", &bcc, &nbcc, &total, MAX_RECIPIENTS,
+		       too_many, e) != 0) {
 		free(bcc);
 		return -1;
 	}
 	s->nrcpt = s->nto + s->ncc + nbcc;
-	if (check_recipient_count(s->nrcpt, e) != 0) {
-		free(bcc);
-		return -1;
-	}
 	if (s->nrcpt > 0) {
 		s->rcpt = xcalloc(s->nrcpt, sizeof(*s->rcpt));
-		memcpy(s->rcpt, s->to, s->nto * sizeof(*s->rcpt));
-		memcpy(s->rcpt + s->nto, s->cc, s->ncc * sizeof(*s->rcpt));
-		memcpy(s->rcpt + s->nto + s->ncc, bcc, nbcc * sizeof(*s->rcpt));
+		if (s->nto > 0)
+			memcpy(s->rcpt, s->to, s->nto * sizeof(*s->rcpt));
+		if (s->ncc > 0)
+			memcpy(s->rcpt + s->nto, s->cc, s->ncc * sizeof(*s->rcpt));
+		if (nbcc > 0)
+			memcpy(s->rcpt + s->nto + s->ncc, bcc, nbcc * sizeof(*s->rcpt));
 	}
 	free(bcc);
-	if (parse_list(ctx, "ReplyToAddresses", &s->reply_to, &s->nreply_to, e) != 0)
+	if (parse_list(ctx, "ReplyToAddresses", &s->reply_to, &s->nreply_to, &nrt, MAX_REPLY_TO,
+		       "Reply-to address count exceeds 50.", e) != 0)
 		return -1;
-	if (s->nreply_to > MAX_REPLY_TO)
-		return invalid(e, "Reply-to address count exceeds 50.");
 	if ((subject = api_param(ctx, "Message.Subject.Data", e)) == NULL)
 		return -1;
 	s->subject = xstrdup(subject);
@@ -293,6 +303,23 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 	if (s->nrcpt == 0)
 		return err_set(e, 400, "MessageRejected", "There are no recipients specified.");
 	return 0;
+}
+
+/* A To field whose value is empty. */
+static bool
+empty_to(const struct raw_msg *m)
+{
+	struct buf b;
+	bool empty = false;
+
+	buf_init(&b, 0);
+	for (long i = raw_find(m, "To", 0); i >= 0 && !empty; i = raw_find(m, "To", (size_t)i + 1)) {
+		buf_reset(&b);
+		raw_value(m, (size_t)i, &b);
+		empty = b.len == 0;
+	}
+	buf_free(&b);
+	return empty;
 }
 
 static int
@@ -367,13 +394,10 @@ read_send_raw(struct api_ctx *ctx, struct send *s, struct err *e)
 			s->nrcpt++;
 		}
 		form_list_free(&dest);
-		/* the headers must still be sound (an empty To is refused) */
-		struct address *hdr_rcpt = NULL;
-		size_t n = 0;
-		rc = raw_recipients(s->raw, &hdr_rcpt, &n, e);
-		free(hdr_rcpt);
-		if (rc != 0)
-			return -1;
+		/* the header recipients are not the envelope's, but SES still
+		 * refuses an empty To */
+		if (empty_to(s->raw))
+			return invalid(e, "Empty required header 'To'.");
 	} else {
 		form_list_free(&dest);
 		if (raw_recipients(s->raw, &s->rcpt, &s->nrcpt, e) != 0)

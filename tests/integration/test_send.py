@@ -616,6 +616,16 @@ BAD = [
      "InvalidParameterValue", "Empty required header 'To'."),
     ("missing RawMessage", {"Action": "SendRawEmail", "Version": "2010-12-01"},
      "MissingParameter", None),
+    ("raw bad X-SES-MESSAGE-TAGS", raw_params(b64(
+        f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\nX-SES-MESSAGE-TAGS: a b=c\r\n\r\nb")),
+     "InvalidParameterValue", None),
+    ("raw X-SES-CONFIGURATION-SET", raw_params(b64(
+        f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\nX-SES-CONFIGURATION-SET: cs\r\n\r\nb")),
+     "ConfigurationSetDoesNotExist", "Configuration set <cs> does not exist."),
+    ("raw Destinations with 51", raw_params(b64(f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\n\r\nb"),
+                                            **{f"Destinations.member.{i + 1}": f"r{i}@dest.test"
+                                               for i in range(51)}),
+     "InvalidParameterValue", "Recipient count exceeds 50."),
 ]
 
 
