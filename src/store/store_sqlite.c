@@ -135,6 +135,18 @@ static const char *const migrations[] = {
 	"ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE messages ADD COLUMN next_attempt INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX messages_queued ON messages(next_attempt) WHERE status = 'queued';",
+	/* 3: sending statistics aggregated per (account, kind, minute), so the
+	 * 24 h quota check reads at most 1,440 rows however much is sent,
+	 * instead of one row per message */
+	"CREATE TABLE send_counts ("
+	"  account_id TEXT NOT NULL,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('accept', 'reject', 'bounce', 'complaint')),"
+	"  minute INTEGER NOT NULL,"
+	"  recipients INTEGER NOT NULL,"
+	"  PRIMARY KEY (account_id, kind, minute)) WITHOUT ROWID;"
+	"INSERT INTO send_counts SELECT account_id, kind, ts / 60, sum(recipients)"
+	"  FROM send_events GROUP BY account_id, kind, ts / 60;"
+	"DROP TABLE send_events;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -263,16 +275,19 @@ static const char *const sql[S_COUNT] = {
 		       " AND account_id = ?2 AND identity = ?3 ORDER BY name LIMIT ?4",
 	[S_POL_DEL] = "DELETE FROM identity_policies WHERE region = ?1 AND account_id = ?2"
 		      " AND identity = ?3 AND name = ?4",
-	[S_EV_INS] = "INSERT INTO send_events (account_id, ts, recipients, kind)"
-		     " VALUES (?1, ?2, ?3, ?4)",
-	[S_EV_SUM] = "SELECT coalesce(sum(recipients), 0) FROM send_events"
-		     " WHERE account_id = ?1 AND kind = ?2 AND ts >= ?3",
-	[S_EV_BUCKETS] = "SELECT (ts / 900) * 900 AS b,"
+	[S_EV_INS] = "INSERT INTO send_counts (account_id, kind, minute, recipients)"
+		     " VALUES (?1, ?4, ?2 / 60, ?3) ON CONFLICT (account_id, kind, minute)"
+		     " DO UPDATE SET recipients = recipients + excluded.recipients",
+	/* minute granularity: the window may include up to 59 s more, never less */
+	[S_EV_SUM] = "SELECT coalesce(sum(recipients), 0) FROM send_counts"
+		     " WHERE account_id = ?1 AND kind = ?2 AND minute >= ?3 / 60",
+	[S_EV_BUCKETS] = "SELECT (minute / 15) * 900 AS b,"
 			 " sum(CASE kind WHEN 'accept' THEN recipients ELSE 0 END),"
 			 " sum(CASE kind WHEN 'bounce' THEN recipients ELSE 0 END),"
 			 " sum(CASE kind WHEN 'complaint' THEN recipients ELSE 0 END),"
 			 " sum(CASE kind WHEN 'reject' THEN recipients ELSE 0 END)"
-			 " FROM send_events WHERE account_id = ?1 AND ts >= ?2 GROUP BY b ORDER BY b",
+			 " FROM send_counts WHERE account_id = ?1 AND minute >= ?2 / 60"
+			 " GROUP BY b ORDER BY b",
 	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, next_attempt)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
 		      " ?16, ?17)",
@@ -1197,7 +1212,7 @@ tx_end_data(struct sq *q, int r, struct err *e)
 	return -1;
 }
 
-/* Inside the caller's transaction: one send_events row. */
+/* Inside the caller's transaction: count one event in send_counts. */
 static int
 event_insert(struct sq *q, const char *account_id, int64_t ts, const char *kind,
 	     int64_t recipients, struct err *e)

@@ -4,7 +4,7 @@
 Until the send actions exist, rows are put in the store the way the queue
 writes them, with /usr/bin/sqlite3 on the test's own data dir: a captured
 message is a `messages` row with status 'delivered' and transport 'capture';
-an accept is a `send_events` row. The queue's own path (group commit,
+an accept is counted in `send_counts` (per account, kind and minute). The queue's own path (group commit,
 delivery, recovery) is also driven here through a row left 'queued', as a
 crash would leave it."""
 import datetime as dt
@@ -236,15 +236,15 @@ def test_send_quota_and_statistics_count_accept_events(sesame):
     acct, key = sesame.principal("stats")
     other, _ = sesame.principal("other")
     now = int(time.time())
-    rows = [(acct, now - 60, 1, "accept")] * 3 + [
+    rows = [(acct, now - 60, 3, "accept")] + [
         (acct, now - 2 * 86400, 5, "accept"),      # outside 24 h, inside 2 weeks
         (acct, now - 2 * 86400 + 10, 1, "bounce"),
         (acct, now - 2 * 86400 + 20, 2, "complaint"),
         (acct, now - 30 * 86400, 7, "accept"),     # outside 2 weeks
         (other, now - 60, 9, "accept"),            # another account
     ]
-    sql(sesame, "INSERT INTO send_events (account_id, ts, recipients, kind) VALUES "
-        + ", ".join("(%s, %d, %d, %s)" % (q(a), ts, n, q(k)) for a, ts, n, k in rows))
+    sql(sesame, "INSERT INTO send_counts (account_id, minute, recipients, kind) VALUES "
+        + ", ".join("(%s, %d, %d, %s)" % (q(a), ts // 60, n, q(k)) for a, ts, n, k in rows))
 
     ses = sesame.client(key)
     quota = ses.get_send_quota()

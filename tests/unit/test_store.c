@@ -188,7 +188,7 @@ test_migrations_idempotent(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	/* the sending tables exist */
-	static const char *tables[] = {"messages", "send_events", "generation", "identity_policies"};
+	static const char *tables[] = {"messages", "send_counts", "generation", "identity_policies"};
 	for (size_t i = 0; i < 4; i++) {
 		assert_int_equal(sqlite3_prepare_v2(db,
 						    "SELECT count(*) FROM sqlite_schema WHERE type = "
