@@ -3,6 +3,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <pthread.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,41 +37,55 @@ base64_encode(const void *p, size_t n)
 	return out;
 }
 
-static int
-b64val(unsigned char c)
+/* Decoding table: 0–63 for the alphabet, 64 for skipped whitespace, 65 for
+ * '=', 255 for anything else. Built once from the alphabet at first use. */
+enum { B64_SPACE = 64, B64_PAD = 65, B64_BAD = 255 };
+static uint8_t b64_table[256];
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void
+b64_table_init(void)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	memset(b64_table, B64_BAD, sizeof(b64_table));
+	for (int i = 0; i < 64; i++)
+		b64_table[(unsigned char)b64[i]] = (uint8_t)i;
+	b64_table[' '] = b64_table['\t'] = b64_table['\r'] = b64_table['\n'] = B64_SPACE;
+	b64_table['='] = B64_PAD;
 }
 
 uint8_t *
 base64_decode(const char *s, size_t n, size_t *len_out)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	uint8_t *out = xmalloc(n / 4 * 3 + 3);
 	uint32_t acc = 0;
-	size_t o = 0, pad = 0, k = 0;
+	size_t o = 0, pad = 0, k = 0, i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+	pthread_once(&b64_once, b64_table_init);
+	/* Fast path: whole quanta of four alphabet characters. */
+	while (i + 4 <= n) {
+		uint32_t a = b64_table[p[i]], b = b64_table[p[i + 1]], c = b64_table[p[i + 2]],
+			 d = b64_table[p[i + 3]];
+		if ((a | b | c | d) & 0xc0)
+			break;
+		uint32_t v = a << 18 | b << 12 | c << 6 | d;
+		out[o++] = (uint8_t)(v >> 16);
+		out[o++] = (uint8_t)(v >> 8);
+		out[o++] = (uint8_t)v;
+		i += 4;
+	}
+	/* Slow path: whitespace, padding and the tail. */
+	for (; i < n; i++) {
+		uint8_t v = b64_table[p[i]];
+		if (v == B64_SPACE)
 			continue;
-		if (c == '=') {
+		if (v == B64_PAD) {
 			pad++;
 			continue;
 		}
-		int v = b64val(c);
-		if (v < 0 || pad > 0)
+		if (v == B64_BAD || pad > 0)
 			goto fail;
-		acc = acc << 6 | (uint32_t)v;
+		acc = acc << 6 | v;
 		if (++k == 4) {
 			out[o++] = (uint8_t)(acc >> 16);
 			out[o++] = (uint8_t)(acc >> 8);
