@@ -558,11 +558,12 @@ message_id_header(const char *region, const char *id, char *out, size_t cap)
 		snprintf(out, cap, "<%s@%s.amazonses.com>", id, region);
 }
 
-/* The message as it will be delivered, into out. */
+/* The message as it will be delivered, into out; its MessageId (also in
+ * the Message-ID header) into id. */
 static int
-render(struct api_ctx *ctx, const struct send *s, struct buf *out, struct err *e)
+render(struct api_ctx *ctx, const struct send *s, char id[80], struct buf *out, struct err *e)
 {
-	char date[40], id[80], mid[160];
+	char date[40], mid[160];
 
 	raw_date((long long)ctx->now, date);
 	queue_message_id(id);
@@ -625,7 +626,7 @@ send_run(struct api_ctx *ctx, struct send *s, struct err *e)
 	buf_init(&out, 0);
 	/* the message is built before any charge: building can refuse bad
 	 * content (a charset that cannot hold the text) */
-	if (render(ctx, s, &out, e) != 0)
+	if (render(ctx, s, m.id, &out, e) != 0)
 		goto done;
 	if (send_lookup_sync(c, ctx->store, e) != 0 ||
 	    load_account(ctx, ctx->caller.account_id, &acct, e) != 0)

@@ -255,7 +255,10 @@ queue_submit(struct queue *q, struct queue_msg *m, struct event_base *reply_base
 	it->base = reply_base;
 	it->done = done;
 	it->arg = arg;
-	queue_message_id_at(ms, it->id);
+	if (m->id[0] != '\0')
+		snprintf(it->id, sizeof(it->id), "%s", m->id);
+	else
+		queue_message_id_at(ms, it->id);
 	move_msg(&it->m, m, it->id, ms);
 
 	if (!recipients_utf8(&it->m)) {

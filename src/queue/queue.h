@@ -36,6 +36,7 @@ struct queue;
 #define QUEUE_BATCH_BYTES (64u * 1024 * 1024)
 
 struct queue_msg {
+	char id[80];                /* MessageId (queue_message_id); "" = the queue makes one */
 	char region[33];
 	char sending_account[13];   /* the caller: charged for quota/stats */
 	char identity_owner[13];    /* owner of the From identity ("" = same) */

@@ -387,6 +387,7 @@ def test_raw_ses_headers_are_gone_from_the_delivered_copy(sesame, world):
     assert "bcc:" not in head and "hidden@dest.test" not in head
     assert "client-chosen" not in head and "2001" not in head
     assert head.count("message-id:") == 1 and head.count("\r\ndate:") + head.startswith("date:") == 1
+    assert f"message-id: <{mid.lower()}@email.amazonses.com>" in head  # the id the API returned
     assert "x-custom: stays" in head
     assert out.endswith("line one\r\nline two\r\n")
 
