@@ -22,7 +22,10 @@
 #include "api/xml.h"
 #include "core/address.h"
 #include "core/identity.h"
+#include "mail/build.h"
 #include "mail/dkim_keys.h"
+#include "mail/raw.h"
+#include "queue/queue.h"
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/log.h"
@@ -138,10 +141,111 @@ enum_error(struct err *e, const char *value, const char *member, const char *set
 
 /* ---- verifying addresses ---------------------------------------------------- */
 
+/* Where verification mail comes from: a no-reply address at the host of
+ * --public-url (SES uses no-reply-aws@amazon.com, which a self-hosted
+ * server must not forge). */
+static void
+verify_sender(const struct conf *c, char *out, size_t cap)
+{
+	char link[1024];
+	const char *host = "localhost", *p, *end;
+	size_t n = strlen(host);
+
+	if (verify_mail_link(c, "x", link, sizeof(link)) == 0 && (p = strstr(link, "://")) != NULL) {
+		p += 3;
+		end = p + strcspn(p, ":/[]");
+		if (end > p && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") >= (size_t)(end - p)) {
+			host = p;
+			n = (size_t)(end - p);
+		}
+	}
+	/* an IP literal or bare name is no mail domain */
+	if (memchr(host, '.', n) == NULL || strspn(host, "0123456789.") == n) {
+		host = "localhost";
+		n = strlen(host);
+	}
+	snprintf(out, cap, "no-reply-sesame@%.*s", (int)n, host);
+}
+
+static void
+verify_mail_done(void *arg, const char *message_id, const struct err *e)
+{
+	struct api_ctx *ctx = arg;
+
+	if (e != NULL)
+		log_warn("verify: mail not queued: %s", e->message);
+	api_complete(ctx, e);
+}
+
+/*
+ * Queue the verification mail for the address identity `id`, charged to
+ * nobody. Returns API_PENDING (the request is answered once the mail is
+ * durable), or -1.
+ */
+static int
+send_verification_mail(struct api_ctx *ctx, const struct identity *id, struct err *e)
+{
+	char link[1024], sender[300], date[40], mid[200], *text = NULL;
+	struct address from, to;
+	struct queue_msg m = {0};
+	struct buf out;
+	int rc = -1;
+
+	if (verify_mail_link(ctx->conf, id->token, link, sizeof(link)) != 0)
+		return err_set(e, 500, "InternalFailure", "The verification link is too long.");
+	verify_sender(ctx->conf, sender, sizeof(sender));
+	if (address_parse(sender, strlen(sender), &from, e) != 0 ||
+	    address_parse(id->name, strlen(id->name), &to, e) != 0)
+		return -1;
+	text = xasprintf("Dear sesame customer,\r\n\r\n"
+			 "We have received a request to authorize this email address for use "
+			 "with sesame (Amazon SES API) in region %s. If you requested this "
+			 "verification, please go to the following URL to confirm that you are "
+			 "authorized to use this email address:\r\n\r\n%s\r\n\r\n"
+			 "Your request will not be processed unless you confirm the address "
+			 "using this URL. This link expires 24 hours after your original "
+			 "verification request.\r\n\r\n"
+			 "If you did NOT request to verify this email address, do not click on "
+			 "the link.\r\n",
+			 ctx->region, link);
+	queue_message_id(m.id);
+	raw_date((long long)ctx->now, date);
+	build_message_id(ctx->region, m.id, mid, sizeof(mid));
+	struct build_email b = {
+		.from = &from,
+		.to = &to,
+		.nto = 1,
+		.subject = "sesame Email Address Verification Request",
+		.text = text,
+		.date = date,
+		.message_id = mid,
+	};
+	buf_init(&out, 0);
+	if (build_email(&b, &out, e) != 0)
+		goto done;
+	snprintf(m.region, sizeof(m.region), "%s", ctx->region);
+	/* m.sending_account stays "": sesame's own mail counts for nobody */
+	m.principal = xstrdup("sesame");
+	snprintf(m.source_ip, sizeof(m.source_ip), "%s", ctx->source_ip);
+	m.source = xstrdup(from.spec);
+	m.from_addr = xstrdup(from.spec);
+	m.subject = xstrdup(b.subject);
+	m.ndestinations = 1;
+	m.destinations = xcalloc(1, sizeof(*m.destinations));
+	m.destinations[0] = xstrdup(to.spec);
+	m.raw = (uint8_t *)buf_steal(&out, &m.raw_len);
+	queue_submit(ctx->t->queue, &m, ctx->t->base, verify_mail_done, ctx);
+	rc = API_PENDING;
+done:
+	buf_free(&out);
+	free(text);
+	return rc;
+}
+
 static int
 verify_email(struct api_ctx *ctx, struct err *e)
 {
-	char name[IDENTITY_NAME_MAX + 1], link[1024];
+	char name[IDENTITY_NAME_MAX + 1];
 	struct identity id = {0};
 	int rc;
 
@@ -157,16 +261,8 @@ verify_email(struct api_ctx *ctx, struct err *e)
 		identity_init(ctx, &id, name, IDENTITY_EMAIL);
 	verify_email_issue(&id, (int64_t)ctx->now);
 	rc = put(ctx, &id, e);
-	if (rc == 0) {
-		/*
-		 * The verification mail is the sending code's to queue, here:
-		 * to `name`, carrying verify_mail_link(ctx->conf, id.token, …).
-		 * Until it does, the link is logged for the operator.
-		 */
-		if (verify_mail_link(ctx->conf, id.token, link, sizeof(link)) == 0)
-			log_info("verify: link for %s (%s, account %s): %s", id.name, ctx->region,
-				 ctx->caller.account_id, link);
-	}
+	if (rc == 0)
+		rc = send_verification_mail(ctx, &id, e);
 	identity_clear(&id);
 	return rc;
 }

@@ -547,16 +547,6 @@ monotonic_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* `<id@host>`: SES's Message-ID host is email.amazonses.com in us-east-1
- * and <region>.amazonses.com elsewhere. */
-static void
-message_id_header(const char *region, const char *id, char *out, size_t cap)
-{
-	if (strcmp(region, "us-east-1") == 0)
-		snprintf(out, cap, "<%s@email.amazonses.com>", id);
-	else
-		snprintf(out, cap, "<%s@%s.amazonses.com>", id, region);
-}
 
 /* The message as it will be delivered, into out; its MessageId (also in
  * the Message-ID header) into id. */
@@ -567,7 +557,7 @@ render(struct api_ctx *ctx, const struct send *s, char id[80], struct buf *out, 
 
 	raw_date((long long)ctx->now, date);
 	queue_message_id(id);
-	message_id_header(ctx->region, id, mid, sizeof(mid));
+	build_message_id(ctx->region, id, mid, sizeof(mid));
 	if (s->raw != NULL) {
 		if (raw_render(s->raw, date, mid, out) != 0)
 			return invalid(e, "The message is too large.");

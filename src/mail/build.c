@@ -15,6 +15,7 @@
 #include <gmime/gmime.h>
 #include <iconv.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -295,4 +296,13 @@ build_decode_header(const char *value)
 	r = xstrdup(d != NULL ? d : value);
 	g_free(d);
 	return r;
+}
+
+void
+build_message_id(const char *region, const char *id, char *out, size_t cap)
+{
+	if (strcmp(region, "us-east-1") == 0)
+		snprintf(out, cap, "<%s@email.amazonses.com>", id);
+	else
+		snprintf(out, cap, "<%s@%s.amazonses.com>", id, region);
 }

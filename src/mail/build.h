@@ -32,6 +32,11 @@ struct build_email {
 	const char *message_id;                  /* "<id@host>" */
 };
 
+/* The Message-ID header value for MessageId `id` sent in `region`, as SES
+ * writes it: `<id@email.amazonses.com>` in us-east-1, else
+ * `<id@<region>.amazonses.com>`. */
+void build_message_id(const char *region, const char *id, char *out, size_t cap);
+
 /* Append the whole message to out. 0, or -1 with e filled. At least one
  * of text and html must be given (the caller checks, with SES's error). */
 int build_email(const struct build_email *b, struct buf *out, struct err *e);

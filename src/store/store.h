@@ -149,7 +149,8 @@ struct send_bucket {
 struct store_message {
 	char id[80];                 /* SES MessageId */
 	char region[33];
-	char sending_account[13];    /* the caller, charged for quota and statistics */
+	char sending_account[13];    /* the caller, charged for quota and statistics;
+				      * "" for sesame's own mail (verification), charged to nobody */
 	char identity_owner[13];     /* owner of the From identity; "" = the sender */
 	char *source_arn, *from_arn, *return_path_arn; /* NULL when not used */
 	char *principal;             /* caller principal ARN or service name */

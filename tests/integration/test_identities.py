@@ -160,11 +160,23 @@ def sql(s, query):
 
 
 def link_for(s, address):
-    """The verification link the server logged for `address` (newest)."""
-    with open(os.path.join(s.data, "serve.log"), encoding="utf-8", errors="replace") as f:
-        links = re.findall(r"verify: link for " + re.escape(address) + r" \(.*?\): (\S+)", f.read())
-    assert links, "no verification link logged"
-    return links[-1]
+    """The link in the newest verification mail to `address`, read from the
+    capture inbox as a user would read it in a mailbox."""
+    import email
+    import email.policy
+    status, body = s.get("/_sesame/messages")
+    assert status == 200
+    mails = [m for m in json.loads(body)["messages"]
+             if m["Destination"] == [address] and "Verification" in (m["Subject"] or "")]
+    assert mails, "no verification mail captured"
+    assert mails[-1]["SendingAccountId"] in ("", None)  # charged to nobody
+    status, raw = s.get(f"/_sesame/messages/{mails[-1]['MessageId']}/raw")
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["To"] == address
+    text = msg.get_body(("plain",)).get_content()
+    links = re.findall(r"(\S+/_sesame/verify\?token=\S+)", text)
+    assert len(links) == 1, text
+    return links[0]
 
 
 def arn(region, account, identity):
