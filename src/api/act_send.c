@@ -15,7 +15,7 @@
  *              queue answers after the group commit (send_done).
  * Every refusal of phases 2-4 (AccountSendingPaused, MessageRejected,
  * AccessDenied, Throttling) is counted as a 'reject' send event of the
- * caller's account (rejects.c writes them off the loop); temporary
+ * caller's account (the queue's store thread writes them); temporary
  * failures are not (nothing was decided).
  *
  * Invariants: nothing is queued unless every phase allowed it; a charge
@@ -31,7 +31,6 @@
 #include "api/act.h"
 #include "api/form.h"
 #include "api/limits.h"
-#include "api/rejects.h"
 #include "api/send_lookup.h"
 #include "api/xml.h"
 #include "core/address.h"
@@ -449,11 +448,12 @@ is_refusal(const struct err *e)
 }
 
 /* Count a refusal in the caller's statistics (GetSendStatistics Rejects),
- * written off this loop by the rejects writer. */
+ * written off this loop by the queue's store thread. */
 static void
 record_reject(struct api_ctx *ctx, size_t n)
 {
-	rejects_record(ctx->conf, ctx->caller.account_id, (int64_t)ctx->now, (int64_t)(n ? n : 1));
+	queue_record(ctx->t->queue, ctx->caller.account_id, (int64_t)ctx->now, "reject",
+		     (int64_t)(n ? n : 1));
 }
 
 /*
@@ -526,7 +526,7 @@ send_done(void *arg, const char *message_id, const struct err *e)
 	struct api_ctx *ctx = j->ctx;
 	struct err fail;
 
-	limits_settle(limits_shared(), j->account, j->rate, j->n, e == NULL);
+	limits_settle(ctx->t->limits, j->account, j->rate, j->n, e == NULL);
 	if (e == NULL && xml_elem(ctx->out, "MessageId", message_id) != 0) {
 		err_set(&fail, 500, "InternalFailure", "The response could not be written.");
 		e = &fail;
@@ -600,7 +600,7 @@ dup_or_null(const char *s)
 static int
 send_run(struct api_ctx *ctx, struct send *s, struct err *e)
 {
-	struct send_lookup *c = send_lookup_thread();
+	struct send_lookup *c = ctx->t->lookup;
 	const char **rcpt = NULL;
 	struct authz_caller who = {0};
 	struct authz_send what = {0};
@@ -684,7 +684,7 @@ send_run(struct api_ctx *ctx, struct send *s, struct err *e)
 	if (ctx->store->ops->event_sum(ctx->store, acct.id, "accept", (int64_t)ctx->now - DAY, &sent,
 				       e) != 0)
 		goto done;
-	if (limits_charge(limits_shared(), acct.id, acct.max_rate, acct.max_24h, sent,
+	if (limits_charge(ctx->t->limits, acct.id, acct.max_rate, acct.max_24h, sent,
 			  monotonic_us(), s->nrcpt, e) != 0)
 		goto refused;
 

@@ -23,6 +23,8 @@ struct conf;
 struct store;
 struct vault;
 struct form;
+struct limits;
+struct send_lookup;
 struct event_base;
 struct queue;
 
@@ -42,8 +44,9 @@ struct api_thread {
 	struct vault *vault;
 	struct sigv4_cache *sigv4;
 	struct event_base *base;  /* this thread's loop */
+	struct limits *limits;    /* send-rate buckets, shared by every loop */
+	struct send_lookup *lookup; /* this loop's identity/policy cache */
 	struct queue *queue;      /* group commit + delivery (queue.h); shared by all loops */
-	void *app; /* room for later modules (queue, dns) */
 };
 
 struct api_action;

@@ -48,21 +48,6 @@ limits_free(struct limits *l)
 	free(l);
 }
 
-static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
-static struct limits *shared;
-
-static void
-shared_init(void)
-{
-	shared = limits_new();
-}
-
-struct limits *
-limits_shared(void)
-{
-	pthread_once(&shared_once, shared_init);
-	return shared;
-}
 
 static size_t
 hash_id(const char *s)

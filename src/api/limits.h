@@ -32,12 +32,6 @@ struct limits;
 struct limits *limits_new(void);
 void limits_free(struct limits *l);
 
-/*
- * The process-wide instance every front end uses, made on first use
- * (pthread_once) and never freed: like the logger, it is process state by
- * nature — a limit shared by all threads. Tests use limits_new instead.
- */
-struct limits *limits_shared(void);
 
 /*
  * Charge a send of `n` recipients to `account`: first the 24-hour window

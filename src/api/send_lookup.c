@@ -93,37 +93,6 @@ send_lookup_free(struct send_lookup *c)
 	free(c);
 }
 
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static pthread_key_t key;
-
-static void
-thread_exit(void *p)
-{
-	send_lookup_free(p);
-}
-
-static void
-key_init(void)
-{
-	if (pthread_key_create(&key, thread_exit) != 0) {
-		log_err("send_lookup: pthread_key_create failed");
-		abort();
-	}
-}
-
-struct send_lookup *
-send_lookup_thread(void)
-{
-	struct send_lookup *c;
-
-	pthread_once(&key_once, key_init);
-	if ((c = pthread_getspecific(key)) == NULL) {
-		c = send_lookup_new();
-		pthread_setspecific(key, c);
-	}
-	return c;
-}
-
 int
 send_lookup_sync(struct send_lookup *c, struct store *s, struct err *e)
 {

@@ -34,9 +34,6 @@ struct send_lookup;
 struct send_lookup *send_lookup_new(void);
 void send_lookup_free(struct send_lookup *c);
 
-/* The calling thread's cache, made on first use and freed when the thread
- * exits. */
-struct send_lookup *send_lookup_thread(void);
 
 /* Bind the cache to `s` (this thread's store handle) and bring it up to
  * date with the store's generation. -1 with a temporary error. */

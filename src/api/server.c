@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/limits.h"
 #include "api/request.h"
+#include "api/send_lookup.h"
 #include "api/sigv4.h"
 #include "conf.h"
 #include "store/store.h"
@@ -48,6 +50,7 @@ struct loop {
 struct http_server {
 	int nloops;
 	struct loop *loops;
+	struct limits *limits; /* one set of rate buckets for every loop */
 };
 
 /* Split "host:port" ("[v6]:port" too) and bind a listening socket. */
@@ -104,6 +107,7 @@ loop_free(struct loop *l)
 		event_base_free(l->base);
 	if (l->t.store != NULL)
 		store_close(l->t.store);
+	send_lookup_free(l->t.lookup);
 	if (l->t.sigv4 != NULL) {
 		sigv4_cache_clear(l->t.sigv4);
 		free(l->t.sigv4);
@@ -116,6 +120,7 @@ http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	int i;
 
+	s->limits = limits_new();
 	evthread_use_pthreads();
 	s->nloops = c->threads;
 	s->loops = xcalloc((size_t)s->nloops, sizeof(struct loop));
@@ -124,6 +129,8 @@ http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 		l->t.conf = c;
 		l->t.vault = v;
 		l->t.queue = q;
+		l->t.limits = s->limits;
+		l->t.lookup = send_lookup_new();
 		l->t.sigv4 = xmalloc(sizeof(*l->t.sigv4));
 		sigv4_cache_init(l->t.sigv4);
 		if ((l->t.store = store_open(c->db, c->data, e)) == NULL)
@@ -154,6 +161,7 @@ http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 fail:
 	for (int j = 0; j <= i && j < s->nloops; j++)
 		loop_free(&s->loops[j]);
+	limits_free(s->limits);
 	free(s->loops);
 	free(s);
 	return NULL;
@@ -170,6 +178,7 @@ http_server_stop(struct http_server *s)
 		pthread_join(s->loops[i].tid, NULL);
 		loop_free(&s->loops[i]);
 	}
+	limits_free(s->limits);
 	free(s->loops);
 	free(s);
 }

@@ -95,6 +95,18 @@ struct item {
 	char id[80];
 };
 
+/* A count for the statistics that is not an accept (a refusal, later
+ * bounces and complaints), folded per (account, kind, minute) while it
+ * waits: a flood of refusals is one row, not one write per refusal. */
+struct event_rec {
+	struct event_rec *next;
+	char account[13];
+	char kind[12];
+	int64_t minute;
+	int64_t n;
+};
+#define EVENTS_MAX 4096 /* distinct pending records; past that they are dropped */
+
 struct queue {
 	pthread_t tid;
 	bool running;               /* thread started and not joined */
@@ -102,6 +114,9 @@ struct queue {
 	pthread_cond_t cv;          /* CLOCK_MONOTONIC */
 	struct item *head, **tail;  /* pending, oldest first (under mu) */
 	size_t npending;            /* under mu */
+	struct event_rec *events;   /* under mu: counts waiting to be written */
+	size_t nevents;             /* under mu */
+	uint64_t events_dropped;    /* under mu */
 	bool stopping;              /* under mu: take no more submissions */
 	atomic_int inflight;        /* answers scheduled but not yet run */
 	/* the store thread's own */
@@ -412,6 +427,55 @@ deliver_due(struct queue *q)
 	return n;
 }
 
+/* ---- statistics ----------------------------------------------------- */
+
+void
+queue_record(struct queue *q, const char *account, int64_t ts, const char *kind, int64_t n)
+{
+	struct event_rec *r;
+	int64_t minute = ts / 60;
+
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	for (r = q->events; r != NULL; r = r->next)
+		if (r->minute == minute && strcmp(r->account, account) == 0 &&
+		    strcmp(r->kind, kind) == 0)
+			break;
+	if (r != NULL) {
+		r->n += n;
+	} else if (q->nevents < EVENTS_MAX) {
+		r = xcalloc(1, sizeof(*r));
+		snprintf(r->account, sizeof(r->account), "%s", account);
+		snprintf(r->kind, sizeof(r->kind), "%s", kind);
+		r->minute = minute;
+		r->n = n;
+		r->next = q->events;
+		q->events = r;
+		q->nevents++;
+		pthread_cond_signal(&q->cv);
+	} else {
+		q->events_dropped++;
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Write the counts taken from q->events (store thread). */
+static void
+events_write(struct queue *q, struct event_rec *r)
+{
+	while (r != NULL) {
+		struct event_rec *next = r->next;
+		struct err e;
+		if (q->store->ops->event_record(q->store, r->account, r->minute * 60, r->kind, r->n,
+						&e) != 0)
+			log_warn("queue: cannot count %lld %s recipients of %s: %s", (long long)r->n,
+				 r->kind, r->account, e.message);
+		free(r);
+		r = next;
+	}
+}
+
 /* ---- group commit --------------------------------------------------- */
 
 /* Take up to QUEUE_BATCH_MAX pending items (and QUEUE_BATCH_BYTES of raw
@@ -522,18 +586,24 @@ queue_main(void *arg)
 
 	for (;;) {
 		struct item *batch;
+		struct event_rec *events;
 		size_t n;
 		bool stop;
 
 		pthread_mutex_lock(&q->mu);
-		while (q->head == NULL && !q->stopping && clock_ms(CLOCK_MONOTONIC) < next_scan)
+		while (q->head == NULL && q->events == NULL && !q->stopping &&
+		       clock_ms(CLOCK_MONOTONIC) < next_scan)
 			wait_until(q, next_scan);
 		batch = take_batch(q, &n);
+		events = q->events;
+		q->events = NULL;
+		q->nevents = 0;
 		stop = q->stopping && q->head == NULL;
 		pthread_mutex_unlock(&q->mu);
 
 		if (batch != NULL)
 			batch_run(q, batch, n);
+		events_write(q, events);
 		if (stop)
 			break; /* everything submitted before queue_stop is answered */
 		if (clock_ms(CLOCK_MONOTONIC) >= next_scan) {
@@ -616,7 +686,13 @@ queue_free(struct queue *q)
 	if (q == NULL)
 		return;
 	queue_stop(q);
-	/* queue_stop drained the list; nothing can be pending here. */
+	/* queue_stop drained the list; nothing can be pending here but counts
+	 * recorded after the thread stopped, which are lost with the process. */
+	while (q->events != NULL) {
+		struct event_rec *r = q->events;
+		q->events = r->next;
+		free(r);
+	}
 	store_close(q->store);
 	transport_free(q->transport);
 	pthread_cond_destroy(&q->cv);

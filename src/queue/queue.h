@@ -84,6 +84,12 @@ void queue_free(struct queue *q);
 void queue_submit(struct queue *q, struct queue_msg *m, struct event_base *reply_base,
 		  queue_done_fn done, void *arg);
 
+/* Count `n` recipients of a `kind` event ("reject", later "bounce",
+ * "complaint") for `account` at unix time `ts` in the statistics. Written by
+ * the store thread soon after, folded per minute; never blocks on the store.
+ * (Accepts are counted with their messages, in the same transaction.) */
+void queue_record(struct queue *q, const char *account, int64_t ts, const char *kind, int64_t n);
+
 /* A new MessageId in SES's format: "0100" + 12 hex digits of the unix time
  * in ms + "-" + a random UUID v4 + "-000000" (60 characters). */
 void queue_message_id(char out[80]);
