@@ -15,7 +15,7 @@ port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 HP=$(port); NP=$(port)
 
 ./build/sesame serve --data "$work/var" --http 127.0.0.1:$HP --smtp 127.0.0.1:$(port) \
-	--smtps 127.0.0.1:$(port) --log-level warn >"$work/sesame.log" 2>&1 &
+	--smtps 127.0.0.1:$(port) --log-level warn ${SESAME_ARGS:-} >"$work/sesame.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HP/_sesame/health" >/dev/null && break; sleep 0.1; done
 acct=$(./build/sesame account create --data "$work/var" --name bench | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')

@@ -12,30 +12,18 @@
 #define DAY (24 * 60 * 60)
 #define TWO_WEEKS (14 * DAY)
 
-static int
-load_account(struct api_ctx *ctx, struct account *a, struct err *e)
-{
-	int rc = ctx->store->ops->account_get(ctx->store, ctx->caller.account_id, a, e);
-
-	if (rc == 0)
-		return err_set(e, 403, "InvalidClientTokenId",
-			       "The security token included in the request is invalid.");
-	return rc < 0 ? -1 : 0;
-}
 
 int
 act_get_send_quota(struct api_ctx *ctx, struct err *e)
 {
-	struct account a;
+	const struct account *a = &ctx->account;
 	int64_t sent = 0;
 
-	if (load_account(ctx, &a, e) != 0)
-		return -1;
-	if (ctx->store->ops->event_sum(ctx->store, a.id, "accept", (int64_t)ctx->now - DAY, &sent,
+	if (ctx->store->ops->event_sum(ctx->store, a->id, "accept", (int64_t)ctx->now - DAY, &sent,
 				       e) != 0)
 		return -1;
-	if (xml_elem_printf(ctx->out, "Max24HourSend", "%.1f", (double)a.max_24h) != 0 ||
-	    xml_elem_printf(ctx->out, "MaxSendRate", "%.1f", a.max_rate) != 0 ||
+	if (xml_elem_printf(ctx->out, "Max24HourSend", "%.1f", (double)a->max_24h) != 0 ||
+	    xml_elem_printf(ctx->out, "MaxSendRate", "%.1f", a->max_rate) != 0 ||
 	    xml_elem_printf(ctx->out, "SentLast24Hours", "%.1f", (double)sent) != 0)
 		return err_set(e, 500, "InternalFailure", "The response could not be written.");
 	return 0;
@@ -72,11 +60,7 @@ act_get_send_statistics(struct api_ctx *ctx, struct err *e)
 int
 act_get_account_sending_enabled(struct api_ctx *ctx, struct err *e)
 {
-	struct account a;
-
-	if (load_account(ctx, &a, e) != 0)
-		return -1;
-	return xml_elem(ctx->out, "Enabled", a.sending_enabled ? "true" : "false");
+	return xml_elem(ctx->out, "Enabled", ctx->account.sending_enabled ? "true" : "false");
 }
 
 int

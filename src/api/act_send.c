@@ -500,17 +500,6 @@ check_sandbox(struct api_ctx *ctx, struct send_lookup *c, const char *account,
 		       region, list);
 }
 
-static int
-load_account(struct api_ctx *ctx, const char *id, struct account *a, struct err *e)
-{
-	int rc = ctx->store->ops->account_get(ctx->store, id, a, e);
-
-	if (rc == 0)
-		return err_set(e, 403, "InvalidClientTokenId",
-			       "The security token included in the request is invalid.");
-	return rc < 0 ? -1 : 0;
-}
-
 /* What the queue's answer needs to settle the charge. */
 struct send_job {
 	struct api_ctx *ctx;
@@ -618,9 +607,9 @@ send_run(struct api_ctx *ctx, struct send *s, struct err *e)
 	 * content (a charset that cannot hold the text) */
 	if (render(ctx, s, m.id, &out, e) != 0)
 		goto done;
-	if (send_lookup_sync(c, ctx->store, e) != 0 ||
-	    load_account(ctx, ctx->caller.account_id, &acct, e) != 0)
+	if (send_lookup_sync(c, ctx->store, e) != 0)
 		goto done;
+	acct = ctx->account;
 
 	/* phase 2: the caller's account */
 	if (!acct.sending_enabled) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -54,6 +55,7 @@ struct evhttp_request;
 
 struct api_ctx {
 	struct api_thread *t;
+	struct account account; /* the caller's account, read when authenticating */
 	struct evhttp_request *req;
 	const struct api_action *action;
 	const struct conf *conf;

@@ -92,7 +92,6 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 	struct sigv4_request r = {0};
 	struct sigv4_auth a;
 	struct access_key key = {0};
-	struct account acct;
 	uint8_t signing_key[32], *secret = NULL;
 	size_t n = 0, slen = 0;
 	int rc;
@@ -149,7 +148,7 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 			 "arn:aws:iam::%s:root", key.account_id);
 	access_key_clear(&key);
 
-	rc = ctx->store->ops->account_get(ctx->store, ctx->caller.account_id, &acct, e);
+	rc = ctx->store->ops->account_get(ctx->store, ctx->caller.account_id, &ctx->account, e);
 	if (rc <= 0)
 		return rc == 0 ? sigv4_fail_unknown_key(e) : -1;
 	return 0;

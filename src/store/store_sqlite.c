@@ -24,6 +24,7 @@
  * that has shipped. See docs/internals/store.md.
  */
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -1566,12 +1567,24 @@ static const struct store_ops sqlite_ops = {
 	.message_delete = sq_message_delete,
 };
 
+/* Process-wide SQLite settings, before the library's first use: every
+ * handle belongs to one thread (SQLITE_OPEN_NOMUTEX), and the allocation
+ * statistics SQLite keeps by default sit behind one global mutex that every
+ * thread's every statement would take. */
+static void
+sqlite_init_once(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct store *
 store_sqlite_open(const char *path, struct err *e)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct sq *q = xcalloc(1, sizeof(*q));
 	char mode[32];
 
+	pthread_once(&once, sqlite_init_once);
 	q->base.ops = &sqlite_ops;
 	if (sqlite3_open_v2(path, &q->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
