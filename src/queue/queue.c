@@ -29,7 +29,8 @@
  *             `--- queue_main at start / every second: message_due
  *                  (crash recovery and retries)
  *
- * Transitions: pending → queued in batch_run (message_insert); queued →
+ * Transitions: pending → queued (or, for a synchronous transport, straight
+ * to delivered) in batch_run (message_insert); queued →
  * delivered | failed | queued in deliver_finish (message_finish).
  *
  * Invariants:
@@ -46,9 +47,9 @@
  *     between the accept COMMIT and that transaction leaves the message
  *     queued, and it is delivered after the next start (recorded once).
  *  5. With a synchronous transport (capture) a batch is delivered before
- *     its submitters are answered: a MessageId in hand means the message is
- *     in the inbox (when the delivery record cannot be written the message
- *     stays queued and the next scan delivers it).
+ *     its COMMIT and stored already delivered (pending → delivered in one
+ *     transaction): a MessageId in hand means the message is in the inbox.
+ *     What such a transport does not deliver is stored queued.
  *  6. Only this thread inserts or finishes messages; the inbox's DELETE
  *     touches only finished captures.
  *
@@ -520,6 +521,26 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	/* The items lend their messages to one contiguous array. */
 	for (i = 0, it = batch; it != NULL; it = it->next, i++)
 		v[i] = it->m;
+	/* A synchronous transport (capture) delivers before the commit, so the
+	 * message is stored already delivered: one transaction, one fsync
+	 * (invariants 4, 5). What it does not deliver is stored queued and
+	 * taken by the next scan. */
+	struct transport_result *r = NULL;
+	if (q->transport->ops->synchronous) {
+		int64_t now_ms = clock_ms(CLOCK_REALTIME);
+		r = xcalloc(n, sizeof(*r));
+		for (i = 0; i < n; i++) {
+			q->transport->ops->deliver(q->transport, &v[i], &r[i]);
+			if (r[i].outcome != TRANSPORT_DELIVERED)
+				continue;
+			snprintf(v[i].status, sizeof(v[i].status), "%s", STORE_MSG_DELIVERED);
+			snprintf(v[i].transport, sizeof(v[i].transport), "%s",
+				 q->transport->ops->name);
+			v[i].delivery = r[i].delivery;
+			v[i].delivered_ms = now_ms;
+			v[i].attempts = 1;
+		}
+	}
 	if (q->store->ops->message_insert(q->store, v, n, &e) == 0) {
 		for (i = 0; i < n; i++)
 			ok[i] = true;
@@ -546,17 +567,12 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 		}
 	}
 	q->nbatches++;
-	if (q->transport->ops->synchronous) {
-		struct finish f = {.q = q, .now_ms = clock_ms(CLOCK_REALTIME)};
+	for (i = 0; i < n; i++)
+		q->nmessages += ok[i];
+	if (r != NULL) {
 		for (i = 0; i < n; i++)
-			if (ok[i]) {
-				q->nmessages++;
-				deliver_one(&f, &v[i]);
-			}
-		deliver_finish(&f);
-	} else {
-		for (i = 0; i < n; i++)
-			q->nmessages += ok[i];
+			transport_result_clear(&r[i]);
+		free(r);
 	}
 	free(v); /* the members still belong to the items */
 	free(ok);

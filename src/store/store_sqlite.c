@@ -289,9 +289,10 @@ static const char *const sql[S_COUNT] = {
 			 " sum(CASE kind WHEN 'reject' THEN recipients ELSE 0 END)"
 			 " FROM send_counts WHERE account_id = ?1 AND minute >= ?2 / 60"
 			 " GROUP BY b ORDER BY b",
-	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, next_attempt)"
+	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, next_attempt,"
+		      " delivered, transport, delivery, attempts)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		      " ?16, ?17)",
+		      " ?16, ?17, ?18, ?19, ?20, ?21)",
 	[S_MSG_DUE] = "SELECT " MSG_COLS " FROM messages WHERE status = 'queued'"
 		      " AND next_attempt <= ?1 ORDER BY created, rowid LIMIT ?2",
 	[S_MSG_FINISH] = "UPDATE messages SET status = ?2, transport = ?3, delivery = ?4,"
@@ -1397,7 +1398,9 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 	    bt(st, 10, m->source) | bt(st, 11, m->from_addr) | bt(st, 12, m->subject) |
 	    bt(st, 13, dests) | bb(st, 14, m->raw, m->raw_len) |
 	    bt(st, 15, m->status[0] ? m->status : STORE_MSG_QUEUED) | bi(st, 16, m->created_ms) |
-	    bi(st, 17, m->next_attempt)) {
+	    bi(st, 17, m->next_attempt) |
+	    (m->delivered_ms ? bi(st, 18, m->delivered_ms) : sqlite3_bind_null(st, 18)) |
+	    bt_opt(st, 19, m->transport) | bt(st, 20, m->delivery) | bi(st, 21, m->attempts)) {
 		r = bind_fail(q, st, e);
 		free(dests);
 		return r;
