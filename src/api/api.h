@@ -80,10 +80,20 @@ typedef int (*api_handler)(struct api_ctx *ctx, struct err *e);
  * thread that owns ctx->t (the event loop that received the request). */
 void api_complete(struct api_ctx *ctx, const struct err *e);
 
+/* What an IAM user's own policy is checked against before the handler
+ * runs (sends are decided by core/authz instead, which checks it too). */
+enum api_iam {
+	API_IAM_ACCOUNT,  /* resource "*": account-level actions */
+	API_IAM_IDENTITY, /* resource: the identity ARN named by `resource_param` */
+	API_IAM_SEND,     /* decided by core/authz with the message */
+};
+
 struct api_action {
 	const char *name;
 	api_handler run;
-	bool has_result; /* the model declares an output shape */
+	bool has_result;            /* the model declares an output shape */
+	enum api_iam iam;
+	const char *resource_param; /* API_IAM_IDENTITY: "Identity", "EmailAddress", "Domain" */
 };
 
 /* The dispatch table (actions.c): NULL when `name` is not an action. */

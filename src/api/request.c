@@ -28,6 +28,7 @@
 #include "api/api.h"
 #include "api/dev.h"
 #include "api/form.h"
+#include "api/iam.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
 #include "conf.h"
@@ -172,6 +173,8 @@ dispatch(struct api_ctx *ctx, struct err *e)
 			       "Unsupported API version %.32s; this service speaks 2010-12-01.",
 			       version);
 	ctx->action = act;
+	if (iam_check(ctx, e) != 0)
+		return -1;
 	return act->run(ctx, e);
 }
 
@@ -241,6 +244,10 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 	ctx->secure = false;
 	new_request_id(ctx->request_id);
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+	/* An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d;
+	 * policies name it as IPv4 (aws:SourceIp conditions are per family). */
+	if (peer != NULL && strncasecmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.') != NULL)
+		peer += 7;
 	snprintf(ctx->source_ip, sizeof(ctx->source_ip), "%s", peer ? peer : "");
 
 	if (path == NULL || path[0] == '\0')

@@ -36,7 +36,7 @@
 /* Hard transport caps; SES's own limits (10 MB raw message) are enforced
  * by the actions with SES's errors, below these. */
 #define HTTP_MAX_HEADERS (64 * 1024)
-#define HTTP_MAX_BODY (24 * 1024 * 1024)
+#define HTTP_MAX_BODY (16 * 1024 * 1024)
 #define HTTP_TIMEOUT_SECS 60
 
 struct loop {

@@ -194,7 +194,7 @@ def test_bad_boolean(sesame):
 
 def test_oversized_body(sesame):
     _, key = sesame.principal()
-    body = quota_body() + "&Pad=" + "a" * (16 * 1024 * 1024)
+    body = quota_body() + "&Pad=" + "a" * (15 * 1024 * 1024 + 512 * 1024)
     status, text = post(*sign(sesame.endpoint, key, body))
     assert status == 413
     assert xml_error(text)[0] == "RequestEntityTooLarge"
