@@ -456,6 +456,23 @@ record_reject(struct api_ctx *ctx, size_t n)
 		     (int64_t)(n ? n : 1));
 }
 
+/* SES's refusal for addresses no verified identity covers: MessageRejected
+ * naming them (`list`, comma-separated) and the region. */
+static int
+not_verified(const struct api_ctx *ctx, const char *list, struct err *e)
+{
+	char region[33];
+
+	snprintf(region, sizeof(region), "%s", ctx->region);
+	for (char *p = region; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return err_set(e, 400, "MessageRejected",
+		       "Email address is not verified. The following identities failed the check "
+		       "in region %s: %s",
+		       region, list);
+}
+
 /*
  * Sandbox: every recipient must be covered by a verified identity of
  * `account` (or be a mailbox simulator address). MessageRejected listing
@@ -465,7 +482,7 @@ static int
 check_sandbox(struct api_ctx *ctx, struct send_lookup *c, const char *account,
 	      const struct send *s, struct err *e)
 {
-	char region[33], list[700];
+	char list[700];
 	size_t o = 0;
 	bool failed = false;
 
@@ -490,14 +507,7 @@ check_sandbox(struct api_ctx *ctx, struct send_lookup *c, const char *account,
 	}
 	if (!failed)
 		return 0;
-	snprintf(region, sizeof(region), "%s", ctx->region);
-	for (char *p = region; *p; p++)
-		if (*p >= 'a' && *p <= 'z')
-			*p = (char)(*p - 'a' + 'A');
-	return err_set(e, 400, "MessageRejected",
-		       "Email address is not verified. The following identities failed the check "
-		       "in region %s: %s",
-		       region, list);
+	return not_verified(ctx, list, e);
 }
 
 /* What the queue's answer needs to settle the charge. */
@@ -654,8 +664,9 @@ send_run(struct api_ctx *ctx, struct send *s, struct err *e)
 	/* both accounts must be out of the sandbox to reach unverified recipients */
 	for (int i = 0; i < AUTHZ_NROLES; i++) {
 		const struct authz_grant *g = &res.role[i];
-		struct account owner;
+		struct account owner = {0};
 		bool seen = false;
+		int r;
 		if (!g->present || !g->delegated)
 			continue;
 		for (int j = 0; j < i && !seen; j++)
@@ -663,8 +674,15 @@ send_run(struct api_ctx *ctx, struct send *s, struct err *e)
 			       strcmp(res.role[j].owner, g->owner) == 0;
 		if (seen)
 			continue;
-		if (ctx->store->ops->account_get(ctx->store, g->owner, &owner, e) < 0)
+		if ((r = ctx->store->ops->account_get(ctx->store, g->owner, &owner, e)) < 0)
 			goto done;
+		if (r == 0) {
+			/* the owner was deleted after authz read its identity (the
+			 * deletion takes the identity with it): fail closed, as for
+			 * an identity that does not exist */
+			not_verified(ctx, what.address[i] != NULL ? what.address[i] : "", e);
+			goto refused;
+		}
 		if (owner.sandbox && check_sandbox(ctx, c, owner.id, s, e) != 0)
 			goto refused;
 	}

@@ -110,13 +110,22 @@ cmp_param(const void *a, const void *b)
 	return strcmp(((const struct form_param *)a)->key, ((const struct form_param *)b)->key);
 }
 
-int
-form_parse(struct form *f, const char *data, size_t len, struct err *e)
+/*
+ * Both entry points. `query`: the bytes are a request's query string, where
+ * a literal '+' is refused (see form_parse_query); a body keeps '+' as a
+ * space.
+ */
+static int
+parse(struct form *f, const char *data, size_t len, bool query, struct err *e)
 {
 	size_t npairs = 0, i, start;
 	char *out;
 
 	memset(f, 0, sizeof(*f));
+	if (query && len > 0 && memchr(data, '+', len) != NULL)
+		return err_set(e, 404, MALFORMED,
+			       "The query string contains a literal '+': encode a space as %%20 "
+			       "and a plus sign as %%2B.");
 	for (i = 0, start = 0; i <= len; i++) {
 		if (i == len || data[i] == '&') {
 			if (i > start && ++npairs > FORM_MAX_PARAMS)
@@ -210,6 +219,18 @@ toolong:
 fail:
 	form_free(f);
 	return -1;
+}
+
+int
+form_parse(struct form *f, const char *data, size_t len, struct err *e)
+{
+	return parse(f, data, len, false, e);
+}
+
+int
+form_parse_query(struct form *f, const char *data, size_t len, struct err *e)
+{
+	return parse(f, data, len, true, e);
 }
 
 void

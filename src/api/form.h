@@ -7,7 +7,8 @@
  *
  * Errors (decided here, documented in docs/internals/sigv4.md):
  *   - syntax — bad %XY escape, empty key, key over FORM_MAX_KEY bytes,
- *     more than FORM_MAX_PARAMS pairs, non-UTF-8 or NUL in a key or value:
+ *     more than FORM_MAX_PARAMS pairs, non-UTF-8 or NUL in a key or value,
+ *     a literal '+' in a query string (form_parse_query):
  *     MalformedQueryString, HTTP 404 (AWS's documented status for it);
  *   - a key given twice: InvalidParameterValue, 400
  *     ("The parameter X is specified more than once.");
@@ -40,10 +41,18 @@ struct form {
 	char *arena; /* owns every key and value */
 };
 
-/* Decode `len` bytes (no leading '?'). `+` is a space, `%XY` a byte, a pair
- * without '=' has an empty value, empty pairs (`a=1&&b=2`, a trailing `&`)
- * are skipped. On failure `f` is left empty (form_free is still safe). */
+/* Decode a request body of `len` bytes. `+` is a space, `%XY` a byte, a
+ * pair without '=' has an empty value, empty pairs (`a=1&&b=2`, a trailing
+ * `&`) are skipped. On failure `f` is left empty (form_free is still safe). */
 int form_parse(struct form *f, const char *data, size_t len, struct err *e);
+
+/* The same for a query string (no leading '?'), except that a literal `+`
+ * anywhere is refused (MalformedQueryString): SigV4 canonicalises a query's
+ * `+` as a plus sign (%2B) and form decoding would read a space, so `a+b`
+ * and `a%2Bb` would carry one signature and two meanings. SigV4 clients
+ * send %20 and %2B. A body has no such gap (its signature is over the raw
+ * bytes), so form_parse keeps `+` as a space there. */
+int form_parse_query(struct form *f, const char *data, size_t len, struct err *e);
 void form_free(struct form *f);
 
 /* The value of `key`, or NULL if absent. Valid until form_free. */

@@ -284,7 +284,7 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 		if (form_parse(ctx->form, body, body_len, &e) != 0)
 			goto fail;
 	} else if (query != NULL) {
-		if (form_parse(ctx->form, query, strlen(query), &e) != 0)
+		if (form_parse_query(ctx->form, query, strlen(query), &e) != 0)
 			goto fail;
 	}
 	rc = dispatch(ctx, &e);

@@ -8,13 +8,16 @@
  *      (InvalidParameterValue answers at once); roles with the same
  *      address and ARN string are tied to the first of them;
  *   1. resolve: through the lookup callbacks, find the identity that
- *      covers each address (the caller's own, or the ARN's), and for a
- *      delegated role the identity whose policies apply; a lookup error
- *      answers at once (temporary, fail closed); unverified addresses are
- *      gathered into one MessageRejected;
- *   2. authorize: evaluate identity policies (delegates) and the IAM
- *      user's own policy (IAM users) against one request context built
- *      on first need; the first denied role answers AccessDenied.
+ *      covers each address (the caller's own, or the ARN's), and the
+ *      identity whose policies apply to the role (own or delegated); a
+ *      lookup error answers at once (temporary, fail closed); unverified
+ *      addresses are gathered into one MessageRejected;
+ *   2. authorize: evaluate the identity policies (every role: an explicit
+ *      Deny refuses anyone, the owner's root included) and the IAM user's
+ *      own policy (IAM users) against one request context built on first
+ *      need; a delegate needs an identity-policy Allow, an owner's IAM
+ *      user an Allow in either (same-account union); the first denied
+ *      role answers AccessDenied.
  * Invariants: nothing is written to *out unless the send is allowed; a
  * result of 0 means every present role has a grant; no I/O, no globals;
  * the only allocation is the policy context, freed before returning.
@@ -50,10 +53,11 @@ struct role_state {
 	char owner[13];
 	char identity[IDENTITY_NAME_MAX + 1];
 	char identity_arn[512];
-	struct authz_identity policies; /* delegated: the policies evaluated */
-	char policy_arn[512];
+	struct authz_identity policies; /* the identity policies evaluated (maybe none) */
+	char policy_arn[512];           /* ARN of the identity they belong to */
 	/* pass 2 */
 	char matched_sid[129];
+	bool policy_granted; /* an identity-policy Allow admitted the role */
 };
 
 struct decision {
@@ -138,32 +142,79 @@ check_role(struct decision *d, struct role_state *r, struct err *e)
 	return 0;
 }
 
-/* No ARN: the caller's own most specific verified identity covering the address. */
+/*
+ * Choose the identity whose policies apply to role r: the first candidate
+ * in [lo, hi) (most specific first) that `account` has verified with at
+ * least one policy; if none, `self_name` (the identity the role sends as)
+ * with its own policies, possibly none. The candidate at index `self` is
+ * `self_id`, already looked up; every other one is looked up here.
+ */
 static int
-resolve_own(struct decision *d, struct role_state *r, struct err *e)
+pick_policies(struct decision *d, struct role_state *r, const char *account, size_t lo,
+	      size_t hi, size_t self, const char *self_name, const struct authz_identity *self_id,
+	      struct err *e)
 {
-	struct authz_identity id;
+	const char *name = self_name;
 
-	for (size_t i = 0; i < r->cand.n; i++) {
-		int rc = lookup(d, d->c->account_id, r->cand.name[i], &id, e);
-		if (rc < 0)
-			return -1;
-		if (rc == 1 && id.verified) {
-			copy_str(r->identity, sizeof(r->identity), r->cand.name[i]);
-			copy_str(r->owner, sizeof(r->owner), d->c->account_id);
-			return 0;
+	r->policies = *self_id;
+	for (size_t i = lo; i < hi && i < r->cand.n; i++) {
+		struct authz_identity id;
+		if (i == self) {
+			id = *self_id;
+		} else {
+			int rc = lookup(d, account, r->cand.name[i], &id, e);
+			if (rc < 0)
+				return -1;
+			if (rc == 0)
+				continue;
+		}
+		if (id.verified && id.npolicies > 0) {
+			r->policies = id;
+			name = r->cand.name[i];
+			break;
 		}
 	}
-	r->unverified = true;
+	if (arn_identity_format(d->c->region, account, name, r->policy_arn,
+				sizeof(r->policy_arn)) < 0)
+		return err_set(e, 500, "InternalFailure", "Identity ARN too long.");
 	return 0;
 }
 
 /*
+ * No ARN: the caller's own most specific verified identity covering the
+ * address. Its policies apply, or — when it has none — those of the next
+ * less specific verified identity that has any: as if the caller had named
+ * its broadest covering identity in an ARN, so an address identity without
+ * policies cannot hide its domain's Deny.
+ */
+static int
+resolve_own(struct decision *d, struct role_state *r, struct err *e)
+{
+	struct authz_identity id;
+	size_t i;
+
+	for (i = 0; i < r->cand.n; i++) {
+		int rc = lookup(d, d->c->account_id, r->cand.name[i], &id, e);
+		if (rc < 0)
+			return -1;
+		if (rc == 1 && id.verified)
+			break;
+	}
+	if (i == r->cand.n) {
+		r->unverified = true;
+		return 0;
+	}
+	copy_str(r->identity, sizeof(r->identity), r->cand.name[i]);
+	copy_str(r->owner, sizeof(r->owner), d->c->account_id);
+	return pick_policies(d, r, d->c->account_id, i, r->cand.n, i, r->cand.name[i], &id, e);
+}
+
+/*
  * ARN in the request's region: the ARN's identity must cover the address
- * and be verified. For another account's identity, pick the identity whose
- * policies apply: the most specific verified identity of the owner from
- * the address up to the ARN's identity that has any policy, else the ARN's
- * identity itself (whose policies may be none: an implicit deny).
+ * and be verified. The identity whose policies apply — for the owner's own
+ * principals and for delegates alike — is the most specific verified
+ * identity of the owner from the address up to the ARN's identity that has
+ * any policy, else the ARN's identity itself (whose policies may be none).
  */
 static int
 resolve_arn(struct decision *d, struct role_state *r, struct err *e)
@@ -186,33 +237,13 @@ resolve_arn(struct decision *d, struct role_state *r, struct err *e)
 	}
 	copy_str(r->identity, sizeof(r->identity), a->identity);
 	copy_str(r->owner, sizeof(r->owner), a->account);
-	if (strcmp(a->account, d->c->account_id) == 0)
-		return 0;
-
-	r->delegated = true;
-	r->policies = named;
+	r->delegated = strcmp(a->account, d->c->account_id) != 0;
 	/* where the ARN's identity sits among the candidates; the ones before
 	 * it are the more specific identities that may take precedence */
 	for (k = 0; k < r->cand.n; k++)
 		if (r->cand.type[k] == a->type && strcmp(r->cand.name[k], a->identity) == 0)
 			break;
-	for (size_t i = 0; i < k && i < r->cand.n; i++) {
-		struct authz_identity id;
-		rc = lookup(d, a->account, r->cand.name[i], &id, e);
-		if (rc < 0)
-			return -1;
-		if (rc == 1 && id.verified && id.npolicies > 0) {
-			r->policies = id;
-			if (arn_identity_format(d->c->region, a->account, r->cand.name[i],
-						r->policy_arn, sizeof(r->policy_arn)) < 0)
-				return err_set(e, 500, "InternalFailure", "Identity ARN too long.");
-			return 0;
-		}
-	}
-	if (arn_identity_format(d->c->region, a->account, a->identity, r->policy_arn,
-				sizeof(r->policy_arn)) < 0)
-		return err_set(e, 500, "InternalFailure", "Identity ARN too long.");
-	return 0;
+	return pick_policies(d, r, a->account, 0, k, k, a->identity, &named, e);
 }
 
 static int
@@ -346,45 +377,104 @@ build_ctx(struct decision *d, struct err *e)
 	return 0;
 }
 
-/* The IAM user's own policy must Allow the action on `resource`. */
+/*
+ * Evaluate the identity policies that apply to r (none: implicit deny,
+ * and no context is built) for the caller; res is filled when evaluated.
+ */
 static int
-check_user_policy(struct decision *d, struct role_state *r, const char *resource, struct err *e)
+eval_identity_policies(struct decision *d, struct role_state *r, enum policy_decision *dec,
+		       struct policy_result *res, struct err *e)
 {
-	struct policy_result res;
-
-	if (d->c->user == NULL)
-		return 0; /* root and service principals need no user policy */
-	if (d->c->user_policy == NULL)
-		return access_denied(d, resource, e);
+	*dec = POLICY_IMPLICIT_DENY;
+	res->nmatched = 0;
+	if (r->policies.npolicies == 0)
+		return 0;
 	if (build_ctx(d, e) < 0)
 		return -1;
-	struct policy_request req = {d->c->principal, d->action, resource, d->ctx};
-	if (policy_evaluate(&d->c->user_policy, 1, &req, &res) != POLICY_ALLOWED)
-		return access_denied(d, resource, e);
-	if (r->matched_sid[0] == '\0' && res.nmatched > 0)
-		copy_str(r->matched_sid, sizeof(r->matched_sid), res.matched[0].sid);
+	struct policy_request req = {d->c->principal, d->action, r->policy_arn, d->ctx};
+	*dec = policy_evaluate(r->policies.policies, r->policies.npolicies, &req, res);
 	return 0;
 }
 
+/*
+ * Evaluate the IAM user's own policy on `resource` (no user policy:
+ * implicit deny). Only for IAM-user callers.
+ */
+static int
+eval_user_policy(struct decision *d, const char *resource, enum policy_decision *dec,
+		 struct policy_result *res, struct err *e)
+{
+	*dec = POLICY_IMPLICIT_DENY;
+	res->nmatched = 0;
+	if (d->c->user_policy == NULL)
+		return 0;
+	if (build_ctx(d, e) < 0)
+		return -1;
+	struct policy_request req = {d->c->principal, d->action, resource, d->ctx};
+	*dec = policy_evaluate(&d->c->user_policy, 1, &req, res);
+	return 0;
+}
+
+static void
+take_sid(struct role_state *r, const struct policy_result *res)
+{
+	if (r->matched_sid[0] == '\0' && res->nmatched > 0)
+		copy_str(r->matched_sid, sizeof(r->matched_sid), res->matched[0].sid);
+}
+
+/*
+ * Pass 2 for one role (spec §4.4):
+ *   - an explicit Deny in the identity policies refuses every caller, the
+ *     owner's root and service principals included (named: policy_arn);
+ *   - delegated: an identity-policy Allow is required, and an IAM-user
+ *     delegate also needs its user policy to Allow (both sides);
+ *   - own: root and service principals are allowed; an IAM user is allowed
+ *     by its user policy OR the identity policies (the same-account union),
+ *     unless its user policy Denies (named: identity_arn).
+ * The user policy is always evaluated on the identity the role sends as
+ * (identity_arn), never on the more specific one whose policies applied.
+ */
 static int
 authorize_role(struct decision *d, struct role_state *r, struct err *e)
 {
-	struct policy_result res;
+	struct policy_result ires, ures;
+	enum policy_decision idec, udec;
 
 	if (r->foreign)
 		return access_denied(d, r->arn, e);
+	if (eval_identity_policies(d, r, &idec, &ires, e) < 0)
+		return -1;
+	if (idec == POLICY_EXPLICIT_DENY)
+		return access_denied(d, r->policy_arn, e);
 	if (r->delegated) {
-		if (build_ctx(d, e) < 0)
-			return -1;
-		struct policy_request req = {d->c->principal, d->action, r->policy_arn, d->ctx};
-		if (policy_evaluate(r->policies.policies, r->policies.npolicies, &req, &res) !=
-		    POLICY_ALLOWED)
+		if (idec != POLICY_ALLOWED)
 			return access_denied(d, r->policy_arn, e);
-		if (res.nmatched > 0)
-			copy_str(r->matched_sid, sizeof(r->matched_sid), res.matched[0].sid);
+		take_sid(r, &ires);
+		r->policy_granted = true;
+		if (d->c->user == NULL)
+			return 0; /* a delegate's root or service needs no user policy */
+		if (eval_user_policy(d, r->identity_arn, &udec, &ures, e) < 0)
+			return -1;
+		if (udec != POLICY_ALLOWED)
+			return access_denied(d, r->identity_arn, e);
+		return 0;
 	}
-	/* delegated or not, an IAM user's grant names the identity it sends as */
-	return check_user_policy(d, r, r->identity_arn, e);
+	if (d->c->user == NULL)
+		return 0; /* the owner's root and service principals */
+	if (eval_user_policy(d, r->identity_arn, &udec, &ures, e) < 0)
+		return -1;
+	if (udec == POLICY_EXPLICIT_DENY)
+		return access_denied(d, r->identity_arn, e);
+	if (udec == POLICY_ALLOWED) {
+		take_sid(r, &ures);
+		return 0;
+	}
+	if (idec == POLICY_ALLOWED) {
+		take_sid(r, &ires);
+		r->policy_granted = true;
+		return 0;
+	}
+	return access_denied(d, r->identity_arn, e);
 }
 
 static void
@@ -397,7 +487,7 @@ fill_grant(const struct role_state *r, struct authz_grant *g)
 	copy_str(g->identity, sizeof(g->identity), r->identity);
 	copy_str(g->identity_arn, sizeof(g->identity_arn), r->identity_arn);
 	copy_str(g->matched_sid, sizeof(g->matched_sid), r->matched_sid);
-	if (r->delegated)
+	if (r->policy_granted)
 		copy_str(g->policy_arn, sizeof(g->policy_arn), r->policy_arn);
 }
 

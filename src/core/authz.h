@@ -12,20 +12,27 @@
  * address:
  *   - no ARN: the caller's own most specific *verified* identity covering
  *     the address (region = request region); none → MessageRejected listing
- *     every failing address. An IAM-user caller also needs its own user
- *     policy to Allow ses:<Action> on that identity's ARN (else AccessDenied).
+ *     every failing address.
  *   - ARN: must parse as an SES identity ARN (else InvalidParameterValue),
  *     name the request's region (else AccessDenied on that resource), name a
  *     verified identity of its account that covers the address (else
  *     MessageRejected). Owner == caller → as "no ARN" but with that identity.
- *     Otherwise (delegate): the owner's identity policies must Allow the
- *     action for the caller's principal with the request context — the
- *     policies evaluated are those of the most specific verified identity of
- *     the owner between the address and the ARN's identity that has any
- *     policy (an address identity's policies take precedence over its
- *     domain's) — and an IAM-user delegate also needs an Allow in its own
- *     user policy for the action on the ARN. Explicit Deny wins; no Allow is
- *     AccessDenied (403) naming principal, action and resource.
+ *     Otherwise the role is delegated.
+ * Then the identity policies that apply (spec §4.4) — those of the most
+ * specific verified identity of the owner, from the address up to the ARN's
+ * identity (no ARN: up to the broadest covering identity), that has any
+ * policy; an address identity's policies take precedence over its domain's
+ * — are evaluated for the caller's principal with the request context, for
+ * every role, own or delegated:
+ *   - an explicit Deny refuses anyone, the owner's own root, IAM users and
+ *     service principals included;
+ *   - delegated: an Allow is required, and an IAM-user delegate also needs
+ *     an Allow in its own user policy for the action on the ARN;
+ *   - own: the account root and service principals need nothing more; an
+ *     IAM user needs an Allow in its user policy (on the identity it sends
+ *     as) OR in the identity policies (same-account union), and no Deny in
+ *     its user policy.
+ * A refusal is AccessDenied (403) naming principal, action and resource.
  * Roles with the same address and ARN are decided once.
  *
  * ARN per role: the role's own ARN, else (From and Return-Path only) the
@@ -102,9 +109,11 @@ struct authz_grant {
 	char identity[321];           /* the identity that covers the address */
 	char identity_arn[512];
 	char matched_sid[129];        /* first deciding statement's Sid ("" if none) */
-	/* ARN of the identity whose policies decided a delegated role (the
+	/* ARN of the identity whose policy's Allow granted the role (the
 	 * address identity when its policies took precedence over the
-	 * domain's); "" for the caller's own identities. */
+	 * domain's): always for a delegated role; for an own role only when an
+	 * identity policy (not the user policy, not root) admitted an IAM
+	 * user; else "". */
 	char policy_arn[512];
 };
 

@@ -11,9 +11,13 @@
  *      with a name of bytes 33..126 followed by ':', and each of its later
  *      lines starts with SP or HT and holds something besides whitespace;
  *   3. no header line is longer than RAW_LINE_MAX, and header values hold
- *      no control byte but HT and only UTF-8 in their 8-bit bytes.
+ *      no control byte but HT and only UTF-8 in their 8-bit bytes;
+ *   4. each of the fields in once[] (From, Sender, Reply-To, To, Cc,
+ *      Subject) occurs at most once.
  * So a field's value can never end a header early or start a new one
- * downstream: what we index is what every later reader will see.
+ * downstream: what we index is what every later reader will see. And by 4,
+ * the From that authorization checks is the only From that is delivered
+ * (a second one would be what a reader displays: From spoofing).
  */
 #include "mail/raw.h"
 
@@ -44,6 +48,26 @@ static int
 missing_from(struct err *e)
 {
 	return invalid(e, "Missing required header 'From'.");
+}
+
+/*
+ * The fields RFC 5322 3.6 allows at most once whose second copy would let
+ * two readers of one message disagree on who sent it, to whom, or what it
+ * is about (authorization reads the first From, a mail client may show the
+ * last). Date and Message-ID are replaced on delivery and Bcc is dropped,
+ * so their copies reach nobody; they stay accepted.
+ */
+static const char *const once[] = {"From", "Sender", "Reply-To", "To", "Cc", "Subject"};
+#define N_ONCE (sizeof(once) / sizeof(once[0]))
+
+/* Index in once[] of the name (ASCII case-insensitive), or -1. */
+static int
+once_index(const char *name, size_t n)
+{
+	for (size_t k = 0; k < N_ONCE; k++)
+		if (strlen(once[k]) == n && strncasecmp(once[k], name, n) == 0)
+			return (int)k;
+	return -1;
 }
 
 /* The start of a header line for an error message. */
@@ -149,6 +173,7 @@ raw_parse(const void *data, size_t n, struct raw_msg **out, struct err *e)
 {
 	struct raw_msg *m;
 	size_t pos = 0, cap = 0;
+	bool seen[N_ONCE] = {false};
 
 	*out = NULL;
 	if (n > RAW_MAX_BYTES) {
@@ -232,6 +257,14 @@ raw_parse(const void *data, size_t n, struct raw_msg **out, struct err *e)
 		f->len = next - pos;
 		if (check_value(colon + 1, f->value_len, line, f->name_len, e) != 0)
 			goto fail;
+		int k = once_index(line, f->name_len);
+		if (k >= 0) {
+			if (seen[k]) {
+				invalid(e, "Duplicate header '%s'.", once[k]); /* SES's words */
+				goto fail;
+			}
+			seen[k] = true;
+		}
 		pos = next;
 	}
 	if (m->nfields == 0) {
@@ -316,26 +349,79 @@ raw_get(const struct raw_msg *m, const char *name)
 	return b.data;
 }
 
+/*
+ * True when an address-list value uses group syntax (`name: a@x, b@y;`): a
+ * ':' outside quoted strings, comments and angle brackets. It only picks the
+ * words of raw_from's refusal; the refusal itself is address_parse's.
+ */
+static bool
+has_group(const char *s, size_t n)
+{
+	bool quoted = false;
+	int comment = 0, angle = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if ((quoted || comment > 0) && c == '\\') {
+			i++;
+			continue;
+		}
+		if (quoted) {
+			quoted = c != '"';
+			continue;
+		}
+		if (comment > 0) {
+			comment += c == '(' ? 1 : c == ')' ? -1 : 0;
+			continue;
+		}
+		if (c == '"')
+			quoted = true;
+		else if (c == '(')
+			comment = 1;
+		else if (c == '<')
+			angle++;
+		else if (c == '>' && angle > 0)
+			angle--;
+		else if (c == ':' && angle == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 raw_from(const struct raw_msg *m, struct address *out, struct err *e)
 {
 	long i = raw_find(m, "From", 0);
-	struct address *list;
+	struct address *first;
 	struct buf b;
 	size_t n = 0;
 	int rc;
 
 	if (i < 0)
 		return missing_from(e);
+	/* raw_parse refuses this already (invariant 4); a From that is not the
+	 * only one must never be the one authorized */
+	if (raw_find(m, "From", (size_t)i + 1) >= 0)
+		return invalid(e, "Duplicate header 'From'.");
 	buf_init(&b, 0);
 	raw_value(m, (size_t)i, &b);
-	list = xcalloc(RAW_MAX_RECIPIENTS, sizeof(*list));
-	rc = address_parse_list(b.data, b.len, list, RAW_MAX_RECIPIENTS, &n, e);
-	if (rc == 0 && n == 0)
+	/* the list parser tells "several" and "none" apart; one slot is
+	 * enough: a second mailbox is "Too many addresses" */
+	first = xcalloc(1, sizeof(*first));
+	rc = address_parse_list(b.data, b.len, first, 1, &n, e);
+	if (rc != 0 && strncmp(e->message, "Too many addresses", 18) == 0)
+		rc = invalid(e, "Multiple addresses in the From header are not supported.");
+	else if (rc == 0 && n == 0)
 		rc = invalid(e, "Empty required header 'From'.");
+	else if (rc == 0 && address_parse(b.data, b.len, first, e) != 0)
+		/* one mailbox in a group, or beside empty list elements: the
+		 * field must be exactly one mailbox */
+		rc = has_group(b.data, b.len)
+			     ? invalid(e, "Group syntax in the From header is not supported.")
+			     : -1;
 	if (rc == 0)
-		*out = list[0];
-	free(list);
+		*out = *first;
+	free(first);
 	buf_free(&b);
 	return rc;
 }

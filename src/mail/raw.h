@@ -21,7 +21,11 @@
  *     a name with bytes outside 33..126; a line over 998 bytes; a control
  *     byte in a value; 8-bit bytes in a value that are not UTF-8;
  *   - a header section over RAW_HEADER_MAX bytes or RAW_MAX_FIELDS fields:
- *     "Header section too long." (SES's words).
+ *     "Header section too long." (SES's words);
+ *   - a second From, Sender, Reply-To, To, Cc or Subject field (RFC 5322
+ *     3.6 allows each once; names compared ASCII case-insensitively):
+ *     "Duplicate header 'From'." (SES's words). A parsed message holds at
+ *     most one of each.
  */
 #ifndef SESAME_MAIL_RAW_H
 #define SESAME_MAIL_RAW_H
@@ -76,9 +80,19 @@ int raw_value(const struct raw_msg *m, size_t i, struct buf *out);
 char *raw_get(const struct raw_msg *m, const char *name);
 
 /*
- * The From address: the first mailbox of the first From field. -1 with
- * "Missing required header 'From'." when there is none (or it holds no
- * mailbox), or the address parser's InvalidParameterValue.
+ * The From address: the From field must hold exactly one mailbox, since
+ * that one address is what authorization and the ses:FromAddress condition
+ * check. -1 with InvalidParameterValue otherwise:
+ *   - no From field: "Missing required header 'From'.";
+ *   - no mailbox in it (`From:`, `From: undisclosed:;`): "Empty required
+ *     header 'From'.";
+ *   - more than one (`From: a@x, b@y`): "Multiple addresses in the From
+ *     header are not supported.";
+ *   - one mailbox inside a group (`From: Team: a@x;`): "Group syntax in
+ *     the From header is not supported.";
+ *   - anything else that is not one mailbox (a bad address, empty list
+ *     elements as in `From: a@x,`): the address parser's message.
+ * *out is written only on success.
  */
 int raw_from(const struct raw_msg *m, struct address *out, struct err *e);
 

@@ -102,7 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	form_free(&f);
 
-	if (form_parse(&f, query, strlen(query), &e) == 0)
+	if (form_parse_query(&f, query, strlen(query), &e) == 0)
 		(void)form_get(&f, "Action");
 	form_free(&f);
 

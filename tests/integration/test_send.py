@@ -7,6 +7,7 @@ captured and nothing charged; quota and rate are the delegate's."""
 import base64
 import json
 import os
+import sqlite3
 import time
 import urllib.parse
 from email.message import EmailMessage
@@ -276,6 +277,102 @@ def test_policy_conditions_see_the_message(sesame, world):
                                        SourceArn=world.arn))
     assert code == "AccessDenied"
     assert len(messages(sesame)) == 1
+
+
+# ---- 2b. From spoofing: the From that is authorized is the only From ----------
+#
+# A delegate limited by `StringLike ses:FromAddress` must not get another
+# address into the delivered From: not by a second From field (authorization
+# read the first, a reader shows either), nor by a From holding a list or a
+# group (authorization saw the first mailbox only). Each is bad input.
+
+SPOOFS = [
+    ("two From fields", ["From: invoices@example.com", "To: rcpt@dest.test",
+                         "From: ceo@example.com"], "Duplicate header 'From'."),
+    ("two From fields, other case", ["FROM: invoices@example.com", "from: CEO <ceo@example.com>",
+                                     "To: rcpt@dest.test"], "Duplicate header 'From'."),
+    ("a From list", ["From: invoices@example.com, ceo@example.com", "To: rcpt@dest.test"],
+     "Multiple addresses in the From header are not supported."),
+    ("a folded From list", ["From: Invoices <invoices@example.com>,", " CEO <ceo@example.com>",
+                            "To: rcpt@dest.test"],
+     "Multiple addresses in the From header are not supported."),
+    ("a group", ["From: Board: invoices@example.com, ceo@example.com;", "To: rcpt@dest.test"],
+     "Multiple addresses in the From header are not supported."),
+    ("a mailbox and a group", ["From: invoices@example.com, Board: ceo@example.com;",
+                               "To: rcpt@dest.test"],
+     "Multiple addresses in the From header are not supported."),
+    ("a group of one", ["From: Billing: invoices@example.com;", "To: rcpt@dest.test"],
+     "Group syntax in the From header is not supported."),
+]
+
+
+@pytest.mark.parametrize("name,head,message", SPOOFS, ids=[s[0] for s in SPOOFS])
+def test_raw_from_spoofing_is_refused(sesame, world, name, head, message):
+    world.allow(condition={"StringLike": {"ses:FromAddress": "invoices*@example.com"}})
+    # the condition holds: invoices@ may send, ceo@ may not
+    r = world.dc.send_raw_email(RawMessage={"Data": raw_message(frm=f"invoices@{DOMAIN}")},
+                                SourceArn=world.arn)
+    code, _, _ = err_of(lambda: world.dc.send_raw_email(
+        RawMessage={"Data": raw_message(frm=f"ceo@{DOMAIN}")}, SourceArn=world.arn))
+    assert code == "AccessDenied"
+    # and no second address rides along with the allowed one
+    data = "\r\n".join([*head, "Subject: spoof", "", "body"]).encode()
+    for kw in ({"SourceArn": world.arn}, {"FromArn": world.arn, "SourceArn": world.arn}):
+        code, msg, status = err_of(lambda: world.dc.send_raw_email(RawMessage={"Data": data},
+                                                                   **kw))
+        assert (code, msg, status) == ("InvalidParameterValue", message, 400)
+    # the owner itself may not send such a message either: it is malformed
+    code, msg, _ = err_of(lambda: world.oc.send_raw_email(RawMessage={"Data": data}))
+    assert (code, msg) == ("InvalidParameterValue", message)
+    (m,) = messages(sesame)
+    assert m["MessageId"] == r["MessageId"]
+    assert "ceo@" not in raw_of(sesame, r["MessageId"])
+    assert sent_24h(world.dc) == 1.0
+
+
+def test_raw_other_fields_allowed_once(sesame, world):
+    world.allow()
+    for field, a, b in (("Sender", f"invoices@{DOMAIN}", f"ceo@{DOMAIN}"),
+                        ("Reply-To", f"invoices@{DOMAIN}", "attacker@evil.test"),
+                        ("To", "rcpt@dest.test", "other@dest.test"),
+                        ("Cc", "rcpt@dest.test", "other@dest.test"),
+                        ("Subject", "one", "two")):
+        base = {"From": f"sender@{DOMAIN}", "To": "rcpt@dest.test", "Subject": "s"}
+        lines = [f"{k}: {v}" for k, v in base.items() if k != field]
+        lines += [f"{field}: {a}", f"{field.lower()}: {b}", f"X-SES-SOURCE-ARN: {world.arn}",
+                  "", "body"]
+        data = "\r\n".join(lines).encode()
+        code, msg, _ = err_of(lambda: world.dc.send_raw_email(RawMessage={"Data": data}))
+        assert (code, msg) == ("InvalidParameterValue", f"Duplicate header '{field}'."), field
+    assert_nothing_captured(sesame)
+    # Date and Message-ID are replaced and Bcc dropped: repeating them is harmless
+    data = raw_message(extra=["Date: Mon, 1 Jan 2001 00:00:00 +0000",
+                              "Date: Tue, 2 Jan 2001 00:00:00 +0000", "Message-ID: <a@client>",
+                              "Message-ID: <b@client>", f"X-SES-SOURCE-ARN: {world.arn}"])
+    world.dc.send_raw_email(RawMessage={"Data": data})
+    assert len(messages(sesame)) == 1
+
+
+def test_deleted_owner_fails_closed(sesame, world):
+    """The owner's account can go between authorization (which read its
+    identity and policy) and the owner's sandbox check. Made here by deleting
+    the account row alone (foreign keys off, so the identity and policy stay
+    for authz to allow): the send is refused as for an identity that does
+    not exist, never decided on an account that is not there."""
+    world.allow()
+    simple(world.dc, SourceArn=world.arn)
+    db = sqlite3.connect(os.path.join(sesame.data, "sesame.db"), timeout=10)
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute("DELETE FROM accounts WHERE id = ?", (world.owner,))
+    db.commit()
+    db.close()
+    code, msg, status = err_of(lambda: simple(world.dc, SourceArn=world.arn))
+    assert (code, status) == ("MessageRejected", 400)
+    assert msg == ("Email address is not verified. The following identities failed the check "
+                   f"in region US-EAST-1: sender@{DOMAIN}")
+    assert len(messages(sesame)) == 1
+    assert sent_24h(world.dc) == 1.0
+    assert rejects(world.dc, want=1) == 1
 
 
 # ---- 3. other principals: IAM users, service principals ----------------------
@@ -623,6 +720,16 @@ BAD = [
     ("raw X-SES-CONFIGURATION-SET", raw_params(b64(
         f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\nX-SES-CONFIGURATION-SET: cs\r\n\r\nb")),
      "ConfigurationSetDoesNotExist", "Configuration set <cs> does not exist."),
+    ("raw two From fields", raw_params(b64(f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\n"
+                                           f"From: t@{DOMAIN}\r\n\r\nb")),
+     "InvalidParameterValue", "Duplicate header 'From'."),
+    ("raw From list", raw_params(b64(f"From: s@{DOMAIN}, t@{DOMAIN}\r\nTo: a@dest.test\r\n\r\nb")),
+     "InvalidParameterValue", "Multiple addresses in the From header are not supported."),
+    ("raw From group", raw_params(b64(f"From: G: s@{DOMAIN};\r\nTo: a@dest.test\r\n\r\nb")),
+     "InvalidParameterValue", "Group syntax in the From header is not supported."),
+    ("raw two Subject fields", raw_params(b64(f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\n"
+                                              "Subject: a\r\nSubject: b\r\n\r\nb")),
+     "InvalidParameterValue", "Duplicate header 'Subject'."),
     ("raw Destinations with 51", raw_params(b64(f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\n\r\nb"),
                                             **{f"Destinations.member.{i + 1}": f"r{i}@dest.test"
                                                for i in range(51)}),
@@ -645,6 +752,32 @@ def test_bad_input(sesame, world, name, params, code, message):
     assert rejects(world.dc) == 0
 
 
+def test_query_string_plus_is_refused(sesame, world):
+    """SigV4 reads a '+' in a query string as a plus sign (canonical %2B),
+    so a request signed with `a%2Bb` keeps its signature when rewritten to
+    `a+b`; form decoding would read that '+' as a space. A literal '+' in a
+    query string is refused, so one signature has one meaning."""
+    world.allow()
+    q = ("Action=SendEmail&Version=2010-12-01&Source=sender%40example.com"
+         "&Destination.ToAddresses.member.1=rcpt%40dest.test&Message.Subject.Data=a%2Bb"
+         "&Message.Body.Text.Data=body&SourceArn=" + urllib.parse.quote(world.arn, safe=""))
+    url, headers, _ = sign(sesame.endpoint, world.dkey, b"", method="GET", query=q)
+    status, text = post(url, headers, b"", method="GET")
+    assert status == 200, text
+    (m,) = messages(sesame)
+    assert m["Subject"] == "a+b"
+    # the same signature over the rewritten query: refused, nothing sent
+    tampered = url.replace("Message.Subject.Data=a%2Bb", "Message.Subject.Data=a+b")
+    assert tampered != url
+    status, text = post(tampered, headers, b"", method="GET")
+    assert status == 404, text
+    assert xml_error(text) == ("MalformedQueryString",
+                               "The query string contains a literal '+': encode a space as %20 "
+                               "and a plus sign as %2B.")
+    assert len(messages(sesame)) == 1
+    assert sent_24h(world.dc) == 1.0
+
+
 def test_message_size_limit(sesame, world):
     world.allow()
     head = f"From: s@{DOMAIN}\r\nTo: a@dest.test\r\nX-SES-SOURCE-ARN: {world.arn}\r\n\r\n"
@@ -662,3 +795,58 @@ def test_message_size_limit(sesame, world):
             assert msg == "Message length is more than 10485760 bytes long: '10485761'."
     assert len(messages(sesame)) == 1
     assert sent_24h(world.dc) == 1.0
+
+
+# ---- the owner's identity policies bind its own principals (spec §4.4.2-3) ---
+
+def test_owner_identity_deny_blocks_its_own_iam_user(sesame, world, tmp_path):
+    doc = tmp_path / "bob.json"
+    doc.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ses:*", "Resource": "*"}]}))
+    sesame.cli("user", "create", "--account", world.owner, "--name", "bob",
+               "--policy", str(doc))
+    bc = no_retry_client(sesame, sesame.key(world.owner, "--user", "bob"))
+    bob = f"arn:aws:iam::{world.owner}:user/bob"
+    simple(bc)  # its user policy allows ses:* on *
+    world.oc.put_identity_policy(
+        Identity=DOMAIN, PolicyName="nobob",
+        Policy=policy({"AWS": bob}, world.owner, effect="Deny", sid="NoBob"))
+    # explicit Deny wins everywhere: the owner's identity policy binds its own user
+    code, msg, status = err_of(lambda: simple(bc))
+    assert (code, status) == ("AccessDenied", 403)
+    assert msg == (f"User `{bob}' is not authorized to perform `ses:SendEmail' "
+                   f"on resource `{world.arn}'")
+    code, _, status = err_of(lambda: bc.send_raw_email(RawMessage={"Data": raw_message()}))
+    assert (code, status) == ("AccessDenied", 403)
+    assert len(messages(sesame)) == 1
+    # the Deny names bob only: the owner's root still sends
+    simple(world.oc)
+    assert len(messages(sesame)) == 2
+    # removing the Deny lets bob send again, at once
+    world.oc.delete_identity_policy(Identity=DOMAIN, PolicyName="nobob")
+    simple(bc)
+    assert len(messages(sesame)) == 3
+
+
+def test_owner_identity_policy_and_user_policy_are_a_union(sesame, world):
+    # a user of the owner without any user policy ...
+    sesame.cli("user", "create", "--account", world.owner, "--name", "nopol")
+    uc = no_retry_client(sesame, sesame.key(world.owner, "--user", "nopol"))
+    user = f"arn:aws:iam::{world.owner}:user/nopol"
+    code, _, status = err_of(lambda: simple(uc))
+    assert (code, status) == ("AccessDenied", 403)
+    # ... is allowed by an identity policy naming it (same account: either side allows)
+    world.oc.put_identity_policy(Identity=DOMAIN, PolicyName="nopol",
+                                 Policy=policy({"AWS": user}, world.owner, sid="LetNopol"))
+    r = simple(uc)
+    (m,) = messages(sesame)
+    assert m["MessageId"] == r["MessageId"]
+    assert m["SendingAccountId"] == world.owner
+    # a Deny on "*" binds everyone, the owner's root included
+    world.oc.put_identity_policy(Identity=DOMAIN, PolicyName="lock",
+                                 Policy=policy("*", world.owner, effect="Deny", sid="Lock"))
+    for c, who in ((uc, user), (world.oc, f"arn:aws:iam::{world.owner}:root")):
+        code, msg, status = err_of(lambda: simple(c))
+        assert (code, status) == ("AccessDenied", 403)
+        assert msg.startswith(f"User `{who}' ")
+    assert len(messages(sesame)) == 1

@@ -35,6 +35,7 @@ int authz_format_time(int64_t now, char *out, size_t cap);
 #define JOHN_ARN "arn:aws:iam::111122223333:user/John"
 #define BOB_ARN "arn:aws:iam::111122223333:user/Bob"
 #define CAROL_ARN "arn:aws:iam::111122223333:user/Carol"
+#define DAVE_ARN "arn:aws:iam::111122223333:user/Dave"
 #define OLGA_ARN "arn:aws:iam::888888888888:user/Olga"
 #define SVC "notifications.example.internal"
 #define SVC2 "other.example.internal"
@@ -129,6 +130,27 @@ static const char *const P_RAW = DOC(
 static const char *const P_DPOL = DOC(
     "{'Sid':'DenyAll','Effect':'Deny','Principal':'*','Action':'ses:*',"
     "'Resource':'" ARN_D("dpol.example") "'}");
+/* the delegate account's identity policies about its own principals */
+static const char *const P_OWN = DOC(
+    "{'Sid':'DenyBob','Effect':'Deny','Principal':{'AWS':'" BOB_ARN "'},'Action':'ses:*',"
+    "'Resource':'" ARN_D("own.example") "'},"
+    "{'Sid':'AllowUsers','Effect':'Allow','Principal':{'AWS':['" JOHN_ARN "','" DAVE_ARN "']},"
+    "'Action':'ses:Send*','Resource':'" ARN_D("own.example") "'}");
+static const char *const P_NOTBOB = DOC(
+    "{'Sid':'DenyJane','Effect':'Deny','Principal':{'AWS':'" JANE_ARN "'},'Action':'ses:*',"
+    "'Resource':'" ARN_D("notbob.example") "'}");
+static const char *const P_P3 = DOC(
+    "{'Sid':'DenyDomain3','Effect':'Deny','Principal':'*','Action':'ses:*',"
+    "'Resource':'" ARN_D("p3.example") "'}");
+static const char *const P_P3_OK = DOC(
+    "{'Sid':'AllowJohnOk','Effect':'Allow','Principal':{'AWS':'" JOHN_ARN "'},"
+    "'Action':'ses:Send*','Resource':'" ARN_D("ok@p3.example") "'}");
+static const char *const P_P4 = DOC(
+    "{'Sid':'AllowJohn4','Effect':'Allow','Principal':{'AWS':'" JOHN_ARN "'},"
+    "'Action':'ses:Send*','Resource':'" ARN_D("p4.example") "'}");
+static const char *const P_P4_NO = DOC(
+    "{'Sid':'DenyNo','Effect':'Deny','Principal':{'AWS':'111122223333'},'Action':'ses:*',"
+    "'Resource':'" ARN_D("no@p4.example") "'}");
 
 /* IAM users' own policies */
 static const char *const U_ALL = DOC(
@@ -141,6 +163,10 @@ static const char *const U_BOB = DOC(
 static const char *const U_CAROL = DOC(
     "{'Sid':'CarolOwn','Effect':'Allow','Action':['ses:SendEmail','ses:SendRawEmail'],"
     "'Resource':'" ARN_D("d.example") "'}");
+static const char *const U_DAVE = DOC(
+    "{'Sid':'DaveSend','Effect':'Allow','Action':'ses:Send*','Resource':'*'},"
+    "{'Sid':'DaveNoRawOwn','Effect':'Deny','Action':'ses:SendRawEmail',"
+    "'Resource':'" ARN_D("own.example") "'}");
 
 /* ---- identities ---------------------------------------------------------- */
 
@@ -182,6 +208,13 @@ static const struct fake_identity idents[] = {
     {"us-east-1", ACCT_D, "unv.example", false, {NULL}},
     {"us-east-1", ACCT_D, "deep.d3.example", true, {NULL}},
     {"us-east-1", ACCT_D, "dpol.example", true, {P_DPOL}},
+    {"us-east-1", ACCT_D, "own.example", true, {P_OWN}},
+    {"us-east-1", ACCT_D, "notbob.example", true, {P_NOTBOB}},
+    {"us-east-1", ACCT_D, "p3.example", true, {P_P3}},
+    {"us-east-1", ACCT_D, "ok@p3.example", true, {P_P3_OK}},
+    {"us-east-1", ACCT_D, "bare@p3.example", true, {NULL}},
+    {"us-east-1", ACCT_D, "p4.example", true, {P_P4}},
+    {"us-east-1", ACCT_D, "no@p4.example", true, {P_P4_NO}},
 };
 #define NIDENTS (sizeof(idents) / sizeof(idents[0]))
 
@@ -268,7 +301,7 @@ teardown(void **state)
 
 /* ---- callers ------------------------------------------------------------- */
 
-enum who { ROOT_D, JANE, JOHN, BOB, CAROL, SVC_D, SVC_X, SVC2_D, ROOT_X, ROOT_O, OLGA, NWHO };
+enum who { ROOT_D, JANE, JOHN, BOB, CAROL, DAVE, SVC_D, SVC_X, SVC2_D, ROOT_X, ROOT_O, OLGA, NWHO };
 
 static const struct {
 	const char *account, *principal, *user, *service, *user_policy;
@@ -278,6 +311,7 @@ static const struct {
     [JOHN] = {ACCT_D, JOHN_ARN, "John", NULL, NULL},
     [BOB] = {ACCT_D, BOB_ARN, "Bob", NULL, U_BOB},
     [CAROL] = {ACCT_D, CAROL_ARN, "Carol", NULL, U_CAROL},
+    [DAVE] = {ACCT_D, DAVE_ARN, "Dave", NULL, U_DAVE},
     [SVC_D] = {ACCT_D, SVC, NULL, SVC, NULL},
     [SVC_X] = {ACCT_X, SVC, NULL, SVC, NULL},
     [SVC2_D] = {ACCT_D, SVC2, NULL, SVC2, NULL},
@@ -352,8 +386,6 @@ static const struct tcase cases[] = {
      .src = "a@d.example", .code = "MessageRejected", .http = 400,
      .msg = "Email address is not verified. The following identities failed the check in "
 	    "region EU-WEST-1: a@d.example"},
-    {.name = "the owner's own identity policies do not bind the owner", .who = ROOT_D,
-     .src = "a@dpol.example", .grant = {NULL, "111122223333 dpol.example o - -", NULL}},
     {.name = "owner root sends from its identity without an ARN", .who = ROOT_O,
      .src = "a@example.com", .grant = {NULL, "888888888888 example.com o - -", NULL}},
     {.name = "ARN naming the caller's own identity", .who = ROOT_D, .src = "x@mail.d.example",
@@ -361,6 +393,76 @@ static const struct tcase cases[] = {
     {.name = "ARN naming the caller's own unverified identity", .who = ROOT_D,
      .src = "a@unv.example", .src_arn = ARN_D("unv.example"), .code = "MessageRejected",
      .http = 400, .msg = NV("a@unv.example")},
+
+    /* ---- the caller's own identity policies bind the caller (spec §4.4.2-3) ---- */
+    /* was "the owner's own identity policies do not bind the owner" (allowed):
+     * an explicit Deny wins everywhere, the account root included */
+    {.name = "own identity Deny on '*' binds the owner's root", .who = ROOT_D,
+     .src = "a@dpol.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(ROOT_D_ARN, "SendRawEmail", ARN_D("dpol.example"))},
+    {.name = "own identity Deny on '*' binds the root with its own ARN too", .who = ROOT_D,
+     .src = "a@dpol.example", .src_arn = ARN_D("dpol.example"), .code = "AccessDenied",
+     .http = 403, .msg = DENY(ROOT_D_ARN, "SendRawEmail", ARN_D("dpol.example"))},
+    {.name = "own identity Deny on '*' binds an IAM user its user policy allows", .who = JANE,
+     .src = "a@dpol.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(JANE_ARN, "SendRawEmail", ARN_D("dpol.example"))},
+    {.name = "own identity Deny on '*' binds the account's service principals", .who = SVC_D,
+     .src = "a@dpol.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(SVC, "SendRawEmail", ARN_D("dpol.example"))},
+    {.name = "owner root: the identity's conditional Deny on '*' binds it", .who = ROOT_O,
+     .src = "blocked@example.com", .code = "AccessDenied", .http = 403,
+     .msg = DENY(ROOT_O_ARN, "SendRawEmail", ARN_O("example.com"))},
+    {.name = "own identity Deny naming the owner's user beats its user policy", .who = BOB,
+     .action = "SendEmail", .src = "a@own.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(BOB_ARN, "SendEmail", ARN_D("own.example"))},
+    {.name = "own identity Deny naming a user does not bind the root", .who = ROOT_D,
+     .src = "a@own.example", .grant = {NULL, "111122223333 own.example o - -", NULL},
+     .lookups = 2},
+    {.name = "own identity Deny naming another user does not bind Bob", .who = BOB,
+     .src = "a@notbob.example",
+     .grant = {NULL, "111122223333 notbob.example o BobSend -", NULL}},
+    {.name = "own identity Deny binds the user it names", .who = JANE, .src = "a@notbob.example",
+     .code = "AccessDenied", .http = 403,
+     .msg = DENY(JANE_ARN, "SendRawEmail", ARN_D("notbob.example"))},
+    {.name = "owner's user without a user policy, allowed by an identity policy", .who = JOHN,
+     .src = "a@own.example",
+     .grant = {NULL, "111122223333 own.example o AllowUsers own.example", NULL}},
+    {.name = "owner's user allowed by an identity policy, own ARN", .who = JOHN,
+     .action = "SendEmail", .src = "a@own.example", .src_arn = ARN_D("own.example"),
+     .grant = {NULL, "111122223333 own.example o AllowUsers own.example", NULL}},
+    {.name = "user policy Deny beats an identity-policy Allow", .who = DAVE,
+     .src = "a@own.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(DAVE_ARN, "SendRawEmail", ARN_D("own.example"))},
+    {.name = "user policy and identity policy both allow: the user policy's statement",
+     .who = DAVE, .action = "SendEmail", .src = "a@own.example",
+     .grant = {NULL, "111122223333 own.example o DaveSend -", NULL}},
+    {.name = "owner's user: neither its user policy nor an identity policy allows", .who = CAROL,
+     .src = "a@own.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(CAROL_ARN, "SendRawEmail", ARN_D("own.example"))},
+    {.name = "own: address identity Allow beats its domain's Deny on '*'", .who = ROOT_D,
+     .src = "ok@p3.example", .grant = {NULL, "111122223333 ok@p3.example o - -", NULL},
+     .lookups = 1},
+    {.name = "own: domain Deny for the domain's other addresses", .who = ROOT_D,
+     .src = "other@p3.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(ROOT_D_ARN, "SendRawEmail", ARN_D("p3.example"))},
+    {.name = "own: address identity without policies defers to its domain", .who = ROOT_D,
+     .src = "bare@p3.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(ROOT_D_ARN, "SendRawEmail", ARN_D("p3.example")), .lookups = 2},
+    {.name = "own: address identity Allow admits a user the domain denies", .who = JOHN,
+     .src = "ok@p3.example",
+     .grant = {NULL, "111122223333 ok@p3.example o AllowJohnOk ok@p3.example", NULL}},
+    {.name = "own ARN naming the domain: the address identity's policies apply", .who = JOHN,
+     .src = "ok@p3.example", .src_arn = ARN_D("p3.example"),
+     .grant = {NULL, "111122223333 p3.example o AllowJohnOk ok@p3.example", NULL}},
+    {.name = "own: address Deny beats its domain's Allow", .who = JOHN, .src = "no@p4.example",
+     .code = "AccessDenied", .http = 403,
+     .msg = DENY(JOHN_ARN, "SendRawEmail", ARN_D("no@p4.example"))},
+    {.name = "own: address Deny naming the account binds its root", .who = ROOT_D,
+     .src = "no@p4.example", .code = "AccessDenied", .http = 403,
+     .msg = DENY(ROOT_D_ARN, "SendRawEmail", ARN_D("no@p4.example"))},
+    {.name = "own: domain Allow for the domain's other addresses", .who = JOHN,
+     .src = "other@p4.example",
+     .grant = {NULL, "111122223333 p4.example o AllowJohn4 p4.example", NULL}},
 
     /* ---- delegation ---- */
     {.name = "delegated by account id (SendEmail, SourceArn)", .who = ROOT_D,
@@ -861,9 +963,13 @@ test_too_many_recipients(void **state)
 	s.nrecipients = N;
 	assert_int_equal(authz_decide(&c, &s, &l, &out, &e), -1);
 	assert_string_equal(e.code, "InvalidParameterValue");
-	/* the caller's own identity needs no context: no cap applies */
-	s.address[AUTHZ_SOURCE] = "a@d.example";
+	/* the caller's own identity with policies needs the whole context too */
+	s.address[AUTHZ_SOURCE] = "a@own.example";
 	s.arn[AUTHZ_SOURCE] = NULL;
+	assert_int_equal(authz_decide(&c, &s, &l, &out, &e), -1);
+	assert_string_equal(e.code, "InvalidParameterValue");
+	/* the caller's own identity without policies needs no context: no cap applies */
+	s.address[AUTHZ_SOURCE] = "a@d.example";
 	assert_int_equal(authz_decide(&c, &s, &l, &out, &e), 0);
 	free(r);
 }

@@ -3,6 +3,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,38 +58,107 @@ static const struct {
 	{"a+b=1&a%20b=2", NULL, "InvalidParameterValue", 400},
 };
 
+/* One decode case through form_parse (a body) or form_parse_query. A query
+ * string holding a literal '+' is refused whatever else it holds; every
+ * other input decodes the same either way. */
+static void
+decode_one(size_t i, bool query)
+{
+	const char *in = decode_cases[i].in;
+	const char *pairs = decode_cases[i].pairs, *code = decode_cases[i].code;
+	int http = decode_cases[i].http;
+	struct form f;
+	struct err e;
+	struct buf got;
+	int rc;
+
+	print_message("  %s '%s'\n", query ? "query" : "body ", in);
+	if (query && strchr(in, '+') != NULL) {
+		pairs = NULL;
+		code = "MalformedQueryString";
+		http = 404;
+	}
+	err_clear(&e);
+	rc = query ? form_parse_query(&f, in, strlen(in), &e) : form_parse(&f, in, strlen(in), &e);
+	if (pairs == NULL) {
+		assert_int_equal(rc, -1);
+		assert_string_equal(e.code, code);
+		assert_int_equal(e.http, http);
+		assert_int_equal(f.n, 0);
+		form_free(&f);
+		return;
+	}
+	assert_int_equal(rc, 0);
+	buf_init(&got, 0);
+	buf_puts(&got, "");
+	for (size_t k = 0; k < f.n; k++) {
+		buf_printf(&got, "%s%s=", k ? "|" : "", f.params[k].key);
+		buf_append(&got, f.params[k].value, f.params[k].value_len);
+	}
+	assert_string_equal(got.data, pairs);
+	buf_free(&got);
+	form_free(&f);
+}
+
 static void
 test_decode(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(decode_cases) / sizeof(decode_cases[0]); i++) {
-		struct form f;
-		struct err e;
-		struct buf got;
-		int rc;
+		decode_one(i, false);
+		decode_one(i, true);
+	}
+}
 
-		print_message("  '%s'\n", decode_cases[i].in);
-		err_clear(&e);
-		rc = form_parse(&f, decode_cases[i].in, strlen(decode_cases[i].in), &e);
-		if (decode_cases[i].pairs == NULL) {
-			assert_int_equal(rc, -1);
-			assert_string_equal(e.code, decode_cases[i].code);
-			assert_int_equal(e.http, decode_cases[i].http);
-			assert_int_equal(f.n, 0);
-			form_free(&f);
-			continue;
-		}
-		assert_int_equal(rc, 0);
-		buf_init(&got, 0);
-		buf_puts(&got, "");
-		for (size_t k = 0; k < f.n; k++) {
-			buf_printf(&got, "%s%s=", k ? "|" : "", f.params[k].key);
-			buf_append(&got, f.params[k].value, f.params[k].value_len);
-		}
-		assert_string_equal(got.data, decode_cases[i].pairs);
-		buf_free(&got);
+/*
+ * A query string is what SigV4 signs after its own decoding, in which '+'
+ * is a literal plus (canonical %2B). Were '+' a space here, `k=a+b` and
+ * `k=a%2Bb` would carry the same signature and mean "a b" and "a+b": the
+ * query refuses a literal '+' instead. A body is signed as raw bytes, so
+ * there '+' stays a space (what every form encoder writes).
+ */
+static void
+test_query_plus(void **state)
+{
+	static const char *const refused[] = {
+		"k=a+b", "a+b=1", "+", "k=+", "Action=SendEmail&Source=a+b%40x.com",
+		"Action=SendEmail&k=%2B+", "Message.Subject.Data=hello+world&Action=SendEmail",
+	};
+	struct form f;
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		print_message("  query '%s'\n", refused[i]);
+		assert_int_equal(form_parse_query(&f, refused[i], strlen(refused[i]), &e), -1);
+		assert_string_equal(e.code, "MalformedQueryString");
+		assert_int_equal(e.http, 404);
+		assert_string_equal(e.message, "The query string contains a literal '+': encode a "
+					       "space as %20 and a plus sign as %2B.");
+		assert_int_equal(f.n, 0);
+		assert_null(f.params);
 		form_free(&f);
 	}
+
+	/* what SigV4 clients send: %2B is a plus, %20 a space */
+	assert_int_equal(form_parse_query(&f, "k=a%2Bb&s=a%20b", 15, &e), 0);
+	assert_string_equal(form_get(&f, "k"), "a+b");
+	assert_string_equal(form_get(&f, "s"), "a b");
+	form_free(&f);
+	/* an empty query string is an empty form */
+	assert_int_equal(form_parse_query(&f, "", 0, &e), 0);
+	assert_int_equal(f.n, 0);
+	form_free(&f);
+	/* the '+' test looks at `len` bytes only */
+	assert_int_equal(form_parse_query(&f, "k=v+w", 3, &e), 0);
+	assert_string_equal(form_get(&f, "k"), "v");
+	form_free(&f);
+
+	/* a body: '+' is a space, %2B a plus */
+	assert_int_equal(form_parse(&f, "k=a+b&p=a%2Bb", 13, &e), 0);
+	assert_string_equal(form_get(&f, "k"), "a b");
+	assert_string_equal(form_get(&f, "p"), "a+b");
+	form_free(&f);
 }
 
 static void
@@ -302,6 +372,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_query_plus),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_get),
 		cmocka_unit_test(test_caps),
