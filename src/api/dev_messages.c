@@ -23,41 +23,12 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define ID_MAX 79 /* longest MessageId looked up (ours are 60) */
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
 
 /* A malloc'd copy of s with every invalid UTF-8 byte replaced by U+FFFD. */
 static char *
@@ -68,7 +39,7 @@ utf8_clean(const char *s)
 
 	buf_init(&b, 0);
 	while (i < n) {
-		size_t k = utf8_seq((const unsigned char *)s + i, n - i);
+		size_t k = utf8_decode((const unsigned char *)s + i, n - i, NULL);
 		if (k == 0) {
 			buf_puts(&b, "\xef\xbf\xbd");
 			i++;

@@ -16,66 +16,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/codec.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define MALFORMED "MalformedQueryString"
 #define INVALID "InvalidParameterValue"
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-/* Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF)
- * and no NUL byte. */
+/* Strict UTF-8 (util/utf8) and no NUL byte. */
 static bool
-utf8_valid(const unsigned char *s, size_t n)
+text_valid(const unsigned char *s, size_t n)
 {
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		uint32_t cp;
-		size_t len;
-
-		if (c == 0)
-			return false;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF) {
-			len = 2;
-			cp = c & 0x1F;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			len = 3;
-			cp = c & 0x0F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			len = 4;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-		    (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += len;
-	}
-	return true;
+	return memchr(s, '\0', n) == NULL && utf8_valid(s, n);
 }
 
 /* Decode src[0..n) into dst (NUL-terminated); returns the decoded length or
@@ -91,8 +44,8 @@ decode(const char *src, size_t n, char *dst)
 			dst[o++] = ' ';
 		} else if (c == '%') {
 			int hi, lo;
-			if (n - i < 3 || (hi = hexval((unsigned char)src[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)src[i + 2])) < 0)
+			if (n - i < 3 || (hi = hex_value((unsigned char)src[i + 1])) < 0 ||
+			    (lo = hex_value((unsigned char)src[i + 2])) < 0)
 				return -1;
 			dst[o++] = (char)(hi << 4 | lo);
 			i += 2;
@@ -177,7 +130,7 @@ parse(struct form *f, const char *data, size_t len, bool query, struct err *e)
 		}
 		if ((size_t)dk > FORM_MAX_KEY)
 			goto toolong;
-		if (!utf8_valid((unsigned char *)out, (size_t)dk)) {
+		if (!text_valid((unsigned char *)out, (size_t)dk)) {
 			err_set(e, 404, MALFORMED,
 				"The query string contains a parameter name that is not valid UTF-8.");
 			goto fail;
@@ -191,7 +144,7 @@ parse(struct form *f, const char *data, size_t len, bool query, struct err *e)
 				p->key);
 			goto fail;
 		}
-		if (!utf8_valid((unsigned char *)out, (size_t)dv)) {
+		if (!text_valid((unsigned char *)out, (size_t)dv)) {
 			err_set(e, 404, MALFORMED,
 				"The value of %s is not valid UTF-8 or contains a NUL character.",
 				p->key);

@@ -90,18 +90,6 @@ uri_encode(struct buf *b, const char *s, size_t n)
 	return buf_append(b, s + run, n - run);
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decode valid %XY escapes of s into dst (which has room for n
  * bytes); an invalid escape stays a literal '%'. '+' is left
  * alone: SigV4 clients encode a space as %20. Returns the decoded length. */
@@ -112,8 +100,8 @@ query_decode(const char *s, size_t n, char *dst)
 	int hi, lo;
 
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '%' && n - i >= 3 && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		if (s[i] == '%' && n - i >= 3 && (hi = hex_value((unsigned char)s[i + 1])) >= 0 &&
+		    (lo = hex_value((unsigned char)s[i + 2])) >= 0) {
 			dst[o++] = (char)(hi << 4 | lo);
 			i += 2;
 		} else {

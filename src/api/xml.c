@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "util/utf8.h"
 
 #define REPLACEMENT "\xEF\xBF\xBD"
 
@@ -22,31 +23,10 @@ static size_t
 utf8_ok(const unsigned char *s, size_t n)
 {
 	uint32_t cp;
-	size_t len;
+	size_t len = utf8_decode(s, n, &cp);
 
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		len = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0; /* overlong or out of range */
-	if (cp >= 0xD800 && cp <= 0xDFFF)
-		return 0; /* surrogates */
+	if (len == 0)
+		return 0; /* not strict UTF-8 */
 	if (cp == 0xFFFE || cp == 0xFFFF)
 		return 0; /* not XML Chars */
 	if (cp >= 0x80 && cp <= 0x9F)

@@ -24,6 +24,7 @@
 
 #include "util/codec.h"
 #include "util/testable.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define COMMENT_DEPTH_MAX 16
@@ -74,102 +75,26 @@ to_lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
-/*
- * Strict UTF-8 decoder: no overlongs, no surrogates, nothing above U+10FFFF.
- * Reads one code point at s[*i] (i < n), advances *i. Returns 0 or -1.
- */
+/* One strict UTF-8 code point at s[*i] (i < n) into *cp, advancing *i.
+ * Returns 0, or -1 on invalid bytes (util/utf8). */
 static int
 utf8_next(const unsigned char *s, size_t n, size_t *i, uint32_t *cp)
 {
-	unsigned char c = s[*i];
-	uint32_t v, min;
-	size_t len;
+	size_t k = utf8_decode(s + *i, n - *i, cp);
 
-	if (c < 0x80) {
-		*cp = c;
-		(*i)++;
-		return 0;
-	}
-	if ((c & 0xe0) == 0xc0) {
-		len = 2;
-		v = c & 0x1f;
-		min = 0x80;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3;
-		v = c & 0x0f;
-		min = 0x800;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4;
-		v = c & 0x07;
-		min = 0x10000;
-	} else {
+	if (k == 0)
 		return -1;
-	}
-	if (n - *i < len)
-		return -1;
-	for (size_t k = 1; k < len; k++) {
-		unsigned char d = s[*i + k];
-		if ((d & 0xc0) != 0x80)
-			return -1;
-		v = v << 6 | (d & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return -1;
-	*cp = v;
-	*i += len;
+	*i += k;
 	return 0;
-}
-
-static bool
-utf8_valid(const char *s, size_t n)
-{
-	size_t i = 0;
-	uint32_t cp;
-
-	while (i < n)
-		if (utf8_next((const unsigned char *)s, n, &i, &cp) < 0)
-			return false;
-	return true;
 }
 
 static int
 utf8_put(struct buf *b, uint32_t cp)
 {
 	char t[4];
-	size_t n;
 
-	if (cp < 0x80) {
-		t[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		t[0] = (char)(0xc0 | cp >> 6);
-		t[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		t[0] = (char)(0xe0 | cp >> 12);
-		t[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		t[0] = (char)(0xf0 | cp >> 18);
-		t[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		t[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		t[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_append(b, t, n);
+	return buf_append(b, t, utf8_encode(cp, t));
 }
 
 /* ---- RFC 3492 punycode ----------------------------------------------------- */
@@ -720,8 +645,8 @@ eword_bytes(const struct eword *w, struct buf *out)
 		} else if (c == '=') {
 			int hi, lo;
 			if (i + 2 >= w->text_len ||
-			    (hi = hexval((unsigned char)w->text[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)w->text[i + 2])) < 0)
+			    (hi = hex_value((unsigned char)w->text[i + 1])) < 0 ||
+			    (lo = hex_value((unsigned char)w->text[i + 2])) < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);
 			i += 2;

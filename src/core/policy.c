@@ -33,6 +33,7 @@
 #include "util/codec.h"
 #include "util/err.h"
 #include "util/testable.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 /* ------------------------------------------------------------------ */
@@ -221,42 +222,6 @@ policy_id(const struct policy *p)
 
 /* ------------------------------------------------------------------ */
 /* Value parsers shared by compile and the context                     */
-
-/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-TESTABLE bool
-policy_utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t need;
-		unsigned cp, min;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			need = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i <= need)
-			return false;
-		for (size_t k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
 
 /* Decimal number: -?digits(.digits)?(e[+-]?digits)?; no hex, inf or nan. */
 TESTABLE bool
@@ -1232,7 +1197,7 @@ policy_compile(const char *doc, size_t len, enum policy_mode mode, struct policy
 	if (len > POLICY_MAX_BYTES)
 		return err_set(e, 400, "InvalidPolicy",
 		    "Policy document is larger than the maximum of %d bytes.", POLICY_MAX_BYTES);
-	if (!policy_utf8_valid((const unsigned char *)doc, len))
+	if (!utf8_valid(doc, len))
 		return invalid(e, "Policy document is not valid UTF-8.");
 	if (json_depth(doc, len) > POLICY_MAX_DEPTH)
 		return err_set(e, 400, "InvalidPolicy",

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "util/testable.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 static int __attribute__((format(printf, 2, 3)))
@@ -77,34 +78,6 @@ bad_line(struct err *e, const char *what, const char *line, size_t n)
 	return invalid(e, "%s: '%.*s%s'.", what, (int)(n < 40 ? n : 40), line, n > 40 ? "…" : "");
 }
 
-/* Length of a valid UTF-8 sequence starting at s[0] (a byte >= 0x80), or 0. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Check the bytes of one header line's value part. */
 static int
 check_value(const char *p, size_t n, const char *name, size_t name_len, struct err *e)
@@ -115,7 +88,7 @@ check_value(const char *p, size_t n, const char *name, size_t name_len, struct e
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)p[i];
 		if (c >= 0x80) {
-			size_t k = utf8_seq((const unsigned char *)p + i, n - i);
+			size_t k = utf8_decode((const unsigned char *)p + i, n - i, NULL);
 			if (k == 0)
 				return invalid(e, "Header '%s' contains 8-bit data that is not UTF-8.", nm);
 			i += k;

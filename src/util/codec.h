@@ -16,6 +16,8 @@ char *base64_encode(const void *p, size_t n);
 uint8_t *base64_decode(const char *s, size_t n, size_t *len_out);
 /* Write 2n lower-case hex digits plus NUL into out (size >= 2n+1). */
 void hex_encode(const uint8_t *p, size_t n, char *out);
+/* The value of hex digit c (either case), or -1. */
+int hex_value(unsigned char c);
 /* Constant-time equality of two byte strings (length leaks, contents don't). */
 bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* Fill p with n cryptographically random bytes; aborts if the RNG fails. */

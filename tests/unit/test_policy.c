@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "core/policy.h"
+#include "util/utf8.h"
 #include "cli/cli_policy.h"
 #include "util/err.h"
 #include "util/xalloc.h"
@@ -27,7 +28,6 @@ bool policy_parse_date(const char *s, long long *ms_out);
 bool policy_parse_number(const char *s, double *out);
 bool policy_parse_cidr(const char *s, unsigned char ip[16], unsigned char *fam_out,
     unsigned char *prefix_out);
-bool policy_utf8_valid(const unsigned char *s, size_t n);
 int cli_policy_run(int argc, char **argv, FILE *in, FILE *out, FILE *errf);
 
 static size_t ncases; /* printed at the end: how many table rows ran */
@@ -1266,7 +1266,7 @@ test_numbers_cidr_utf8(void **state)
 		{"\xf4\x90\x80\x80", false}, {"\xff", false}, {"\x80", false}, {"\xe2\x82", false},
 	};
 	for (size_t i = 0; i < sizeof(u8) / sizeof(u8[0]); i++) {
-		if (policy_utf8_valid((const unsigned char *)u8[i].s, strlen(u8[i].s)) != u8[i].ok) {
+		if (utf8_valid(u8[i].s, strlen(u8[i].s)) != u8[i].ok) {
 			print_error("utf8 row %zu\n", i);
 			fail();
 		}
