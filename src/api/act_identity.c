@@ -387,7 +387,8 @@ out:
  * ARN of the caller's own account (another account's ARN fails the whole
  * call, as SES's authorization would); names that are malformed, unknown or
  * repeated are skipped. `emit` writes one map entry, keyed by the value as
- * the caller sent it, and may update the identity (returning 1 to store it).
+ * the caller sent it, and may bring the identity's next check forward
+ * (returning 1 to store next_check).
  */
 typedef int (*attr_emit)(struct api_ctx *ctx, const char *key, struct identity *id,
 			 struct err *e);
@@ -437,8 +438,11 @@ attribute_map(struct api_ctx *ctx, const char *action, const char *map, attr_emi
 		r = emit(ctx, l.values[i], &id, e);
 		xml_close(ctx->out, "value");
 		xml_close(ctx->out, "entry");
-		if (r == 1)
-			r = put(ctx, &id, e);
+		/* "check now": that column alone, never the whole row */
+		if (r == 1 && ctx->store->ops->identity_set_next_check(ctx->store, id.region,
+								       id.account_id, id.name,
+								       id.next_check, e) < 0)
+			r = -1;
 		identity_clear(&id);
 		if (r < 0)
 			goto out;

@@ -2,10 +2,12 @@
  * dev_verify.c — the verification link: GET /_sesame/verify?token=….
  *
  * The token is the whole credential (256 random bits, see verify.h), so the
- * route needs no signature. The transition itself is verify_email_use's;
- * this file finds the identity by token, stores the result and answers a
- * small HTML page a person clicking the link can read. A token is looked up
- * only when it has the shape we issue, so odd input never reaches the store.
+ * route needs no signature. The transition itself is verify_email_confirm's:
+ * one conditional store write, so a DeleteIdentity in between is never
+ * undone and of two simultaneous clicks only one answers 200. This file
+ * answers a small HTML page a person clicking the link can read. A token
+ * reaches the store only when it has the shape we issue, so odd input never
+ * does.
  */
 #include "api/dev_verify.h"
 
@@ -88,8 +90,6 @@ dev_verify(struct evhttp_request *req, struct api_thread *t, const char *rest)
 	struct identity id = {0};
 	struct err e = {0};
 	const char *token;
-	bool changed = false;
-	int rc;
 
 	TAILQ_INIT(&params);
 	if (query == NULL || evhttp_parse_query_str(query, &params) != 0 ||
@@ -99,41 +99,27 @@ dev_verify(struct evhttp_request *req, struct api_thread *t, const char *rest)
 		     NULL);
 		goto out;
 	}
-	rc = t->store->ops->identity_get_by_token(t->store, token, &id, &e);
-	if (rc < 0) {
-		log_warn("verify: token lookup failed: %s", e.message);
-		page(req, 503, "Try again later", "The verification could not be completed.", NULL);
-		goto out;
-	}
-	if (rc == 0) {
-		page(req, 404, "Invalid verification link",
-		     "This verification link is invalid or has been replaced by a newer one.", NULL);
-		goto out;
-	}
-	switch (verify_email_use(&id, (int64_t)time(NULL), &changed)) {
+	switch (verify_email_confirm(t->store, token, (int64_t)time(NULL), &id, &e)) {
 	case VERIFY_LINK_OK:
 		break;
+	case VERIFY_LINK_ERROR:
+		log_warn("verify: using a link failed: %s", e.message);
+		page(req, 503, "Try again later", "The verification could not be completed.", NULL);
+		goto out;
 	case VERIFY_LINK_USED:
 		page(req, 409, "Link already used",
 		     "This verification link has already been used. The address is verified:",
 		     id.name);
 		goto out;
 	case VERIFY_LINK_EXPIRED:
-		if (changed && t->store->ops->identity_put(t->store, &id, &e) != 0)
-			log_warn("verify: storing Failed for %s: %s", id.name, e.message);
 		page(req, 410, "Link expired",
 		     "This verification link has expired (links are valid for 24 hours). Verify "
 		     "the address again to get a new link:",
 		     id.name);
 		goto out;
 	case VERIFY_LINK_INVALID:
-		page(req, 404, "Invalid verification link", "This verification link is invalid.",
-		     NULL);
-		goto out;
-	}
-	if (t->store->ops->identity_put(t->store, &id, &e) != 0) {
-		log_warn("verify: storing Success for %s: %s", id.name, e.message);
-		page(req, 503, "Try again later", "The verification could not be completed.", NULL);
+		page(req, 404, "Invalid verification link",
+		     "This verification link is invalid or has been replaced by a newer one.", NULL);
 		goto out;
 	}
 	log_info("verify: %s verified (%s, account %s)", id.name, id.region, id.account_id);

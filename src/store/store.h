@@ -23,7 +23,9 @@
  *     identity that does not exist.
  * Every write bumps the generation counter in the same transaction — except
  * writes of messages and send events (message_*, event_record), which happen
- * on every send and which no cache depends on.
+ * on every send and which no cache depends on. The conditional identity
+ * writes (identity_verify_token, identity_set_next_check, identity_cas_checks)
+ * bump it only when they changed a row.
  *
  * List callbacks run after the rows were read and the statement released, so
  * a callback may call back into the same handle (e.g. identity_put from an
@@ -123,6 +125,16 @@ void identity_clear(struct identity *id);
 
 /* A callback for list functions; return non-zero to stop early. */
 typedef int (*store_identity_cb)(void *arg, const struct identity *id);
+
+/* What identity_verify_token found for a link token. */
+enum store_link {
+	STORE_LINK_UNKNOWN,  /* no address identity holds it (never issued, replaced by a
+			      * newer link, deleted, or a domain's token) */
+	STORE_LINK_VERIFIED, /* this call turned the address Pending -> Success */
+	STORE_LINK_USED,     /* the address was Success already */
+	STORE_LINK_EXPIRED,  /* past its expiry: the address is Failed (this call may have
+			      * written that) */
+};
 
 /* ---- policies ---------------------------------------------------------- */
 
@@ -294,6 +306,45 @@ struct store_ops {
 	 * count goes to *n_out */
 	int (*message_delete)(struct store *s, const char *transport, int64_t *n_out,
 			      struct err *e);
+
+	/*
+	 * Targeted identity writes. Unlike identity_put, none of them can create
+	 * a row or write a column it is not about, so they cannot resurrect an
+	 * identity deleted meanwhile nor undo another request's change. Each is
+	 * one transaction and bumps the generation only if it changed a row.
+	 */
+
+	/*
+	 * Use an address's verification link `token` at `now`, atomically:
+	 * an EmailAddress identity holding `token` that is Pending becomes
+	 *   - Success if now < token_expires; if it then has a DKIM or MAIL FROM
+	 *     check pending, that check's window opens (token_expires =
+	 *     dns_deadline, next_check = now, check_attempts = 0), else
+	 *     next_check = 0 (the rule of verify_arm, verify.h);
+	 *   - Failed otherwise, with a pending MAIL FROM, and next_check = 0.
+	 * Only one caller can win the Pending -> Success transition. Returns a
+	 * STORE_LINK_* (>= 0) or -1. For VERIFIED, USED and EXPIRED `out` holds
+	 * the row as it now is (release with identity_clear); for UNKNOWN it is
+	 * left zeroed.
+	 */
+	int (*identity_verify_token)(struct store *s, const char *token, int64_t now,
+				     int64_t dns_deadline, struct identity *out, struct err *e);
+	/* Set only next_check of an existing identity: 1 changed, 0 absent or
+	 * already `next_check`. */
+	int (*identity_set_next_check)(struct store *s, const char *region,
+				       const char *account_id, const char *name,
+				       int64_t next_check, struct err *e);
+	/*
+	 * The DNS checker's compare-and-set. `seen` is the identity as read
+	 * before applying a round of results, `next` the result (same key).
+	 * Writes only next's status, dkim_status, mail_from_status,
+	 * token_expires, next_check and check_attempts, and only if the row
+	 * still exists with every one of those columns and its type, token,
+	 * dkim_tokens and mail_from_domain as in `seen`. 1 written, 0 refused
+	 * (deleted or changed since read: read again and retry).
+	 */
+	int (*identity_cas_checks)(struct store *s, const struct identity *seen,
+				   const struct identity *next, struct err *e);
 };
 
 struct store {

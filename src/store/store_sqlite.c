@@ -13,7 +13,9 @@
  *     sql[]) and always reset before the op returns, so no handle keeps a read
  *     snapshot open between calls (readers see others' commits at once).
  *  2. Every write runs inside BEGIN IMMEDIATE … COMMIT and bumps the
- *     generation row in that same transaction; a failed write rolls back.
+ *     generation row in that same transaction (message and send-count
+ *     writes excepted: tx_end_data; the conditional identity writes bump
+ *     only when they changed a row: tx_end_if); a failed write rolls back.
  *  3. Only bound parameters carry caller data; no SQL text is built at run
  *     time except `PRAGMA user_version = <int>` in the migrator.
  *  4. List callbacks run after the rows are copied out and the statement is
@@ -193,6 +195,10 @@ enum sid {
 	S_MSG_LIST,
 	S_MSG_GET,
 	S_MSG_DEL,
+	S_ID_LINK_OK,
+	S_ID_LINK_FAIL,
+	S_ID_NEXT,
+	S_ID_CAS,
 	S_COUNT
 };
 
@@ -206,6 +212,11 @@ enum sid {
 	" forwarding_enabled, headers_in_bounce, headers_in_complaint, headers_in_delivery,"     \
 	" next_check, check_attempts"
 #define ID_NCOLS 26
+/* A DKIM or MAIL FROM check of the row is pending (verify_dns_pending for an
+ * address, which has no domain TXT check of its own). */
+#define ID_DNS_PENDING                                                                       \
+	"((dkim_status = 'Pending' AND dkim_token1 IS NOT NULL)"                              \
+	" OR (mail_from_domain IS NOT NULL AND mail_from_status = 'Pending'))"
 /* messages: raw sits between the two halves so lists can select NULL there */
 #define MSG_COLS_A                                                                           \
 	"id, region, sending_account, identity_owner, source_arn, from_arn, return_path_arn,"   \
@@ -303,6 +314,31 @@ static const char *const sql[S_COUNT] = {
 		       " ORDER BY created DESC, rowid DESC LIMIT ?2) ORDER BY created, r",
 	[S_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
 	[S_MSG_DEL] = "DELETE FROM messages WHERE transport = ?1 AND status <> 'queued'",
+	/* the link within its time; SET expressions all read the old row */
+	[S_ID_LINK_OK] = "UPDATE identities SET status = 'Success',"
+			 " token_expires = CASE WHEN " ID_DNS_PENDING " THEN ?3"
+			 " ELSE token_expires END,"
+			 " check_attempts = CASE WHEN " ID_DNS_PENDING " THEN 0"
+			 " ELSE check_attempts END,"
+			 " next_check = CASE WHEN " ID_DNS_PENDING " THEN ?2 ELSE 0 END"
+			 " WHERE token = ?1 AND type = 'EmailAddress' AND status = 'Pending'"
+			 " AND token_expires > ?2 RETURNING " ID_COLS,
+	/* the link after its time */
+	[S_ID_LINK_FAIL] = "UPDATE identities SET status = 'Failed',"
+			   " mail_from_status = CASE WHEN mail_from_domain IS NOT NULL"
+			   " AND mail_from_status = 'Pending' THEN 'Failed'"
+			   " ELSE mail_from_status END, next_check = 0"
+			   " WHERE token = ?1 AND type = 'EmailAddress' AND status = 'Pending'"
+			   " AND token_expires <= ?2 RETURNING " ID_COLS,
+	[S_ID_NEXT] = "UPDATE identities SET next_check = ?4"
+		      " WHERE region = ?1 AND account_id = ?2 AND name = ?3 AND next_check <> ?4",
+	[S_ID_CAS] = "UPDATE identities SET status = ?5, dkim_status = ?6, mail_from_status = ?7,"
+		     " token_expires = ?8, next_check = ?9, check_attempts = ?10"
+		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3 AND type = ?4"
+		     " AND token IS ?11 AND dkim_token1 IS ?12 AND dkim_token2 IS ?13"
+		     " AND dkim_token3 IS ?14 AND mail_from_domain IS ?15 AND status = ?16"
+		     " AND dkim_status = ?17 AND mail_from_status = ?18 AND token_expires = ?19"
+		     " AND next_check = ?20 AND check_attempts = ?21",
 };
 
 struct sq {
@@ -469,6 +505,25 @@ static int
 tx_end(struct sq *q, int r, struct err *e)
 {
 	if (r >= 0 && run(q, S_BUMP, e) == 0 && run(q, S_COMMIT, e) == 0)
+		return r;
+	if (!sqlite3_get_autocommit(q->db)) {
+		struct err ignored;
+		run(q, S_ROLLBACK, &ignored);
+	}
+	return -1;
+}
+
+/*
+ * Finish a write that touches only `messages` and `send_events`: commit on
+ * r >= 0 (returning r), roll back on r < 0. Unlike tx_end it does not bump
+ * the generation: nothing cached depends on these rows, and they are
+ * written on every send — bumping would make every policy cache rebuild per
+ * message (see store.h).
+ */
+static int
+tx_end_data(struct sq *q, int r, struct err *e)
+{
+	if (r >= 0 && run(q, S_COMMIT, e) == 0)
 		return r;
 	if (!sqlite3_get_autocommit(q->db)) {
 		struct err ignored;
@@ -1058,6 +1113,145 @@ sq_identity_delete(struct store *s, const char *region, const char *account_id,
 	return write_keyed(sq_of(s), S_ID_DEL, keys, 3, e);
 }
 
+/* ---- targeted identity writes (store.h) ---------------------------------- */
+
+/*
+ * Finish a conditional write begun with tx_begin: like tx_end when it
+ * changed a row, like tx_end_data (no generation bump) when it did not, so
+ * a no-op does not make every cache rebuild.
+ */
+static int
+tx_end_if(struct sq *q, int r, bool changed, struct err *e)
+{
+	return changed ? tx_end(q, r, e) : tx_end_data(q, r, e);
+}
+
+/* Inside the caller's transaction: run the link UPDATE `id` (…RETURNING the
+ * row); 1 and `out` filled when it changed the row, 0 when not. */
+static int
+link_update(struct sq *q, enum sid id, const char *token, int64_t now, int64_t dns_deadline,
+	    struct identity *out, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, id, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, token) | bi(st, 2, now) |
+	    (id == S_ID_LINK_OK ? bi(st, 3, dns_deadline) : SQLITE_OK))
+		return bind_fail(q, st, e);
+	/* the whole UPDATE happens in the first step; reset ends it */
+	r = step(q, st, e);
+	if (r == 1)
+		read_identity(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_identity_verify_token(struct store *s, const char *token, int64_t now, int64_t dns_deadline,
+			 struct identity *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r, link;
+
+	memset(out, 0, sizeof(*out));
+	if (token == NULL || token[0] == '\0')
+		return STORE_LINK_UNKNOWN;
+	if (tx_begin(q, e) != 0)
+		return -1;
+	r = link_update(q, S_ID_LINK_OK, token, now, dns_deadline, out, e);
+	if (r != 0) {
+		r = tx_end_if(q, r < 0 ? -1 : STORE_LINK_VERIFIED, r == 1, e);
+		goto done;
+	}
+	r = link_update(q, S_ID_LINK_FAIL, token, now, dns_deadline, out, e);
+	if (r != 0) {
+		r = tx_end_if(q, r < 0 ? -1 : STORE_LINK_EXPIRED, r == 1, e);
+		goto done;
+	}
+	/* nothing was Pending: tell a used link from a dead one, in the same
+	 * transaction, so the answer is about the row the UPDATEs saw */
+	if ((st = stmt(q, S_ID_TOKEN, e)) == NULL) {
+		r = tx_end_data(q, -1, e);
+		goto done;
+	}
+	if (bt(st, 1, token)) {
+		r = tx_end_data(q, bind_fail(q, st, e), e);
+		goto done;
+	}
+	r = get_one_identity(q, st, out, e);
+	link = STORE_LINK_UNKNOWN;
+	if (r == 1 && out->type == IDENTITY_EMAIL && strcmp(out->status, STATUS_SUCCESS) == 0)
+		link = STORE_LINK_USED;
+	else if (r == 1 && out->type == IDENTITY_EMAIL && strcmp(out->status, STATUS_FAILED) == 0)
+		link = STORE_LINK_EXPIRED;
+	if (link == STORE_LINK_UNKNOWN)
+		identity_clear(out);
+	r = tx_end_data(q, r < 0 ? -1 : link, e);
+done:
+	if (r < 0)
+		identity_clear(out);
+	return r;
+}
+
+static int
+sq_identity_set_next_check(struct store *s, const char *region, const char *account_id,
+			   const char *name, int64_t next_check, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_ID_NEXT, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, name) | bi(st, 4, next_check))
+		return tx_end_data(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db) > 0;
+	return tx_end_if(q, r, r == 1, e);
+}
+
+static int
+sq_identity_cas_checks(struct store *s, const struct identity *seen, const struct identity *next,
+		       struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (strcmp(seen->region, next->region) != 0 ||
+	    strcmp(seen->account_id, next->account_id) != 0 || seen->name == NULL ||
+	    next->name == NULL || strcmp(seen->name, next->name) != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "identity_cas_checks: seen and next are different identities");
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_ID_CAS, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, seen->region) | bt(st, 2, seen->account_id) | bt(st, 3, seen->name) |
+	    bt(st, 4, type_name(seen->type)) | bt(st, 5, next->status) |
+	    bt(st, 6, next->dkim_status) | bt(st, 7, next->mail_from_status) |
+	    bi(st, 8, next->token_expires) | bi(st, 9, next->next_check) |
+	    bi(st, 10, next->check_attempts) | bt(st, 11, seen->token) |
+	    bt(st, 12, seen->dkim_tokens[0]) | bt(st, 13, seen->dkim_tokens[1]) |
+	    bt(st, 14, seen->dkim_tokens[2]) | bt(st, 15, seen->mail_from_domain) |
+	    bt(st, 16, seen->status) | bt(st, 17, seen->dkim_status) |
+	    bt(st, 18, seen->mail_from_status) | bi(st, 19, seen->token_expires) |
+	    bi(st, 20, seen->next_check) | bi(st, 21, seen->check_attempts))
+		return tx_end_data(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db) > 0;
+	return tx_end_if(q, r, r == 1, e);
+}
+
 /* ---- policies ---------------------------------------------------------- */
 
 /* Inside the caller's transaction: 1 if the policy `k` exists, 0 if not. */
@@ -1194,25 +1388,6 @@ sq_generation(struct store *s, int64_t *out, struct err *e)
 }
 
 /* ---- sending statistics and messages ----------------------------------- */
-
-/*
- * Finish a write that touches only `messages` and `send_events`: commit on
- * r >= 0 (returning r), roll back on r < 0. Unlike tx_end it does not bump
- * the generation: nothing cached depends on these rows, and they are
- * written on every send — bumping would make every policy cache rebuild per
- * message (see store.h).
- */
-static int
-tx_end_data(struct sq *q, int r, struct err *e)
-{
-	if (r >= 0 && run(q, S_COMMIT, e) == 0)
-		return r;
-	if (!sqlite3_get_autocommit(q->db)) {
-		struct err ignored;
-		run(q, S_ROLLBACK, &ignored);
-	}
-	return -1;
-}
 
 /* Inside the caller's transaction: count one event in send_counts. */
 static int
@@ -1568,6 +1743,9 @@ static const struct store_ops sqlite_ops = {
 	.message_list = sq_message_list,
 	.message_get = sq_message_get,
 	.message_delete = sq_message_delete,
+	.identity_verify_token = sq_identity_verify_token,
+	.identity_set_next_check = sq_identity_set_next_check,
+	.identity_cas_checks = sq_identity_cas_checks,
 };
 
 /* Process-wide SQLite settings, before the library's first use: every

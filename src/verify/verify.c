@@ -17,6 +17,11 @@
  *  3. A check result is applied only if what was asked is still what the
  *     identity holds (same token, selectors, MAIL FROM domain) — the row is
  *     read again after the lookups, so a re-verify or delete in between wins.
+ *  4. Nothing here writes a whole identity row: the link is one conditional
+ *     UPDATE (identity_verify_token), a result is saved by compare-and-set
+ *     of the verification columns over the row as read (identity_cas_checks,
+ *     verify_save), so no verification step re-creates a deleted identity or
+ *     undoes another request's write.
  *
  * The checker is one thread with its own event_base, store handle and DNS
  * resolver; a one-second timer takes due identities (at most CHECK_BATCH per
@@ -129,32 +134,20 @@ verify_email_issue(struct identity *id, int64_t now)
 }
 
 enum verify_link
-verify_email_use(struct identity *id, int64_t now, bool *changed)
+verify_email_confirm(struct store *s, const char *token, int64_t now, struct identity *out,
+		     struct err *e)
 {
-	*changed = false;
-	if (id->type != IDENTITY_EMAIL)
-		return VERIFY_LINK_INVALID; /* domain tokens are public, never links */
-	if (strcmp(id->status, STATUS_SUCCESS) == 0)
-		return VERIFY_LINK_USED;
-	if (strcmp(id->status, STATUS_FAILED) == 0)
-		return VERIFY_LINK_EXPIRED;
-	if (!is_pending(id->status))
-		return VERIFY_LINK_INVALID;
-	*changed = true;
-	if (now >= id->token_expires) {
-		snprintf(id->status, sizeof(id->status), "%s", STATUS_FAILED);
-		if (id->mail_from_domain != NULL && is_pending(id->mail_from_status))
-			snprintf(id->mail_from_status, sizeof(id->mail_from_status), "%s",
-				 STATUS_FAILED);
-		id->next_check = 0;
-		return VERIFY_LINK_EXPIRED;
+	/* the transition is one conditional UPDATE in the store, so a delete
+	 * or a second click in between cannot be overwritten or win twice */
+	int r = s->ops->identity_verify_token(s, token, now, now + VERIFY_DNS_WINDOW, out, e);
+
+	switch (r) {
+	case STORE_LINK_VERIFIED: return VERIFY_LINK_OK;
+	case STORE_LINK_USED: return VERIFY_LINK_USED;
+	case STORE_LINK_EXPIRED: return VERIFY_LINK_EXPIRED;
+	case STORE_LINK_UNKNOWN: return VERIFY_LINK_INVALID;
+	default: return VERIFY_LINK_ERROR;
 	}
-	snprintf(id->status, sizeof(id->status), "%s", STATUS_SUCCESS);
-	if (verify_dns_pending(id))
-		verify_arm(id, now); /* the MAIL FROM window opens with the address */
-	else
-		id->next_check = 0;
-	return VERIFY_LINK_OK;
 }
 
 const char *
@@ -373,42 +366,64 @@ log_change(const char *what, const char *name, const char *before, const char *a
 		log_info("verify: %s %s %s -> %s", what, name, before, after);
 }
 
+#define SAVE_TRIES 3 /* compare-and-set attempts before leaving it to the next tick */
+
+/*
+ * Apply a round's results `r` to identity (region, account_id, name) as
+ * stored now and save the outcome with the store's compare-and-set, so only
+ * the verification columns and the schedule are written, and only over the
+ * very row that was read: a delete, a new token or any other request's
+ * write in between wins, and the row is read again and the results
+ * re-applied (verify_apply ignores those that no longer match). Returns 1
+ * when a change was stored, 0 when there was none to store (or the identity
+ * is gone, or kept changing), -1 on a store error (e filled).
+ */
+TESTABLE int
+verify_save(struct store *s, const char *region, const char *account_id, const char *name,
+	    const struct verify_result *r, int64_t now, struct err *e)
+{
+	for (int i = 0; i < SAVE_TRIES; i++) {
+		struct identity seen = {0}, next;
+		int rc = s->ops->identity_get(s, region, account_id, name, &seen, e);
+
+		if (rc <= 0)
+			return rc; /* deleted meanwhile: nothing to do */
+		/* verify_apply writes only the status arrays and the schedule
+		 * integers, so `next` may share seen's strings; only seen is cleared */
+		next = seen;
+		if (!verify_apply(&next, r, now)) {
+			identity_clear(&seen);
+			return 0;
+		}
+		rc = s->ops->identity_cas_checks(s, &seen, &next, e);
+		if (rc == 1) {
+			log_change("identity", name, seen.status, next.status);
+			log_change("DKIM of", name, seen.dkim_status, next.dkim_status);
+			log_change("MAIL FROM of", name, seen.mail_from_status,
+				   next.mail_from_status);
+		}
+		identity_clear(&seen);
+		if (rc != 0)
+			return rc;
+	}
+	log_debug("verify: %s kept changing during its check; the next round decides", name);
+	return 0;
+}
+
 /* All answers are in: apply them to the identity as stored now. */
 static void
 finish(struct check *c)
 {
 	struct verify *v = c->v;
-	struct identity id = {0};
 	struct err e = {0};
-	int64_t now = (int64_t)time(NULL);
-	int rc;
 
 	unlink_check(v, c);
-	if (v->stopping)
-		goto out;
-	rc = v->store->ops->identity_get(v->store, c->region, c->account_id, c->name, &id, &e);
-	if (rc <= 0) {
-		if (rc < 0)
-			log_warn("verify: reading %s: %s", c->name, e.message);
-		goto out; /* deleted meanwhile: nothing to do */
-	}
-	char st[20], dk[20], mf[20];
-	snprintf(st, sizeof(st), "%s", id.status);
-	snprintf(dk, sizeof(dk), "%s", id.dkim_status);
-	snprintf(mf, sizeof(mf), "%s", id.mail_from_status);
-	if (verify_apply(&id, &c->r, now)) {
-		if (v->store->ops->identity_put(v->store, &id, &e) != 0) {
-			log_warn("verify: storing %s: %s", c->name, e.message);
-			goto out;
-		}
-		log_change("identity", id.name, st, id.status);
-		log_change("DKIM of", id.name, dk, id.dkim_status);
-		log_change("MAIL FROM of", id.name, mf, id.mail_from_status);
-	}
+	if (!v->stopping &&
+	    verify_save(v->store, c->region, c->account_id, c->name, &c->r, (int64_t)time(NULL),
+			&e) < 0)
+		log_warn("verify: storing %s: %s", c->name, e.message);
 	if (c->tempfail)
 		log_debug("verify: %s: some lookups failed temporarily; will retry", c->name);
-out:
-	identity_clear(&id);
 	check_free(c);
 }
 

@@ -42,7 +42,7 @@ struct verify;
 #define VERIFY_MAIL_FROM_SPF "v=spf1 include:amazonses.com ~all"
 #define VERIFY_LINK_TOKEN_BYTES 32     /* 256 bits, base64url without padding */
 
-/* ---- state rules (pure; the caller stores the identity) ----------------- */
+/* ---- state rules (pure, but for the link's store transition) -------------- */
 
 /* Fresh random tokens: a link token (base64url, 43 chars) and a domain
  * VerificationToken (base64 of 32 bytes, 44 chars). malloc'd. */
@@ -65,20 +65,28 @@ void verify_arm(struct identity *id, int64_t now);
  * now + VERIFY_EMAIL_TTL, next_check set so the checker fails it on time. */
 void verify_email_issue(struct identity *id, int64_t now);
 
-/* What using an address's verification link did (verify_email_use). */
+/* What using an address's verification link did (verify_email_confirm). */
 enum verify_link {
-	VERIFY_LINK_OK,      /* Pending → Success now */
-	VERIFY_LINK_USED,    /* already Success: the link worked before */
-	VERIFY_LINK_EXPIRED, /* past its 24 h: the identity is (now) Failed */
-	VERIFY_LINK_INVALID, /* not an address link in a state that takes one */
+	VERIFY_LINK_ERROR = -1, /* the store failed (e filled): a temporary failure */
+	VERIFY_LINK_OK,         /* Pending → Success now, by this call */
+	VERIFY_LINK_USED,       /* already Success: the link worked before */
+	VERIFY_LINK_EXPIRED,    /* past its 24 h: the identity is (now) Failed */
+	VERIFY_LINK_INVALID,    /* no address link: unknown, replaced, deleted, or a
+				 * domain's token */
 };
 
 /*
- * Use the link token of `id` (found by identity_get_by_token) at `now`.
- * *changed tells whether `id` must be stored. A used link keeps its token,
- * so using it again answers VERIFY_LINK_USED rather than "unknown".
+ * Use the link `token` at `now`: one atomic store operation
+ * (identity_verify_token) turns a Pending address Success — opening the
+ * window of a DKIM or MAIL FROM check pending on it (verify_arm's rule) —
+ * or, past its expiry, Failed. Of two simultaneous clicks only one gets
+ * VERIFY_LINK_OK; a deleted identity stays deleted (INVALID). A used link
+ * keeps its token, so using it again answers VERIFY_LINK_USED rather than
+ * "unknown". `out` holds the identity for OK, USED and EXPIRED and is
+ * zeroed otherwise; release it with identity_clear in every case.
  */
-enum verify_link verify_email_use(struct identity *id, int64_t now, bool *changed);
+enum verify_link verify_email_confirm(struct store *s, const char *token, int64_t now,
+				      struct identity *out, struct err *e);
 
 /*
  * The status to show for `status` of `id` at `now`: Pending past the end of
@@ -89,7 +97,8 @@ const char *verify_status_at(const struct identity *id, const char *status, int6
 /*
  * Ask the checker to look at `id` as soon as possible (a Get…Attributes call
  * on a pending identity): sets next_check = now. Returns true when `id`
- * changed and should be stored.
+ * changed; the caller then stores next_check alone
+ * (identity_set_next_check), never the whole row.
  */
 bool verify_request_check(struct identity *id, int64_t now);
 
@@ -108,7 +117,9 @@ struct verify_result {
  * after the lookups) and reschedule it: a result counts only if what was
  * asked is still what `id` holds; DKIM verified also verifies a pending
  * domain (SES); at the end of the window whatever is still Pending becomes
- * Failed. Pure. Returns true when `id` changed and must be stored.
+ * Failed. Pure; changes only the three status fields, token_expires,
+ * next_check and check_attempts (never a string). Returns true when `id`
+ * changed and must be stored — by identity_cas_checks over the row as read.
  */
 bool verify_apply(struct identity *id, const struct verify_result *r, int64_t now);
 

@@ -388,6 +388,36 @@ def test_verify_link_expired(sesame):
     assert vstatus(ses, addr) == "Success"
 
 
+def test_link_after_delete_identity(sesame):
+    """DeleteIdentity, then the old link: 404, and the address stays deleted
+    (the click must not write the row back, verified and without policies)."""
+    _, key = sesame.principal()
+    ses = sesame.client(key)
+    addr = "gone@" + ZONE
+    ses.verify_email_identity(EmailAddress=addr)
+    link = link_for(sesame, addr)
+    ses.delete_identity(Identity=addr)
+    status, body = http_get(link)
+    assert status == 404 and "invalid" in body
+    assert ses.list_identities()["Identities"] == []
+    assert sql(sesame, f"SELECT count(*) FROM identities WHERE name = '{addr}'") == "0"
+    assert vstatus(ses, addr) is None
+
+
+def test_link_clicked_at_once_verifies_once(sesame):
+    """Simultaneous clicks on one link: one 200, the others 409."""
+    from concurrent.futures import ThreadPoolExecutor
+    _, key = sesame.principal()
+    ses = sesame.client(key)
+    addr = "twice@" + ZONE
+    ses.verify_email_identity(EmailAddress=addr)
+    link = link_for(sesame, addr)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = sorted(c for c, _ in pool.map(http_get, [link] * 8))
+    assert codes == [200] + [409] * 7
+    assert vstatus(ses, addr) == "Success"
+
+
 def test_expired_link_fails_without_a_click(sesame):
     """The checker turns an unused link Failed at its expiry."""
     _, key = sesame.principal()

@@ -2,6 +2,7 @@
  * migrations, every op of the vtable, cascades, the policy cap, the
  * generation counter, and visibility across handles. */
 #include <ftw.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -659,6 +660,305 @@ test_callback_reenters_handle(void **state)
 	identity_clear(&id);
 }
 
+/* ---- targeted identity writes --------------------------------------------- */
+
+/* An address identity with a pending link `token` expiring at `expires`. */
+static void
+mk_link(struct store *s, const char *name, const char *token, int64_t expires)
+{
+	struct identity id = {0};
+	struct err e;
+	snprintf(id.region, sizeof(id.region), REG);
+	snprintf(id.account_id, sizeof(id.account_id), A1);
+	id.name = (char *)name;
+	id.type = strchr(name, '@') ? IDENTITY_EMAIL : IDENTITY_DOMAIN;
+	snprintf(id.status, sizeof(id.status), STATUS_PENDING);
+	id.token = (char *)token;
+	id.token_expires = expires;
+	id.next_check = expires;
+	id.check_attempts = 3;
+	id.dkim_enabled = true;
+	snprintf(id.dkim_status, sizeof(id.dkim_status), STATUS_NOT_STARTED);
+	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "UseDefaultValue");
+	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
+}
+
+static void
+test_identity_verify_token(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct identity got = {0};
+	struct identity_policy pol[2];
+	struct id_list l = {0};
+	int64_t g;
+
+	mk_account(s, A1, "one");
+	mk_link(s, "a@x.example", "tok-a", 2000);
+	assert_int_equal(s->ops->policy_put(s, REG, A1, "a@x.example", "p", "{}", 20, &e), 0);
+
+	/* within its time: Success, nothing pending so no next check; one write */
+	g = gen(s);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-a", 1000, 9000, &got, &e),
+			 STORE_LINK_VERIFIED);
+	assert_string_equal(got.name, "a@x.example");
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	assert_string_equal(got.token, "tok-a"); /* kept: a second click says "used" */
+	assert_int_equal(got.token_expires, 2000);
+	assert_int_equal(got.next_check, 0);
+	assert_int_equal(got.check_attempts, 3);
+	identity_clear(&got);
+	assert_true(gen(s) > g);
+	/* the second click is "used", writes nothing; the policy is still there */
+	g = gen(s);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-a", 1001, 9001, &got, &e),
+			 STORE_LINK_USED);
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	identity_clear(&got);
+	assert_int_equal(gen(s), g);
+	assert_int_equal(s->ops->policy_list(s, REG, A1, "a@x.example", pol, 2, &e), 1);
+	identity_policy_clear(&pol[0]);
+
+	/* unknown and empty tokens: zeroed out, no write */
+	assert_int_equal(s->ops->identity_verify_token(s, "nope", 1000, 9000, &got, &e),
+			 STORE_LINK_UNKNOWN);
+	assert_null(got.name);
+	assert_int_equal(s->ops->identity_verify_token(s, "", 1000, 9000, &got, &e),
+			 STORE_LINK_UNKNOWN);
+	assert_int_equal(gen(s), g);
+
+	/* at its expiry: Failed (written once), then "expired" again */
+	mk_link(s, "b@x.example", "tok-b", 1000);
+	g = gen(s);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-b", 1000, 9000, &got, &e),
+			 STORE_LINK_EXPIRED);
+	assert_string_equal(got.status, STATUS_FAILED);
+	assert_int_equal(got.next_check, 0);
+	identity_clear(&got);
+	assert_true(gen(s) > g);
+	g = gen(s);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-b", 999, 9000, &got, &e),
+			 STORE_LINK_EXPIRED); /* Failed stays Failed, even with an earlier clock */
+	identity_clear(&got);
+	assert_int_equal(gen(s), g);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "b@x.example", &got, &e), 1);
+	assert_string_equal(got.status, STATUS_FAILED);
+	identity_clear(&got);
+
+	/* DeleteIdentity, then the link: unknown, and the identity is not re-created */
+	mk_link(s, "c@x.example", "tok-c", 2000);
+	assert_int_equal(s->ops->identity_delete(s, REG, A1, "c@x.example", &e), 1);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-c", 1000, 9000, &got, &e),
+			 STORE_LINK_UNKNOWN);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "c@x.example", &got, &e), 0);
+	assert_int_equal(s->ops->identity_list(s, REG, A1, -1, NULL, 0, id_cb, &l, &e), 0);
+	assert_int_equal(l.n, 2);
+
+	/* a domain's token is never a link */
+	mk_link(s, "x.example", "tok-d", 2000);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-d", 1000, 9000, &got, &e),
+			 STORE_LINK_UNKNOWN);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &got, &e), 1);
+	assert_string_equal(got.status, STATUS_PENDING);
+	identity_clear(&got);
+
+	/* a pending MAIL FROM: its window opens with the address */
+	mk_link(s, "m@x.example", "tok-m", 2000);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "m@x.example", &got, &e), 1);
+	got.mail_from_domain = xstrdup("bounce.x.example");
+	snprintf(got.mail_from_status, sizeof(got.mail_from_status), STATUS_PENDING);
+	assert_int_equal(s->ops->identity_put(s, &got, &e), 0);
+	identity_clear(&got);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-m", 1500, 9500, &got, &e),
+			 STORE_LINK_VERIFIED);
+	assert_int_equal(got.token_expires, 9500);
+	assert_int_equal(got.next_check, 1500);
+	assert_int_equal(got.check_attempts, 0);
+	assert_string_equal(got.mail_from_status, STATUS_PENDING);
+	identity_clear(&got);
+	/* ... and an expired one fails its MAIL FROM with it */
+	mk_link(s, "n@x.example", "tok-n", 1000);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "n@x.example", &got, &e), 1);
+	got.mail_from_domain = xstrdup("bounce.x.example");
+	snprintf(got.mail_from_status, sizeof(got.mail_from_status), STATUS_PENDING);
+	assert_int_equal(s->ops->identity_put(s, &got, &e), 0);
+	identity_clear(&got);
+	assert_int_equal(s->ops->identity_verify_token(s, "tok-n", 1500, 9500, &got, &e),
+			 STORE_LINK_EXPIRED);
+	assert_string_equal(got.mail_from_status, STATUS_FAILED);
+	identity_clear(&got);
+}
+
+/* Two handles click the same link at once: exactly one wins. */
+struct click {
+	const char *path;
+	int result;
+};
+
+static void *
+click_thread(void *arg)
+{
+	struct click *c = arg;
+	struct identity got = {0};
+	struct err e;
+	char *url = xasprintf("sqlite:%s", c->path);
+	struct store *s = store_open(url, NULL, &e);
+
+	free(url);
+	c->result = s != NULL ? s->ops->identity_verify_token(s, "tok-race", 1000, 9000, &got, &e)
+			      : -2;
+	identity_clear(&got);
+	store_close(s);
+	return NULL;
+}
+
+static void
+test_identity_verify_token_race(void **state)
+{
+	struct fx *f = *state;
+	char *path = xasprintf("%s/sesame.db", f->dir);
+	struct click c[8];
+	pthread_t tid[8];
+	int ok = 0, used = 0;
+
+	mk_account(f->s, A1, "one");
+	mk_link(f->s, "race@x.example", "tok-race", 2000);
+	for (int i = 0; i < 8; i++) {
+		c[i] = (struct click){.path = path};
+		assert_int_equal(pthread_create(&tid[i], NULL, click_thread, &c[i]), 0);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		ok += c[i].result == STORE_LINK_VERIFIED;
+		used += c[i].result == STORE_LINK_USED;
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(used, 7);
+	free(path);
+}
+
+static void
+test_identity_set_next_check(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct identity got = {0};
+	int64_t g;
+
+	mk_account(s, A1, "one");
+	mk_link(s, "x.example", "tok", 5000);
+	g = gen(s);
+	assert_int_equal(s->ops->identity_set_next_check(s, REG, A1, "x.example", 42, &e), 1);
+	assert_true(gen(s) > g);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &got, &e), 1);
+	assert_int_equal(got.next_check, 42);
+	assert_string_equal(got.status, STATUS_PENDING); /* nothing else moved */
+	assert_string_equal(got.token, "tok");
+	assert_int_equal(got.token_expires, 5000);
+	assert_int_equal(got.check_attempts, 3);
+	identity_clear(&got);
+	/* the same value again: no change, no generation bump */
+	g = gen(s);
+	assert_int_equal(s->ops->identity_set_next_check(s, REG, A1, "x.example", 42, &e), 0);
+	assert_int_equal(gen(s), g);
+	/* absent (e.g. deleted meanwhile): nothing is created */
+	assert_int_equal(s->ops->identity_delete(s, REG, A1, "x.example", &e), 1);
+	g = gen(s);
+	assert_int_equal(s->ops->identity_set_next_check(s, REG, A1, "x.example", 43, &e), 0);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &got, &e), 0);
+	assert_int_equal(gen(s), g);
+}
+
+static void
+test_identity_cas_checks(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct identity seen = {0}, next, got = {0}, other = {0};
+	int64_t g;
+
+	mk_account(s, A1, "one");
+	mk_link(s, "x.example", "tok-1", 5000);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &seen, &e), 1);
+	next = seen; /* shares seen's strings; only seen is cleared */
+	snprintf(next.status, sizeof(next.status), STATUS_SUCCESS);
+	next.next_check = 0;
+	next.check_attempts = 4;
+
+	/* a new token meanwhile (VerifyDomainIdentity after a Failed, say):
+	 * refused, the new token and everything else stay */
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &other, &e), 1);
+	free(other.token);
+	other.token = xstrdup("tok-2");
+	assert_int_equal(s->ops->identity_put(s, &other, &e), 0);
+	g = gen(s);
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 0);
+	assert_int_equal(gen(s), g);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &got, &e), 1);
+	assert_string_equal(got.token, "tok-2");
+	assert_string_equal(got.status, STATUS_PENDING);
+	identity_clear(&got);
+
+	/* a status change meanwhile is refused as well */
+	snprintf(other.mail_from_status, sizeof(other.mail_from_status), STATUS_PENDING);
+	other.mail_from_domain = xstrdup("mf.x.example");
+	assert_int_equal(s->ops->identity_put(s, &other, &e), 0);
+	identity_clear(&seen);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &seen, &e), 1);
+	snprintf(other.mail_from_status, sizeof(other.mail_from_status), STATUS_FAILED);
+	assert_int_equal(s->ops->identity_put(s, &other, &e), 0);
+	next = seen;
+	snprintf(next.status, sizeof(next.status), STATUS_SUCCESS);
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 0);
+
+	/* read again: accepted, only the check columns change — a write to
+	 * another column in between (SetIdentityDkimEnabled) is kept */
+	identity_clear(&seen);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &seen, &e), 1);
+	other.dkim_enabled = false;
+	other.headers_in_bounce = true;
+	assert_int_equal(s->ops->identity_put(s, &other, &e), 0);
+	next = seen;
+	snprintf(next.status, sizeof(next.status), STATUS_SUCCESS);
+	snprintf(next.mail_from_status, sizeof(next.mail_from_status), STATUS_SUCCESS);
+	next.token_expires = 7000;
+	next.next_check = 0;
+	next.check_attempts = 9;
+	g = gen(s);
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 1);
+	assert_true(gen(s) > g);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &got, &e), 1);
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	assert_string_equal(got.mail_from_status, STATUS_SUCCESS);
+	assert_int_equal(got.token_expires, 7000);
+	assert_int_equal(got.next_check, 0);
+	assert_int_equal(got.check_attempts, 9);
+	assert_false(got.dkim_enabled);
+	assert_true(got.headers_in_bounce);
+	identity_clear(&got);
+	/* the same CAS again: the row moved on, refused */
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 0);
+
+	/* deleted meanwhile: refused and not re-created */
+	identity_clear(&seen);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &seen, &e), 1);
+	assert_int_equal(s->ops->identity_delete(s, REG, A1, "x.example", &e), 1);
+	next = seen;
+	next.next_check = 1;
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 0);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &got, &e), 0);
+
+	/* seen and next must be the same identity (next.name was seen's) */
+	next.name = xstrdup("y.example");
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), -1);
+	free(next.name);
+	identity_clear(&seen);
+	identity_clear(&other);
+}
+
 /* ---- policies ----------------------------------------------------------- */
 
 static void
@@ -823,6 +1123,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_identity_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_list_due_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callback_reenters_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_verify_token, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_verify_token_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_set_next_check, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_identity_cas_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies_cap_and_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handle_sees_writes, setup, teardown),

@@ -1,6 +1,8 @@
 /* test_verify.c — src/verify/verify.c: the DNS re-check schedule (pure
- * arithmetic), applying a round of DNS results, the address link's life,
+ * arithmetic), applying a round of DNS results, the address link's life and
+ * the checker's saves (against a real SQLite store in a temporary dir),
  * windows and expiry as readers see them, SPF matching, and link building. */
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -311,13 +314,76 @@ test_mail_from(void **state)
 	identity_clear(&id);
 }
 
+/* ---- the link and the checker's writes, against a real store ------------- */
+
+#define ACCT "111122223333"
+#define REG "us-east-1"
+
+int verify_save(struct store *s, const char *region, const char *account_id, const char *name,
+		const struct verify_result *r, int64_t now, struct err *e);
+
+struct sfx {
+	char *dir;
+	struct store *s;
+};
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static int
+store_setup(void **state)
+{
+	struct sfx *f = xcalloc(1, sizeof(*f));
+	struct account a = {.id = ACCT, .name = "one", .max_24h = -1, .max_rate = 1,
+			    .sending_enabled = true};
+	struct err e;
+
+	f->dir = xstrdup("/tmp/sesame-verify-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->s = store_open(NULL, f->dir, &e);
+	assert_non_null(f->s);
+	assert_int_equal(f->s->ops->account_create(f->s, &a, &e), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+store_teardown(void **state)
+{
+	struct sfx *f = *state;
+	store_close(f->s);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+put(struct store *s, const struct identity *id)
+{
+	struct err e;
+	assert_int_equal(s->ops->identity_put(s, id, &e), 0);
+}
+
+/* The stored row of `name` (must exist). */
+static void
+get(struct store *s, const char *name, struct identity *out)
+{
+	struct err e;
+	assert_int_equal(s->ops->identity_get(s, REG, ACCT, name, out, &e), 1);
+}
+
 static void
 test_email_link(void **state)
 {
-	(void)state;
-	struct identity id;
-	bool changed;
-	char *tok;
+	struct sfx *f = *state;
+	struct identity id, got = {0};
+	struct err e;
+	char *tok, *tok2;
 
 	mk(&id, IDENTITY_EMAIL, "a@example.com");
 	verify_email_issue(&id, T0);
@@ -328,46 +394,64 @@ test_email_link(void **state)
 	/* a Get call does not schedule DNS work for an address */
 	assert_false(verify_request_check(&id, T0 + 5));
 
-	/* re-issuing while Pending gives a fresh token */
+	/* re-issuing while Pending gives a fresh token; the old one is dead */
 	tok = xstrdup(id.token);
 	verify_email_issue(&id, T0 + 100);
 	assert_string_not_equal(tok, id.token);
 	assert_int_equal(id.token_expires, T0 + 100 + VERIFY_EMAIL_TTL);
-	free(tok);
+	put(f->s, &id);
+	assert_int_equal(verify_email_confirm(f->s, tok, T0 + 150, &got, &e), VERIFY_LINK_INVALID);
+	assert_null(got.name);
 
-	assert_int_equal(verify_email_use(&id, T0 + 200, &changed), VERIFY_LINK_OK);
-	assert_true(changed);
-	assert_string_equal(id.status, STATUS_SUCCESS);
-	assert_int_equal(id.next_check, 0);
-	/* exactly once */
-	assert_int_equal(verify_email_use(&id, T0 + 201, &changed), VERIFY_LINK_USED);
-	assert_false(changed);
-	assert_string_equal(id.status, STATUS_SUCCESS);
+	tok2 = xstrdup(id.token);
+	assert_int_equal(verify_email_confirm(f->s, tok2, T0 + 200, &got, &e), VERIFY_LINK_OK);
+	assert_string_equal(got.name, "a@example.com");
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	assert_int_equal(got.next_check, 0);
+	identity_clear(&got);
+	/* exactly once: a second click is "used", and changes nothing */
+	assert_int_equal(verify_email_confirm(f->s, tok2, T0 + 201, &got, &e), VERIFY_LINK_USED);
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	identity_clear(&got);
+	free(tok);
+	free(tok2);
 	identity_clear(&id);
 }
 
 static void
 test_email_link_expired(void **state)
 {
-	(void)state;
-	struct identity id;
+	struct sfx *f = *state;
+	struct identity id, got = {0};
 	struct verify_result r;
-	bool changed;
+	struct err e;
 
 	mk(&id, IDENTITY_EMAIL, "a@example.com");
 	verify_email_issue(&id, T0);
+	id.mail_from_domain = xstrdup("bounce.example.com");
+	snprintf(id.mail_from_status, sizeof(id.mail_from_status), STATUS_PENDING);
+	put(f->s, &id);
 	assert_string_equal(verify_status_at(&id, id.status, T0 + VERIFY_EMAIL_TTL - 1),
 			    STATUS_PENDING);
 	assert_string_equal(verify_status_at(&id, id.status, T0 + VERIFY_EMAIL_TTL), STATUS_FAILED);
-	assert_int_equal(verify_email_use(&id, T0 + VERIFY_EMAIL_TTL, &changed),
+	/* a click at the expiry writes Failed (and fails the MAIL FROM it carried) */
+	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + VERIFY_EMAIL_TTL, &got, &e),
 			 VERIFY_LINK_EXPIRED);
-	assert_true(changed);
-	assert_string_equal(id.status, STATUS_FAILED);
-	assert_int_equal(verify_email_use(&id, T0 + VERIFY_EMAIL_TTL + 1, &changed),
+	assert_string_equal(got.status, STATUS_FAILED);
+	identity_clear(&got);
+	get(f->s, "a@example.com", &got);
+	assert_string_equal(got.status, STATUS_FAILED);
+	assert_string_equal(got.mail_from_status, STATUS_FAILED);
+	assert_int_equal(got.next_check, 0);
+	identity_clear(&got);
+	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + VERIFY_EMAIL_TTL + 1, &got, &e),
 			 VERIFY_LINK_EXPIRED);
-	assert_false(changed);
+	identity_clear(&got);
 
 	/* the checker at the expiry does the same without a click */
+	free(id.mail_from_domain);
+	id.mail_from_domain = NULL;
+	id.mail_from_status[0] = '\0';
 	verify_email_issue(&id, T0);
 	memset(&r, 0, sizeof(r));
 	assert_true(verify_apply(&id, &r, T0 + VERIFY_EMAIL_TTL));
@@ -379,9 +463,9 @@ test_email_link_expired(void **state)
 static void
 test_email_with_mail_from(void **state)
 {
-	(void)state;
-	struct identity id;
-	bool changed;
+	struct sfx *f = *state;
+	struct identity id, got = {0};
+	struct err e;
 
 	mk(&id, IDENTITY_EMAIL, "a@example.com");
 	verify_email_issue(&id, T0);
@@ -391,24 +475,157 @@ test_email_with_mail_from(void **state)
 	/* the link keeps its 24 h even though a DNS check started */
 	assert_int_equal(id.token_expires, T0 + VERIFY_EMAIL_TTL);
 	assert_int_equal(id.next_check, T0 + 10);
+	id.check_attempts = 7;
+	put(f->s, &id);
 	/* using the link opens the 72 h MAIL FROM window */
-	assert_int_equal(verify_email_use(&id, T0 + 50, &changed), VERIFY_LINK_OK);
-	assert_int_equal(id.token_expires, T0 + 50 + W);
-	assert_int_equal(id.next_check, T0 + 50);
+	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + 50, &got, &e), VERIFY_LINK_OK);
+	assert_int_equal(got.token_expires, T0 + 50 + W);
+	assert_int_equal(got.next_check, T0 + 50);
+	assert_int_equal(got.check_attempts, 0);
+	assert_string_equal(got.mail_from_status, STATUS_PENDING);
+	identity_clear(&got);
 	identity_clear(&id);
 }
 
 static void
 test_link_rejects_domains(void **state)
 {
-	(void)state;
-	struct identity id;
-	bool changed;
+	struct sfx *f = *state;
+	struct identity id, got = {0};
+	struct err e;
 
 	mk_domain(&id, T0); /* domain tokens are published in DNS: never a link */
-	assert_int_equal(verify_email_use(&id, T0 + 1, &changed), VERIFY_LINK_INVALID);
-	assert_false(changed);
-	assert_string_equal(id.status, STATUS_PENDING);
+	put(f->s, &id);
+	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + 1, &got, &e),
+			 VERIFY_LINK_INVALID);
+	assert_null(got.name);
+	get(f->s, "example.com", &got);
+	assert_string_equal(got.status, STATUS_PENDING);
+	identity_clear(&got);
+	identity_clear(&id);
+}
+
+static void
+test_link_after_delete(void **state)
+{
+	struct sfx *f = *state;
+	struct identity id, got = {0};
+	struct err e;
+
+	/* DeleteIdentity, then the old link: unknown, and nothing comes back */
+	mk(&id, IDENTITY_EMAIL, "gone@example.com");
+	verify_email_issue(&id, T0);
+	put(f->s, &id);
+	assert_int_equal(f->s->ops->identity_delete(f->s, REG, ACCT, id.name, &e), 1);
+	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + 1, &got, &e),
+			 VERIFY_LINK_INVALID);
+	assert_int_equal(f->s->ops->identity_get(f->s, REG, ACCT, id.name, &got, &e), 0);
+	identity_clear(&id);
+}
+
+static void
+test_save_applies_and_respects_others(void **state)
+{
+	struct sfx *f = *state;
+	struct identity id, got = {0};
+	struct verify_result r;
+	struct err e;
+	char *old;
+
+	mk_domain(&id, T0);
+	put(f->s, &id);
+	result_for(&r, &id);
+	r.domain_token = old = xstrdup(id.token); /* outlives id's token */
+	r.domain_found = true;
+	assert_int_equal(verify_save(f->s, REG, ACCT, "example.com", &r, T0 + 1, &e), 1);
+	get(f->s, "example.com", &got);
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	assert_int_equal(got.next_check, 0);
+	identity_clear(&got);
+	/* nothing left to change: nothing stored */
+	assert_int_equal(verify_save(f->s, REG, ACCT, "example.com", &r, T0 + 2, &e), 0);
+
+	/* deleted during the lookups: the result does not re-create it */
+	assert_int_equal(f->s->ops->identity_delete(f->s, REG, ACCT, "example.com", &e), 1);
+	assert_int_equal(verify_save(f->s, REG, ACCT, "example.com", &r, T0 + 3, &e), 0);
+	assert_int_equal(f->s->ops->identity_get(f->s, REG, ACCT, "example.com", &got, &e), 0);
+
+	/* a new token meanwhile (the domain re-created): the old token's TXT does
+	 * not verify it, and the new row's other fields stay as they are */
+	free(id.token);
+	id.token = verify_new_domain_token();
+	id.dkim_enabled = false;
+	put(f->s, &id);
+	assert_int_equal(verify_save(f->s, REG, ACCT, "example.com", &r, T0 + 4, &e), 1);
+	get(f->s, "example.com", &got);
+	assert_string_equal(got.status, STATUS_PENDING); /* rescheduled, not verified */
+	assert_int_equal(got.next_check, T0 + 14);
+	assert_false(got.dkim_enabled);
+	identity_clear(&got);
+	identity_clear(&id);
+	free(old);
+}
+
+/* A store that lets another request write between the checker's read and
+ * its compare-and-set (the race the CAS closes): forwards the two ops
+ * verify_save uses, and before the first CAS runs `interfere`. */
+struct racy {
+	struct store base;
+	struct store *real;
+	struct store_ops ops;
+	int cas_calls;
+};
+
+static int
+racy_get(struct store *s, const char *region, const char *account_id, const char *name,
+	 struct identity *out, struct err *e)
+{
+	struct racy *r = (struct racy *)s;
+	return r->real->ops->identity_get(r->real, region, account_id, name, out, e);
+}
+
+static int
+racy_cas(struct store *s, const struct identity *seen, const struct identity *next,
+	 struct err *e)
+{
+	struct racy *r = (struct racy *)s;
+
+	if (r->cas_calls++ == 0) {
+		/* SetIdentityMailFromDomain lands in between */
+		struct identity other = {0};
+		get(r->real, seen->name, &other);
+		other.mail_from_domain = xstrdup("mf.example.com");
+		snprintf(other.mail_from_status, sizeof(other.mail_from_status), STATUS_PENDING);
+		put(r->real, &other);
+		identity_clear(&other);
+	}
+	return r->real->ops->identity_cas_checks(r->real, seen, next, e);
+}
+
+static void
+test_save_retries_after_a_concurrent_write(void **state)
+{
+	struct sfx *f = *state;
+	struct racy rs = {.real = f->s};
+	struct identity id, got = {0};
+	struct verify_result r;
+	struct err e;
+
+	rs.ops.identity_get = racy_get;
+	rs.ops.identity_cas_checks = racy_cas;
+	rs.base.ops = &rs.ops;
+	mk_domain(&id, T0);
+	put(f->s, &id);
+	result_for(&r, &id);
+	r.domain_found = true;
+	assert_int_equal(verify_save(&rs.base, REG, ACCT, "example.com", &r, T0 + 1, &e), 1);
+	assert_int_equal(rs.cas_calls, 2); /* refused once, then applied to the new row */
+	get(f->s, "example.com", &got);
+	assert_string_equal(got.status, STATUS_SUCCESS);
+	assert_string_equal(got.mail_from_domain, "mf.example.com"); /* not overwritten */
+	assert_string_equal(got.mail_from_status, STATUS_PENDING);
+	assert_true(got.next_check > 0); /* the MAIL FROM check goes on */
+	identity_clear(&got);
 	identity_clear(&id);
 }
 
@@ -508,10 +725,19 @@ main(void)
 		cmocka_unit_test(test_window_ends_failed),
 		cmocka_unit_test(test_verified_domain_dkim_window),
 		cmocka_unit_test(test_mail_from),
-		cmocka_unit_test(test_email_link),
-		cmocka_unit_test(test_email_link_expired),
-		cmocka_unit_test(test_email_with_mail_from),
-		cmocka_unit_test(test_link_rejects_domains),
+		cmocka_unit_test_setup_teardown(test_email_link, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_email_link_expired, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_email_with_mail_from, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_link_rejects_domains, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_link_after_delete, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_save_applies_and_respects_others, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_save_retries_after_a_concurrent_write,
+						store_setup, store_teardown),
 		cmocka_unit_test(test_request_check),
 		cmocka_unit_test(test_spf),
 		cmocka_unit_test(test_mail_link),
