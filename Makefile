@@ -4,7 +4,7 @@ JOBS    ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test unit integration fuzz-short fuzz bench check clean
+.PHONY: all build deps run test unit integration integration-asan fuzz-short fuzz bench check clean
 
 all: build
 
@@ -30,6 +30,13 @@ unit: build-test
 integration: build
 	SESAME_BIN=$(CURDIR)/build/sesame $(PY) -m pytest -q -p no:cacheprovider tests/integration
 
+# The same suite against the ASan+UBSan server: a memory error or undefined
+# behaviour aborts the server and fails the test that caused it; a leak
+# fails the clean-shutdown test.
+integration-asan: build-test
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	SESAME_BIN=$(CURDIR)/build-test/sesame $(PY) -m pytest -q -p no:cacheprovider tests/integration
+
 build-fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DSESAME_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
@@ -44,7 +51,7 @@ fuzz: build-fuzz
 check:
 	@bash scripts/checksrc.sh
 
-test: check unit integration fuzz-short
+test: check unit integration integration-asan fuzz-short
 	@echo "make test: all suites passed"
 
 bench: build
