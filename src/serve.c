@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "api/limits.h"
 #include "api/server.h"
 #include "queue/queue.h"
 #include "conf.h"
+#include "smtp/server.h"
 #include "store/store.h"
 #include "store/vault.h"
 #include "util/log.h"
@@ -34,6 +36,8 @@ serve_main(const struct conf *c)
 	struct vault *v = NULL;
 	struct store *s = NULL;
 	struct http_server *http = NULL;
+	struct smtp_server *smtp = NULL;
+	struct limits *lim = NULL;
 	struct queue *q = NULL;
 	struct verify *checker = NULL;
 	sigset_t set;
@@ -63,10 +67,19 @@ serve_main(const struct conf *c)
 	 * queued) and freed after them: their loops submit to it. */
 	if ((q = queue_start(c, &e)) == NULL)
 		goto fail;
-	if ((http = http_server_start(c, v, q, &e)) == NULL)
+	/* one set of rate buckets for both front ends: a send is charged the
+	 * same whether it came over HTTP or SMTP */
+	lim = limits_new();
+	/* SMTP first: once the HTTP health check answers, every listener is up */
+	if ((smtp = smtp_server_start(c, v, q, lim, &e)) == NULL)
 		goto fail;
+	if ((http = http_server_start(c, v, q, lim, &e)) == NULL) {
+		smtp_server_stop(smtp);
+		goto fail;
+	}
 	/* the DNS checker for pending domains, DKIM and MAIL FROM (--dns) */
 	if ((checker = verify_start(c, v, &e)) == NULL) {
+		smtp_server_stop(smtp);
 		http_server_stop(http);
 		goto fail;
 	}
@@ -74,13 +87,15 @@ serve_main(const struct conf *c)
 	printf("sesame: serving regions %s with data in %s\n"
 	       "  SES API   http://%s   (aws --endpoint-url http://%s ses ...)\n"
 	       "  inbox     http://%s/_sesame/\n"
+	       "  SMTP      %s (STARTTLS), %s (implicit TLS), region %s\n"
 	       "quickstart:\n"
 	       "  ./build/sesame account create --data %s --name demo\n"
 	       "  ./build/sesame key create --data %s --account <AccountId>\n"
 	       "  AWS_ACCESS_KEY_ID=<AccessKeyId> AWS_SECRET_ACCESS_KEY=<SecretAccessKey> \\\n"
 	       "    aws ses get-send-quota --endpoint-url http://%s --region %s\n",
-	       c->regions, c->data, c->http, c->http, c->http, c->data, c->data, c->http,
-	       c->region[0]);
+	       c->regions, c->data, c->http, c->http, c->http,
+	       c->smtp[0] ? c->smtp : "off", c->smtps[0] ? c->smtps : "off", c->region[0], c->data,
+	       c->data, c->http, c->region[0]);
 	fflush(stdout);
 
 	sigwait(&set, &sig);
@@ -89,13 +104,16 @@ serve_main(const struct conf *c)
 	/* Answer every accepted message while the loops still run, then stop
 	 * the loops, then free the queue they submitted to. */
 	queue_stop(q);
+	smtp_server_stop(smtp);
 	http_server_stop(http);
 	queue_free(q);
+	limits_free(lim);
 	vault_free(v);
 	return 0;
 fail:
 	fprintf(stderr, "sesame: %s\n", e.message);
 	queue_free(q);
+	limits_free(lim);
 	vault_free(v);
 	return 1;
 }

@@ -50,7 +50,7 @@ struct loop {
 struct http_server {
 	int nloops;
 	struct loop *loops;
-	struct limits *limits; /* one set of rate buckets for every loop */
+	struct limits *limits; /* one set of rate buckets for every loop (serve.c's) */
 };
 
 /* Split "host:port" ("[v6]:port" too) and bind a listening socket. */
@@ -115,12 +115,13 @@ loop_free(struct loop *l)
 }
 
 struct http_server *
-http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct err *e)
+http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
+		  struct err *e)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 	int i;
 
-	s->limits = limits_new();
+	s->limits = lim;
 	evthread_use_pthreads();
 	s->nloops = c->threads;
 	s->loops = xcalloc((size_t)s->nloops, sizeof(struct loop));
@@ -161,7 +162,6 @@ http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 fail:
 	for (int j = 0; j <= i && j < s->nloops; j++)
 		loop_free(&s->loops[j]);
-	limits_free(s->limits);
 	free(s->loops);
 	free(s);
 	return NULL;
@@ -178,7 +178,6 @@ http_server_stop(struct http_server *s)
 		pthread_join(s->loops[i].tid, NULL);
 		loop_free(&s->loops[i]);
 	}
-	limits_free(s->limits);
 	free(s->loops);
 	free(s);
 }

@@ -10,13 +10,16 @@
 struct conf;
 struct vault;
 struct queue;
+struct limits;
 struct http_server;
 
 /* Bind `c->http` and start the loops; every loop submits accepted mail to
- * `q` (queue.h, started before and freed after the server). NULL with `e`
- * filled on failure (address in use, store unavailable). */
+ * `q` (queue.h, started before and freed after the server) and charges
+ * sends to `lim` (limits.h, shared with the SMTP server; the caller frees
+ * it after stopping both). NULL with `e` filled on failure (address in
+ * use, store unavailable). */
 struct http_server *http_server_start(const struct conf *c, struct vault *v, struct queue *q,
-				      struct err *e);
+				      struct limits *lim, struct err *e);
 /* Stop the loops, join the threads and free everything. */
 void http_server_stop(struct http_server *s);
 

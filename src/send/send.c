@@ -1,0 +1,391 @@
+/*
+ * send.c — the send decision and queueing shared by the Query API and SMTP
+ * front ends (send.h; notes in docs/internals/send.md). Owns nothing past a
+ * call but the per-submission job handed to the queue, freed in send_done.
+ */
+#include "send/send.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api/limits.h"
+#include "api/send_lookup.h"
+#include "mail/build.h"
+#include "mail/raw.h"
+#include "queue/queue.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define DAY (24 * 60 * 60)
+#define MAX_TAGS 50
+#define TAG_MAX 256
+#define SIMULATOR_DOMAIN "simulator.amazonses.com"
+
+/* ---- shared checks of SES control values ---------------------------------- */
+
+static bool
+tag_chars_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+int
+send_check_tag(const char *name, size_t nn, const char *value, size_t vn, struct err *e)
+{
+	if (nn == 0 || nn > TAG_MAX || !tag_chars_ok(name, nn))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Invalid tag name <%.*s>: only ASCII letters, digits, '_' and '-' "
+			       "are allowed, 1 to 256 of them.",
+			       (int)(nn < 300 ? nn : 300), name);
+	if (vn > TAG_MAX || !tag_chars_ok(value, vn))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Invalid tag value <%.*s>: only ASCII letters, digits, '_' and '-' "
+			       "are allowed, at most 256 of them.",
+			       (int)(vn < 300 ? vn : 300), value);
+	return 0;
+}
+
+int
+send_check_tags_header(const char *h, struct err *e)
+{
+	size_t count = 0;
+
+	while (*h != '\0') {
+		const char *end = strchr(h, ','), *eq;
+		size_t n = end ? (size_t)(end - h) : strlen(h), b = 0;
+		while (b < n && (h[b] == ' ' || h[b] == '\t'))
+			b++;
+		while (n > b && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+			n--;
+		if (n > b) {
+			eq = memchr(h + b, '=', n - b);
+			if (eq == NULL)
+				return err_set(e, 400, "InvalidParameterValue",
+					       "X-SES-MESSAGE-TAGS: each tag must be name=value.");
+			if (++count > MAX_TAGS)
+				return err_set(e, 400, "InvalidParameterValue",
+					       "X-SES-MESSAGE-TAGS: more than 50 tags.");
+			size_t nn = (size_t)(eq - (h + b));
+			if (send_check_tag(h + b, nn, eq + 1, n - b - nn - 1, e) != 0)
+				return -1;
+		}
+		if (end == NULL)
+			break;
+		h = end + 1;
+	}
+	return 0;
+}
+
+int
+send_check_configuration_set(const char *name, struct err *e)
+{
+	if (name == NULL)
+		return 0;
+	return err_set(e, 400, "ConfigurationSetDoesNotExist",
+		       "Configuration set <%.128s> does not exist.", name);
+}
+
+/* ---- the decision --------------------------------------------------------- */
+
+static bool
+is_refusal(const struct err *e)
+{
+	/* Throttling is marked temporary (SMTP 454: try later) but is a refusal */
+	if (strcmp(e->code, "Throttling") == 0)
+		return true;
+	return !e->temporary && (strcmp(e->code, "MessageRejected") == 0 ||
+				 strcmp(e->code, "AccessDenied") == 0 ||
+				 strcmp(e->code, "AccountSendingPausedException") == 0);
+}
+
+/* SES's refusal for addresses no verified identity covers: MessageRejected
+ * naming them (`list`, comma-separated) and the region. */
+static int
+not_verified(const struct send_request *r, const char *list, struct err *e)
+{
+	char region[33];
+
+	snprintf(region, sizeof(region), "%s", r->region);
+	for (char *p = region; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return err_set(e, 400, "MessageRejected",
+		       "Email address is not verified. The following identities failed the check "
+		       "in region %s: %s",
+		       region, list);
+}
+
+/*
+ * Sandbox: every recipient must be covered by a verified identity of
+ * `account` (or be a mailbox simulator address). MessageRejected listing
+ * the ones that are not.
+ */
+static int
+check_sandbox(const struct send_request *r, struct send_lookup *c, const char *account,
+	      struct err *e)
+{
+	char list[700];
+	size_t o = 0;
+	bool failed = false;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < r->nrcpt; i++) {
+		const struct address *a = &r->rcpt[i];
+		int rc;
+		if (strcasecmp(a->domain, SIMULATOR_DOMAIN) == 0)
+			continue;
+		if ((rc = send_lookup_covered(c, r->region, account, a->spec, e)) < 0)
+			return -1;
+		if (rc == 1)
+			continue;
+		failed = true;
+		size_t n = strlen(a->spec);
+		if (o + n + 8 >= sizeof(list)) { /* SES ends a long list with "..." */
+			if (o + 4 < sizeof(list) && strcmp(list + (o >= 3 ? o - 3 : 0), "...") != 0)
+				o += (size_t)snprintf(list + o, sizeof(list) - o, "...");
+			continue;
+		}
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "", a->spec);
+	}
+	if (!failed)
+		return 0;
+	return not_verified(r, list, e);
+}
+
+/* What the queue's answer needs to settle the charge and reply. */
+struct send_job {
+	struct limits *limits;
+	send_done_fn done;
+	void *arg;
+	char account[13];
+	char action[32];
+	double rate;
+	size_t n;
+};
+
+static void
+send_done(void *arg, const char *message_id, const struct err *e)
+{
+	struct send_job *j = arg;
+
+	limits_settle(j->limits, j->account, j->rate, j->n, e == NULL);
+	if (e == NULL)
+		log_info("send %s %s account=%s recipients=%zu", j->action, message_id, j->account,
+			 j->n);
+	j->done(j->arg, message_id, e);
+	free(j);
+}
+
+static int64_t
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The message as it will be delivered, into out; its MessageId (also in
+ * the Message-ID header) into id. */
+static int
+render(const struct send_request *r, char id[80], struct buf *out, struct err *e)
+{
+	char date[40], mid[160];
+
+	raw_date((long long)r->now, date);
+	queue_message_id(id);
+	build_message_id(r->region, id, mid, sizeof(mid));
+	if (r->raw != NULL) {
+		if (raw_render(r->raw, date, mid, out) != 0)
+			return err_set(e, 400, "InvalidParameterValue", "The message is too large.");
+		return 0;
+	}
+	const struct send_built *p = r->built;
+	struct build_email b = {
+		.from = &r->from,
+		.to = p->to,
+		.nto = p->nto,
+		.cc = p->cc,
+		.ncc = p->ncc,
+		.reply_to = p->reply_to,
+		.nreply_to = p->nreply_to,
+		.subject = r->subject,
+		.subject_charset = p->subject_charset,
+		.text = p->text,
+		.text_charset = p->text_charset,
+		.html = p->html,
+		.html_charset = p->html_charset,
+		.date = date,
+		.message_id = mid,
+	};
+	if (build_email(&b, out, e) != 0)
+		return -1;
+	/* SES's 10 MB is a limit on what the client sends: for a raw message
+	 * raw_parse applied it; a built message is checked here */
+	if (out->len > RAW_MAX_BYTES)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Message length is more than %d bytes long: '%zu'.", RAW_MAX_BYTES,
+			       out->len);
+	return 0;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? xstrdup(s) : NULL;
+}
+
+int
+send_submit(const struct send_env *env, const struct send_request *r, send_done_fn done,
+	    void *arg, struct err *e)
+{
+	struct send_lookup *c = env->lookup;
+	struct store *st = env->store;
+	const struct account *acct = r->account;
+	const char **rcpt = NULL;
+	struct authz_caller who = {0};
+	struct authz_send what = {0};
+	struct authz_lookup lookup;
+	struct authz_result res;
+	struct queue_msg m = {0};
+	struct send_job *job;
+	struct buf out;
+	int64_t sent = 0;
+	int rc = -1;
+
+	buf_init(&out, 0);
+	/* the message is built before any charge: building can refuse bad
+	 * content (a charset that cannot hold the text) */
+	if (render(r, m.id, &out, e) != 0)
+		goto done;
+	if (send_lookup_sync(c, st, e) != 0)
+		goto done;
+
+	/* the caller's account */
+	if (!acct->sending_enabled) {
+		err_set(e, 400, "AccountSendingPausedException", "Sending is paused for this account.");
+		goto refused;
+	}
+	if (acct->sandbox && check_sandbox(r, c, acct->id, e) != 0)
+		goto refused;
+
+	/* who may send as these addresses */
+	rcpt = xcalloc(r->nrcpt ? r->nrcpt : 1, sizeof(*rcpt));
+	for (size_t i = 0; i < r->nrcpt; i++)
+		rcpt[i] = r->rcpt[i].spec;
+	who.account_id = r->account_id;
+	who.principal = r->principal;
+	who.user = r->user != NULL && r->user[0] ? r->user : NULL;
+	who.service = r->service != NULL && r->service[0] ? r->service : NULL;
+	who.region = r->region;
+	who.source_ip = r->source_ip != NULL && r->source_ip[0] ? r->source_ip : NULL;
+	who.secure = r->secure;
+	who.now = (int64_t)r->now;
+	if (who.user != NULL &&
+	    send_lookup_user_policy(c, who.account_id, who.user, &who.user_policy, e) != 0)
+		goto done;
+	what.action = r->action;
+	what.api_version = r->api_version;
+	what.from_display_name = r->from.name[0] ? r->from.name : NULL;
+	what.recipients = rcpt;
+	what.nrecipients = r->nrcpt;
+	what.address[AUTHZ_FROM] = r->from.spec;
+	what.address[AUTHZ_SOURCE] = r->source.spec;
+	what.address[AUTHZ_RETURN_PATH] = r->has_return_path ? r->return_path.spec : NULL;
+	for (int i = 0; i < AUTHZ_NROLES; i++)
+		what.arn[i] = r->arn[i];
+	send_lookup_authz(c, &lookup);
+	if (authz_decide(&who, &what, &lookup, &res, e) != 0)
+		goto refused;
+	log_debug("send: %s %s as %s (%s, statement '%s')", r->principal, r->action,
+		  res.role[AUTHZ_FROM].identity_arn,
+		  res.role[AUTHZ_FROM].delegated ? "delegated" : "own",
+		  res.role[AUTHZ_FROM].matched_sid);
+	/* both accounts must be out of the sandbox to reach unverified recipients */
+	for (int i = 0; i < AUTHZ_NROLES; i++) {
+		const struct authz_grant *g = &res.role[i];
+		struct account owner = {0};
+		bool seen = false;
+		int k;
+		if (!g->present || !g->delegated)
+			continue;
+		for (int j = 0; j < i && !seen; j++)
+			seen = res.role[j].present && res.role[j].delegated &&
+			       strcmp(res.role[j].owner, g->owner) == 0;
+		if (seen)
+			continue;
+		if ((k = st->ops->account_get(st, g->owner, &owner, e)) < 0)
+			goto done;
+		if (k == 0) {
+			/* the owner was deleted after authz read its identity (the
+			 * deletion takes the identity with it): fail closed, as for
+			 * an identity that does not exist */
+			not_verified(r, what.address[i] != NULL ? what.address[i] : "", e);
+			goto refused;
+		}
+		if (owner.sandbox && check_sandbox(r, c, owner.id, e) != 0)
+			goto refused;
+	}
+
+	/* the caller's limits */
+	if (st->ops->event_sum(st, acct->id, "accept", (int64_t)r->now - DAY, &sent, e) != 0)
+		goto done;
+	if (limits_charge(env->limits, acct->id, acct->max_rate, acct->max_24h, sent,
+			  monotonic_us(), r->nrcpt, e) != 0)
+		goto refused;
+
+	snprintf(m.region, sizeof(m.region), "%s", r->region);
+	snprintf(m.sending_account, sizeof(m.sending_account), "%s", acct->id);
+	if (res.role[AUTHZ_FROM].delegated)
+		snprintf(m.identity_owner, sizeof(m.identity_owner), "%s", res.role[AUTHZ_FROM].owner);
+	m.source_arn = dup_or_null(res.role[AUTHZ_SOURCE].identity_arn);
+	m.from_arn = dup_or_null(res.role[AUTHZ_FROM].identity_arn);
+	m.return_path_arn = res.role[AUTHZ_RETURN_PATH].present
+				    ? dup_or_null(res.role[AUTHZ_RETURN_PATH].identity_arn)
+				    : NULL;
+	m.principal = xstrdup(r->principal);
+	snprintf(m.source_ip, sizeof(m.source_ip), "%s", r->source_ip ? r->source_ip : "");
+	m.source = xstrdup(r->has_return_path ? r->return_path.spec : r->source.spec);
+	m.from_addr = xstrdup(r->from.spec);
+	m.subject = r->subject != NULL ? xstrdup(r->subject) : NULL;
+	m.ndestinations = r->nrcpt;
+	m.destinations = xcalloc(r->nrcpt ? r->nrcpt : 1, sizeof(*m.destinations));
+	for (size_t i = 0; i < r->nrcpt; i++)
+		m.destinations[i] = xstrdup(r->rcpt[i].spec);
+	m.raw = (uint8_t *)buf_steal(&out, &m.raw_len);
+
+	job = xcalloc(1, sizeof(*job));
+	job->limits = env->limits;
+	job->done = done;
+	job->arg = arg;
+	snprintf(job->account, sizeof(job->account), "%s", acct->id);
+	snprintf(job->action, sizeof(job->action), "%s", r->action);
+	job->rate = acct->max_rate;
+	job->n = r->nrcpt;
+	queue_submit(env->queue, &m, env->base, send_done, job);
+	rc = 0;
+	goto done;
+
+refused:
+	/* counted in the caller's statistics (GetSendStatistics Rejects),
+	 * written off this loop by the queue's store thread */
+	if (is_refusal(e))
+		queue_record(env->queue, r->account_id, (int64_t)r->now, "reject",
+			     (int64_t)(r->nrcpt ? r->nrcpt : 1));
+done:
+	queue_msg_clear(&m);
+	free(rcpt);
+	buf_free(&out);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * send.h — the protocol-neutral half of a send (DESIGN.md "The send
+ * decision"): from "the message is known" to queue_submit. Both front ends
+ * (api/act_send.c for SendEmail/SendRawEmail, smtp/server.c for SMTP DATA)
+ * translate their wire format into one struct send_request and call
+ * send_submit(), so the account checks, authz_decide(), the limits and the
+ * refusal accounting are the same code for both. Notes:
+ * docs/internals/send.md.
+ *
+ * send_submit runs, in order:
+ *   render  the message as delivered (raw: X-SES-* and Bcc stripped,
+ *           Date/Message-ID replaced; built: MIME from the parts);
+ *   account the caller's account: sending enabled, sandbox recipients;
+ *   authz   authz_decide over From, Source and Return-Path, through the
+ *           loop's send_lookup cache; the owner's sandbox when delegated;
+ *   limits  the 24 h quota and the rate, charged to the CALLER's account;
+ *   queue   queue_submit; `done` runs after the group commit.
+ * A refusal (AccountSendingPaused, MessageRejected, AccessDenied,
+ * Throttling) is counted as a 'reject' event of the caller's account;
+ * temporary failures are not.
+ *
+ * Invariants: nothing is queued unless every phase allowed it; a charge is
+ * settled exactly once, when the queue answers, before `done` runs.
+ */
+#ifndef SESAME_SEND_SEND_H
+#define SESAME_SEND_SEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/address.h"
+#include "core/authz.h"
+#include "util/err.h"
+
+struct account;
+struct event_base;
+struct limits;
+struct queue;
+struct raw_msg;
+struct send_lookup;
+struct store;
+
+/* What one event loop lends to its sends. All borrowed; the loop owns them. */
+struct send_env {
+	struct store *store;        /* this loop's store handle */
+	struct send_lookup *lookup; /* this loop's identity/policy cache */
+	struct limits *limits;      /* shared by every loop of every front end */
+	struct queue *queue;        /* shared */
+	struct event_base *base;    /* where `done` runs */
+};
+
+/* The SendEmail parts (send_submit adds Date and Message-ID). */
+struct send_built {
+	const struct address *to, *cc, *reply_to;
+	size_t nto, ncc, nreply_to;
+	const char *subject_charset;
+	const char *text, *text_charset;
+	const char *html, *html_charset;
+};
+
+/* One send, as the front end understood it. Everything is borrowed for the
+ * duration of send_submit only. */
+struct send_request {
+	/* the caller (from SigV4 or SMTP AUTH) */
+	const struct account *account; /* the caller's account, as read now */
+	const char *account_id;
+	const char *principal;         /* arn:aws:iam::ID:root | …:user/N | service */
+	const char *user;              /* IAM user name or NULL */
+	const char *service;           /* service principal or NULL */
+	const char *region;
+	const char *source_ip;         /* "" or NULL when unknown */
+	bool secure;                   /* arrived over TLS */
+	time_t now;
+	/* what */
+	const char *action;            /* "SendEmail" | "SendRawEmail" (no "ses:") */
+	const char *api_version;       /* ses:ApiVersion: "1" Query API, "2" SMTP */
+	struct address from;           /* the From header's mailbox */
+	struct address source;         /* envelope sender */
+	struct address return_path;    /* feedback address, when has_return_path */
+	bool has_return_path;
+	const char *arn[AUTHZ_NROLES]; /* From, Source, Return-Path ARNs or NULL */
+	const struct address *rcpt;    /* envelope recipients */
+	size_t nrcpt;
+	const char *subject;           /* decoded UTF-8, NULL if none */
+	/* the message: exactly one of these */
+	const struct raw_msg *raw;
+	const struct send_built *built;
+};
+
+/* Completion: exactly once per accepted submission, on env->base, after
+ * the charge is settled; message_id on success, e otherwise (temporary:
+ * storage trouble or shutdown). */
+typedef void (*send_done_fn)(void *arg, const char *message_id, const struct err *e);
+
+/*
+ * Decide and, if allowed, queue. 0: queued, `done(arg, …)` will run later
+ * (never inside this call). -1: refused or failed now, e filled, `done` is
+ * not called. r and everything it points to may be freed on return.
+ */
+int send_submit(const struct send_env *env, const struct send_request *r, send_done_fn done,
+		void *arg, struct err *e);
+
+/* Checks of SES control values shared by the front ends (InvalidParameterValue
+ * / ConfigurationSetDoesNotExist, SES's words). */
+/* One message tag: name 1..256 and value 0..256 of [A-Za-z0-9_-]. */
+int send_check_tag(const char *name, size_t nn, const char *value, size_t vn, struct err *e);
+/* An X-SES-MESSAGE-TAGS value: `name1=value1, name2=value2`, at most 50. */
+int send_check_tags_header(const char *h, struct err *e);
+/* A configuration set name (sesame has none yet, so any name is unknown).
+ * NULL is fine. */
+int send_check_configuration_set(const char *name, struct err *e);
+
+#endif

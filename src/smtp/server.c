@@ -1,0 +1,608 @@
+/*
+ * server.c — the SMTP submission front end (server.h; notes in
+ * docs/internals/smtp.md). One event-loop thread owns both listeners
+ * (--smtp: STARTTLS, --smtps: implicit TLS), every connection, a store
+ * handle and a send_lookup cache; the queue and the limits are shared with
+ * the HTTP front end. Each connection is a libevent bufferevent (an
+ * OpenSSL one for implicit TLS, a filter stacked on the socket one after
+ * STARTTLS) feeding a session state machine (session.c) that knows no
+ * sockets. This file is the glue: bytes in and out, the TLS upgrade,
+ * AUTH against the store's keys, and the translation of a finished DATA
+ * into one send_request for send_submit — the same pipeline as the API.
+ *
+ * Region: SMTP credentials are region-specific and a listener serves one
+ * region: the first of --regions (conf->region[0]).
+ *
+ * Invariants: a connection is freed only on this thread, never while its
+ * submission is pending (it is marked dead instead and freed by the
+ * completion); replies written before a close are flushed first (bounded
+ * by CLOSE_POLLS).
+ */
+#include "smtp/server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
+
+#include "api/limits.h"
+#include "api/send_lookup.h"
+#include "conf.h"
+#include "mail/build.h"
+#include "mail/raw.h"
+#include "send/send.h"
+#include "smtp/password.h"
+#include "smtp/session.h"
+#include "smtp/tls.h"
+#include "store/store.h"
+#include "store/vault.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define SMTP_HOSTNAME "localhost"
+#define GREET_DELAY_MS 100   /* input before the greeting: a pre-greet talker */
+#define IDLE_SECS 300        /* RFC 5321 4.5.3.2.7: at least 5 minutes */
+#define WRITE_SECS 60
+#define CLOSE_POLL_MS 20
+#define CLOSE_POLLS 100
+#define API_VERSION "2"      /* ses:ApiVersion: SMTP is documented as v2 SendRawEmail */
+
+struct conn;
+
+struct smtp_server {
+	const struct conf *conf;
+	struct vault *vault;
+	SSL_CTX *ssl;
+	struct event_base *base;
+	struct evconnlistener *lst[2];
+	struct send_env env;
+	struct store *store;
+	struct send_lookup *lookup;
+	pthread_t tid;
+	bool running;
+	struct conn *conns;  /* every live connection */
+};
+
+struct conn {
+	struct smtp_server *srv;
+	struct conn *prev, *next;
+	struct bufferevent *bev;
+	struct smtp_session *sess;
+	struct event *timer;       /* the greeting delay, then close polling */
+	char ip[64];
+	bool want_tls, closing, pending, dead, greeted;
+	int polls;
+	/* the caller, after AUTH */
+	char key_id[21];
+	char account_id[13];
+	char user[65];
+	char service[254];
+	char principal[512];
+};
+
+static void conn_pump(struct conn *c);
+static void conn_after(struct conn *c);
+
+/* ---- connection lifetime ---------------------------------------------------- */
+
+static void
+conn_release(struct conn *c)
+{
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->timer = NULL;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	c->bev = NULL;
+	smtp_session_free(c->sess);
+	c->sess = NULL;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (c->srv->conns == c)
+		c->srv->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Free now, or, with a submission pending, when it completes. */
+static void
+conn_free(struct conn *c)
+{
+	conn_release(c);
+	if (c->pending)
+		c->dead = true;
+	else
+		free(c);
+}
+
+static bool
+flushed(struct conn *c)
+{
+	struct bufferevent *u = bufferevent_get_underlying(c->bev);
+
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	       (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0);
+}
+
+static void
+close_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval tv = {0, CLOSE_POLL_MS * 1000};
+
+	if (flushed(c) || ++c->polls >= CLOSE_POLLS) {
+		conn_free(c);
+		return;
+	}
+	evtimer_add(c->timer, &tv);
+}
+
+/* The session ended: stop reading, free once the replies are out. */
+static void
+conn_closing(struct conn *c)
+{
+	struct timeval tv = {0, 0};
+
+	bufferevent_disable(c->bev, EV_READ);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->timer = evtimer_new(c->srv->base, close_poll, c);
+	evtimer_add(c->timer, &tv);
+}
+
+/* ---- session callbacks ---------------------------------------------------------- */
+
+static void
+ops_write(void *arg, const char *data, size_t n)
+{
+	struct conn *c = arg;
+
+	bufferevent_write(c->bev, data, n);
+}
+
+static void
+ops_starttls(void *arg)
+{
+	((struct conn *)arg)->want_tls = true;
+}
+
+static void
+ops_close(void *arg)
+{
+	((struct conn *)arg)->closing = true;
+}
+
+/* The caller of key `key_id` if `password` is its SMTP password for the
+ * listener's region: 1, 0 (unknown key or wrong password), -1 (temporary). */
+static int
+ops_auth(void *arg, const char *user, const char *password, struct err *e)
+{
+	struct conn *c = arg;
+	struct smtp_server *srv = c->srv;
+	struct access_key key = {0};
+	uint8_t *secret = NULL;
+	size_t slen = 0;
+	bool ok;
+	int rc;
+
+	if (strlen(user) >= sizeof(key.id) || strlen(password) > SMTP_PASSWORD_MAX_INPUT)
+		return 0;
+	if ((rc = srv->store->ops->key_get(srv->store, user, &key, e)) <= 0)
+		return rc;
+	if (vault_unseal(srv->vault, key.sealed, key.sealed_len, &secret, &slen, e) != 0) {
+		access_key_clear(&key);
+		return -1;
+	}
+	ok = smtp_password_check((const char *)secret, srv->conf->region[0], password);
+	OPENSSL_cleanse(secret, slen);
+	free(secret);
+	if (!ok) {
+		log_info("smtp %s: AUTH failed for %s", c->ip, key.id);
+		access_key_clear(&key);
+		return 0;
+	}
+	snprintf(c->key_id, sizeof(c->key_id), "%s", key.id);
+	snprintf(c->account_id, sizeof(c->account_id), "%s", key.account_id);
+	snprintf(c->user, sizeof(c->user), "%s", key.user);
+	snprintf(c->service, sizeof(c->service), "%s", key.service);
+	/* the key's principal, exactly as the API derives it (request.c) */
+	if (key.user[0])
+		snprintf(c->principal, sizeof(c->principal), "arn:aws:iam::%s:user/%s",
+			 key.account_id, key.user);
+	else if (key.service[0])
+		snprintf(c->principal, sizeof(c->principal), "%s", key.service);
+	else
+		snprintf(c->principal, sizeof(c->principal), "arn:aws:iam::%s:root", key.account_id);
+	access_key_clear(&key);
+	log_info("smtp %s: AUTH as %s", c->ip, c->principal);
+	return 1;
+}
+
+static void
+conn_sent(void *arg, const char *message_id, const struct err *e)
+{
+	struct conn *c = arg;
+
+	c->pending = false;
+	if (c->dead) {
+		free(c);
+		return;
+	}
+	smtp_session_submitted(c->sess, message_id, e);
+	conn_after(c);
+	if (c->bev != NULL && !c->closing)
+		conn_pump(c);
+}
+
+/* A finished DATA as SendRawEmail: MAIL FROM is the Source (and the
+ * feedback address), RCPT TO the Destinations, X-SES-* headers the ARNs. */
+static int
+ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
+{
+	static const char *const hdr_names[AUTHZ_NROLES] = {"X-SES-FROM-ARN", "X-SES-SOURCE-ARN",
+							    "X-SES-RETURN-PATH-ARN"};
+	struct conn *c = arg;
+	struct smtp_server *srv = c->srv;
+	struct store *st = srv->store;
+	struct send_request r = {0};
+	struct raw_msg *raw = NULL;
+	struct address *rcpt = NULL;
+	struct account acct;
+	char *hdr[AUTHZ_NROLES] = {0}, *subject = NULL, *h;
+	int rc = -1, k;
+
+	if (raw_parse(t->data, t->len, &raw, e) != 0 || raw_from(raw, &r.from, e) != 0)
+		goto done;
+	if (address_parse_spec(t->mail_from, strlen(t->mail_from), &r.source, e) != 0)
+		goto done;
+	r.return_path = r.source;
+	r.has_return_path = true;
+	for (int i = 0; i < AUTHZ_NROLES; i++) {
+		hdr[i] = raw_get(raw, hdr_names[i]);
+		r.arn[i] = hdr[i] != NULL && hdr[i][0] != '\0' ? hdr[i] : NULL;
+	}
+	if ((h = raw_get(raw, "X-SES-MESSAGE-TAGS")) != NULL) {
+		k = send_check_tags_header(h, e);
+		free(h);
+		if (k != 0)
+			goto done;
+	}
+	if ((h = raw_get(raw, "X-SES-CONFIGURATION-SET")) != NULL) {
+		k = h[0] != '\0' ? send_check_configuration_set(h, e) : 0;
+		free(h);
+		if (k != 0)
+			goto done;
+	}
+	rcpt = xcalloc(t->nrcpt ? t->nrcpt : 1, sizeof(*rcpt));
+	for (size_t i = 0; i < t->nrcpt; i++)
+		if (address_parse_spec(t->rcpt[i], strlen(t->rcpt[i]), &rcpt[i], e) != 0)
+			goto done;
+	if ((h = raw_get(raw, "Subject")) != NULL) {
+		subject = build_decode_header(h);
+		free(h);
+	}
+	/* the account as it is now: a pause or a quota change applies at once */
+	if ((k = st->ops->account_get(st, c->account_id, &acct, e)) <= 0) {
+		if (k == 0)
+			err_set(e, 403, "AccessDenied", "The account of SMTP user %s no longer exists.",
+				c->key_id);
+		goto done;
+	}
+	r.account = &acct;
+	r.account_id = c->account_id;
+	r.principal = c->principal;
+	r.user = c->user;
+	r.service = c->service;
+	r.region = srv->conf->region[0];
+	r.source_ip = c->ip;
+	r.secure = true; /* AUTH, hence any send, needs TLS */
+	r.now = time(NULL);
+	r.action = "SendRawEmail";
+	r.api_version = API_VERSION;
+	r.rcpt = rcpt;
+	r.nrcpt = t->nrcpt;
+	r.subject = subject;
+	r.raw = raw;
+	if ((rc = send_submit(&srv->env, &r, conn_sent, c, e)) == 0)
+		c->pending = true;
+done:
+	if (rc != 0)
+		log_info("smtp %s: refused %s: %s", c->ip, e->code, e->message);
+	for (int i = 0; i < AUTHZ_NROLES; i++)
+		free(hdr[i]);
+	free(subject);
+	free(rcpt);
+	raw_free(raw);
+	return rc;
+}
+
+static const struct smtp_session_ops session_ops = {
+	.write = ops_write,
+	.starttls = ops_starttls,
+	.close = ops_close,
+	.auth = ops_auth,
+	.submit = ops_submit,
+};
+
+/* ---- bufferevent callbacks ---------------------------------------------------- */
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+
+static void
+set_callbacks(struct conn *c)
+{
+	struct timeval rd = {IDLE_SECS, 0}, wr = {WRITE_SECS, 0};
+
+	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
+	bufferevent_set_timeouts(c->bev, &rd, &wr);
+}
+
+/* STARTTLS: stack an OpenSSL filter on the plaintext bufferevent. */
+static void
+upgrade(struct conn *c)
+{
+	struct bufferevent *tls;
+	SSL *ssl;
+
+	c->want_tls = false;
+	/* plaintext pipelined after STARTTLS is discarded, never read as TLS */
+	evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+	if ((ssl = SSL_new(c->srv->ssl)) == NULL ||
+	    (tls = bufferevent_openssl_filter_new(c->srv->base, c->bev, ssl,
+						  BUFFEREVENT_SSL_ACCEPTING,
+						  BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warn("smtp %s: cannot start TLS", c->ip);
+		conn_free(c);
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	c->bev = tls;
+	set_callbacks(c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* After the session ran: act on what it asked for. */
+static void
+conn_after(struct conn *c)
+{
+	if (c->bev == NULL)
+		return;
+	if (c->closing) {
+		conn_closing(c);
+		return;
+	}
+	if (c->want_tls) {
+		upgrade(c);
+		return;
+	}
+	if (smtp_session_busy(c->sess))
+		bufferevent_disable(c->bev, EV_READ);
+	else
+		bufferevent_enable(c->bev, EV_READ);
+}
+
+/* Feed what the bufferevent holds to the session while it takes input. */
+static void
+conn_pump(struct conn *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	char chunk[16384];
+	int n;
+
+	while (!c->closing && !c->want_tls && !smtp_session_busy(c->sess) &&
+	       (n = evbuffer_remove(in, chunk, sizeof(chunk))) > 0)
+		smtp_session_input(c->sess, chunk, (size_t)n);
+	conn_after(c);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	conn_pump(arg);
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if ((what & BEV_EVENT_TIMEOUT) && !c->closing) {
+		bufferevent_enable(c->bev, EV_WRITE);
+		smtp_session_timeout(c->sess);
+		conn_after(c);
+		return;
+	}
+	conn_free(c); /* EOF or error: nothing more can be said */
+}
+
+static void
+greet(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	smtp_session_greet(c->sess);
+	conn_after(c);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+	  void *arg)
+{
+	struct smtp_server *srv = arg;
+	bool tls = l == srv->lst[1];
+	struct timeval tv = {0, GREET_DELAY_MS * 1000};
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->srv = srv;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->ip, sizeof(c->ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->ip, sizeof(c->ip));
+	if (tls) {
+		SSL *ssl = SSL_new(srv->ssl);
+		c->bev = ssl == NULL ? NULL
+				     : bufferevent_openssl_socket_new(srv->base, fd, ssl,
+								      BUFFEREVENT_SSL_ACCEPTING,
+								      BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev != NULL)
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	} else {
+		c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->sess = smtp_session_new(&session_ops, c, tls, !tls, SMTP_HOSTNAME);
+	c->next = srv->conns;
+	if (srv->conns != NULL)
+		srv->conns->prev = c;
+	srv->conns = c;
+	set_callbacks(c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->timer = evtimer_new(srv->base, greet, c);
+	evtimer_add(c->timer, &tv);
+}
+
+/* ---- the server ----------------------------------------------------------------- */
+
+/* Split "host:port" ("[v6]:port" too) and bind a listening socket. */
+static int
+listen_on(const char *addr, struct err *e)
+{
+	char host[256], port[16];
+	const char *colon = strrchr(addr, ':');
+	struct addrinfo hints = {0}, *res = NULL;
+	int fd = -1, one = 1, rc;
+
+	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
+		return err_set(e, 400, "InvalidConfiguration", "bad listen address '%s' (want HOST:PORT)", addr);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
+		return err_set(e, 400, "InvalidConfiguration", "listen address '%s': %s", addr, gai_strerror(rc));
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+		err_set(e, 500, "InvalidConfiguration", "cannot listen on %s: %s", addr, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct smtp_server *s = arg;
+
+	event_base_dispatch(s->base);
+	return NULL;
+}
+
+static void
+server_free(struct smtp_server *s)
+{
+	while (s->conns != NULL) {
+		struct conn *c = s->conns;
+		conn_release(c);
+		free(c); /* the queue has answered (queue_stop), or never will */
+	}
+	for (int i = 0; i < 2; i++)
+		if (s->lst[i] != NULL)
+			evconnlistener_free(s->lst[i]);
+	if (s->base != NULL)
+		event_base_free(s->base);
+	if (s->store != NULL)
+		store_close(s->store);
+	send_lookup_free(s->lookup);
+	SSL_CTX_free(s->ssl);
+	free(s);
+}
+
+struct smtp_server *
+smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
+		  struct err *e)
+{
+	struct smtp_server *s = xcalloc(1, sizeof(*s));
+	const char *addr[2] = {c->smtp, c->smtps};
+
+	s->conf = c;
+	s->vault = v;
+	if ((s->ssl = smtp_tls_ctx(c, e)) == NULL)
+		goto fail;
+	if ((s->store = store_open(c->db, c->data, e)) == NULL)
+		goto fail;
+	s->lookup = send_lookup_new();
+	s->base = event_base_new();
+	s->env = (struct send_env){
+		.store = s->store, .lookup = s->lookup, .limits = lim, .queue = q, .base = s->base};
+	for (int i = 0; i < 2; i++) {
+		int fd;
+		if (addr[i][0] == '\0')
+			continue;
+		if ((fd = listen_on(addr[i], e)) < 0)
+			goto fail;
+		s->lst[i] = evconnlistener_new(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		if (s->lst[i] == NULL) {
+			close(fd);
+			err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", addr[i]);
+			goto fail;
+		}
+	}
+	if (pthread_create(&s->tid, NULL, loop_main, s) != 0) {
+		log_err("smtp: cannot start thread");
+		abort();
+	}
+	s->running = true;
+	if (c->smtp[0])
+		log_info("smtp: submission (STARTTLS) on %s, region %s", c->smtp, c->region[0]);
+	if (c->smtps[0])
+		log_info("smtp: submission (implicit TLS) on %s, region %s", c->smtps, c->region[0]);
+	return s;
+fail:
+	server_free(s);
+	return NULL;
+}
+
+void
+smtp_server_stop(struct smtp_server *s)
+{
+	if (s == NULL)
+		return;
+	if (s->running) {
+		event_base_loopbreak(s->base);
+		pthread_join(s->tid, NULL);
+	}
+	server_free(s);
+}
