@@ -101,8 +101,11 @@ serve_main(const struct conf *c)
 	sigwait(&set, &sig);
 	log_info("serve: signal %d, shutting down", sig);
 	verify_stop(checker);
-	/* Answer every accepted message while the loops still run, then stop
-	 * the loops, then free the queue they submitted to. */
+	/* Stop taking new work, answer every accepted message while the loops
+	 * still run, then stop the loops, then free the queue they submitted
+	 * to: no answer is ever scheduled on a loop that will not run it. */
+	smtp_server_drain(smtp);
+	http_server_drain(http);
 	queue_stop(q);
 	smtp_server_stop(smtp);
 	http_server_stop(http);

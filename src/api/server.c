@@ -17,6 +17,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <event2/buffer.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "api/request.h"
 #include "api/send_lookup.h"
 #include "api/sigv4.h"
+#include "api/xml.h"
 #include "conf.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -41,6 +44,7 @@
 
 struct loop {
 	pthread_t tid;
+	atomic_int drained;     /* set by the loop once it refuses new requests */
 	struct event_base *base;
 	struct evhttp *http;
 	int fd;
@@ -165,6 +169,49 @@ fail:
 	free(s->loops);
 	free(s);
 	return NULL;
+}
+
+/* Shutting down: answer every new request with 503 at once, without the
+ * queue (SES's ServiceUnavailable). Runs on the loop, which owns its evhttp. */
+static void
+refuse_cb(struct evhttp_request *req, void *arg)
+{
+	struct evbuffer *out = evbuffer_new();
+	struct err e;
+	struct buf b;
+
+	err_temp(&e, "The service is shutting down; try again.");
+	buf_init(&b, 0);
+	xml_error_response(&b, &e, "");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/xml");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+	evbuffer_add(out, b.data, b.len);
+	evhttp_send_reply(req, 503, "Service Unavailable", out);
+	evbuffer_free(out);
+	buf_free(&b);
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct loop *l = arg;
+
+	evhttp_set_gencb(l->http, refuse_cb, NULL);
+	atomic_store(&l->drained, 1);
+}
+
+void
+http_server_drain(struct http_server *s)
+{
+	static const struct timeval now = {0, 0};
+
+	if (s == NULL)
+		return;
+	for (int i = 0; i < s->nloops; i++)
+		event_base_once(s->loops[i].base, -1, EV_TIMEOUT, drain_cb, &s->loops[i], &now);
+	for (int i = 0; i < s->nloops; i++)
+		for (int ms = 0; ms < 2000 && !atomic_load(&s->loops[i].drained); ms++)
+			usleep(1000);
 }
 
 void

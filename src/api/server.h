@@ -20,6 +20,10 @@ struct http_server;
  * use, store unavailable). */
 struct http_server *http_server_start(const struct conf *c, struct vault *v, struct queue *q,
 				      struct limits *lim, struct err *e);
+/* Before queue_stop at shutdown: every loop answers new requests with 503
+ * at once, without the queue, so every answer the queue owes reaches a
+ * running loop. Returns once every loop has taken it in. */
+void http_server_drain(struct http_server *s);
 /* Stop the loops, join the threads and free everything. */
 void http_server_stop(struct http_server *s);
 

@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ struct smtp_server {
 	struct send_lookup *lookup;
 	pthread_t tid;
 	bool running;
+	bool draining;       /* loop thread only: shutting down, submit nothing */
+	atomic_int drained;  /* set by the loop once `draining` holds */
 	struct conn *conns;  /* every live connection */
 };
 
@@ -318,6 +321,10 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	r.nrcpt = t->nrcpt;
 	r.subject = subject;
 	r.raw = raw;
+	if (srv->draining) {
+		rc = err_temp(e, "The service is shutting down; try again.");
+		goto done;
+	}
 	if ((rc = send_submit(&srv->env, &r, conn_sent, c, e)) == 0)
 		c->pending = true;
 done:
@@ -593,6 +600,27 @@ smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 fail:
 	server_free(s);
 	return NULL;
+}
+
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_server *s = arg;
+
+	s->draining = true;
+	atomic_store(&s->drained, 1);
+}
+
+void
+smtp_server_drain(struct smtp_server *s)
+{
+	static const struct timeval now = {0, 0};
+
+	if (s == NULL || !s->running ||
+	    event_base_once(s->base, -1, EV_TIMEOUT, drain_cb, s, &now) != 0)
+		return;
+	for (int ms = 0; ms < 2000 && !atomic_load(&s->drained); ms++)
+		usleep(1000);
 }
 
 void
