@@ -52,6 +52,7 @@
 #include "store/store.h"
 #include "store/vault.h"
 #include "util/log.h"
+#include "util/net.h"
 #include "util/xalloc.h"
 
 #define SMTP_HOSTNAME "localhost"
@@ -492,42 +493,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 /* ---- the server ----------------------------------------------------------------- */
 
-/* Split "host:port" ("[v6]:port" too) and bind a listening socket. */
-static int
-listen_on(const char *addr, struct err *e)
-{
-	char host[256], port[16];
-	const char *colon = strrchr(addr, ':');
-	struct addrinfo hints = {0}, *res = NULL;
-	int fd = -1, one = 1, rc;
-
-	if (colon == NULL || (size_t)(colon - addr) >= sizeof(host) || strlen(colon + 1) >= sizeof(port))
-		return err_set(e, 400, "InvalidConfiguration", "bad listen address '%s' (want HOST:PORT)", addr);
-	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-	snprintf(port, sizeof(port), "%s", colon + 1);
-	if (host[0] == '[') {
-		memmove(host, host + 1, strlen(host));
-		host[strcspn(host, "]")] = '\0';
-	}
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res)) != 0)
-		return err_set(e, 400, "InvalidConfiguration", "listen address '%s': %s", addr, gai_strerror(rc));
-	fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-		err_set(e, 500, "InvalidConfiguration", "cannot listen on %s: %s", addr, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		freeaddrinfo(res);
-		return -1;
-	}
-	freeaddrinfo(res);
-	return fd;
-}
-
 static void *
 loop_main(void *arg)
 {
@@ -578,7 +543,7 @@ smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 		int fd;
 		if (addr[i][0] == '\0')
 			continue;
-		if ((fd = listen_on(addr[i], e)) < 0)
+		if ((fd = net_listen(addr[i], e)) < 0)
 			goto fail;
 		s->lst[i] = evconnlistener_new(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 		if (s->lst[i] == NULL) {
