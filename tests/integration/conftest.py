@@ -186,3 +186,22 @@ def xml_error(text):
     ns = {"s": "http://ses.amazonaws.com/doc/2010-12-01/"}
     root = ET.fromstring(text)
     return root.findtext("s:Error/s:Code", namespaces=ns), root.findtext("s:Error/s:Message", namespaces=ns)
+
+
+def verify(sesame, account, identity, region="us-east-1"):
+    """Mark `identity` verified for `account` with the operator override."""
+    sesame.cli("identity", "verify", "--account", account, "--region", region, identity)
+
+
+def messages(sesame):
+    """The capture inbox, oldest first."""
+    status, body = sesame.get("/_sesame/messages")
+    assert status == 200
+    return json.loads(body)["messages"]
+
+
+def raw_of(sesame, message_id):
+    """The captured message exactly as it would be delivered."""
+    status, body = sesame.get(f"/_sesame/messages/{message_id}/raw")
+    assert status == 200
+    return body.decode()

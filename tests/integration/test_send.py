@@ -15,7 +15,8 @@ from email.message import EmailMessage
 import botocore.exceptions
 import pytest
 
-from conftest import post, sign, xml_error
+import conftest
+from conftest import messages, post, raw_of, sign, xml_error
 
 REGION = "us-east-1"
 DOMAIN = "example.com"
@@ -37,19 +38,7 @@ def policy(principal, account, effect="Allow", actions=("ses:SendEmail", "ses:Se
 
 
 def verify(sesame, account, identity=DOMAIN, region=REGION):
-    sesame.cli("identity", "verify", "--account", account, "--region", region, identity)
-
-
-def messages(sesame):
-    status, body = sesame.get("/_sesame/messages")
-    assert status == 200
-    return json.loads(body)["messages"]
-
-
-def raw_of(sesame, message_id):
-    status, body = sesame.get(f"/_sesame/messages/{message_id}/raw")
-    assert status == 200
-    return body.decode()
+    conftest.verify(sesame, account, identity, region)
 
 
 def sent_24h(client):

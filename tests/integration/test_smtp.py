@@ -13,6 +13,9 @@ import subprocess
 
 import pytest
 
+import conftest
+from conftest import messages, raw_of
+
 REGION = "us-east-1"  # the listener's region: the first of --regions
 DOMAIN = "example.com"
 SWAKS = "/usr/bin/swaks"
@@ -29,19 +32,7 @@ def policy(principal, account, actions=("ses:SendRawEmail",), identity=DOMAIN):
 
 
 def verify(sesame, account, identity=DOMAIN, region=REGION):
-    sesame.cli("identity", "verify", "--account", account, "--region", region, identity)
-
-
-def messages(sesame):
-    status, body = sesame.get("/_sesame/messages")
-    assert status == 200
-    return json.loads(body)["messages"]
-
-
-def raw_of(sesame, message_id):
-    status, body = sesame.get(f"/_sesame/messages/{message_id}/raw")
-    assert status == 200
-    return body.decode()
+    conftest.verify(sesame, account, identity, region)
 
 
 def creds(key):
