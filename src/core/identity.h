@@ -17,8 +17,11 @@
 #include <stddef.h>
 
 #include "core/address.h"
-#include "store/store.h" /* enum identity_type: IDENTITY_EMAIL, IDENTITY_DOMAIN */
 #include "util/err.h"
+
+/* The two kinds of SES identity. Defined here (core/ is the bottom layer);
+ * store.h includes this header for the column that holds it. */
+enum identity_type { IDENTITY_EMAIL, IDENTITY_DOMAIN };
 
 #define IDENTITY_NAME_MAX ADDRESS_SPEC_MAX
 /* An address, its domain and every parent with two or more labels. */

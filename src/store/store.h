@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/identity.h"
 #include "util/err.h"
 
 #define STORE_ERR_EXISTS "AlreadyExists"
@@ -85,7 +86,7 @@ void access_key_clear(struct access_key *k);
 
 /* ---- identities -------------------------------------------------------- */
 
-enum identity_type { IDENTITY_EMAIL, IDENTITY_DOMAIN };
+/* enum identity_type (IDENTITY_EMAIL, IDENTITY_DOMAIN): core/identity.h */
 
 /* Verification statuses exactly as SES spells them. */
 #define STATUS_PENDING "Pending"
