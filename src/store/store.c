@@ -1,8 +1,10 @@
 /*
- * store.c — the backend-neutral part of the store: choosing a backend from
- * the store URL (store_open), closing, and releasing the heap parts of the
- * row structs. The backends live in store_<name>.c; see store.h for the
- * contract and docs/internals/store.md for the schema.
+ * store.c — the backend-neutral part of the store: the backend table
+ * (URL scheme → constructor, store_open), closing, and releasing the heap
+ * parts of the row structs. The backends live in store_<name>.c and are
+ * reached only through the table; their constructors are declared in the
+ * private backend.h. A new backend is one row here and one file. See
+ * store.h for the contract and docs/internals/store.md for the schema.
  */
 #include "store/store.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/backend.h"
 #include "util/xalloc.h"
 
 void
@@ -107,41 +110,60 @@ mkdirs(const char *dir, mode_t mode, struct err *e)
 	return 0;
 }
 
-struct store *
-store_open(const char *url, const char *data_dir, struct err *e)
+/*
+ * The backends, by URL scheme. A NULL constructor is a scheme sesame knows
+ * but this build does not carry (its slot waits for the backend). The
+ * first row is the default, used for a data directory.
+ */
+static const struct {
+	const char *scheme; /* matched as a prefix of the URL */
+	store_backend_open_fn open;
+	const char *name;   /* for "not available" */
+} backends[] = {
+	{"sqlite:", store_sqlite_open, "SQLite"},
+	{"postgresql://", NULL, "PostgreSQL"},
+	{"postgres://", NULL, "PostgreSQL"},
+};
+
+static struct store *
+open_url(const char *url, struct err *e)
 {
-	if (url == NULL || url[0] == '\0') {
-		if (data_dir == NULL || data_dir[0] == '\0') {
-			err_set(e, 500, "InternalFailure", "no data directory and no store URL");
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		if (strncmp(url, backends[i].scheme, strlen(backends[i].scheme)) != 0)
+			continue;
+		if (backends[i].open == NULL) {
+			/* never echo the URL: it may carry a password */
+			err_set(e, 500, "InternalFailure", "%s store is not available in this build",
+				backends[i].name);
 			return NULL;
 		}
-		if (mkdirs(data_dir, 0700, e) != 0)
-			return NULL;
-		char *path = xasprintf("%s/sesame.db", data_dir);
-		struct store *s = store_sqlite_open(path, e);
-		free(path);
-		return s;
-	}
-	if (strncmp(url, "sqlite:", 7) == 0) {
-		const char *path = url + 7;
-		if (strncmp(path, "//", 2) == 0)
-			path += 2; /* sqlite:///abs/path */
-		if (path[0] == '\0') {
-			err_set(e, 500, "InternalFailure", "store URL 'sqlite:' needs a path");
-			return NULL;
-		}
-		return store_sqlite_open(path, e);
-	}
-	if (strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0) {
-		/* never echo the URL: it may carry a password */
-		err_set(e, 500, "InternalFailure", "PostgreSQL store is not available in this build");
-		return NULL;
+		return backends[i].open(url, e);
 	}
 	size_t scheme = strcspn(url, ":");
 	err_set(e, 500, "InternalFailure",
 		"unsupported store URL scheme '%.*s' (expected sqlite:PATH or postgresql://...)",
 		(int)(scheme > 32 ? 32 : scheme), url);
 	return NULL;
+}
+
+struct store *
+store_open(const char *url, const char *data_dir, struct err *e)
+{
+	if (url != NULL && url[0] != '\0')
+		return open_url(url, e);
+	if (data_dir == NULL || data_dir[0] == '\0') {
+		err_set(e, 500, "InternalFailure", "no data directory and no store URL");
+		return NULL;
+	}
+	if (mkdirs(data_dir, 0700, e) != 0)
+		return NULL;
+	/* the default backend's file in the data dir; "sqlite://" keeps an
+	 * absolute path that starts with "//" intact */
+	char *dflt = xasprintf("%s%s%s/sesame.db", backends[0].scheme,
+			       data_dir[0] == '/' ? "//" : "", data_dir);
+	struct store *s = backends[0].open(dflt, e);
+	free(dflt);
+	return s;
 }
 
 void

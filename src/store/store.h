@@ -2,7 +2,9 @@
  * store.h — the storage contract. Every durable fact of sesame lives behind
  * this vtable: accounts, IAM users, access keys, identities, sending
  * authorization policies, messages. Backends: SQLite (store_sqlite.c, the
- * default, `sqlite:PATH` or a data dir) and later PostgreSQL.
+ * default, `sqlite:PATH` or a data dir) and later PostgreSQL; store.c's
+ * backend table picks one by URL scheme, and their constructors are
+ * private to src/store/ (backend.h).
  *
  * Threading: a struct store is used by one thread at a time. Each thread
  * (event loop, store thread, CLI) opens its own handle on the same URL.
@@ -361,8 +363,5 @@ struct store {
  */
 struct store *store_open(const char *url, const char *data_dir, struct err *e);
 void store_close(struct store *s);
-
-/* Backends (called by store_open). */
-struct store *store_sqlite_open(const char *path, struct err *e);
 
 #endif

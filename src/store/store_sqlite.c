@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/backend.h"
 #include "store/store.h"
 #include "util/xalloc.h"
 
@@ -1758,8 +1759,8 @@ sqlite_init_once(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-struct store *
-store_sqlite_open(const char *path, struct err *e)
+static struct store *
+sq_open(const char *path, struct err *e)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	struct sq *q = xcalloc(1, sizeof(*q));
@@ -1799,4 +1800,18 @@ store_sqlite_open(const char *path, struct err *e)
 fail:
 	sq_close(&q->base);
 	return NULL;
+}
+
+struct store *
+store_sqlite_open(const char *url, struct err *e)
+{
+	const char *path = url + strlen("sqlite:");
+
+	if (strncmp(path, "//", 2) == 0)
+		path += 2; /* sqlite:///abs/path */
+	if (path[0] == '\0') {
+		err_set(e, 500, "InternalFailure", "store URL 'sqlite:' needs a path");
+		return NULL;
+	}
+	return sq_open(path, e);
 }

@@ -1,6 +1,7 @@
-/* test_store.c — src/store/store.c and store_sqlite.c: opening by URL,
+/* test_store.c — src/store/store.c and its backends: opening by URL,
  * migrations, every op of the vtable, cascades, the policy cap, the
- * generation counter, and visibility across handles. */
+ * generation counter, and visibility across handles. The vtable suite runs
+ * once per backend URL (store_urls[], SESAME_TEST_STORE_URLS). */
 #include <ftw.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -23,8 +24,25 @@
 #define A2 "444455556666"
 #define REG "us-east-1"
 
+/*
+ * The backend-neutral suite runs once per store URL: the built-in list
+ * below, then each URL of SESAME_TEST_STORE_URLS (comma-separated), so a
+ * new backend only adds a URL. In a URL, "{dir}" stands for a fresh
+ * temporary directory made for each test; a URL without it names a shared
+ * store, emptied before each test by deleting every account (which takes
+ * its users, keys, identities and policies with it).
+ * The SQLite-only tests (URL parsing, pragmas, the schema version) run once.
+ */
+static const char *const store_urls[] = {
+	"sqlite:{dir}/sesame.db",
+	NULL,
+};
+
+static const char *cur_url; /* the template of the group that runs */
+
 struct fx {
 	char *dir;
+	char *url; /* cur_url with {dir} expanded */
 	struct store *s;
 };
 
@@ -35,6 +53,54 @@ rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 	return remove(p);
 }
 
+static char *
+expand_url(const char *tmpl, const char *dir)
+{
+	const char *at = strstr(tmpl, "{dir}");
+
+	if (at == NULL)
+		return xstrdup(tmpl);
+	return xasprintf("%.*s%s%s", (int)(at - tmpl), tmpl, dir, at + 5);
+}
+
+static int
+collect_account(void *arg, const struct account *a)
+{
+	char (*ids)[13] = arg;
+	for (int i = 0; i < 64; i++)
+		if (ids[i][0] == '\0') {
+			snprintf(ids[i], 13, "%s", a->id);
+			return 0;
+		}
+	return 1;
+}
+
+/* A shared store: start the test from no accounts. */
+static void
+empty_store(struct store *s)
+{
+	char ids[64][13];
+	struct err e;
+
+	do {
+		memset(ids, 0, sizeof(ids));
+		assert_int_equal(s->ops->account_list(s, collect_account, ids, &e), 0);
+		for (int i = 0; i < 64 && ids[i][0]; i++)
+			assert_int_equal(s->ops->account_delete(s, ids[i], &e), 1);
+	} while (ids[0][0] != '\0');
+}
+
+/* Another handle on the test's store (as another thread or process would). */
+static struct store *
+reopen(const struct fx *f)
+{
+	struct err e;
+	struct store *s = store_open(f->url, NULL, &e);
+	if (s == NULL)
+		print_error("store_open(%s): %s\n", f->url, e.message);
+	return s;
+}
+
 static int
 setup(void **state)
 {
@@ -43,6 +109,25 @@ setup(void **state)
 
 	f->dir = xstrdup("/tmp/sesame-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
+	f->url = expand_url(cur_url, f->dir);
+	f->s = store_open(f->url, NULL, &e);
+	assert_non_null(f->s);
+	if (strstr(cur_url, "{dir}") == NULL)
+		empty_store(f->s);
+	*state = f;
+	return 0;
+}
+
+/* For the SQLite-only tests: the data-dir store, as `serve --data` opens it. */
+static int
+setup_data_dir(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct err e;
+
+	f->dir = xstrdup("/tmp/sesame-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->url = xasprintf("sqlite:%s/sesame.db", f->dir);
 	f->s = store_open(NULL, f->dir, &e);
 	assert_non_null(f->s);
 	*state = f;
@@ -56,6 +141,7 @@ teardown(void **state)
 	store_close(f->s);
 	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f->dir);
+	free(f->url);
 	free(f);
 	return 0;
 }
@@ -160,25 +246,35 @@ test_open_urls(void **state)
 	store_close(NULL);
 }
 
+/* Opening an existing store again applies nothing twice and loses nothing. */
 static void
 test_migrations_idempotent(void **state)
 {
 	struct fx *f = *state;
 	struct err e;
-	char *path = xasprintf("%s/sesame.db", f->dir);
-	sqlite3 *db;
-	sqlite3_stmt *st;
 	int n = 0;
 
 	mk_account(f->s, A1, "keep");
 	for (int i = 0; i < 3; i++) {
-		struct store *s = store_open(NULL, f->dir, &e);
+		struct store *s = reopen(f);
 		assert_non_null(s);
 		n = 0;
 		assert_int_equal(s->ops->account_list(s, count_cb_acc, &n, &e), 0);
 		assert_int_equal(n, 1);
 		store_close(s);
 	}
+}
+
+/* SQLite: the schema version, WAL, the tables, and a newer schema refused. */
+static void
+test_sqlite_schema(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	char *path = xasprintf("%s/sesame.db", f->dir);
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -792,7 +888,7 @@ test_identity_verify_token(void **state)
 
 /* Two handles click the same link at once: exactly one wins. */
 struct click {
-	const char *path;
+	const char *url;
 	int result;
 };
 
@@ -802,10 +898,8 @@ click_thread(void *arg)
 	struct click *c = arg;
 	struct identity got = {0};
 	struct err e;
-	char *url = xasprintf("sqlite:%s", c->path);
-	struct store *s = store_open(url, NULL, &e);
+	struct store *s = store_open(c->url, NULL, &e);
 
-	free(url);
 	c->result = s != NULL ? s->ops->identity_verify_token(s, "tok-race", 1000, 9000, &got, &e)
 			      : -2;
 	identity_clear(&got);
@@ -817,7 +911,6 @@ static void
 test_identity_verify_token_race(void **state)
 {
 	struct fx *f = *state;
-	char *path = xasprintf("%s/sesame.db", f->dir);
 	struct click c[8];
 	pthread_t tid[8];
 	int ok = 0, used = 0;
@@ -825,7 +918,7 @@ test_identity_verify_token_race(void **state)
 	mk_account(f->s, A1, "one");
 	mk_link(f->s, "race@x.example", "tok-race", 2000);
 	for (int i = 0; i < 8; i++) {
-		c[i] = (struct click){.path = path};
+		c[i] = (struct click){.url = f->url};
 		assert_int_equal(pthread_create(&tid[i], NULL, click_thread, &c[i]), 0);
 	}
 	for (int i = 0; i < 8; i++) {
@@ -835,7 +928,6 @@ test_identity_verify_token_race(void **state)
 	}
 	assert_int_equal(ok, 1);
 	assert_int_equal(used, 7);
-	free(path);
 }
 
 static void
@@ -1089,7 +1181,7 @@ test_second_handle_sees_writes(void **state)
 {
 	struct fx *f = *state;
 	struct err e;
-	struct store *s2 = store_open(NULL, f->dir, &e);
+	struct store *s2 = reopen(f);
 	struct account a;
 	struct identity_policy out[4];
 	int64_t g;
@@ -1112,11 +1204,10 @@ test_second_handle_sees_writes(void **state)
 	store_close(s2);
 }
 
-int
-main(void)
+static int
+run_suite(const char *tmpl)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users_and_keys, setup, teardown),
@@ -1131,5 +1222,33 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handle_sees_writes, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* the group name says which backend failed; never a password */
+	char name[64];
+	size_t scheme = strcspn(tmpl, ":");
+
+	snprintf(name, sizeof(name), "store %.*s", (int)(scheme > 32 ? 32 : scheme), tmpl);
+	cur_url = tmpl;
+	return cmocka_run_group_tests_name(name, tests, NULL, NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest sqlite_only[] = {
+		cmocka_unit_test_setup_teardown(test_open_urls, setup_data_dir, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_schema, setup_data_dir, teardown),
+	};
+	const char *extra = getenv("SESAME_TEST_STORE_URLS");
+	int failed = cmocka_run_group_tests_name("store sqlite-only", sqlite_only, NULL, NULL);
+
+	for (size_t i = 0; store_urls[i] != NULL; i++)
+		failed += run_suite(store_urls[i]);
+	if (extra != NULL) {
+		char *list = xstrdup(extra), *save = NULL;
+		for (char *u = strtok_r(list, ",", &save); u != NULL; u = strtok_r(NULL, ",", &save))
+			if (u[0] != '\0')
+				failed += run_suite(u);
+		free(list);
+	}
+	return failed;
 }
