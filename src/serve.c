@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "api/limits.h"
+#include "send/limits.h"
 #include "api/server.h"
 #include "queue/queue.h"
 #include "conf.h"

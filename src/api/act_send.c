@@ -3,9 +3,11 @@
  * send decision (DESIGN.md "The send decision"; notes in
  * docs/internals/send.md).
  *
- * This file only translates: it reads the parameters (and, for
- * SendRawEmail, the message's headers) into a struct send_request, refusing
- * bad input before anything is looked up, charged or counted; then
+ * This file only translates: it reads the parameters into a struct
+ * send_request (SendRawEmail: the parameters are the envelope and
+ * send_request_from_raw in send/ reads the message and its X-SES-*
+ * headers), refusing bad input before anything is looked up, charged or
+ * counted; then
  * send_submit (send/send.c, shared with the SMTP front end) runs the
  * account checks, authz_decide, the limits and queue_submit, and answers
  * through send_done once the queue has committed the message.
@@ -22,7 +24,6 @@
 #include "core/address.h"
 #include "core/arn.h"
 #include "core/authz.h"
-#include "mail/build.h"
 #include "mail/raw.h"
 #include "send/send.h"
 #include "store/store.h"
@@ -36,7 +37,8 @@
 #define MAX_TAGS 50
 #define API_VERSION "1"    /* ses:ApiVersion for the v1 Query API */
 
-/* One send as the decision sees it. */
+/* One SendEmail as the decision sees it (SendRawEmail: send/send.h's
+ * struct send_raw). */
 struct send {
 	const char *action;
 	struct address from;          /* the From header's mailbox */
@@ -47,8 +49,6 @@ struct send {
 	struct address *rcpt;         /* envelope recipients */
 	size_t nrcpt;
 	char *subject;                /* decoded, UTF-8 */
-	struct raw_msg *raw;          /* SendRawEmail: the parsed message */
-	char *hdr[3];                 /* SendRawEmail: X-SES-*-ARN header values */
 	const char *text, *html;      /* SendEmail bodies */
 	const char *text_cs, *html_cs, *subject_cs;
 	struct address *to, *cc, *reply_to;
@@ -60,9 +60,6 @@ send_clear(struct send *s)
 {
 	free(s->rcpt);
 	free(s->subject);
-	raw_free(s->raw);
-	for (int i = 0; i < 3; i++)
-		free(s->hdr[i]);
 	free(s->to);
 	free(s->cc);
 	free(s->reply_to);
@@ -146,14 +143,6 @@ check_tags_param(struct api_ctx *ctx, bool *present, struct err *e)
 }
 
 static int
-check_recipient_count(size_t n, struct err *e)
-{
-	if (n > MAX_RECIPIENTS)
-		return invalid(e, "Recipient count exceeds 50.");
-	return 0;
-}
-
-static int
 read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 {
 	const char *source, *rp, *subject;
@@ -217,134 +206,41 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 	return 0;
 }
 
-/* A To field whose value is empty. */
-static bool
-empty_to(const struct raw_msg *m)
-{
-	struct buf b;
-	bool empty = false;
-
-	buf_init(&b, 0);
-	for (long i = raw_find(m, "To", 0); i >= 0 && !empty; i = raw_find(m, "To", (size_t)i + 1)) {
-		buf_reset(&b);
-		raw_value(m, (size_t)i, &b);
-		empty = b.len == 0;
-	}
-	buf_free(&b);
-	return empty;
-}
-
+/* SendRawEmail: the parameters are the envelope; send/ reads the message. */
 static int
-read_send_raw(struct api_ctx *ctx, struct send *s, struct err *e)
+read_send_raw(struct api_ctx *ctx, struct send_raw *out, struct err *e)
 {
-	static const char *const hdr_names[3] = {"X-SES-FROM-ARN", "X-SES-SOURCE-ARN",
-						 "X-SES-RETURN-PATH-ARN"};
-	static const char *const arn_params[3] = {"FromArn", "SourceArn", "ReturnPathArn"};
-	const char *data, *source, *v;
+	static const char *const arn_params[AUTHZ_NROLES] = {
+		[AUTHZ_FROM] = "FromArn",
+		[AUTHZ_SOURCE] = "SourceArn",
+		[AUTHZ_RETURN_PATH] = "ReturnPathArn",
+	};
+	struct send_raw_envelope env = {.to_required = true};
 	struct form_list dest = {0};
+	const char *data;
 	uint8_t *bytes;
 	size_t len;
-	bool tags;
 	int rc;
 
 	if ((data = api_param(ctx, "RawMessage.Data", e)) == NULL)
 		return -1;
-	if ((bytes = base64_decode(data, strlen(data), &len)) == NULL)
+	if (check_tags_param(ctx, &env.tags_given, e) != 0 ||
+	    form_list(ctx->form, "Destinations", MAX_LIST, &dest, e) != 0)
+		return -1;
+	if ((bytes = base64_decode(data, strlen(data), &len)) == NULL) {
+		form_list_free(&dest);
 		return invalid(e, "RawMessage.Data is not valid base64.");
-	rc = raw_parse(bytes, len, &s->raw, e);
+	}
+	env.source = api_param_opt(ctx, "Source");
+	env.rcpt = dest.values;
+	env.nrcpt = dest.n;
+	for (int i = 0; i < AUTHZ_NROLES; i++)
+		env.arn[i] = api_param_opt(ctx, arn_params[i]);
+	env.configuration_set = api_param_opt(ctx, "ConfigurationSetName");
+	rc = send_request_from_raw(bytes, len, &env, out, e);
 	free(bytes);
-	if (rc != 0 || raw_from(s->raw, &s->from, e) != 0)
-		return -1;
-
-	/* envelope sender: Source, else the From address */
-	if ((source = api_param_opt(ctx, "Source")) != NULL) {
-		if (parse_address(source, &s->source, e) != 0)
-			return -1;
-	} else {
-		s->source = s->from;
-	}
-	/* feedback: Source wins; else a Return-Path header (not the null path) */
-	if (source != NULL) {
-		s->return_path = s->source;
-		s->has_return_path = true;
-	} else {
-		char *h = raw_get(s->raw, "Return-Path");
-		if (h != NULL && strcmp(h, "<>") != 0 && h[0] != '\0') {
-			rc = parse_address(h, &s->return_path, e);
-			s->has_return_path = rc == 0;
-		}
-		free(h);
-		if (rc != 0)
-			return -1;
-	}
-
-	/* ARNs: the parameter wins over the header; first occurrence counts */
-	for (int i = 0; i < 3; i++) {
-		s->hdr[i] = raw_get(s->raw, hdr_names[i]);
-		v = api_param_opt(ctx, arn_params[i]);
-		s->arn[i] = v != NULL ? v : s->hdr[i];
-		if (s->arn[i] != NULL && s->arn[i][0] == '\0' && v == NULL)
-			s->arn[i] = NULL; /* an empty header names nothing */
-		if (check_arn(s->arn[i], e) != 0)
-			return -1;
-	}
-
-	/* recipients: Destinations, else To/Cc/Bcc */
-	if (form_list(ctx->form, "Destinations", MAX_LIST, &dest, e) != 0)
-		return -1;
-	if (dest.n > 0) {
-		if (check_recipient_count(dest.n, e) != 0) {
-			form_list_free(&dest);
-			return -1;
-		}
-		s->rcpt = xcalloc(dest.n, sizeof(*s->rcpt));
-		for (size_t i = 0; i < dest.n; i++) {
-			if (parse_address(dest.values[i], &s->rcpt[i], e) != 0) {
-				form_list_free(&dest);
-				return -1;
-			}
-			s->nrcpt++;
-		}
-		form_list_free(&dest);
-		/* the header recipients are not the envelope's, but SES still
-		 * refuses an empty To */
-		if (empty_to(s->raw))
-			return invalid(e, "Empty required header 'To'.");
-	} else {
-		form_list_free(&dest);
-		if (raw_recipients(s->raw, &s->rcpt, &s->nrcpt, e) != 0)
-			return -1;
-		if (s->nrcpt == 0)
-			return invalid(e, "Missing required header 'To'.");
-	}
-
-	/* tags and configuration set: parameters win, headers are not merged */
-	if (check_tags_param(ctx, &tags, e) != 0)
-		return -1;
-	if (!tags) {
-		char *h = raw_get(s->raw, "X-SES-MESSAGE-TAGS");
-		rc = h != NULL ? send_check_tags_header(h, e) : 0;
-		free(h);
-		if (rc != 0)
-			return -1;
-	}
-	if ((v = api_param_opt(ctx, "ConfigurationSetName")) != NULL)
-		return send_check_configuration_set(v, e);
-	{
-		char *h = raw_get(s->raw, "X-SES-CONFIGURATION-SET");
-		rc = h != NULL && h[0] != '\0' ? send_check_configuration_set(h, e) : 0;
-		free(h);
-		if (rc != 0)
-			return -1;
-	}
-	{
-		char *h = raw_get(s->raw, "Subject");
-		if (h != NULL) {
-			s->subject = build_decode_header(h);
-			free(h);
-		}
-	}
-	return 0;
+	form_list_free(&dest);
+	return rc;
 }
 
 /* ---- the decision: send/send.c -------------------------------------------- */
@@ -362,8 +258,9 @@ send_done(void *arg, const char *message_id, const struct err *e)
 	api_complete(ctx, e);
 }
 
+/* Fill the caller's half of r (who, where, when) and submit. */
 static int
-send_run(struct api_ctx *ctx, struct send *s, struct err *e)
+send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
 {
 	struct send_env env = {
 		.store = ctx->store,
@@ -372,53 +269,55 @@ send_run(struct api_ctx *ctx, struct send *s, struct err *e)
 		.queue = ctx->t->queue,
 		.base = ctx->t->base,
 	};
-	struct send_built built = {
-		.to = s->to,
-		.nto = s->nto,
-		.cc = s->cc,
-		.ncc = s->ncc,
-		.reply_to = s->reply_to,
-		.nreply_to = s->nreply_to,
-		.subject_charset = s->subject_cs,
-		.text = s->text,
-		.text_charset = s->text_cs,
-		.html = s->html,
-		.html_charset = s->html_cs,
-	};
-	struct send_request r = {
-		.account = &ctx->account,
-		.account_id = ctx->caller.account_id,
-		.principal = ctx->caller.principal_arn,
-		.user = ctx->caller.user,
-		.service = ctx->caller.service,
-		.region = ctx->region,
-		.source_ip = ctx->source_ip,
-		.secure = ctx->secure,
-		.now = ctx->now,
-		.action = s->action,
-		.api_version = API_VERSION,
-		.from = s->from,
-		.source = s->source,
-		.return_path = s->return_path,
-		.has_return_path = s->has_return_path,
-		.rcpt = s->rcpt,
-		.nrcpt = s->nrcpt,
-		.subject = s->subject,
-		.raw = s->raw,
-		.built = s->raw == NULL ? &built : NULL,
-	};
 
-	for (int i = 0; i < AUTHZ_NROLES; i++)
-		r.arn[i] = s->arn[i];
-	return send_submit(&env, &r, send_done, ctx, e) == 0 ? API_PENDING : -1;
+	r->account = &ctx->account;
+	r->account_id = ctx->caller.account_id;
+	r->principal = ctx->caller.principal_arn;
+	r->user = ctx->caller.user;
+	r->service = ctx->caller.service;
+	r->region = ctx->region;
+	r->source_ip = ctx->source_ip;
+	r->secure = ctx->secure;
+	r->now = ctx->now;
+	r->api_version = API_VERSION;
+	return send_submit(&env, r, send_done, ctx, e) == 0 ? API_PENDING : -1;
 }
 
 int
 act_send_email(struct api_ctx *ctx, struct err *e)
 {
 	struct send s = {.action = "SendEmail"};
-	int rc = read_send_email(ctx, &s, e) == 0 ? send_run(ctx, &s, e) : -1;
+	int rc = read_send_email(ctx, &s, e);
 
+	if (rc == 0) {
+		struct send_built built = {
+			.to = s.to,
+			.nto = s.nto,
+			.cc = s.cc,
+			.ncc = s.ncc,
+			.reply_to = s.reply_to,
+			.nreply_to = s.nreply_to,
+			.subject_charset = s.subject_cs,
+			.text = s.text,
+			.text_charset = s.text_cs,
+			.html = s.html,
+			.html_charset = s.html_cs,
+		};
+		struct send_request r = {
+			.action = s.action,
+			.from = s.from,
+			.source = s.source,
+			.return_path = s.return_path,
+			.has_return_path = s.has_return_path,
+			.rcpt = s.rcpt,
+			.nrcpt = s.nrcpt,
+			.subject = s.subject,
+			.built = &built,
+		};
+		for (int i = 0; i < AUTHZ_NROLES; i++)
+			r.arn[i] = s.arn[i];
+		rc = send_run(ctx, &r, e);
+	}
 	send_clear(&s);
 	return rc;
 }
@@ -426,9 +325,12 @@ act_send_email(struct api_ctx *ctx, struct err *e)
 int
 act_send_raw_email(struct api_ctx *ctx, struct err *e)
 {
-	struct send s = {.action = "SendRawEmail"};
-	int rc = read_send_raw(ctx, &s, e) == 0 ? send_run(ctx, &s, e) : -1;
+	struct send_raw m = {0};
+	int rc = read_send_raw(ctx, &m, e);
 
-	send_clear(&s);
+	if (rc != 0)
+		return -1;
+	rc = send_run(ctx, &m.req, e);
+	send_raw_clear(&m);
 	return rc;
 }

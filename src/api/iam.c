@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/send_lookup.h"
+#include "send/send_lookup.h"
 #include "core/address.h"
 #include "core/arn.h"
 #include "core/identity.h"

@@ -26,9 +26,9 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "api/limits.h"
+#include "send/limits.h"
 #include "api/request.h"
-#include "api/send_lookup.h"
+#include "send/send_lookup.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
 #include "conf.h"

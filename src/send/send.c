@@ -1,7 +1,11 @@
 /*
  * send.c — the send decision and queueing shared by the Query API and SMTP
- * front ends (send.h; notes in docs/internals/send.md). Owns nothing past a
- * call but the per-submission job handed to the queue, freed in send_done.
+ * front ends (send.h; notes in docs/internals/send.md), and the one reading
+ * of a raw message into a send_request (send_request_from_raw: X-SES-*
+ * headers, From, Return-Path, recipients) that SendRawEmail and SMTP DATA
+ * share. Owns nothing past a call but the per-submission job handed to the
+ * queue, freed in send_done, and what a struct send_raw holds until
+ * send_raw_clear.
  */
 #include "send/send.h"
 
@@ -11,11 +15,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include "api/limits.h"
-#include "api/send_lookup.h"
+#include "core/arn.h"
 #include "mail/build.h"
 #include "mail/raw.h"
 #include "queue/queue.h"
+#include "send/limits.h"
+#include "send/send_lookup.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -94,6 +99,163 @@ send_check_configuration_set(const char *name, struct err *e)
 		return 0;
 	return err_set(e, 400, "ConfigurationSetDoesNotExist",
 		       "Configuration set <%.128s> does not exist.", name);
+}
+
+/* ---- reading a raw message ------------------------------------------------- */
+
+static const char *const arn_headers[AUTHZ_NROLES] = {
+	[AUTHZ_FROM] = "X-SES-FROM-ARN",
+	[AUTHZ_SOURCE] = "X-SES-SOURCE-ARN",
+	[AUTHZ_RETURN_PATH] = "X-SES-RETURN-PATH-ARN",
+};
+
+static int
+parse_envelope_address(const char *v, bool spec, struct address *out, struct err *e)
+{
+	return spec ? address_parse_spec(v, strlen(v), out, e) : address_parse(v, strlen(v), out, e);
+}
+
+/* A To field whose value is empty. */
+static bool
+empty_to(const struct raw_msg *m)
+{
+	struct buf b;
+	bool empty = false;
+
+	buf_init(&b, 0);
+	for (long i = raw_find(m, "To", 0); i >= 0 && !empty; i = raw_find(m, "To", (size_t)i + 1)) {
+		buf_reset(&b);
+		raw_value(m, (size_t)i, &b);
+		empty = b.len == 0;
+	}
+	buf_free(&b);
+	return empty;
+}
+
+/* A control header's check when the envelope did not override it. */
+static int
+check_header(const struct raw_msg *m, const char *name, int (*check)(const char *, struct err *),
+	     struct err *e)
+{
+	char *h = raw_get(m, name);
+	int rc = h != NULL && h[0] != '\0' ? check(h, e) : 0;
+
+	free(h);
+	return rc;
+}
+
+static int
+check_configuration_set_header(const char *h, struct err *e)
+{
+	return send_check_configuration_set(h, e);
+}
+
+int
+send_request_from_raw(const void *data, size_t len, const struct send_raw_envelope *env,
+		      struct send_raw *out, struct err *e)
+{
+	struct send_request *r = &out->req;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	r->action = "SendRawEmail";
+	if (raw_parse(data, len, &out->msg, e) != 0 || raw_from(out->msg, &r->from, e) != 0)
+		goto fail;
+	r->raw = out->msg;
+
+	/* envelope sender: the envelope's, else the From address; feedback: the
+	 * envelope sender when given, else a Return-Path header (not the null path) */
+	if (env->source != NULL) {
+		if (parse_envelope_address(env->source, env->addr_spec, &r->source, e) != 0)
+			goto fail;
+		r->return_path = r->source;
+		r->has_return_path = true;
+	} else {
+		char *h = raw_get(out->msg, "Return-Path");
+		r->source = r->from;
+		if (h != NULL && strcmp(h, "<>") != 0 && h[0] != '\0') {
+			rc = address_parse(h, strlen(h), &r->return_path, e);
+			r->has_return_path = rc == 0;
+		}
+		free(h);
+		if (rc != 0)
+			goto fail;
+	}
+
+	/* ARNs: the envelope's win over the headers; the first header counts,
+	 * an empty one names nothing */
+	for (int i = 0; i < AUTHZ_NROLES; i++) {
+		struct arn_identity a;
+		out->hdr[i] = raw_get(out->msg, arn_headers[i]);
+		r->arn[i] = env->arn[i] != NULL ? env->arn[i] : out->hdr[i];
+		if (env->arn[i] == NULL && r->arn[i] != NULL && r->arn[i][0] == '\0')
+			r->arn[i] = NULL;
+		if (r->arn[i] != NULL && arn_identity_parse(r->arn[i], strlen(r->arn[i]), &a, e) != 0)
+			goto fail;
+	}
+
+	/* recipients: the envelope's, else To, Cc and Bcc */
+	if (env->rcpt != NULL && env->nrcpt > 0) {
+		if (env->nrcpt > RAW_MAX_RECIPIENTS) {
+			err_set(e, 400, "InvalidParameterValue", "Recipient count exceeds 50.");
+			goto fail;
+		}
+		out->rcpt = xcalloc(env->nrcpt, sizeof(*out->rcpt));
+		for (size_t i = 0; i < env->nrcpt; i++)
+			if (parse_envelope_address(env->rcpt[i], env->addr_spec, &out->rcpt[i], e) != 0)
+				goto fail;
+		r->nrcpt = env->nrcpt;
+		/* the header recipients are not the envelope's, but SES still
+		 * refuses an empty To */
+		if (env->to_required && empty_to(out->msg)) {
+			err_set(e, 400, "InvalidParameterValue", "Empty required header 'To'.");
+			goto fail;
+		}
+	} else {
+		if (raw_recipients(out->msg, &out->rcpt, &r->nrcpt, e) != 0)
+			goto fail;
+		if (r->nrcpt == 0) {
+			err_set(e, 400, "InvalidParameterValue", "Missing required header 'To'.");
+			goto fail;
+		}
+	}
+	r->rcpt = out->rcpt;
+
+	/* tags and configuration set: the envelope's win, headers are not merged */
+	if (!env->tags_given &&
+	    check_header(out->msg, "X-SES-MESSAGE-TAGS", send_check_tags_header, e) != 0)
+		goto fail;
+	if (env->configuration_set != NULL) {
+		if (send_check_configuration_set(env->configuration_set, e) != 0)
+			goto fail;
+	} else if (check_header(out->msg, "X-SES-CONFIGURATION-SET", check_configuration_set_header,
+				e) != 0) {
+		goto fail;
+	}
+
+	char *subject = raw_get(out->msg, "Subject");
+	if (subject != NULL) {
+		out->subject = build_decode_header(subject);
+		free(subject);
+	}
+	r->subject = out->subject;
+	return 0;
+fail:
+	send_raw_clear(out);
+	return -1;
+}
+
+void
+send_raw_clear(struct send_raw *r)
+{
+	if (r == NULL)
+		return;
+	raw_free(r->msg);
+	free(r->rcpt);
+	for (int i = 0; i < AUTHZ_NROLES; i++)
+		free(r->hdr[i]);
+	free(r->subject);
+	memset(r, 0, sizeof(*r));
 }
 
 /* ---- the decision --------------------------------------------------------- */

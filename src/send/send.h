@@ -111,4 +111,49 @@ int send_check_tags_header(const char *h, struct err *e);
  * NULL is fine. */
 int send_check_configuration_set(const char *name, struct err *e);
 
+/*
+ * Reading a raw message (SendRawEmail's RawMessage, SMTP's DATA) into a
+ * send_request: the From mailbox, the envelope sender and feedback address,
+ * the X-SES-{FROM,SOURCE,RETURN-PATH}-ARN, X-SES-MESSAGE-TAGS and
+ * X-SES-CONFIGURATION-SET headers, the recipients and the subject. What a
+ * front end's envelope gives (API parameters, MAIL FROM / RCPT TO) wins over
+ * the message's headers; headers are never merged with it. All borrowed.
+ */
+struct send_raw_envelope {
+	const char *source;             /* envelope sender (NULL: the From address); also the
+					 * feedback address (NULL: a Return-Path header) */
+	const char *const *rcpt;        /* envelope recipients; NULL or none: To, Cc, Bcc */
+	size_t nrcpt;
+	bool addr_spec;                 /* source and rcpt are bare addr-specs (SMTP), not
+					 * mailboxes (the Query API) */
+	bool to_required;               /* refuse an empty To even when rcpt are given (the
+					 * Query API, as SES) */
+	const char *arn[AUTHZ_NROLES];  /* FromArn, SourceArn, ReturnPathArn; NULL: the header */
+	bool tags_given;                /* tags came with the envelope: the header is ignored */
+	const char *configuration_set;  /* NULL: X-SES-CONFIGURATION-SET */
+};
+
+/* A raw message as a send_request, and the memory the request points into. */
+struct send_raw {
+	struct send_request req; /* the message half filled (action "SendRawEmail", from,
+				  * source, return_path, arn, rcpt, subject, raw); the front
+				  * end fills the caller half and api_version */
+	/* owned, released by send_raw_clear */
+	struct raw_msg *msg;
+	struct address *rcpt;
+	char *hdr[AUTHZ_NROLES];
+	char *subject;
+};
+
+/*
+ * Parse `len` bytes of `data` (raw_parse's caps) and fill *out. 0 on
+ * success (release with send_raw_clear); -1 with e filled in SES's words
+ * (InvalidParameterValue, MessageRejected, ConfigurationSetDoesNotExist…),
+ * *out then cleared. Nothing is looked up: every check here is on the bytes.
+ */
+int send_request_from_raw(const void *data, size_t len, const struct send_raw_envelope *env,
+			  struct send_raw *out, struct err *e);
+/* NULL and a cleared struct are fine. */
+void send_raw_clear(struct send_raw *r);
+
 #endif

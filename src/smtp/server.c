@@ -40,11 +40,9 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
-#include "api/limits.h"
-#include "api/send_lookup.h"
+#include "send/limits.h"
+#include "send/send_lookup.h"
 #include "conf.h"
-#include "mail/build.h"
-#include "mail/raw.h"
 #include "send/send.h"
 #include "smtp/password.h"
 #include "smtp/session.h"
@@ -254,52 +252,23 @@ conn_sent(void *arg, const char *message_id, const struct err *e)
 }
 
 /* A finished DATA as SendRawEmail: MAIL FROM is the Source (and the
- * feedback address), RCPT TO the Destinations, X-SES-* headers the ARNs. */
+ * feedback address), RCPT TO the Destinations, X-SES-* headers the ARNs;
+ * send_request_from_raw (send/) reads the message. */
 static int
 ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 {
-	static const char *const hdr_names[AUTHZ_NROLES] = {"X-SES-FROM-ARN", "X-SES-SOURCE-ARN",
-							    "X-SES-RETURN-PATH-ARN"};
 	struct conn *c = arg;
 	struct smtp_server *srv = c->srv;
 	struct store *st = srv->store;
-	struct send_request r = {0};
-	struct raw_msg *raw = NULL;
-	struct address *rcpt = NULL;
+	struct send_raw_envelope env = {
+		.source = t->mail_from, .rcpt = t->rcpt, .nrcpt = t->nrcpt, .addr_spec = true};
+	struct send_raw m = {0};
+	struct send_request *r = &m.req;
 	struct account acct;
-	char *hdr[AUTHZ_NROLES] = {0}, *subject = NULL, *h;
 	int rc = -1, k;
 
-	if (raw_parse(t->data, t->len, &raw, e) != 0 || raw_from(raw, &r.from, e) != 0)
+	if (send_request_from_raw(t->data, t->len, &env, &m, e) != 0)
 		goto done;
-	if (address_parse_spec(t->mail_from, strlen(t->mail_from), &r.source, e) != 0)
-		goto done;
-	r.return_path = r.source;
-	r.has_return_path = true;
-	for (int i = 0; i < AUTHZ_NROLES; i++) {
-		hdr[i] = raw_get(raw, hdr_names[i]);
-		r.arn[i] = hdr[i] != NULL && hdr[i][0] != '\0' ? hdr[i] : NULL;
-	}
-	if ((h = raw_get(raw, "X-SES-MESSAGE-TAGS")) != NULL) {
-		k = send_check_tags_header(h, e);
-		free(h);
-		if (k != 0)
-			goto done;
-	}
-	if ((h = raw_get(raw, "X-SES-CONFIGURATION-SET")) != NULL) {
-		k = h[0] != '\0' ? send_check_configuration_set(h, e) : 0;
-		free(h);
-		if (k != 0)
-			goto done;
-	}
-	rcpt = xcalloc(t->nrcpt ? t->nrcpt : 1, sizeof(*rcpt));
-	for (size_t i = 0; i < t->nrcpt; i++)
-		if (address_parse_spec(t->rcpt[i], strlen(t->rcpt[i]), &rcpt[i], e) != 0)
-			goto done;
-	if ((h = raw_get(raw, "Subject")) != NULL) {
-		subject = build_decode_header(h);
-		free(h);
-	}
 	/* the account as it is now: a pause or a quota change applies at once */
 	if ((k = st->ops->account_get(st, c->account_id, &acct, e)) <= 0) {
 		if (k == 0)
@@ -307,35 +276,26 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 				c->key_id);
 		goto done;
 	}
-	r.account = &acct;
-	r.account_id = c->account_id;
-	r.principal = c->principal;
-	r.user = c->user;
-	r.service = c->service;
-	r.region = srv->conf->region[0];
-	r.source_ip = c->ip;
-	r.secure = true; /* AUTH, hence any send, needs TLS */
-	r.now = time(NULL);
-	r.action = "SendRawEmail";
-	r.api_version = API_VERSION;
-	r.rcpt = rcpt;
-	r.nrcpt = t->nrcpt;
-	r.subject = subject;
-	r.raw = raw;
+	r->account = &acct;
+	r->account_id = c->account_id;
+	r->principal = c->principal;
+	r->user = c->user;
+	r->service = c->service;
+	r->region = srv->conf->region[0];
+	r->source_ip = c->ip;
+	r->secure = true; /* AUTH, hence any send, needs TLS */
+	r->now = time(NULL);
+	r->api_version = API_VERSION;
 	if (srv->draining) {
 		rc = err_temp(e, "The service is shutting down; try again.");
 		goto done;
 	}
-	if ((rc = send_submit(&srv->env, &r, conn_sent, c, e)) == 0)
+	if ((rc = send_submit(&srv->env, r, conn_sent, c, e)) == 0)
 		c->pending = true;
 done:
 	if (rc != 0)
 		log_info("smtp %s: refused %s: %s", c->ip, e->code, e->message);
-	for (int i = 0; i < AUTHZ_NROLES; i++)
-		free(hdr[i]);
-	free(subject);
-	free(rcpt);
-	raw_free(raw);
+	send_raw_clear(&m);
 	return rc;
 }
 

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "api/limits.h"
+#include "send/limits.h"
 
 /* limits.c: pending recipients join the window count; a failed send
  * gives its rate tokens back. */

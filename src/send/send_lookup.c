@@ -10,7 +10,7 @@
  * without policy) are cached too: a send to an unverified address costs
  * one probe, not a store read per candidate.
  */
-#include "api/send_lookup.h"
+#include "send/send_lookup.h"
 
 #include <pthread.h>
 #include <stdint.h>

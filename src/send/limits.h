@@ -18,8 +18,8 @@
  * Across nodes the bucket is per process (each node allows MaxSendRate);
  * the 24-hour window is the store's and so is shared.
  */
-#ifndef SESAME_API_LIMITS_H
-#define SESAME_API_LIMITS_H
+#ifndef SESAME_SEND_LIMITS_H
+#define SESAME_SEND_LIMITS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
  * at half load, entries never removed (an account that sent once costs ~64
  * bytes until restart). One mutex guards the table and every entry.
  */
-#include "api/limits.h"
+#include "send/limits.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -16,8 +16,8 @@
  * between decisions. Fails closed: a storage error is a temporary error,
  * and so is a stored policy that no longer compiles.
  */
-#ifndef SESAME_API_SEND_LOOKUP_H
-#define SESAME_API_SEND_LOOKUP_H
+#ifndef SESAME_SEND_SEND_LOOKUP_H
+#define SESAME_SEND_SEND_LOOKUP_H
 
 #include <stdbool.h>
 
