@@ -15,7 +15,7 @@
 #include "conf.h"
 #include "smtp/server.h"
 #include "store/store.h"
-#include "store/vault.h"
+#include "auth/vault.h"
 #include "util/log.h"
 #include "verify/verify.h"
 

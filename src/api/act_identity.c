@@ -23,7 +23,7 @@
 #include "core/address.h"
 #include "core/identity.h"
 #include "mail/build.h"
-#include "mail/dkim_keys.h"
+#include "auth/dkim_keys.h"
 #include "mail/raw.h"
 #include "queue/queue.h"
 #include "store/store.h"

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "auth/credentials.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -28,15 +29,6 @@ struct limits;
 struct send_lookup;
 struct event_base;
 struct queue;
-
-/* Who is calling, from the access key that signed the request. */
-struct caller {
-	char key_id[21];
-	char account_id[13];
-	char user[65];           /* IAM user name, "" otherwise */
-	char service[254];       /* service principal, "" otherwise */
-	char principal_arn[512]; /* arn:aws:iam::ID:root | …:user/NAME | service name */
-};
 
 /* Per-thread state shared by every request on one event loop. */
 struct api_thread {
@@ -61,7 +53,7 @@ struct api_ctx {
 	const struct conf *conf;
 	struct store *store;
 	struct form *form;
-	struct caller caller;
+	struct credentials_caller caller; /* who signed (auth/credentials.h) */
 	char region[33];
 	char request_id[37];
 	char source_ip[64];

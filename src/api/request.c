@@ -4,8 +4,9 @@
  *   route      /_sesame/…  → dev.c (capture inbox, verification links)
  *              /           → the Query API below
  *   decode     form body (POST, x-www-form-urlencoded) or query string (GET)
- *   auth       SigV4 from the Authorization header: key → caller, region
- *              must be served; every refusal is SES's error, HTTP 4xx
+ *   auth       SigV4 from the Authorization header: key → caller through
+ *              credentials_lookup (auth/), the signature as its proof;
+ *              region must be served; every refusal is SES's error, 4xx
  *   dispatch   Action → actions.c table → handler writes Result members
  *   answer     XML envelope with a fresh RequestId, x-amzn-RequestId header
  *
@@ -31,9 +32,9 @@
 #include "api/iam.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
+#include "auth/credentials.h"
 #include "conf.h"
 #include "store/store.h"
-#include "store/vault.h"
 #include "util/codec.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -81,6 +82,27 @@ reply_error(struct evhttp_request *req, const struct err *e, const char *request
 	buf_free(&b);
 }
 
+/* The SigV4 proof for credentials_lookup: the signature verifies under a
+ * signing key derived from (or cached for) the key's secret. */
+struct sigv4_proof {
+	struct sigv4_cache *cache;
+	const struct sigv4_request *r;
+	const struct sigv4_auth *a;
+};
+
+static int
+sigv4_proof(void *arg, const char *secret, struct err *e)
+{
+	const struct sigv4_proof *p = arg;
+	uint8_t signing_key[32];
+	int rc;
+
+	sigv4_cache_signing_key(p->cache, p->a, secret, signing_key);
+	rc = sigv4_verify(p->r, p->a, signing_key, e);
+	OPENSSL_cleanse(signing_key, sizeof(signing_key));
+	return rc;
+}
+
 /* Resolve the caller from the signature: the key must exist, its account
  * must exist, and the signature must verify under its secret. */
 static int
@@ -92,9 +114,9 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 	struct evkeyval *kv;
 	struct sigv4_request r = {0};
 	struct sigv4_auth a;
-	struct access_key key = {0};
-	uint8_t signing_key[32], *secret = NULL;
-	size_t n = 0, slen = 0;
+	struct sigv4_proof sp = {.cache = ctx->t->sigv4, .r = &r, .a = &a};
+	struct credentials_proof proof = {.verify = sigv4_proof, .verify_arg = &sp};
+	size_t n = 0;
 	int rc;
 
 	TAILQ_FOREACH(kv, in, next)
@@ -118,36 +140,12 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 		return sigv4_fail_region(e);
 	snprintf(ctx->region, sizeof(ctx->region), "%s", a.region);
 
-	/* Look the key up on every request (a primary-key read) so a deleted
-	 * key stops working at once; the cache spares only the HMAC chain. */
-	rc = ctx->store->ops->key_get(ctx->store, a.key_id, &key, e);
+	/* credentials_lookup reads the key on every request (a primary-key
+	 * read) so a deleted key stops working at once; the sigv4 cache spares
+	 * only the HMAC chain. */
+	rc = credentials_lookup(ctx->store, ctx->t->vault, a.key_id, &proof, &ctx->caller, e);
 	if (rc <= 0)
 		return rc == 0 ? sigv4_fail_unknown_key(e) : -1;
-	if (vault_unseal(ctx->t->vault, key.sealed, key.sealed_len, &secret, &slen, e) != 0) {
-		access_key_clear(&key);
-		return -1;
-	}
-	sigv4_cache_signing_key(ctx->t->sigv4, &a, (const char *)secret, signing_key);
-	OPENSSL_cleanse(secret, slen);
-	free(secret);
-	if (sigv4_verify(&r, &a, signing_key, e) != 0) {
-		access_key_clear(&key);
-		return -1;
-	}
-	snprintf(ctx->caller.key_id, sizeof(ctx->caller.key_id), "%s", key.id);
-	snprintf(ctx->caller.account_id, sizeof(ctx->caller.account_id), "%s", key.account_id);
-	snprintf(ctx->caller.user, sizeof(ctx->caller.user), "%s", key.user);
-	snprintf(ctx->caller.service, sizeof(ctx->caller.service), "%s", key.service);
-	if (key.user[0])
-		snprintf(ctx->caller.principal_arn, sizeof(ctx->caller.principal_arn),
-			 "arn:aws:iam::%s:user/%s", key.account_id, key.user);
-	else if (key.service[0])
-		snprintf(ctx->caller.principal_arn, sizeof(ctx->caller.principal_arn), "%s",
-			 key.service);
-	else
-		snprintf(ctx->caller.principal_arn, sizeof(ctx->caller.principal_arn),
-			 "arn:aws:iam::%s:root", key.account_id);
-	access_key_clear(&key);
 
 	rc = ctx->store->ops->account_get(ctx->store, ctx->caller.account_id, &ctx->account, e);
 	if (rc <= 0)

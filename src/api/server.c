@@ -26,12 +26,12 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "send/limits.h"
 #include "api/request.h"
-#include "send/send_lookup.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
 #include "conf.h"
+#include "send/limits.h"
+#include "send/send_lookup.h"
 #include "store/store.h"
 #include "util/log.h"
 #include "util/net.h"

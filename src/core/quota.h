@@ -1,7 +1,7 @@
 /*
  * quota.h — the arithmetic of an account's sending limits (spec §9,
  * DESIGN.md "Semantics we pin"), pure: no clock, no store, no locks. The
- * caller passes the time and the counts; src/api/limits.c keeps the state
+ * caller passes the time and the counts; src/send/limits.c keeps the state
  * per account and charges it to the *caller's* account, never the identity
  * owner's.
  *

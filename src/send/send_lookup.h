@@ -1,6 +1,7 @@
 /*
- * send_lookup.h — what the send decision (core/authz) asks of the store,
- * served from a cache of compiled policies: "compiled policies cached in
+ * send_lookup.h — what the send decision (core/authz) asks of the store
+ * (src/send/; each front end's loop owns one, send_submit and api/iam.c
+ * read through it), served from a cache of compiled policies: "compiled policies cached in
  * memory keyed by identity with a generation number, so an edit takes
  * effect on the next send" (DESIGN.md, Performance design).
  *

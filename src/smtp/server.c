@@ -7,8 +7,9 @@
  * OpenSSL one for implicit TLS, a filter stacked on the socket one after
  * STARTTLS) feeding a session state machine (session.c) that knows no
  * sockets. This file is the glue: bytes in and out, the TLS upgrade,
- * AUTH against the store's keys, and the translation of a finished DATA
- * into one send_request for send_submit — the same pipeline as the API.
+ * AUTH through credentials_lookup (auth/, shared with SigV4), and a
+ * finished DATA handed to send_request_from_raw (send/, shared with
+ * SendRawEmail) and then send_submit — the same pipeline as the API.
  *
  * Region: SMTP credentials are region-specific and a listener serves one
  * region: the first of --regions (conf->region[0]).
@@ -40,15 +41,14 @@
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
-#include "send/limits.h"
-#include "send/send_lookup.h"
+#include "auth/credentials.h"
 #include "conf.h"
+#include "send/limits.h"
 #include "send/send.h"
-#include "smtp/password.h"
+#include "send/send_lookup.h"
 #include "smtp/session.h"
 #include "smtp/tls.h"
 #include "store/store.h"
-#include "store/vault.h"
 #include "util/log.h"
 #include "util/net.h"
 #include "util/xalloc.h"
@@ -88,12 +88,7 @@ struct conn {
 	char ip[64];
 	bool want_tls, closing, pending, dead, greeted;
 	int polls;
-	/* the caller, after AUTH */
-	char key_id[21];
-	char account_id[13];
-	char user[65];
-	char service[254];
-	char principal[512];
+	struct credentials_caller caller; /* after AUTH */
 };
 
 static void conn_pump(struct conn *c);
@@ -189,50 +184,22 @@ ops_close(void *arg)
 	((struct conn *)arg)->closing = true;
 }
 
-/* The caller of key `key_id` if `password` is its SMTP password for the
+/* The caller of key `user` if `password` is its SMTP password for the
  * listener's region: 1, 0 (unknown key or wrong password), -1 (temporary). */
 static int
 ops_auth(void *arg, const char *user, const char *password, struct err *e)
 {
 	struct conn *c = arg;
 	struct smtp_server *srv = c->srv;
-	struct access_key key = {0};
-	uint8_t *secret = NULL;
-	size_t slen = 0;
-	bool ok;
-	int rc;
+	struct credentials_proof proof = {.smtp_password = password,
+					  .smtp_region = srv->conf->region[0]};
+	int rc = credentials_lookup(srv->store, srv->vault, user, &proof, &c->caller, e);
 
-	if (strlen(user) >= sizeof(key.id) || strlen(password) > SMTP_PASSWORD_MAX_INPUT)
-		return 0;
-	if ((rc = srv->store->ops->key_get(srv->store, user, &key, e)) <= 0)
-		return rc;
-	if (vault_unseal(srv->vault, key.sealed, key.sealed_len, &secret, &slen, e) != 0) {
-		access_key_clear(&key);
-		return -1;
-	}
-	ok = smtp_password_check((const char *)secret, srv->conf->region[0], password);
-	OPENSSL_cleanse(secret, slen);
-	free(secret);
-	if (!ok) {
-		log_info("smtp %s: AUTH failed for %s", c->ip, key.id);
-		access_key_clear(&key);
-		return 0;
-	}
-	snprintf(c->key_id, sizeof(c->key_id), "%s", key.id);
-	snprintf(c->account_id, sizeof(c->account_id), "%s", key.account_id);
-	snprintf(c->user, sizeof(c->user), "%s", key.user);
-	snprintf(c->service, sizeof(c->service), "%s", key.service);
-	/* the key's principal, exactly as the API derives it (request.c) */
-	if (key.user[0])
-		snprintf(c->principal, sizeof(c->principal), "arn:aws:iam::%s:user/%s",
-			 key.account_id, key.user);
-	else if (key.service[0])
-		snprintf(c->principal, sizeof(c->principal), "%s", key.service);
-	else
-		snprintf(c->principal, sizeof(c->principal), "arn:aws:iam::%s:root", key.account_id);
-	access_key_clear(&key);
-	log_info("smtp %s: AUTH as %s", c->ip, c->principal);
-	return 1;
+	if (rc == 0 && c->caller.key_id[0])
+		log_info("smtp %s: AUTH failed for %s", c->ip, c->caller.key_id);
+	else if (rc == 1)
+		log_info("smtp %s: AUTH as %s", c->ip, c->caller.principal_arn);
+	return rc;
 }
 
 static void
@@ -270,17 +237,17 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	if (send_request_from_raw(t->data, t->len, &env, &m, e) != 0)
 		goto done;
 	/* the account as it is now: a pause or a quota change applies at once */
-	if ((k = st->ops->account_get(st, c->account_id, &acct, e)) <= 0) {
+	if ((k = st->ops->account_get(st, c->caller.account_id, &acct, e)) <= 0) {
 		if (k == 0)
 			err_set(e, 403, "AccessDenied", "The account of SMTP user %s no longer exists.",
-				c->key_id);
+				c->caller.key_id);
 		goto done;
 	}
 	r->account = &acct;
-	r->account_id = c->account_id;
-	r->principal = c->principal;
-	r->user = c->user;
-	r->service = c->service;
+	r->account_id = c->caller.account_id;
+	r->principal = c->caller.principal_arn;
+	r->user = c->caller.user;
+	r->service = c->caller.service;
 	r->region = srv->conf->region[0];
 	r->source_ip = c->ip;
 	r->secure = true; /* AUTH, hence any send, needs TLS */

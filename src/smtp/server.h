@@ -3,8 +3,9 @@
  * (implicit TLS) on one event-loop thread of their own, with their own
  * store handle and send_lookup cache, submitting through send/send.h to
  * the shared queue and charging the shared limits — the same pipeline as
- * the Query API. Credentials are SES SMTP passwords (smtp/password.h) for
- * the listener's region, which is the first served region (--regions).
+ * the Query API. Credentials are SES SMTP passwords, checked by
+ * credentials_lookup (auth/credentials.h) for the listener's region, which
+ * is the first served region (--regions).
  */
 #ifndef SESAME_SMTP_SERVER_H
 #define SESAME_SMTP_SERVER_H

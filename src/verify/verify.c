@@ -43,7 +43,7 @@
 #include "conf.h"
 #include "dns/dns.h"
 #include "store/store.h"
-#include "store/vault.h"
+#include "auth/vault.h"
 #include "util/codec.h"
 #include "util/log.h"
 #include "util/testable.h"

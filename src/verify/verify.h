@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "mail/dkim_keys.h"
+#include "auth/dkim_keys.h"
 #include "store/store.h"
 #include "util/err.h"
 

@@ -21,9 +21,9 @@
 
 #include "cli/cli.h"
 #include "conf.h"
-#include "smtp/password.h"
+#include "auth/smtp_password.h"
 #include "store/store.h"
-#include "store/vault.h"
+#include "auth/vault.h"
 #include "util/xalloc.h"
 
 /* TESTABLE internals of cli.c */

@@ -1,4 +1,4 @@
-/* test_dkim_keys.c — src/mail/dkim_keys.c: selectors, RSA-2048 generation
+/* test_dkim_keys.c — src/auth/dkim_keys.c: selectors, RSA-2048 generation
  * sealed with the vault, public keys for the p= tag, record matching, and
  * signatures that verify under the published key. */
 #include <ftw.h>
@@ -16,8 +16,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "mail/dkim_keys.h"
-#include "store/vault.h"
+#include "auth/dkim_keys.h"
+#include "auth/vault.h"
 #include "util/codec.h"
 #include "util/xalloc.h"
 

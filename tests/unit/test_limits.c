@@ -1,4 +1,4 @@
-/* test_limits.c — per-account limit state (src/api/limits.c). */
+/* test_limits.c — per-account limit state (src/send/limits.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

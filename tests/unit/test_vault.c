@@ -1,4 +1,4 @@
-/* test_vault.c — src/store/vault.c: sealing round trips, tamper detection,
+/* test_vault.c — src/auth/vault.c: sealing round trips, tamper detection,
  * wrong key, and the master key file's creation and permission checks. */
 #include <fcntl.h>
 #include <ftw.h>
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "store/vault.h"
+#include "auth/vault.h"
 #include "util/xalloc.h"
 
 static int

@@ -1,6 +1,6 @@
 /*
  * dkim_keys.h — Easy-DKIM key material: the one door to DKIM private keys
- * (STYLE §14).
+ * (STYLE §14), in src/auth/ beside the vault and the credentials lookup.
  *
  * A domain identity that called VerifyDomainDkim owns DKIM_KEYS_N selectors
  * (its DkimTokens) and one RSA-2048 key per selector. The private keys never
@@ -14,8 +14,8 @@
  * where the public key is the base64 of the DER SubjectPublicKeyInfo (what
  * `openssl rsa -pubout` prints between the PEM armour lines).
  */
-#ifndef SESAME_MAIL_DKIM_KEYS_H
-#define SESAME_MAIL_DKIM_KEYS_H
+#ifndef SESAME_AUTH_DKIM_KEYS_H
+#define SESAME_AUTH_DKIM_KEYS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /*
- * test_password.c — SES SMTP password derivation (spec §5.2 vectors) and
- * smtp_password_check, table-driven.
+ * test_smtp_password.c — src/auth/smtp_password.c: SES SMTP password
+ * derivation (spec §5.2 vectors) and smtp_password_check, table-driven.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "smtp/password.h"
+#include "auth/smtp_password.h"
 
 #define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 

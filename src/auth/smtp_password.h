@@ -1,10 +1,12 @@
 /*
- * password.h — SES-style SMTP passwords derived from a secret access key
+ * smtp_password.h — SES-style SMTP passwords derived from a secret access key
  * (spec §5.2). The SMTP user name is the access key id; the password is
- * base64(version byte || HMAC chain), 44 characters.
+ * base64(version byte || HMAC chain), 44 characters. Part of src/auth/
+ * (credentials): the SMTP front end checks passwords through
+ * credentials_lookup, the admin CLI derives them for `key create`.
  */
-#ifndef SESAME_SMTP_PASSWORD_H
-#define SESAME_SMTP_PASSWORD_H
+#ifndef SESAME_AUTH_SMTP_PASSWORD_H
+#define SESAME_AUTH_SMTP_PASSWORD_H
 
 #include <stdbool.h>
 

@@ -1,9 +1,9 @@
 /*
- * password.c — SMTP password derivation and checking (see password.h and
+ * smtp_password.c — SMTP password derivation and checking (see smtp_password.h and
  * spec §5.2). Pure functions; the secret never leaves the stack and every
  * intermediate key is wiped before return.
  */
-#include "smtp/password.h"
+#include "auth/smtp_password.h"
 
 #include <openssl/crypto.h>
 #include <stdint.h>

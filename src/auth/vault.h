@@ -1,11 +1,12 @@
 /*
- * vault.h — the one door to secrets at rest. Secret access keys and DKIM
+ * vault.h — the one door to secrets at rest (src/auth/, with the
+ * credentials lookup and the DKIM key storage that use it). Secret access keys and DKIM
  * private keys are sealed with AES-256-GCM under a 32-byte master key kept in
  * DATA_DIR/master.key (created with mode 0600 on first use). Sealed format:
  * 1 version byte (1) | 12-byte nonce | ciphertext | 16-byte tag.
  */
-#ifndef SESAME_STORE_VAULT_H
-#define SESAME_STORE_VAULT_H
+#ifndef SESAME_AUTH_VAULT_H
+#define SESAME_AUTH_VAULT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /*
- * vault.c — sealing secrets at rest (vault.h). Owns the master key: 32 random
+ * vault.c — sealing secrets at rest (vault.h; src/auth/). Owns the master key: 32 random
  * bytes in DATA_DIR/master.key, readable by its owner only.
  *
  * Creating the key file is race-free between processes: the bytes are
@@ -14,7 +14,7 @@
  * odds after 2^32 seals of one key are far beyond our volumes).
  * Plaintext copies made here are wiped with OPENSSL_cleanse; nothing here logs.
  */
-#include "store/vault.h"
+#include "auth/vault.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,6 @@
 /*
- * dkim_keys.c — Easy-DKIM selectors and RSA keys (dkim_keys.h).
+ * dkim_keys.c — Easy-DKIM selectors and RSA keys (dkim_keys.h), kept in
+ * src/auth/ with the other secrets' code.
  *
  * Owns every use of a DKIM private key: generation (EVP_PKEY_Q_keygen),
  * PEM export, sealing through the vault, and the only unsealing, which
@@ -11,7 +12,7 @@
  * separated by an empty line, sealed as one vault blob. Reading walks the
  * blocks with PEM_read_bio_PrivateKey, so the separator is cosmetic.
  */
-#include "mail/dkim_keys.h"
+#include "auth/dkim_keys.h"
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -21,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/vault.h"
+#include "auth/vault.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/xalloc.h"
