@@ -28,14 +28,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/credentials.h"
+#include "auth/dkim_keys.h"
+#include "auth/smtp_password.h"
+#include "auth/vault.h"
 #include "cli/cli_policy.h"
 #include "conf.h"
 #include "core/address.h"
+#include "core/arn.h"
 #include "core/policy.h"
-#include "auth/dkim_keys.h"
-#include "auth/smtp_password.h"
 #include "store/store.h"
-#include "auth/vault.h"
 #include "util/codec.h"
 #include "util/testable.h"
 #include "util/xalloc.h"
@@ -480,21 +482,26 @@ random_secret(char out[41])
 	OPENSSL_cleanse(b, sizeof(b));
 }
 
+/* The ARN of IAM user `name` (malloc'd); core/arn formats it. Names are
+ * capped at 64 on input, so it always fits. */
 static char *
 user_arn(const char *account, const char *name)
 {
-	return xasprintf("arn:aws:iam::%s:user/%s", account, name);
+	char arn[ARN_MAX + 1];
+
+	arn_user_format(account, "/", name, arn, sizeof(arn));
+	return xstrdup(arn);
 }
 
-/* The principal of a key: root ARN, user ARN or service name (malloc'd). */
+/* The principal of a key: root ARN, user ARN or service name (malloc'd),
+ * exactly as credentials_lookup derives it for a caller. */
 static char *
 key_principal(const struct access_key *k)
 {
-	if (k->service[0] != '\0')
-		return xstrdup(k->service);
-	if (k->user[0] != '\0')
-		return user_arn(k->account_id, k->user);
-	return xasprintf("arn:aws:iam::%s:root", k->account_id);
+	char principal[ARN_MAX + 1];
+
+	credentials_principal(k->account_id, k->user, k->service, principal, sizeof(principal));
+	return xstrdup(principal);
 }
 
 /* ---- account --------------------------------------------------------------- */

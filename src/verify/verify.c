@@ -40,10 +40,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/vault.h"
 #include "conf.h"
 #include "dns/dns.h"
 #include "store/store.h"
-#include "auth/vault.h"
 #include "util/codec.h"
 #include "util/log.h"
 #include "util/testable.h"

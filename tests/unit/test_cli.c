@@ -19,11 +19,11 @@
 
 #include <cmocka.h>
 
+#include "auth/smtp_password.h"
+#include "auth/vault.h"
 #include "cli/cli.h"
 #include "conf.h"
-#include "auth/smtp_password.h"
 #include "store/store.h"
-#include "auth/vault.h"
 #include "util/xalloc.h"
 
 /* TESTABLE internals of cli.c */
