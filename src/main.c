@@ -18,7 +18,8 @@ usage(FILE *f)
 	      "  account create|list|delete\n"
 	      "  user create|list|delete\n"
 	      "  key create|list|delete\n"
-	      "  identity verify|dkim-records|list\n"
+	      "  identity verify|show|dkim-records|list\n"
+	      "  message show\n"
 	      "  policy check|simulate\n"
 	      "see README.md for every flag\n",
 	      f);

@@ -43,6 +43,7 @@
 #include "util/xalloc.h"
 
 #define MAX_FLAGS 6
+#define MAX_POLICIES_SHOWN 20 /* SES: at most 20 policies per identity */
 #define MAX_POS 2
 #define USER_POLICY_MAX 6144  /* bytes of an IAM user policy file */
 #define IDENTITY_MAX 320      /* bytes of an identity name */
@@ -963,6 +964,91 @@ identity_list(struct cli *x)
 }
 
 /*
+ * `identity show`: one identity as the store holds it, with what the API
+ * does not show: the DNS re-check schedule and its policies' names.
+ */
+static int
+identity_show(struct cli *x)
+{
+	const char *account = opt(x, "account"), *region = opt(x, "region");
+	struct identity_policy pol[MAX_POLICIES_SHOWN];
+	struct identity id = {0};
+	enum identity_type type;
+	char *name;
+	int rc, r, n = 0;
+
+	if (!account_id_ok(account))
+		return fail("invalid account id '%.32s' (12 digits expected)", account);
+	if ((rc = check_region(x, region)) != 0)
+		return rc;
+	if ((name = cli_identity_normalise(x->a->pos[0], &type)) == NULL)
+		return fail("invalid identity '%.64s': 1-320 printable characters, no spaces",
+			    x->a->pos[0]);
+	if ((rc = open_store(x)) != 0 || (rc = need_account(x, account, NULL)) != 0)
+		goto out;
+	if ((r = x->s->ops->identity_get(x->s, region, account, name, &id, &x->e)) <= 0 ||
+	    (n = x->s->ops->policy_list(x->s, region, account, name, pol, MAX_POLICIES_SHOWN,
+					&x->e)) < 0) {
+		rc = r == 0 ? fail("identity '%s' does not exist in account %s, region %s", name,
+				   account, region)
+			    : fail("%s", x->e.message);
+		goto out;
+	}
+	json_t *o = json_object(), *names = json_array();
+	json_object_set_new(o, "Identity", jstr(id.name));
+	json_object_set_new(o, "Type", jstr(id.type == IDENTITY_EMAIL ? "EmailAddress" : "Domain"));
+	json_object_set_new(o, "VerificationStatus", jstr(id.status));
+	json_object_set_new(o, "DkimEnabled", json_boolean(id.dkim_enabled));
+	json_object_set_new(o, "DkimVerificationStatus", jstr(id.dkim_status));
+	json_object_set_new(o, "MailFromDomain", jstr(id.mail_from_domain));
+	json_object_set_new(o, "NextCheck", json_integer(id.next_check));
+	json_object_set_new(o, "CheckAttempts", json_integer(id.check_attempts));
+	for (int i = 0; i < n; i++) {
+		json_array_append_new(names, jstr(pol[i].name));
+		identity_policy_clear(&pol[i]);
+	}
+	json_object_set_new(o, "Policies", names);
+	json_object_set_new(o, "Created", jtime(id.created));
+	rc = emit(o);
+out:
+	identity_clear(&id);
+	free(name);
+	return rc;
+}
+
+/* ---- message ---------------------------------------------------------------- */
+
+/* `message show`: one message's queue state (any transport, queued too). */
+static int
+message_show(struct cli *x)
+{
+	const char *id = opt(x, "id");
+	struct store_message m = {0};
+	int rc, r;
+
+	if (strlen(id) >= sizeof(m.id))
+		return fail("invalid message id '%.32s...'", id);
+	if ((rc = open_store(x)) != 0)
+		return rc;
+	if ((r = x->s->ops->message_get(x->s, id, &m, &x->e)) <= 0)
+		return r == 0 ? fail("message '%s' does not exist", id) : fail("%s", x->e.message);
+	json_t *o = json_object(), *dest = json_array();
+	json_object_set_new(o, "MessageId", jstr(m.id));
+	json_object_set_new(o, "Region", jstr(m.region));
+	json_object_set_new(o, "SendingAccountId", jstr(m.sending_account));
+	json_object_set_new(o, "Status", jstr(m.status));
+	json_object_set_new(o, "Transport", jstr(m.transport));
+	json_object_set_new(o, "Attempts", json_integer(m.attempts));
+	for (size_t i = 0; i < m.ndestinations; i++)
+		json_array_append_new(dest, jstr(m.destinations[i]));
+	json_object_set_new(o, "Destination", dest);
+	json_t *d = m.delivery != NULL ? json_loads(m.delivery, 0, NULL) : NULL;
+	json_object_set_new(o, "Delivery", d != NULL ? d : json_null());
+	store_message_clear(&m);
+	return emit(o);
+}
+
+/*
  * `identity dkim-records`: the three TXT records a domain owner publishes
  * for Easy DKIM, with the public keys derived from the sealed private keys.
  */
@@ -1045,8 +1131,11 @@ static const struct cmd cmds[] = {
 	 "--account ID --region REGION IDENTITY", identity_verify},
 	{"identity", "list", {R("account"), R("region")}, 0, "--account ID --region REGION",
 	 identity_list},
+	{"identity", "show", {R("account"), R("region")}, 1,
+	 "--account ID --region REGION IDENTITY", identity_show},
 	{"identity", "dkim-records", {R("account"), R("region")}, 1,
 	 "--account ID --region REGION DOMAIN", identity_dkim_records},
+	{"message", "show", {R("id")}, 0, "--id MESSAGEID", message_show},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
