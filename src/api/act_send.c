@@ -37,22 +37,14 @@
 #define MAX_TAGS 50
 #define API_VERSION "1"    /* ses:ApiVersion for the v1 Query API */
 
-/* One SendEmail as the decision sees it (SendRawEmail: send/send.h's
- * struct send_raw). */
+/* One SendEmail: the request and its parts, and the memory they point
+ * into (SendRawEmail: send/send.h's struct send_raw). */
 struct send {
-	const char *action;
-	struct address from;          /* the From header's mailbox */
-	struct address source;        /* envelope sender: Source, else From */
-	struct address return_path;   /* feedback address, when there is one */
-	bool has_return_path;
-	const char *arn[AUTHZ_NROLES]; /* as given (parameter, else header) */
-	struct address *rcpt;         /* envelope recipients */
-	size_t nrcpt;
-	char *subject;                /* decoded, UTF-8 */
-	const char *text, *html;      /* SendEmail bodies */
-	const char *text_cs, *html_cs, *subject_cs;
-	struct address *to, *cc, *reply_to;
-	size_t nto, ncc, nreply_to;
+	struct send_request req;
+	struct send_built built;
+	/* owned */
+	struct address *rcpt, *to, *cc, *reply_to;
+	char *subject;                /* UTF-8 */
 };
 
 static void
@@ -149,59 +141,60 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 	bool tags;
 
 	if ((source = api_param(ctx, "Source", e)) == NULL ||
-	    parse_address(source, &s->source, e) != 0)
+	    parse_address(source, &s->req.source, e) != 0)
 		return -1;
-	s->from = s->source;
+	s->req.from = s->req.source;
 	if ((rp = api_param_opt(ctx, "ReturnPath")) != NULL) {
-		if (parse_address(rp, &s->return_path, e) != 0)
+		if (parse_address(rp, &s->req.return_path, e) != 0)
 			return -1;
-		s->has_return_path = true;
+		s->req.has_return_path = true;
 	}
 	static const char too_many[] = "Recipient count exceeds 50.";
 	struct address *bcc = NULL;
 	size_t nbcc = 0, total = 0, nrt = 0;
-	if (parse_list(ctx, "Destination.ToAddresses", &s->to, &s->nto, &total, MAX_RECIPIENTS,
-		       too_many, e) != 0 ||
-	    parse_list(ctx, "Destination.CcAddresses", &s->cc, &s->ncc, &total, MAX_RECIPIENTS,
-		       too_many, e) != 0 ||
+	if (parse_list(ctx, "Destination.ToAddresses", &s->to, &s->built.nto, &total,
+	               MAX_RECIPIENTS, too_many, e) != 0 ||
+	    parse_list(ctx, "Destination.CcAddresses", &s->cc, &s->built.ncc, &total,
+	               MAX_RECIPIENTS, too_many, e) != 0 ||
 	    parse_list(ctx, "Destination.BccAddresses", &bcc, &nbcc, &total, MAX_RECIPIENTS,
-		       too_many, e) != 0) {
+	               too_many, e) != 0) {
 		free(bcc);
 		return -1;
 	}
-	s->nrcpt = s->nto + s->ncc + nbcc;
-	if (s->nrcpt > 0) {
-		s->rcpt = xcalloc(s->nrcpt, sizeof(*s->rcpt));
-		if (s->nto > 0)
-			memcpy(s->rcpt, s->to, s->nto * sizeof(*s->rcpt));
-		if (s->ncc > 0)
-			memcpy(s->rcpt + s->nto, s->cc, s->ncc * sizeof(*s->rcpt));
+	s->req.nrcpt = s->built.nto + s->built.ncc + nbcc;
+	if (s->req.nrcpt > 0) {
+		s->rcpt = xcalloc(s->req.nrcpt, sizeof(*s->rcpt));
+		if (s->built.nto > 0)
+			memcpy(s->rcpt, s->to, s->built.nto * sizeof(*s->rcpt));
+		if (s->built.ncc > 0)
+			memcpy(s->rcpt + s->built.nto, s->cc, s->built.ncc * sizeof(*s->rcpt));
 		if (nbcc > 0)
-			memcpy(s->rcpt + s->nto + s->ncc, bcc, nbcc * sizeof(*s->rcpt));
+			memcpy(s->rcpt + s->built.nto + s->built.ncc, bcc, nbcc * sizeof(*s->rcpt));
 	}
 	free(bcc);
-	if (parse_list(ctx, "ReplyToAddresses", &s->reply_to, &s->nreply_to, &nrt, MAX_REPLY_TO,
-		       "Reply-to address count exceeds 50.", e) != 0)
+	if (parse_list(ctx, "ReplyToAddresses", &s->reply_to, &s->built.nreply_to, &nrt,
+	               MAX_REPLY_TO, "Reply-to address count exceeds 50.", e) != 0)
 		return -1;
 	if ((subject = api_param(ctx, "Message.Subject.Data", e)) == NULL)
 		return -1;
 	s->subject = xstrdup(subject);
-	s->subject_cs = api_param_opt(ctx, "Message.Subject.Charset");
-	s->text = api_param_opt(ctx, "Message.Body.Text.Data");
-	s->text_cs = api_param_opt(ctx, "Message.Body.Text.Charset");
-	s->html = api_param_opt(ctx, "Message.Body.Html.Data");
-	s->html_cs = api_param_opt(ctx, "Message.Body.Html.Charset");
-	if (s->text == NULL && s->html == NULL)
+	s->built.subject_charset = api_param_opt(ctx, "Message.Subject.Charset");
+	s->built.text = api_param_opt(ctx, "Message.Body.Text.Data");
+	s->built.text_charset = api_param_opt(ctx, "Message.Body.Text.Charset");
+	s->built.html = api_param_opt(ctx, "Message.Body.Html.Data");
+	s->built.html_charset = api_param_opt(ctx, "Message.Body.Html.Charset");
+	if (s->built.text == NULL && s->built.html == NULL)
 		return invalid(e, "The message body must contain Text, Html or both "
 				  "(Message.Body.Text.Data, Message.Body.Html.Data).");
-	s->arn[AUTHZ_SOURCE] = api_param_opt(ctx, "SourceArn");
-	s->arn[AUTHZ_RETURN_PATH] = api_param_opt(ctx, "ReturnPathArn");
-	if (check_arn(s->arn[AUTHZ_SOURCE], e) != 0 || check_arn(s->arn[AUTHZ_RETURN_PATH], e) != 0)
+	s->req.arn[AUTHZ_SOURCE] = api_param_opt(ctx, "SourceArn");
+	s->req.arn[AUTHZ_RETURN_PATH] = api_param_opt(ctx, "ReturnPathArn");
+	if (check_arn(s->req.arn[AUTHZ_SOURCE], e) != 0 ||
+	    check_arn(s->req.arn[AUTHZ_RETURN_PATH], e) != 0)
 		return -1;
 	if (check_tags_param(ctx, &tags, e) != 0 ||
 	    send_check_configuration_set(api_param_opt(ctx, "ConfigurationSetName"), e) != 0)
 		return -1;
-	if (s->nrcpt == 0)
+	if (s->req.nrcpt == 0)
 		return err_set(e, 400, "MessageRejected", "There are no recipients specified.");
 	return 0;
 }
@@ -286,37 +279,17 @@ send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
 int
 act_send_email(struct api_ctx *ctx, struct err *e)
 {
-	struct send s = {.action = "SendEmail"};
+	struct send s = {.req.action = "SendEmail"};
 	int rc = read_send_email(ctx, &s, e);
 
 	if (rc == 0) {
-		struct send_built built = {
-			.to = s.to,
-			.nto = s.nto,
-			.cc = s.cc,
-			.ncc = s.ncc,
-			.reply_to = s.reply_to,
-			.nreply_to = s.nreply_to,
-			.subject_charset = s.subject_cs,
-			.text = s.text,
-			.text_charset = s.text_cs,
-			.html = s.html,
-			.html_charset = s.html_cs,
-		};
-		struct send_request r = {
-			.action = s.action,
-			.from = s.from,
-			.source = s.source,
-			.return_path = s.return_path,
-			.has_return_path = s.has_return_path,
-			.rcpt = s.rcpt,
-			.nrcpt = s.nrcpt,
-			.subject = s.subject,
-			.built = &built,
-		};
-		for (int i = 0; i < AUTHZ_NROLES; i++)
-			r.arn[i] = s.arn[i];
-		rc = send_run(ctx, &r, e);
+		s.built.to = s.to;
+		s.built.cc = s.cc;
+		s.built.reply_to = s.reply_to;
+		s.req.rcpt = s.rcpt;
+		s.req.subject = s.subject;
+		s.req.built = &s.built;
+		rc = send_run(ctx, &s.req, e);
 	}
 	send_clear(&s);
 	return rc;

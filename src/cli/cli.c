@@ -861,23 +861,40 @@ check_region(struct cli *x, const char *region)
 	return 0;
 }
 
+/*
+ * The arguments of a command on one identity: --account, --region and the
+ * IDENTITY operand, checked; the store opened and the account found.
+ * 0 with *name_out (malloc'd, normal form), or the exit status (then
+ * *name_out may still need freeing).
+ */
+static int
+identity_args(struct cli *x, const char *account, const char *region, char **name_out,
+	      enum identity_type *type_out)
+{
+	int rc;
+
+	if (!account_id_ok(account))
+		return fail("invalid account id '%.32s' (12 digits expected)", account);
+	if ((rc = check_region(x, region)) != 0)
+		return rc;
+	if ((*name_out = cli_identity_normalise(x->a->pos[0], type_out)) == NULL)
+		return fail("invalid identity '%.64s': 1-320 printable characters, no spaces",
+			    x->a->pos[0]);
+	if ((rc = open_store(x)) != 0 || (rc = need_account(x, account, NULL)) != 0)
+		return rc;
+	return 0;
+}
+
 static int
 identity_verify(struct cli *x)
 {
 	const char *account = opt(x, "account"), *region = opt(x, "region");
 	struct identity id = {0};
 	enum identity_type type;
-	char *name;
+	char *name = NULL;
 	int rc, r;
 
-	if (!account_id_ok(account))
-		return fail("invalid account id '%.32s' (12 digits expected)", account);
-	if ((rc = check_region(x, region)) != 0)
-		return rc;
-	if ((name = cli_identity_normalise(x->a->pos[0], &type)) == NULL)
-		return fail("invalid identity '%.64s': 1-320 printable characters, no spaces",
-			    x->a->pos[0]);
-	if ((rc = open_store(x)) != 0 || (rc = need_account(x, account, NULL)) != 0)
+	if ((rc = identity_args(x, account, region, &name, &type)) != 0)
 		goto out;
 	r = x->s->ops->identity_get(x->s, region, account, name, &id, &x->e);
 	if (r < 0) {
@@ -974,17 +991,10 @@ identity_show(struct cli *x)
 	struct identity_policy pol[MAX_POLICIES_SHOWN];
 	struct identity id = {0};
 	enum identity_type type;
-	char *name;
-	int rc, r, n = 0;
+	char *name = NULL;
+	int rc, r = 0, n = 0;
 
-	if (!account_id_ok(account))
-		return fail("invalid account id '%.32s' (12 digits expected)", account);
-	if ((rc = check_region(x, region)) != 0)
-		return rc;
-	if ((name = cli_identity_normalise(x->a->pos[0], &type)) == NULL)
-		return fail("invalid identity '%.64s': 1-320 printable characters, no spaces",
-			    x->a->pos[0]);
-	if ((rc = open_store(x)) != 0 || (rc = need_account(x, account, NULL)) != 0)
+	if ((rc = identity_args(x, account, region, &name, &type)) != 0)
 		goto out;
 	if ((r = x->s->ops->identity_get(x->s, region, account, name, &id, &x->e)) <= 0 ||
 	    (n = x->s->ops->policy_list(x->s, region, account, name, pol, MAX_POLICIES_SHOWN,

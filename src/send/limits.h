@@ -1,6 +1,7 @@
 /*
  * limits.h — the sending limits of each account as this process enforces
- * them (a stage of the send pipeline, src/send/, run by send_submit): one MaxSendRate token bucket per account (core/quota) and the
+ * them (a stage of the send pipeline, src/send/, run by send_submit): one
+ * MaxSendRate token bucket per account (core/quota) and the
  * recipients charged to the 24-hour window but not yet committed by the
  * queue. Shared by every event-loop thread (HTTP and SMTP front ends), so
  * one mutex guards it; the critical section is a table probe and a few

@@ -112,7 +112,8 @@ static const char *const arn_headers[AUTHZ_NROLES] = {
 static int
 parse_envelope_address(const char *v, bool spec, struct address *out, struct err *e)
 {
-	return spec ? address_parse_spec(v, strlen(v), out, e) : address_parse(v, strlen(v), out, e);
+	return spec ? address_parse_spec(v, strlen(v), out, e)
+	            : address_parse(v, strlen(v), out, e);
 }
 
 /* A To field whose value is empty. */
@@ -123,7 +124,8 @@ empty_to(const struct raw_msg *m)
 	bool empty = false;
 
 	buf_init(&b, 0);
-	for (long i = raw_find(m, "To", 0); i >= 0 && !empty; i = raw_find(m, "To", (size_t)i + 1)) {
+	for (long i = raw_find(m, "To", 0); i >= 0 && !empty;
+	     i = raw_find(m, "To", (size_t)i + 1)) {
 		buf_reset(&b);
 		raw_value(m, (size_t)i, &b);
 		empty = b.len == 0;
@@ -190,7 +192,8 @@ send_request_from_raw(const void *data, size_t len, const struct send_raw_envelo
 		r->arn[i] = env->arn[i] != NULL ? env->arn[i] : out->hdr[i];
 		if (env->arn[i] == NULL && r->arn[i] != NULL && r->arn[i][0] == '\0')
 			r->arn[i] = NULL;
-		if (r->arn[i] != NULL && arn_identity_parse(r->arn[i], strlen(r->arn[i]), &a, e) != 0)
+		if (r->arn[i] != NULL &&
+		    arn_identity_parse(r->arn[i], strlen(r->arn[i]), &a, e) != 0)
 			goto fail;
 	}
 
@@ -202,7 +205,8 @@ send_request_from_raw(const void *data, size_t len, const struct send_raw_envelo
 		}
 		out->rcpt = xcalloc(env->nrcpt, sizeof(*out->rcpt));
 		for (size_t i = 0; i < env->nrcpt; i++)
-			if (parse_envelope_address(env->rcpt[i], env->addr_spec, &out->rcpt[i], e) != 0)
+			if (parse_envelope_address(env->rcpt[i], env->addr_spec, &out->rcpt[i],
+			                           e) != 0)
 				goto fail;
 		r->nrcpt = env->nrcpt;
 		/* the header recipients are not the envelope's, but SES still

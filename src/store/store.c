@@ -133,8 +133,8 @@ open_url(const char *url, struct err *e)
 			continue;
 		if (backends[i].open == NULL) {
 			/* never echo the URL: it may carry a password */
-			err_set(e, 500, "InternalFailure", "%s store is not available in this build",
-				backends[i].name);
+			err_set(e, 500, "InternalFailure",
+			        "%s store is not available in this build", backends[i].name);
 			return NULL;
 		}
 		return backends[i].open(url, e);

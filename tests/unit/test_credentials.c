@@ -124,7 +124,8 @@ test_smtp_callers(void **state)
 	smtp_password_v2(SECRET, v2);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		for (int ver = 0; ver < 2; ver++) {
-			assert_int_equal(smtp_lookup(f, f->v, cases[i].key, ver ? v2 : v4, &c, &e), 1);
+			assert_int_equal(smtp_lookup(f, f->v, cases[i].key, ver ? v2 : v4, &c, &e),
+			                 1);
 			assert_string_equal(c.key_id, cases[i].key);
 			assert_string_equal(c.account_id, ACCT);
 			assert_int_equal(c.kind, cases[i].kind);

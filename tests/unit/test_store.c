@@ -101,36 +101,40 @@ reopen(const struct fx *f)
 	return s;
 }
 
-static int
-setup(void **state)
+/* A fresh temporary directory and a store opened on `tmpl` ({dir}
+ * expanded), or on the directory itself as `serve --data` opens it. */
+static struct fx *
+fx_new(const char *tmpl)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
 	struct err e;
 
 	f->dir = xstrdup("/tmp/sesame-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	f->url = expand_url(cur_url, f->dir);
-	f->s = store_open(f->url, NULL, &e);
+	f->url = expand_url(tmpl != NULL ? tmpl : "sqlite:{dir}/sesame.db", f->dir);
+	f->s = store_open(tmpl != NULL ? f->url : NULL, f->dir, &e);
+	if (f->s == NULL)
+		print_error("store_open: %s\n", e.message);
 	assert_non_null(f->s);
+	return f;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = fx_new(cur_url);
+
 	if (strstr(cur_url, "{dir}") == NULL)
 		empty_store(f->s);
 	*state = f;
 	return 0;
 }
 
-/* For the SQLite-only tests: the data-dir store, as `serve --data` opens it. */
+/* For the SQLite-only tests: the data-dir store. */
 static int
 setup_data_dir(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	struct err e;
-
-	f->dir = xstrdup("/tmp/sesame-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	f->url = xasprintf("sqlite:%s/sesame.db", f->dir);
-	f->s = store_open(NULL, f->dir, &e);
-	assert_non_null(f->s);
-	*state = f;
+	*state = fx_new(NULL);
 	return 0;
 }
 
@@ -158,7 +162,8 @@ gen(struct store *s)
 static void
 mk_account(struct store *s, const char *id, const char *name)
 {
-	struct account a = {.max_24h = 50000, .max_rate = 14, .sending_enabled = true, .created = 100};
+	struct account a = {
+	    .max_24h = 50000, .max_rate = 14, .sending_enabled = true, .created = 100};
 	struct err e;
 	snprintf(a.id, sizeof(a.id), "%s", id);
 	snprintf(a.name, sizeof(a.name), "%s", name);
@@ -230,11 +235,11 @@ test_open_urls(void **state)
 		const char *url;
 		const char *msg;
 	} bad[] = {
-		{"postgresql://u:hunter2@db/sesame", "PostgreSQL store is not available in this build"},
-		{"postgres://db/sesame", "PostgreSQL store is not available in this build"},
-		{"mysql://db", "unsupported store URL scheme 'mysql'"},
-		{"sqlite:", "needs a path"},
-		{"sqlite:/nonexistent-dir/deeper/x.db", "cannot open"},
+	    {"postgresql://u:hunter2@db/sesame", "PostgreSQL store is not available in this build"},
+	    {"postgres://db/sesame", "PostgreSQL store is not available in this build"},
+	    {"mysql://db", "unsupported store URL scheme 'mysql'"},
+	    {"sqlite:", "needs a path"},
+	    {"sqlite:/nonexistent-dir/deeper/x.db", "cannot open"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&e, 0, sizeof(e));
@@ -285,20 +290,23 @@ test_sqlite_schema(void **state)
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
 	sqlite3_finalize(st);
 	/* the sending tables exist */
-	static const char *tables[] = {"messages", "send_counts", "generation", "identity_policies"};
+	static const char *tables[] = {"messages", "send_counts", "generation",
+	                               "identity_policies"};
 	for (size_t i = 0; i < 4; i++) {
-		assert_int_equal(sqlite3_prepare_v2(db,
-						    "SELECT count(*) FROM sqlite_schema WHERE type = "
-						    "'table' AND name = ?1",
-						    -1, &st, NULL),
-				 SQLITE_OK);
+		assert_int_equal(
+		    sqlite3_prepare_v2(db,
+		                       "SELECT count(*) FROM sqlite_schema WHERE type = "
+		                       "'table' AND name = ?1",
+		                       -1, &st, NULL),
+		    SQLITE_OK);
 		sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int(st, 0), 1);
 		sqlite3_finalize(st);
 	}
 	/* a schema from the future is refused, not clobbered */
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+	                 SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(store_open(NULL, f->dir, &e));
 	assert_non_null(strstr(e.message, "newer than this build"));
@@ -1074,7 +1082,8 @@ test_policies_cap_and_cascade(void **state)
 	for (int i = 0; i < 20; i++) {
 		snprintf(name, sizeof(name), "p%02d", i);
 		snprintf(doc, sizeof(doc), "{\"n\":%d}", i);
-		assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", name, doc, 20, &e), 0);
+		assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", name, doc, 20, &e),
+		                 0);
 	}
 	assert_int_equal(s->ops->policy_put(s, REG, A1, "example.com", "p20", "{}", 20, &e), -1);
 	assert_string_equal(e.code, "InvalidParameterValue");
@@ -1245,7 +1254,8 @@ main(void)
 		failed += run_suite(store_urls[i]);
 	if (extra != NULL) {
 		char *list = xstrdup(extra), *save = NULL;
-		for (char *u = strtok_r(list, ",", &save); u != NULL; u = strtok_r(NULL, ",", &save))
+		for (char *u = strtok_r(list, ",", &save); u != NULL;
+		     u = strtok_r(NULL, ",", &save))
 			if (u[0] != '\0')
 				failed += run_suite(u);
 		free(list);
