@@ -10,8 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-enum kind { K_STR, K_INT };
+enum kind { K_STR, K_INT, K_DBL };
 
 struct row {
 	const char *name;
@@ -24,6 +25,8 @@ struct row {
 
 #define S(name, field, def) {name, K_STR, offsetof(struct conf, field), sizeof(((struct conf *)0)->field), def, 0, 0}
 #define I(name, field, def, lo, hi) {name, K_INT, offsetof(struct conf, field), sizeof(int), def, lo, hi}
+/* doubles: bounds in thousandths */
+#define D(name, field, def, lo, hi) {name, K_DBL, offsetof(struct conf, field), sizeof(double), def, lo, hi}
 
 static const struct row table[] = {
 	S("data", data, "./var"),
@@ -40,6 +43,15 @@ static const struct row table[] = {
 	S("tls-key", tls_key, ""),
 	S("log-level", log_level, "info"),
 	I("threads", threads, "2", 1, 64),
+	/* outbound delivery (DESIGN.md "Interfaces users rely on") */
+	I("mx-port", mx_port, "25", 1, 65535),
+	S("outbound-tls", outbound_tls, "opportunistic"),
+	S("helo", helo, ""),
+	S("bounce-domain", bounce_domain, ""),
+	I("retry-base", retry_base, "60", 1, 86400),
+	I("max-queue-age", max_queue_age, "43200", 1, 1209600),
+	I("lease", lease, "300", 1, 86400),
+	D("outbound-timeout-scale", outbound_timeout_scale, "1", 1, 100000),
 };
 #define NROWS (sizeof(table) / sizeof(table[0]))
 
@@ -67,6 +79,17 @@ set(struct conf *c, const struct row *r, const char *v, char *err, size_t errlen
 	}
 	char *end;
 	errno = 0;
+	if (r->kind == K_DBL) {
+		double d = strtod(v, &end);
+		if (errno || end == v || *end || !(d * 1000 >= (double)r->min) ||
+		    !(d * 1000 <= (double)r->max)) {
+			snprintf(err, errlen, "--%s: expected a number in [%g, %g], got '%s'",
+				 r->name, (double)r->min / 1000, (double)r->max / 1000, v);
+			return -1;
+		}
+		*(double *)p = d;
+		return 0;
+	}
 	long n = strtol(v, &end, 10);
 	if (errno || end == v || *end || n < r->min || n > r->max) {
 		snprintf(err, errlen, "--%s: expected an integer in [%ld, %ld], got '%s'", r->name,
@@ -203,6 +226,16 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 		return -1;
 	if (split_regions(c, err, errlen) != 0)
 		return -1;
+	if (strcmp(c->outbound_tls, "none") != 0 && strcmp(c->outbound_tls, "opportunistic") != 0 &&
+	    strcmp(c->outbound_tls, "required") != 0) {
+		snprintf(err, errlen, "--outbound-tls must be none, opportunistic or required");
+		return -1;
+	}
+	if (c->helo[0] == '\0' && (gethostname(c->helo, sizeof(c->helo) - 1) != 0 ||
+				   c->helo[0] == '\0'))
+		snprintf(c->helo, sizeof(c->helo), "localhost");
+	if (c->bounce_domain[0] == '\0')
+		snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s", c->helo);
 	return out;
 }
 

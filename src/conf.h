@@ -26,6 +26,15 @@ struct conf {
 	char tls_key[512];     /* --tls-key */
 	char log_level[16];    /* --log-level debug|info|warn|error */
 	int threads;           /* --threads: HTTP event-loop threads */
+	/* outbound delivery */
+	int mx_port;           /* --mx-port: port dialled on every MX host */
+	char outbound_tls[16]; /* --outbound-tls none|opportunistic|required */
+	char helo[256];        /* --helo NAME ("" = this host's name) */
+	char bounce_domain[256]; /* --bounce-domain ("" = the --helo name) */
+	int retry_base;        /* --retry-base SECONDS: first backoff */
+	int max_queue_age;     /* --max-queue-age SECONDS: then a recipient bounces */
+	int lease;             /* --lease SECONDS: a claim's lifetime */
+	double outbound_timeout_scale; /* --outbound-timeout-scale: x RFC 5321 timeouts */
 
 	/* derived */
 	int nregions;

@@ -23,6 +23,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/timefmt.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -66,19 +67,6 @@ jstr(const char *s)
 	v = json_string(clean);
 	free(clean);
 	return v != NULL ? v : json_null();
-}
-
-/* ISO-8601 UTC with milliseconds, as SES writes timestamps. */
-static void
-timestamp_ms(int64_t ms, char out[32])
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char base[24];
-
-	gmtime_r(&t, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out, 32, "%s.%03dZ", base, (int)(ms % 1000));
 }
 
 static void
@@ -157,7 +145,7 @@ keep_row(void *arg, const struct store_message *m)
 	c = &r->v[r->n++];
 	*c = *m;
 	c->source_arn = m->source_arn ? xstrdup(m->source_arn) : NULL;
-	c->from_arn = c->return_path_arn = c->principal = c->delivery = NULL;
+	c->from_arn = c->return_path_arn = c->principal = c->mail_from = NULL;
 	c->source = m->source ? xstrdup(m->source) : NULL;
 	c->from_addr = m->from_addr ? xstrdup(m->from_addr) : NULL;
 	c->subject = m->subject ? xstrdup(m->subject) : NULL;
@@ -199,7 +187,7 @@ message_json(const struct store_message *m)
 
 	for (size_t i = 0; i < m->ndestinations; i++)
 		json_array_append_new(dest, jstr(m->destinations[i]));
-	timestamp_ms(m->created_ms, ts);
+	timefmt_iso_ms(m->created_ms, ts);
 	json_object_set_new(o, "MessageId", jstr(m->id));
 	json_object_set_new(o, "Region", jstr(m->region));
 	json_object_set_new(o, "Source", jstr(m->source));
@@ -209,6 +197,7 @@ message_json(const struct store_message *m)
 	json_object_set_new(o, "Timestamp", jstr(ts));
 	json_object_set_new(o, "SendingAccountId", jstr(m->sending_account));
 	json_object_set_new(o, "SourceArn", jstr(m->source_arn));
+	json_object_set_new(o, "MailFrom", jstr(m->mail_from != NULL ? m->mail_from : m->source));
 	return o;
 }
 
@@ -259,6 +248,59 @@ id_shape_ok(const char *id, size_t n)
 	return true;
 }
 
+/* ---- GET /_sesame/messages/<id>/events ---------------------------------- */
+
+static int
+keep_event(void *arg, const struct store_event *ev)
+{
+	json_t *list = arg, *o = json_object(), *detail;
+	char ts[TIMEFMT_LEN];
+
+	timefmt_iso_ms(ev->ts_ms, ts);
+	detail = ev->detail != NULL ? json_loads(ev->detail, 0, NULL) : NULL;
+	json_object_set_new(o, "Type", jstr(ev->type));
+	json_object_set_new(o, "Recipient", ev->recipient != NULL ? jstr(ev->recipient)
+								  : json_null());
+	json_object_set_new(o, "Timestamp", jstr(ts));
+	json_object_set_new(o, "Detail", json_is_object(detail) ? detail : json_object());
+	if (!json_is_object(detail))
+		json_decref(detail);
+	json_array_append_new(list, o);
+	return 0;
+}
+
+/* Every transport's messages, not only captured ones: the events are how a
+ * developer follows a message out of the machine. */
+static void
+message_events(struct evhttp_request *req, struct api_thread *t, const char *id)
+{
+	struct store_message m = {0};
+	struct err e;
+	json_t *doc, *list;
+	char msg[160];
+	int rc = t->store->ops->message_get(t->store, id, &m, &e);
+
+	store_message_clear(&m);
+	if (rc < 0) {
+		reply_store_error(req, &e);
+		return;
+	}
+	if (rc == 0) {
+		snprintf(msg, sizeof(msg), "message %s not found", id);
+		reply_error(req, 404, msg);
+		return;
+	}
+	list = json_array();
+	if (t->store->ops->event_list(t->store, id, keep_event, list, &e) != 0) {
+		json_decref(list);
+		reply_store_error(req, &e);
+		return;
+	}
+	doc = json_object();
+	json_object_set_new(doc, "events", list);
+	reply_json(req, 200, doc);
+}
+
 void
 dev_messages_raw(struct evhttp_request *req, struct api_thread *t, const char *rest)
 {
@@ -270,12 +312,16 @@ dev_messages_raw(struct evhttp_request *req, struct api_thread *t, const char *r
 	struct err e;
 	int rc;
 
-	if (slash == NULL || strcmp(slash, "/raw") != 0 ||
-	    !id_shape_ok(rest, (size_t)(slash - rest))) {
+	if (slash == NULL || !id_shape_ok(rest, (size_t)(slash - rest)) ||
+	    (strcmp(slash, "/raw") != 0 && strcmp(slash, "/events") != 0)) {
 		reply_error(req, 404, "not found");
 		return;
 	}
 	snprintf(id, sizeof(id), "%.*s", (int)(slash - rest), rest);
+	if (strcmp(slash, "/events") == 0) {
+		message_events(req, t, id);
+		return;
+	}
 	rc = t->store->ops->message_get(t->store, id, &m, &e);
 	if (rc < 0) {
 		reply_store_error(req, &e);
@@ -383,7 +429,7 @@ dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char 
 			     "<th>Subject</th><th>Account</th><th>Message</th></tr>\n");
 	for (size_t i = r.n; i-- > 0;) {
 		const struct store_message *m = &r.v[i];
-		timestamp_ms(m->created_ms, ts);
+		timefmt_iso_ms(m->created_ms, ts);
 		buf_puts(&b, "<tr><td>");
 		html_put(&b, ts);
 		buf_puts(&b, "</td><td>");

@@ -6,8 +6,11 @@
  *
  *   GET    /_sesame/messages[?limit=N]  {"messages": [{MessageId, Region,
  *          Source, From, Destination, Subject, Timestamp, SendingAccountId,
- *          SourceArn}, …]} newest last; the newest N (default 1000, max 10000)
+ *          SourceArn, MailFrom}, …]} newest last; the newest N (default 1000,
+ *          max 10000); MailFrom is the envelope sender as it leaves (VERP)
  *   GET    /_sesame/messages/<MessageId>/raw  the stored bytes, message/rfc822
+ *   GET    /_sesame/messages/<MessageId>/events  {"events": [{Type, Recipient,
+ *          Timestamp, Detail}, …]} oldest first, for a message of any transport
  *   DELETE /_sesame/messages  empties the inbox: {"Deleted": N}
  *   GET    /_sesame/  the same list as an HTML page, newest first
  *

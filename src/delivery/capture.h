@@ -1,10 +1,10 @@
 /*
  * capture.h — the capture transport: delivery is keeping the message.
  *
- * The message row the queue already stored (raw bytes exactly as they
- * would be delivered) becomes the inbox entry: deliver() only reports
- * "delivered" for every recipient, and the queue records that with
- * message_finish (transport "capture") in one transaction. Nothing leaves
+ * The queue stores the message (raw bytes exactly as they would leave,
+ * envelope in messages.mail_from) already delivered, with a Delivery event
+ * per recipient, in the accept transaction: start() reports every
+ * recipient delivered at once. Nothing leaves
  * the machine. The inbox (GET /_sesame/messages, src/api/dev_messages.c)
  * lists the messages whose transport is "capture"; they survive restarts.
  */

@@ -7,7 +7,10 @@
  * its own event loop. Between batches it delivers queued messages that are
  * due (left by a crash, or waiting for a retry).
  *
- * The message lifecycle (rows of `messages`; RAM before the first commit):
+ * The lifecycle. A message (rows of `messages`; RAM before the first
+ * commit) and, for a network transport, each of its recipients (rows of
+ * `recipients`), every transition writing one `events` row in its own
+ * transaction:
  *
  *                 queue_submit
  *                      |
@@ -16,42 +19,51 @@
  *                  |       \
  *      batch_run:  |        \ commit fails / shutdown / cap
  *      COMMIT ok   |         `----> answered with a temporary error, gone
+ *                  |
+ *                  +-- synchronous transport (capture): message delivered,
+ *                  |   one Send and one Delivery event per recipient
  *                  v
- *             +--> queued  <-------------------------------------------+
- *             |     |                                                  |
- *             |     | deliver_finish (transport says, recorded with    |
- *             |     | message_finish in one transaction per batch)     |
- *             |     +--- delivered ----> [ delivered ]  (capture: the  |
- *             |     |                     inbox keeps it until DELETE) |
- *             |     +--- failed, or retry past 24 h --> [ failed ]     |
- *             |     `--- retry: attempts+1, next_attempt = backoff ----'
- *             |
- *             `--- queue_main at start / every second: message_due
- *                  (crash recovery and retries)
+ *   message queued; per recipient a row `queued` and a Send event
+ *                  |
+ *   claim_due:     v   (rcpt_claim: lease to this node until now + --lease)
+ *   +-------> [ sending ] ---- transport job runs on the delivery loops
+ *   |              |
+ *   |  results_write (rcpt_finish, one transaction per batch of results;
+ *   |              |  outcome_decide says what each reply means)
+ *   |              +--- 2xx ---------------------------> [ delivered ] Delivery
+ *   |              +--- 5xx, or no route --------------> [ bounced ]   Bounce
+ *   |              +--- 4xx/no answer, older than --max-queue-age --> [ bounced ]
+ *   |              |                                        Bounce Transient
+ *   +--- 4xx/no answer: queued, next_attempt = backoff; DeliveryDelay (first)
  *
- * Transitions: pending → queued (or, for a synchronous transport, straight
- * to delivered) in batch_run (message_insert); queued →
- * delivered | failed | queued in deliver_finish (message_finish).
+ *   A message none of whose recipients is queued or sending is finished
+ *   (delivered if any recipient was) in the transaction of its last
+ *   recipient.
  *
  * Invariants:
  *  1. A MessageId reaches its submitter only after the COMMIT that made the
  *     message durable returned (synchronous=FULL: fsync done).
  *  2. One batch is one transaction: every message with its 'accept'
- *     send event, or none of them. A failed batch answers each of its
- *     submitters with a temporary error (a permanent store error is retried
- *     message by message so one bad message cannot sink the others).
+ *     count, recipients and Send events, or none of them. A failed batch
+ *     answers each of its submitters with a temporary error (a permanent
+ *     store error is retried message by message so one bad message cannot
+ *     sink the others).
  *  3. Every submission is answered exactly once, never inside queue_submit,
  *     on the event_base it named (on this thread when that was NULL).
- *  4. A message leaves `queued` once: message_finish changes only rows that
- *     are still queued, in the transaction that records the outcome. A crash
- *     between the accept COMMIT and that transaction leaves the message
- *     queued, and it is delivered after the next start (recorded once).
+ *  4. A recipient is attempted by one holder of its lease at a time, and
+ *     its outcome is recorded only by that holder (rcpt_finish checks the
+ *     owner), so an outcome is recorded once per attempt; a recipient that
+ *     got 2xx is delivered and never claimed again. A job cancelled at
+ *     shutdown records nothing: its recipients keep the lease, which this
+ *     node gives back at its next start (rcpt_release).
  *  5. With a synchronous transport (capture) a batch is delivered before
  *     its COMMIT and stored already delivered (pending → delivered in one
  *     transaction): a MessageId in hand means the message is in the inbox.
- *     What such a transport does not deliver is stored queued.
- *  6. Only this thread inserts or finishes messages; the inbox's DELETE
- *     touches only finished captures.
+ *  6. Only this thread inserts messages and records outcomes; the inbox's
+ *     DELETE touches only finished captures.
+ *  7. At most QUEUE_INFLIGHT_MAX recipients are claimed and not yet
+ *     recorded; a job that outlives its lease is not claimed again by this
+ *     node (rcpt_claim never takes the caller's own leases).
  *
  * Memory: a submission's members move into an `item` (queue_submit) and
  * stay there until it is answered (complete_cb frees it).
@@ -70,6 +82,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "core/outcome.h"
 #include "delivery/transport.h"
 #include "store/store.h"
 #include "util/codec.h"
@@ -77,11 +90,9 @@
 #include "util/testable.h"
 #include "util/xalloc.h"
 
-#define SCAN_INTERVAL_MS 1000       /* look for due queued messages this often */
-#define DUE_MAX 64                  /* queued messages (raw included) per scan */
-#define RETRY_MIN_S 60              /* first retry after a temporary failure */
-#define RETRY_MAX_S 3600            /* backoff ceiling */
-#define GIVE_UP_MS (24LL * 3600 * 1000) /* a retry past this age fails the message */
+#define SCAN_INTERVAL_MS 1000       /* look for due recipients this often */
+#define QUEUE_INFLIGHT_MAX 2048     /* recipients claimed and not yet recorded */
+#define QUEUE_OWNER "local"         /* this node's lease name (one node per store) */
 #define STOP_WAIT_MS 5000           /* queue_stop waits this long for answers to run */
 
 struct item {
@@ -120,9 +131,13 @@ struct queue {
 	uint64_t events_dropped;    /* under mu */
 	bool stopping;              /* under mu: take no more submissions */
 	atomic_int inflight;        /* answers scheduled but not yet run */
+	struct transport_job *results; /* under mu: jobs the transport finished */
 	/* the store thread's own */
 	struct store *store;
 	struct transport *transport;
+	const struct conf *conf;
+	size_t inflight_rcpts;      /* claimed, not yet recorded (invariant 7) */
+	bool claim_now;             /* new recipients were queued: claim before the scan */
 	uint64_t nbatches, nmessages;
 };
 
@@ -171,6 +186,7 @@ queue_msg_clear(struct queue_msg *m)
 	free(m->return_path_arn);
 	free(m->principal);
 	free(m->source);
+	free(m->mail_from);
 	free(m->from_addr);
 	free(m->subject);
 	for (size_t i = 0; i < m->ndestinations; i++)
@@ -194,6 +210,7 @@ move_msg(struct store_message *dst, struct queue_msg *m, const char *id, int64_t
 	dst->return_path_arn = m->return_path_arn;
 	dst->principal = m->principal;
 	dst->source = m->source;
+	dst->mail_from = m->mail_from;
 	dst->from_addr = m->from_addr;
 	dst->subject = m->subject;
 	dst->destinations = m->destinations;
@@ -310,122 +327,183 @@ queue_submit(struct queue *q, struct queue_msg *m, struct event_base *reply_base
 
 /* ---- delivery ------------------------------------------------------- */
 
-/* Outcomes gathered for one message_finish transaction. */
-struct finish {
-	struct queue *q;
-	int64_t now_ms;
-	size_t n, cap;
-	char (*ids)[80];
-	char (*status)[16];
-	int64_t *next_attempt;
-	struct transport_result *r;
-};
-
-static int64_t
-retry_delay(int attempts)
+static double
+jitter(void)
 {
-	int64_t d = RETRY_MIN_S;
+	uint32_t r;
 
-	for (int i = 0; i < attempts && d < RETRY_MAX_S; i++)
-		d *= 2;
-	return d < RETRY_MAX_S ? d : RETRY_MAX_S;
+	random_bytes((uint8_t *)&r, sizeof(r));
+	return (double)r / 4294967296.0;
 }
 
-/* Deliver one message through the transport; remember the outcome. */
-static int
-deliver_one(void *arg, const struct store_message *m)
+/* A job for message m and the recipients claimed for it (store thread). */
+static struct transport_job *
+job_new(const struct store_message *m, const struct store_rcpt *r, size_t n)
 {
-	struct finish *f = arg;
-	const struct transport_ops *ops = f->q->transport->ops;
-	struct transport_result *r;
-	const char *st = STORE_MSG_DELIVERED;
+	struct transport_job *j = xcalloc(1, sizeof(*j));
 
-	if (f->n == f->cap) {
-		f->cap = f->cap ? 2 * f->cap : 64;
-		f->ids = xrealloc(f->ids, f->cap * sizeof(*f->ids));
-		f->status = xrealloc(f->status, f->cap * sizeof(*f->status));
-		f->next_attempt = xrealloc(f->next_attempt, f->cap * sizeof(*f->next_attempt));
-		f->r = xrealloc(f->r, f->cap * sizeof(*f->r));
+	snprintf(j->message_id, sizeof(j->message_id), "%s", m->id);
+	j->mail_from = xstrdup(m->mail_from != NULL ? m->mail_from
+						   : m->source != NULL ? m->source : "");
+	j->raw = xmalloc(m->raw_len ? m->raw_len : 1);
+	memcpy(j->raw, m->raw, m->raw_len);
+	j->raw_len = m->raw_len;
+	j->created_ms = m->created_ms;
+	j->rcpt = xcalloc(n, sizeof(*j->rcpt));
+	for (size_t i = 0; i < n; i++) {
+		j->rcpt[i].idx = r[i].idx;
+		j->rcpt[i].address = xstrdup(r[i].address);
+		j->rcpt[i].attempts = r[i].attempts;
+		j->rcpt[i].delayed = r[i].delayed;
 	}
-	r = &f->r[f->n];
-	memset(r, 0, sizeof(*r));
-	ops->deliver(f->q->transport, m, r);
-	f->next_attempt[f->n] = 0;
-	switch (r->outcome) {
-	case TRANSPORT_DELIVERED:
-		log_debug("queue: %s delivered (%s, %zu recipients)", m->id, ops->name,
-			  m->ndestinations);
-		break;
-	case TRANSPORT_RETRY:
-		if (f->now_ms - m->created_ms > GIVE_UP_MS) {
-			st = STORE_MSG_FAILED;
-			log_warn("queue: %s failed after %d attempts: %s", m->id, m->attempts + 1,
-				 r->detail);
-		} else {
-			st = STORE_MSG_QUEUED;
-			f->next_attempt[f->n] = f->now_ms / 1000 + retry_delay(m->attempts);
-			log_info("queue: %s deferred (attempt %d): %s", m->id, m->attempts + 1,
-				 r->detail);
+	j->nrcpt = n;
+	return j;
+}
+
+/* The transport finished a job: hand it to the store thread. Any thread. */
+static void
+job_done(void *arg, struct transport_job *job)
+{
+	struct queue *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	job->next = q->results;
+	q->results = job;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* What one recipient's result means (core/outcome). */
+static void
+decide(struct queue *q, const struct transport_job *j, const struct transport_rcpt *r,
+       int64_t now_ms, struct outcome *o)
+{
+	static const enum outcome_kind kinds[] = {
+		[TRANSPORT_DELIVERED] = OUTCOME_DELIVERED,
+		[TRANSPORT_DEFERRED] = OUTCOME_DEFERRED,
+		[TRANSPORT_BOUNCED] = OUTCOME_BOUNCED,
+	};
+	struct outcome_attempt a = {
+		.kind = kinds[r->status],
+		.code = r->code,
+		.enhanced = r->enhanced,
+		.reply = r->reply,
+		.remote_ip = r->remote_ip,
+		.reporting_mta = q->conf->helo,
+		.recipient = r->address,
+		.message_id = j->message_id,
+		.attempts = r->attempts > 0 ? r->attempts : 1,
+		.delayed = r->delayed,
+		.created_ms = j->created_ms,
+		.now_ms = now_ms,
+		.retry_base_s = q->conf->retry_base,
+		.max_age_s = q->conf->max_queue_age,
+		.jitter = jitter(),
+	};
+
+	outcome_decide(&a, o);
+}
+
+/* Record the outcomes of finished jobs in one transaction (invariant 4),
+ * then free the jobs. A failed write leaves the recipients claimed: the
+ * lease ends and they are taken again (by another node, or by this one
+ * after a restart). */
+static void
+results_write(struct queue *q, struct transport_job *jobs)
+{
+	int64_t now_ms = clock_ms(CLOCK_REALTIME);
+	size_t n = 0, k = 0;
+	struct store_rcpt_outcome *o;
+	struct store_event *ev;
+	struct outcome *dec;
+	struct transport_job *j;
+	struct err e;
+
+	for (j = jobs; j != NULL; j = j->next)
+		n += j->nrcpt;
+	o = xcalloc(n ? n : 1, sizeof(*o));
+	ev = xcalloc(n ? n : 1, sizeof(*ev));
+	dec = xcalloc(n ? n : 1, sizeof(*dec));
+	for (j = jobs; j != NULL; j = j->next) {
+		q->inflight_rcpts -= j->nrcpt < q->inflight_rcpts ? j->nrcpt : q->inflight_rcpts;
+		if (j->cancelled)
+			continue; /* invariant 4: the lease is given back at the next start */
+		for (size_t i = 0; i < j->nrcpt; i++, k++) {
+			const struct transport_rcpt *r = &j->rcpt[i];
+			decide(q, j, r, now_ms, &dec[k]);
+			o[k].message_id = j->message_id;
+			o[k].idx = r->idx;
+			o[k].status = dec[k].kind == OUTCOME_DELIVERED	 ? STORE_RCPT_DELIVERED
+				      : dec[k].kind == OUTCOME_BOUNCED ? STORE_RCPT_BOUNCED
+								       : STORE_RCPT_QUEUED;
+			o[k].next_attempt = dec[k].next_attempt_s;
+			o[k].delayed = dec[k].delayed;
+			if (dec[k].event != NULL) {
+				ev[k].message_id = j->message_id;
+				ev[k].recipient = r->address;
+				ev[k].type = (char *)dec[k].event;
+				ev[k].ts_ms = now_ms;
+				ev[k].detail = dec[k].detail;
+				o[k].event = &ev[k];
+			}
+			log_info("queue: %s to %s: %s (%d %s%s%s)", j->message_id, r->address,
+				 o[k].status, r->code, r->enhanced, r->enhanced[0] ? " " : "",
+				 r->reply);
 		}
-		break;
-	case TRANSPORT_FAILED:
-		st = STORE_MSG_FAILED;
-		log_warn("queue: %s failed: %s", m->id, r->detail);
-		break;
 	}
-	snprintf(f->ids[f->n], sizeof(f->ids[0]), "%s", m->id);
-	snprintf(f->status[f->n], sizeof(f->status[0]), "%s", st);
-	f->n++;
+	if (k > 0 && q->store->ops->rcpt_finish(q->store, QUEUE_OWNER, q->transport->ops->name,
+						o, k, now_ms, &e) < 0)
+		log_warn("queue: cannot record %zu delivery results (the recipients stay claimed "
+			 "until their lease ends): %s",
+			 k, e.message);
+	for (size_t i = 0; i < k; i++)
+		outcome_clear(&dec[i]);
+	free(dec);
+	free(ev);
+	free(o);
+	while (jobs != NULL) {
+		j = jobs;
+		jobs = jobs->next;
+		transport_job_free(j);
+	}
+}
+
+static int
+claim_one(void *arg, const struct store_message *m, const struct store_rcpt *r, size_t n)
+{
+	struct queue *q = arg;
+	struct transport_job *j = job_new(m, r, n);
+	struct err e;
+
+	q->inflight_rcpts += n;
+	if (q->transport->ops->start(q->transport, j, job_done, q, &e) != 0) {
+		/* stopping: the claim stays ours and is given back at the next start */
+		log_info("queue: %s not started: %s", m->id, e.message);
+		q->inflight_rcpts -= n;
+		transport_job_free(j);
+	}
 	return 0;
 }
 
-/* Record every gathered outcome in one transaction (invariant 4). A failure
- * leaves the messages queued: the next scan delivers them again. */
-static void
-deliver_finish(struct finish *f)
+/* Claim what is due, as far as the in-flight cap allows (invariant 7).
+ * Returns true when the claim was full (there may be more due now). */
+static bool
+claim_due(struct queue *q)
 {
-	struct store_delivery *d = xcalloc(f->n ? f->n : 1, sizeof(*d));
+	int64_t now = clock_ms(CLOCK_REALTIME) / 1000;
+	int room = (int)(QUEUE_INFLIGHT_MAX - q->inflight_rcpts);
 	struct err e;
+	int n;
 
-	for (size_t i = 0; i < f->n; i++) {
-		d[i].id = f->ids[i];
-		d[i].status = f->status[i];
-		d[i].transport = f->q->transport->ops->name;
-		d[i].delivery = f->r[i].delivery;
-		d[i].when_ms = f->now_ms;
-		d[i].next_attempt = f->next_attempt[i];
+	if (room <= 0)
+		return false;
+	n = q->store->ops->rcpt_claim(q->store, QUEUE_OWNER, now, now + q->conf->lease, room,
+				      claim_one, q, &e);
+	if (n < 0) {
+		log_warn("queue: cannot claim due recipients: %s", e.message);
+		return false;
 	}
-	if (f->n > 0 && f->q->store->ops->message_finish(f->q->store, d, f->n, &e) < 0)
-		log_warn("queue: cannot record %zu deliveries (they stay queued): %s", f->n,
-			 e.message);
-	for (size_t i = 0; i < f->n; i++)
-		transport_result_clear(&f->r[i]);
-	free(d);
-	free(f->ids);
-	free(f->status);
-	free(f->next_attempt);
-	free(f->r);
-	memset(f, 0, sizeof(*f));
-}
-
-/* Deliver up to DUE_MAX queued messages that are due; returns how many were
- * tried (DUE_MAX: there may be more). */
-static size_t
-deliver_due(struct queue *q)
-{
-	struct finish f = {.q = q, .now_ms = clock_ms(CLOCK_REALTIME)};
-	struct err e;
-	size_t n;
-
-	if (q->store->ops->message_due(q->store, f.now_ms / 1000, DUE_MAX, deliver_one, &f,
-				       &e) != 0) {
-		log_warn("queue: cannot read queued messages: %s", e.message);
-		deliver_finish(&f);
-		return 0;
-	}
-	n = f.n;
-	deliver_finish(&f);
-	return n;
+	return n >= room;
 }
 
 /* ---- statistics ----------------------------------------------------- */
@@ -507,6 +585,20 @@ take_batch(struct queue *q, size_t *n_out)
 	return head;
 }
 
+/* A synchronous transport's completion (inside start). */
+struct sync_done {
+	bool done;
+};
+
+static void
+sync_done_cb(void *arg, struct transport_job *job)
+{
+	struct sync_done *sd = arg;
+
+	(void)job;
+	sd->done = true;
+}
+
 /* Store one batch (pending → queued), deliver it at once when the transport
  * is synchronous, then answer every submitter (invariants 1, 2, 3, 5). */
 static void
@@ -521,33 +613,81 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	/* The items lend their messages to one contiguous array. */
 	for (i = 0, it = batch; it != NULL; it = it->next, i++)
 		v[i] = it->m;
-	/* A synchronous transport (capture) delivers before the commit, so the
-	 * message is stored already delivered: one transaction, one fsync
-	 * (invariants 4, 5). What it does not deliver is stored queued and
-	 * taken by the next scan. */
-	struct transport_result *r = NULL;
-	if (q->transport->ops->synchronous) {
-		int64_t now_ms = clock_ms(CLOCK_REALTIME);
-		r = xcalloc(n, sizeof(*r));
-		for (i = 0; i < n; i++) {
-			q->transport->ops->deliver(q->transport, &v[i], &r[i]);
-			if (r[i].outcome != TRANSPORT_DELIVERED)
-				continue;
+	/* Every recipient gets its Send event; a synchronous transport
+	 * (capture) delivers before the commit, so the message is stored
+	 * already delivered with its Delivery events: one transaction, one
+	 * fsync (invariants 2, 5). What it does not deliver is stored queued
+	 * and claimed like any other. */
+	size_t nev = 0, k = 0;
+	for (i = 0; i < n; i++)
+		nev += v[i].ndestinations * (q->transport->ops->synchronous ? 2 : 1);
+	struct store_event *ev = xcalloc(nev ? nev : 1, sizeof(*ev));
+	struct outcome *dec = xcalloc(nev ? nev : 1, sizeof(*dec));
+	size_t ndec = 0;
+	bool queued_any = false;
+	for (i = 0; i < n; i++) {
+		for (size_t r = 0; r < v[i].ndestinations; r++) {
+			ev[k].message_id = v[i].id;
+			ev[k].recipient = v[i].destinations[r];
+			ev[k].type = STORE_EV_SEND;
+			ev[k].ts_ms = v[i].created_ms;
+			k++;
+		}
+		if (!q->transport->ops->synchronous) {
+			queued_any = true;
+			continue;
+		}
+		struct store_rcpt *rc = xcalloc(v[i].ndestinations ? v[i].ndestinations : 1,
+						sizeof(*rc));
+		for (size_t r = 0; r < v[i].ndestinations; r++) {
+			rc[r].idx = (int)r;
+			rc[r].address = v[i].destinations[r];
+			rc[r].attempts = 1;
+		}
+		struct transport_job *j = job_new(&v[i], rc, v[i].ndestinations);
+		free(rc);
+		struct sync_done sd = {0};
+		bool all = false;
+		if (q->transport->ops->start(q->transport, j, sync_done_cb, &sd, &e) == 0 &&
+		    sd.done) {
+			all = true;
+			for (size_t r = 0; r < j->nrcpt; r++)
+				all = all && j->rcpt[r].status == TRANSPORT_DELIVERED;
+		}
+		if (all) {
+			int64_t now_ms = clock_ms(CLOCK_REALTIME);
+			for (size_t r = 0; r < j->nrcpt; r++) {
+				decide(q, j, &j->rcpt[r], now_ms, &dec[ndec]);
+				ev[k].message_id = v[i].id;
+				ev[k].recipient = v[i].destinations[r];
+				ev[k].type = (char *)dec[ndec].event;
+				ev[k].ts_ms = now_ms;
+				ev[k].detail = dec[ndec].detail;
+				k++, ndec++;
+			}
 			snprintf(v[i].status, sizeof(v[i].status), "%s", STORE_MSG_DELIVERED);
 			snprintf(v[i].transport, sizeof(v[i].transport), "%s",
 				 q->transport->ops->name);
-			v[i].delivery = r[i].delivery;
 			v[i].delivered_ms = now_ms;
-			v[i].attempts = 1;
+		} else {
+			queued_any = true;
 		}
+		transport_job_free(j);
 	}
-	if (q->store->ops->message_insert(q->store, v, n, &e) == 0) {
+	if (q->store->ops->message_insert(q->store, v, n, ev, k, &e) == 0) {
 		for (i = 0; i < n; i++)
 			ok[i] = true;
 	} else if (!e.temporary && n > 1) {
-		/* One message the store refuses must not sink its batch. */
+		/* One message the store refuses must not sink its batch: retry
+		 * each with its own events (they were laid out message by message). */
+		size_t from = 0;
 		for (i = 0, it = batch; i < n; i++, it = it->next) {
-			ok[i] = q->store->ops->message_insert(q->store, &v[i], 1, &it->e) == 0;
+			size_t to = from;
+			while (to < k && strcmp(ev[to].message_id, v[i].id) == 0)
+				to++;
+			ok[i] = q->store->ops->message_insert(q->store, &v[i], 1, ev + from,
+							      to - from, &it->e) == 0;
+			from = to;
 			if (!ok[i]) {
 				it->failed = true;
 				log_warn("queue: message %s could not be stored: %s", it->id,
@@ -566,14 +706,15 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 				it->e = e;
 		}
 	}
+	if (queued_any)
+		q->claim_now = true;
+	for (i = 0; i < ndec; i++)
+		outcome_clear(&dec[i]);
+	free(dec);
+	free(ev);
 	q->nbatches++;
 	for (i = 0; i < n; i++)
 		q->nmessages += ok[i];
-	if (r != NULL) {
-		for (i = 0; i < n; i++)
-			transport_result_clear(&r[i]);
-		free(r);
-	}
 	free(v); /* the members still belong to the items */
 	free(ok);
 	while (batch != NULL) {
@@ -599,34 +740,58 @@ queue_main(void *arg)
 {
 	struct queue *q = arg;
 	int64_t next_scan = 0; /* at once: what a previous run left queued */
+	struct transport_job *results;
+	struct err e;
+	int n;
 
+	/* invariant 4: leases this node held when it died are ours to give back */
+	if ((n = q->store->ops->rcpt_release(q->store, QUEUE_OWNER, &e)) < 0)
+		log_warn("queue: cannot release the claims of the last run: %s", e.message);
+	else if (n > 0)
+		log_info("queue: %d recipients claimed by the last run are due again", n);
 	for (;;) {
 		struct item *batch;
 		struct event_rec *events;
-		size_t n;
+		size_t nb;
 		bool stop;
 
 		pthread_mutex_lock(&q->mu);
-		while (q->head == NULL && q->events == NULL && !q->stopping &&
-		       clock_ms(CLOCK_MONOTONIC) < next_scan)
+		while (q->head == NULL && q->events == NULL && q->results == NULL &&
+		       !q->stopping && !q->claim_now && clock_ms(CLOCK_MONOTONIC) < next_scan)
 			wait_until(q, next_scan);
-		batch = take_batch(q, &n);
+		batch = take_batch(q, &nb);
 		events = q->events;
 		q->events = NULL;
 		q->nevents = 0;
+		results = q->results;
+		q->results = NULL;
 		stop = q->stopping && q->head == NULL;
 		pthread_mutex_unlock(&q->mu);
 
 		if (batch != NULL)
-			batch_run(q, batch, n);
+			batch_run(q, batch, nb);
 		events_write(q, events);
+		if (results != NULL)
+			results_write(q, results);
 		if (stop)
 			break; /* everything submitted before queue_stop is answered */
-		if (clock_ms(CLOCK_MONOTONIC) >= next_scan) {
-			size_t tried = deliver_due(q);
-			next_scan = clock_ms(CLOCK_MONOTONIC) + (tried >= DUE_MAX ? 0 : SCAN_INTERVAL_MS);
+		if (q->claim_now || clock_ms(CLOCK_MONOTONIC) >= next_scan) {
+			bool full;
+			q->claim_now = false;
+			full = claim_due(q);
+			next_scan = clock_ms(CLOCK_MONOTONIC) + (full ? 0 : SCAN_INTERVAL_MS);
 		}
 	}
+	/* Finish or cancel what the transport still holds, and record what
+	 * finished (a cancelled job records nothing: invariant 4). */
+	if (q->transport->ops->stop != NULL)
+		q->transport->ops->stop(q->transport);
+	pthread_mutex_lock(&q->mu);
+	results = q->results;
+	q->results = NULL;
+	pthread_mutex_unlock(&q->mu);
+	if (results != NULL)
+		results_write(q, results);
 	return NULL;
 }
 
@@ -655,6 +820,7 @@ queue_start(const struct conf *c, struct err *e)
 	pthread_cond_init(&q->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	q->tail = &q->head;
+	q->conf = c;
 	atomic_init(&q->inflight, 0);
 	if ((q->store = store_open(c->db, c->data, e)) == NULL)
 		goto fail;

@@ -43,7 +43,8 @@ struct queue_msg {
 	char *source_arn, *from_arn, *return_path_arn; /* identity ARNs used, may be NULL */
 	char *principal;            /* caller principal ARN or service */
 	char source_ip[64];
-	char *source;               /* envelope sender (Return-Path) addr-spec */
+	char *source;               /* SES Source: the Return-Path addr-spec */
+	char *mail_from;            /* envelope MAIL FROM as it leaves (VERP), NULL = source */
 	char *from_addr;            /* From header addr-spec */
 	char *subject;              /* decoded, may be NULL */
 	char **destinations;        /* envelope recipients (UTF-8), each malloc'd */

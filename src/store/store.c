@@ -78,8 +78,20 @@ store_message_clear(struct store_message *m)
 		free(m->destinations[i]);
 	free(m->destinations);
 	free(m->raw);
-	free(m->delivery);
+	free(m->mail_from);
 	memset(m, 0, sizeof(*m));
+}
+
+void
+store_event_clear(struct store_event *ev)
+{
+	if (ev == NULL)
+		return;
+	free(ev->message_id);
+	free(ev->recipient);
+	free(ev->type);
+	free(ev->detail);
+	memset(ev, 0, sizeof(*ev));
 }
 
 /* mkdir -p with `mode` for every created component. */

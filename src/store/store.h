@@ -156,7 +156,9 @@ struct send_bucket {
 
 /* ---- messages (the queue, delivery, the capture inbox) ---------------- */
 
-/* Message lifecycle states (src/queue/queue.c draws the machine). */
+/* Message lifecycle states (src/queue/queue.c draws the machine). A
+ * message is queued while any of its recipients is queued or sending, then
+ * delivered (at least one recipient delivered) or failed (all bounced). */
 #define STORE_MSG_QUEUED "queued"
 #define STORE_MSG_DELIVERED "delivered"
 #define STORE_MSG_FAILED "failed"
@@ -170,7 +172,9 @@ struct store_message {
 	char *source_arn, *from_arn, *return_path_arn; /* NULL when not used */
 	char *principal;             /* caller principal ARN or service name */
 	char source_ip[64];
-	char *source;                /* envelope sender (Return-Path) addr-spec */
+	char *source;                /* SES Source: the Return-Path addr-spec */
+	char *mail_from;             /* the envelope MAIL FROM as it leaves (VERP:
+				      * <MessageId>@<bounce domain>); NULL = source */
 	char *from_addr;             /* From header addr-spec */
 	char *subject;               /* may be NULL */
 	char **destinations;         /* envelope recipients (UTF-8) */
@@ -178,26 +182,65 @@ struct store_message {
 	uint8_t *raw;                /* the bytes delivered; NULL in message_list rows */
 	size_t raw_len;
 	char status[16];             /* STORE_MSG_*; "" on insert means queued */
-	char transport[16];          /* transport that last handled it; "" if none */
-	char *delivery;              /* per-recipient outcome (JSON), NULL until tried */
-	int attempts;                /* delivery attempts so far */
+	char transport[16];          /* transport that finished it; "" if none yet */
 	int64_t created_ms;          /* accept time, unix milliseconds */
 	int64_t delivered_ms;        /* when finished (delivered/failed), 0 until then */
-	int64_t next_attempt;        /* unix seconds; a queued message is due when <= now */
 };
 void store_message_clear(struct store_message *m);
 typedef int (*store_message_cb)(void *arg, const struct store_message *m);
 
-/* One delivery outcome for message_finish. */
-struct store_delivery {
-	const char *id;
-	const char *status;          /* STORE_MSG_DELIVERED, _FAILED, or _QUEUED (retry) */
-	const char *transport;       /* e.g. "capture" */
-	const char *delivery;        /* per-recipient JSON, may be NULL */
-	const uint8_t *raw;          /* the bytes as delivered; NULL keeps the stored ones */
-	size_t raw_len;
-	int64_t when_ms;             /* finish time (ignored for a retry) */
-	int64_t next_attempt;        /* retry: unix seconds of the next try */
+/* ---- events (DESIGN.md "A message's life") ---------------------------- */
+
+/* Event types, spelt as SES spells them in notifications. */
+#define STORE_EV_SEND "Send"
+#define STORE_EV_DELIVERY "Delivery"
+#define STORE_EV_BOUNCE "Bounce"
+#define STORE_EV_DELAY "DeliveryDelay"
+#define STORE_EV_COMPLAINT "Complaint"
+#define STORE_EV_REJECT "Reject"
+
+/* One row of `events`: every per-recipient transition writes one, in the
+ * transaction of the transition. Borrowed strings when written; owned (and
+ * released by store_event_clear) when read. */
+struct store_event {
+	int64_t seq;                 /* read: the row's order (ascending); ignored on write */
+	char *message_id;
+	char *recipient;             /* NULL: the whole message */
+	char *type;                  /* STORE_EV_* */
+	int64_t ts_ms;
+	char *detail;                /* JSON object text; NULL = {} */
+};
+void store_event_clear(struct store_event *ev);
+typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
+
+/* ---- recipients: per-recipient delivery state ------------------------- */
+
+/* Recipient states (rows of `recipients`; queue.c draws the machine). */
+#define STORE_RCPT_QUEUED "queued"       /* due at next_attempt */
+#define STORE_RCPT_SENDING "sending"     /* claimed: leased to lease_owner */
+#define STORE_RCPT_DELIVERED "delivered" /* terminal: the remote said 250 */
+#define STORE_RCPT_BOUNCED "bounced"     /* terminal: 5xx, too old, or no route */
+
+/* A claimed recipient (rcpt_claim). */
+struct store_rcpt {
+	int idx;                     /* position in the message's destinations */
+	const char *address;         /* borrowed from the message's destinations */
+	int attempts;                /* attempts INCLUDING the one just claimed */
+	bool delayed;                /* a DeliveryDelay event was written already */
+};
+/* Called once per message that has claimed recipients: the message (raw
+ * included) and those recipients; both valid only during the call. */
+typedef int (*store_claim_cb)(void *arg, const struct store_message *m,
+			      const struct store_rcpt *r, size_t n);
+
+/* One recipient's outcome for rcpt_finish. */
+struct store_rcpt_outcome {
+	const char *message_id;
+	int idx;
+	const char *status;          /* STORE_RCPT_DELIVERED, _BOUNCED, or _QUEUED (retry) */
+	int64_t next_attempt;        /* _QUEUED: unix seconds of the next try */
+	bool delayed;                /* set the recipient's "DeliveryDelay written" flag */
+	const struct store_event *event; /* written iff the row changed; may be NULL */
 };
 
 /* ---- the vtable -------------------------------------------------------- */
@@ -285,19 +328,43 @@ struct store_ops {
 			     struct err *e);
 
 	/* messages. message_insert writes n messages (status queued unless set)
-	 * and, for each, one 'accept' send event (ts = created_ms / 1000,
-	 * recipients = ndestinations) in ONE transaction: all or nothing. A
-	 * recipient that is not valid UTF-8 fails it with InvalidParameterValue. */
+	 * and, for each, one 'accept' send count (ts = created_ms / 1000,
+	 * recipients = ndestinations); for each QUEUED message also one
+	 * `recipients` row per destination (queued, due at once); and the `nev`
+	 * events `ev` — all in ONE transaction: all or nothing. A recipient that
+	 * is not valid UTF-8 fails it with InvalidParameterValue. */
 	int (*message_insert)(struct store *s, const struct store_message *m, size_t n,
-			      struct err *e);
-	/* queued messages with next_attempt <= now, oldest first, at most `limit`
-	 * (<= 0: all), raw included */
-	int (*message_due)(struct store *s, int64_t now, int limit, store_message_cb cb,
-			   void *arg, struct err *e);
-	/* record n outcomes in ONE transaction. Only rows still queued change, so
-	 * a message is finished at most once; returns how many changed, or -1 */
-	int (*message_finish)(struct store *s, const struct store_delivery *d, size_t n,
-			      struct err *e);
+			      const struct store_event *ev, size_t nev, struct err *e);
+	/*
+	 * Claim up to `limit` due recipients for `owner` in one transaction:
+	 * queued ones with next_attempt <= now, and sending ones whose lease
+	 * ended (lease_until <= now: their owner died) and that another owner
+	 * holds — never the caller's own, which may still be in flight (a node
+	 * gives back its own stale leases with rcpt_release at start). Each becomes sending,
+	 * leased to `owner` until `lease_until`, attempts + 1. Then cb runs per
+	 * message (oldest due first). Returns the number claimed, or -1.
+	 */
+	int (*rcpt_claim)(struct store *s, const char *owner, int64_t now, int64_t lease_until,
+			  int limit, store_claim_cb cb, void *arg, struct err *e);
+	/*
+	 * Record n outcomes in ONE transaction. A row changes only if it is
+	 * still sending and leased to `owner` (so a recipient is finished at
+	 * most once per claim, and never after another owner took it over);
+	 * its event is written only then. A message none of whose recipients
+	 * is queued or sending any more is finished in the same transaction
+	 * (status delivered if one was delivered, else failed; transport set).
+	 * Returns how many rows changed, or -1.
+	 */
+	int (*rcpt_finish)(struct store *s, const char *owner, const char *transport,
+			   const struct store_rcpt_outcome *o, size_t n, int64_t now_ms,
+			   struct err *e);
+	/* Give back every lease `owner` holds (a restarted node's own claims
+	 * from before a crash): sending → queued, due at once. Returns the count
+	 * released, or -1. */
+	int (*rcpt_release)(struct store *s, const char *owner, struct err *e);
+	/* The events of one message, oldest first. */
+	int (*event_list)(struct store *s, const char *message_id, store_event_cb cb, void *arg,
+			  struct err *e);
 	/* the newest `limit` (<= 0: all) messages `transport` finished, oldest
 	 * first (created, then insertion order), without raw */
 	int (*message_list)(struct store *s, const char *transport, int limit,

@@ -35,6 +35,7 @@
 
 #include "store/backend.h"
 #include "store/store.h"
+#include "util/log.h"
 #include "util/xalloc.h"
 
 #define BUSY_TIMEOUT_MS 5000
@@ -151,6 +152,39 @@ static const char *const migrations[] = {
 	"INSERT INTO send_counts SELECT account_id, kind, ts / 60, sum(recipients)"
 	"  FROM send_events GROUP BY account_id, kind, ts / 60;"
 	"DROP TABLE send_events;",
+	/* 4: per-recipient delivery state and the events table (DESIGN.md "A
+	 * message's life"); the message-level retry columns go, recipients of
+	 * messages still queued get their rows, and the envelope as it leaves */
+	"CREATE TABLE recipients ("
+	"  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	"  idx INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'delivered', 'bounced')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	"  lease_owner TEXT,"
+	"  lease_until INTEGER NOT NULL DEFAULT 0,"
+	"  delayed INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (message_id, idx)) WITHOUT ROWID;"
+	"CREATE INDEX recipients_due ON recipients(next_attempt) WHERE status = 'queued';"
+	"CREATE INDEX recipients_leased ON recipients(lease_until) WHERE status = 'sending';"
+	"INSERT INTO recipients (message_id, idx, address, status, attempts, next_attempt)"
+	"  SELECT m.id, j.key, j.value, 'queued', m.attempts, m.next_attempt"
+	"  FROM messages m, json_each(m.destinations) j WHERE m.status = 'queued';"
+	"CREATE TABLE events ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"
+	"  recipient TEXT,"
+	"  type TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  detail TEXT);"
+	"CREATE INDEX events_message ON events(message_id, seq);"
+	"DROP INDEX messages_queued;"
+	"ALTER TABLE messages DROP COLUMN delivery;"
+	"ALTER TABLE messages DROP COLUMN attempts;"
+	"ALTER TABLE messages DROP COLUMN next_attempt;"
+	"ALTER TABLE messages ADD COLUMN mail_from TEXT;"
+	"CREATE INDEX messages_queued ON messages(created) WHERE status = 'queued';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -191,8 +225,6 @@ enum sid {
 	S_EV_SUM,
 	S_EV_BUCKETS,
 	S_MSG_INS,
-	S_MSG_DUE,
-	S_MSG_FINISH,
 	S_MSG_LIST,
 	S_MSG_GET,
 	S_MSG_DEL,
@@ -200,6 +232,13 @@ enum sid {
 	S_ID_LINK_FAIL,
 	S_ID_NEXT,
 	S_ID_CAS,
+	S_RCPT_INS,
+	S_RCPT_CLAIM,
+	S_RCPT_FINISH,
+	S_RCPT_RELEASE,
+	S_MSG_DONE,
+	S_EVT_INS,
+	S_EVT_LIST,
 	S_COUNT
 };
 
@@ -222,7 +261,7 @@ enum sid {
 #define MSG_COLS_A                                                                           \
 	"id, region, sending_account, identity_owner, source_arn, from_arn, return_path_arn,"   \
 	" principal, source_ip, source, from_addr, subject, destinations, "
-#define MSG_COLS_B ", status, created, delivered, transport, delivery, attempts, next_attempt"
+#define MSG_COLS_B ", status, created, delivered, transport, mail_from"
 #define MSG_COLS MSG_COLS_A "raw" MSG_COLS_B
 
 static const char *const sql[S_COUNT] = {
@@ -301,15 +340,10 @@ static const char *const sql[S_COUNT] = {
 			 " sum(CASE kind WHEN 'reject' THEN recipients ELSE 0 END)"
 			 " FROM send_counts WHERE account_id = ?1 AND minute >= ?2 / 60"
 			 " GROUP BY b ORDER BY b",
-	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, next_attempt,"
-		      " delivered, transport, delivery, attempts)"
+	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, delivered,"
+		      " transport, mail_from)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		      " ?16, ?17, ?18, ?19, ?20, ?21)",
-	[S_MSG_DUE] = "SELECT " MSG_COLS " FROM messages WHERE status = 'queued'"
-		      " AND next_attempt <= ?1 ORDER BY created, rowid LIMIT ?2",
-	[S_MSG_FINISH] = "UPDATE messages SET status = ?2, transport = ?3, delivery = ?4,"
-			 " delivered = ?5, attempts = attempts + 1, next_attempt = ?6,"
-			 " raw = coalesce(?7, raw) WHERE id = ?1 AND status = 'queued'",
+		      " ?16, ?17, ?18, ?19)",
 	[S_MSG_LIST] = "SELECT * FROM (SELECT " MSG_COLS_A "NULL" MSG_COLS_B ", rowid AS r"
 		       " FROM messages WHERE transport = ?1 AND status <> 'queued'"
 		       " ORDER BY created DESC, rowid DESC LIMIT ?2) ORDER BY created, r",
@@ -340,6 +374,36 @@ static const char *const sql[S_COUNT] = {
 		     " AND dkim_token3 IS ?14 AND mail_from_domain IS ?15 AND status = ?16"
 		     " AND dkim_status = ?17 AND mail_from_status = ?18 AND token_expires = ?19"
 		     " AND next_check = ?20 AND check_attempts = ?21",
+	[S_RCPT_INS] = "INSERT INTO recipients (message_id, idx, address, status)"
+		       " VALUES (?1, ?2, ?3, 'queued')",
+	/* due first; a dead owner's lease counts as due once it ended */
+	[S_RCPT_CLAIM] = "UPDATE recipients SET status = 'sending', lease_owner = ?1,"
+			 " lease_until = ?3, attempts = attempts + 1"
+			 " WHERE (message_id, idx) IN (SELECT message_id, idx FROM ("
+			 "  SELECT message_id, idx, next_attempt AS t FROM recipients"
+			 "   WHERE status = 'queued' AND next_attempt <= ?2"
+			 "  UNION ALL SELECT message_id, idx, lease_until AS t FROM recipients"
+			 "   WHERE status = 'sending' AND lease_until <= ?2"
+			 "   AND lease_owner IS NOT ?1)"
+			 "  ORDER BY t LIMIT ?4)"
+			 " RETURNING message_id, idx, address, attempts, delayed",
+	[S_RCPT_FINISH] = "UPDATE recipients SET status = ?4, next_attempt = ?5,"
+			  " delayed = delayed OR ?6, lease_owner = NULL, lease_until = 0"
+			  " WHERE message_id = ?1 AND idx = ?2 AND status = 'sending'"
+			  " AND lease_owner = ?3",
+	[S_RCPT_RELEASE] = "UPDATE recipients SET status = 'queued', next_attempt = 0,"
+			   " lease_owner = NULL, lease_until = 0"
+			   " WHERE status = 'sending' AND lease_owner = ?1",
+	/* finish a message none of whose recipients is still to do */
+	[S_MSG_DONE] = "UPDATE messages SET status = CASE WHEN EXISTS (SELECT 1 FROM recipients"
+		       "  WHERE message_id = ?1 AND status = 'delivered') THEN 'delivered'"
+		       "  ELSE 'failed' END, transport = ?2, delivered = ?3"
+		       " WHERE id = ?1 AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM"
+		       "  recipients WHERE message_id = ?1 AND status IN ('queued', 'sending'))",
+	[S_EVT_INS] = "INSERT INTO events (message_id, recipient, type, ts, detail)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5)",
+	[S_EVT_LIST] = "SELECT seq, message_id, recipient, type, ts, detail FROM events"
+		       " WHERE message_id = ?1 ORDER BY seq",
 };
 
 struct sq {
@@ -1523,9 +1587,7 @@ read_message(sqlite3_stmt *st, struct store_message *m)
 	m->created_ms = sqlite3_column_int64(st, 15);
 	m->delivered_ms = sqlite3_column_int64(st, 16);
 	col_copy(st, 17, m->transport, sizeof(m->transport));
-	m->delivery = col_dup(st, 18);
-	m->attempts = sqlite3_column_int(st, 19);
-	m->next_attempt = sqlite3_column_int64(st, 20);
+	m->mail_from = col_dup(st, 18);
 }
 
 /* Copy every row out, release the statement, then call back (invariant 4). */
@@ -1553,11 +1615,48 @@ message_rows(struct sq *q, sqlite3_stmt *st, store_message_cb cb, void *arg, str
 	return r < 0 ? -1 : 0;
 }
 
+/* Inside the caller's transaction: one queued `recipients` row per
+ * destination of a queued message, due at once. */
+static int
+rcpts_insert(struct sq *q, const struct store_message *m, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, S_RCPT_INS, e);
+	int r = 0;
+
+	if (st == NULL)
+		return -1;
+	for (size_t i = 0; r == 0 && i < m->ndestinations; i++) {
+		if (bt(st, 1, m->id) | bi(st, 2, (int64_t)i) | bt(st, 3, m->destinations[i]))
+			return bind_fail(q, st, e);
+		r = step(q, st, e) < 0 ? -1 : 0;
+		release(st);
+	}
+	return r;
+}
+
+/* Inside the caller's transaction: one events row. */
+static int
+event_write(struct sq *q, const struct store_event *ev, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, S_EVT_INS, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, ev->message_id) | bt(st, 2, ev->recipient) | bt(st, 3, ev->type) |
+	    bi(st, 4, ev->ts_ms) | bt(st, 5, ev->detail != NULL ? ev->detail : "{}"))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	release(st);
+	return r < 0 ? -1 : 0;
+}
+
 /* Inside the caller's transaction: the message row and its 'accept' event. */
 static int
 message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 {
 	char *dests = dests_json(m);
+	bool queued = m->status[0] == '\0' || strcmp(m->status, STORE_MSG_QUEUED) == 0;
 	sqlite3_stmt *st;
 	int r;
 
@@ -1573,10 +1672,9 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 	    bt(st, 7, m->return_path_arn) | bt(st, 8, m->principal) | bt(st, 9, m->source_ip) |
 	    bt(st, 10, m->source) | bt(st, 11, m->from_addr) | bt(st, 12, m->subject) |
 	    bt(st, 13, dests) | bb(st, 14, m->raw, m->raw_len) |
-	    bt(st, 15, m->status[0] ? m->status : STORE_MSG_QUEUED) | bi(st, 16, m->created_ms) |
-	    bi(st, 17, m->next_attempt) |
-	    (m->delivered_ms ? bi(st, 18, m->delivered_ms) : sqlite3_bind_null(st, 18)) |
-	    bt_opt(st, 19, m->transport) | bt(st, 20, m->delivery) | bi(st, 21, m->attempts)) {
+	    bt(st, 15, queued ? STORE_MSG_QUEUED : m->status) | bi(st, 16, m->created_ms) |
+	    (m->delivered_ms ? bi(st, 17, m->delivered_ms) : sqlite3_bind_null(st, 17)) |
+	    bt_opt(st, 18, m->transport) | bt(st, 19, m->mail_from)) {
 		r = bind_fail(q, st, e);
 		free(dests);
 		return r;
@@ -1588,6 +1686,8 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 	free(dests);
 	if (r < 0)
 		return -1;
+	if (queued && rcpts_insert(q, m, e) != 0)
+		return -1;
 	if (m->sending_account[0] == '\0')
 		return 0; /* sesame's own mail (verification): nobody is charged */
 	return event_insert(q, m->sending_account, m->created_ms / 1000, "accept",
@@ -1595,64 +1695,21 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 }
 
 static int
-sq_message_insert(struct store *s, const struct store_message *m, size_t n, struct err *e)
+sq_message_insert(struct store *s, const struct store_message *m, size_t n,
+		  const struct store_event *ev, size_t nev, struct err *e)
 {
 	struct sq *q = sq_of(s);
 	int r = 0;
 
-	if (n == 0)
+	if (n == 0 && nev == 0)
 		return 0;
 	if (tx_begin(q, e) != 0)
 		return -1;
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = message_insert_one(q, &m[i], e);
+	for (size_t i = 0; r == 0 && i < nev; i++)
+		r = event_write(q, &ev[i], e);
 	return tx_end_data(q, r, e);
-}
-
-static int
-sq_message_due(struct store *s, int64_t now, int limit, store_message_cb cb, void *arg,
-	       struct err *e)
-{
-	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_MSG_DUE, e);
-
-	if (st == NULL)
-		return -1;
-	if (bi(st, 1, now) | bi(st, 2, limit > 0 ? limit : -1))
-		return bind_fail(q, st, e);
-	return message_rows(q, st, cb, arg, e);
-}
-
-static int
-sq_message_finish(struct store *s, const struct store_delivery *d, size_t n, struct err *e)
-{
-	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
-	int changed = 0, r = 0;
-
-	if (n == 0)
-		return 0;
-	if (tx_begin(q, e) != 0)
-		return -1;
-	if ((st = stmt(q, S_MSG_FINISH, e)) == NULL)
-		return tx_end_data(q, -1, e);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		bool done = strcmp(d[i].status, STORE_MSG_QUEUED) != 0;
-		if (bt(st, 1, d[i].id) | bt(st, 2, d[i].status) | bt(st, 3, d[i].transport) |
-		    bt(st, 4, d[i].delivery) |
-		    (done ? bi(st, 5, d[i].when_ms) : sqlite3_bind_null(st, 5)) |
-		    bi(st, 6, d[i].next_attempt) | bb(st, 7, d[i].raw, d[i].raw_len)) {
-			r = bind_fail(q, st, e);
-			break;
-		}
-		r = step(q, st, e);
-		if (r >= 0) {
-			changed += sqlite3_changes(q->db);
-			r = 0;
-		}
-		release(st);
-	}
-	return tx_end_data(q, r < 0 ? -1 : changed, e);
 }
 
 static int
@@ -1710,6 +1767,192 @@ sq_message_delete(struct store *s, const char *transport, int64_t *n_out, struct
 	return tx_end_data(q, r, e);
 }
 
+/* ---- recipients and events ------------------------------------------- */
+
+/* One claimed row, copied out of the RETURNING statement. */
+struct claimed {
+	char message_id[80];
+	int idx, attempts;
+	bool delayed;
+};
+
+static int
+claimed_cmp(const void *a, const void *b)
+{
+	const struct claimed *x = a, *y = b;
+	int c = strcmp(x->message_id, y->message_id);
+
+	return c != 0 ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int
+sq_rcpt_claim(struct store *s, const char *owner, int64_t now, int64_t lease_until, int limit,
+	      store_claim_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct claimed *v = NULL;
+	size_t n = 0, cap = 0, i, j;
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_RCPT_CLAIM, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, owner) | bi(st, 2, now) | bi(st, 3, lease_until) |
+	    bi(st, 4, limit > 0 ? limit : -1))
+		return tx_end_data(q, bind_fail(q, st, e), e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		col_copy(st, 0, v[n].message_id, sizeof(v[n].message_id));
+		v[n].idx = sqlite3_column_int(st, 1);
+		v[n].attempts = sqlite3_column_int(st, 3);
+		v[n].delayed = sqlite3_column_int(st, 4) != 0;
+		n++;
+	}
+	release(st);
+	if (tx_end_data(q, r, e) < 0) {
+		free(v);
+		return -1;
+	}
+	/* The claim is committed: hand each message out with its recipients.
+	 * A message that cannot be read now keeps its claim, which ends with
+	 * the lease and is taken again then. */
+	if (n > 1)
+		qsort(v, n, sizeof(*v), claimed_cmp);
+	for (i = 0; i < n; i = j) {
+		struct store_message m = {0};
+		struct store_rcpt rc[64];
+		size_t k = 0;
+		int got;
+
+		for (j = i; j < n && strcmp(v[j].message_id, v[i].message_id) == 0; j++)
+			;
+		if ((got = sq_message_get(s, v[i].message_id, &m, e)) != 1) {
+			if (got < 0)
+				log_warn("store: claimed message %s unreadable: %s", v[i].message_id,
+					 e->message);
+			continue;
+		}
+		for (size_t x = i; x < j; x++) {
+			if (v[x].idx < 0 || (size_t)v[x].idx >= m.ndestinations || k == 64)
+				continue; /* cannot happen: rows are written from destinations */
+			rc[k].idx = v[x].idx;
+			rc[k].address = m.destinations[v[x].idx];
+			rc[k].attempts = v[x].attempts;
+			rc[k].delayed = v[x].delayed;
+			k++;
+		}
+		r = k > 0 ? cb(arg, &m, rc, k) : 0;
+		store_message_clear(&m);
+		if (r != 0)
+			break;
+	}
+	free(v);
+	return (int)n;
+}
+
+static int
+sq_rcpt_finish(struct store *s, const char *owner, const char *transport,
+	       const struct store_rcpt_outcome *o, size_t n, int64_t now_ms, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st, *done;
+	int changed = 0, r = 0;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_RCPT_FINISH, e)) == NULL || (done = stmt(q, S_MSG_DONE, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		int c;
+		if (bt(st, 1, o[i].message_id) | bi(st, 2, o[i].idx) | bt(st, 3, owner) |
+		    bt(st, 4, o[i].status) | bi(st, 5, o[i].next_attempt) | bi(st, 6, o[i].delayed)) {
+			r = bind_fail(q, st, e);
+			break;
+		}
+		r = step(q, st, e) < 0 ? -1 : 0;
+		release(st);
+		c = r == 0 ? sqlite3_changes(q->db) : 0;
+		if (c == 0)
+			continue;
+		changed += c;
+		if (o[i].event != NULL && (r = event_write(q, o[i].event, e)) != 0)
+			break;
+		if (strcmp(o[i].status, STORE_RCPT_QUEUED) == 0)
+			continue;
+		if (bt(done, 1, o[i].message_id) | bt(done, 2, transport) | bi(done, 3, now_ms)) {
+			r = bind_fail(q, done, e);
+			break;
+		}
+		r = step(q, done, e) < 0 ? -1 : 0;
+		release(done);
+	}
+	return tx_end_data(q, r < 0 ? -1 : changed, e);
+}
+
+static int
+sq_rcpt_release(struct store *s, const char *owner, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_RCPT_RELEASE, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, owner))
+		return tx_end_data(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db);
+	return tx_end_data(q, r, e);
+}
+
+static int
+sq_event_list(struct store *s, const char *message_id, store_event_cb cb, void *arg,
+	      struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_EVT_LIST, e);
+	struct store_event *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, message_id))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n].seq = sqlite3_column_int64(st, 0);
+		v[n].message_id = col_dup(st, 1);
+		v[n].recipient = col_dup(st, 2);
+		v[n].type = col_dup(st, 3);
+		v[n].ts_ms = sqlite3_column_int64(st, 4);
+		v[n].detail = col_dup(st, 5);
+		n++;
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		store_event_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.account_create = sq_account_create,
@@ -1739,8 +1982,10 @@ static const struct store_ops sqlite_ops = {
 	.event_sum = sq_event_sum,
 	.event_buckets = sq_event_buckets,
 	.message_insert = sq_message_insert,
-	.message_due = sq_message_due,
-	.message_finish = sq_message_finish,
+	.rcpt_claim = sq_rcpt_claim,
+	.rcpt_finish = sq_rcpt_finish,
+	.rcpt_release = sq_rcpt_release,
+	.event_list = sq_event_list,
 	.message_list = sq_message_list,
 	.message_get = sq_message_get,
 	.message_delete = sq_message_delete,

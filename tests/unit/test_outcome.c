@@ -1,0 +1,223 @@
+/* test_outcome.c — src/core/outcome.c: backoff bounds, SES bounce and delay
+ * types from enhanced status codes (the pinned mapping), and the decision
+ * with its event JSON for delivered, bounced, deferred and too-old
+ * recipients. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/outcome.h"
+
+static void
+test_backoff(void **state)
+{
+	(void)state;
+	/* base 60: 60, 120, 240 … with ±20 % jitter, capped at 3600 (+20 %) */
+	assert_int_equal(outcome_backoff_s(60, 1, 0.5), 60);
+	assert_int_equal(outcome_backoff_s(60, 1, 0.0), 48);
+	assert_true(outcome_backoff_s(60, 1, 0.999) < 72);
+	assert_int_equal(outcome_backoff_s(60, 2, 0.5), 120);
+	assert_int_equal(outcome_backoff_s(60, 3, 0.5), 240);
+	assert_int_equal(outcome_backoff_s(60, 7, 0.5), 3600);
+	assert_int_equal(outcome_backoff_s(60, 40, 0.5), 3600);
+	assert_int_equal(outcome_backoff_s(1, 1, 0.0), 1); /* never 0 */
+	assert_int_equal(outcome_backoff_s(60, 1, 7.0), 60); /* bad jitter: the middle */
+}
+
+static void
+test_bounce_types(void **state)
+{
+	static const struct {
+		const char *status, *text, *type, *sub;
+	} rows[] = {
+		{"5.1.1", "user unknown", "Permanent", "NoEmail"},
+		{"5.1.10", "null MX", "Permanent", "NoEmail"},
+		{"5.1.6", "moved", "Permanent", "NoEmail"},
+		{"5.1.2", "host not found", "Permanent", "General"},
+		{"5.0.0", "", "Permanent", "General"},
+		{"5.7.1", "relaying denied", "Permanent", "General"},
+		{"5.7.1", "message content rejected", "Transient", "ContentRejected"},
+		{"5.7.1", "looks like SPAM", "Transient", "ContentRejected"},
+		{"5.6.0", "bad MIME", "Transient", "ContentRejected"},
+		{"4.2.2", "mailbox full", "Transient", "MailboxFull"},
+		{"5.2.2", "mailbox full", "Transient", "MailboxFull"},
+		{"5.3.4", "too big", "Transient", "MessageTooLarge"},
+		{"5.2.3", "too big", "Transient", "MessageTooLarge"},
+		{"4.4.1", "timeout", "Transient", "General"},
+		{NULL, "", "Undetermined", "Undetermined"},
+		{"", "", "Undetermined", "Undetermined"},
+		{"x.1.1", "", "Undetermined", "Undetermined"},
+		{"5.1", "", "Undetermined", "Undetermined"},
+		{"5.1.1 ", "", "Undetermined", "Undetermined"},
+		{"3.1.1", "", "Undetermined", "Undetermined"},
+		{"2.0.0", "", "Undetermined", "Undetermined"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *t, *s;
+		outcome_bounce_type(rows[i].status, rows[i].text, &t, &s);
+		if (strcmp(t, rows[i].type) != 0 || strcmp(s, rows[i].sub) != 0)
+			fail_msg("row %zu (%s): got %s/%s", i, rows[i].status ? rows[i].status : "NULL",
+				 t, s);
+	}
+	assert_string_equal(outcome_delay_type(0, "4.4.1"), "TransientCommunicationFailure");
+	assert_string_equal(outcome_delay_type(452, "4.2.2"), "MailboxFull");
+	assert_string_equal(outcome_delay_type(451, "4.7.1"), "SpamDetected");
+	assert_string_equal(outcome_delay_type(451, "4.3.0"), "RecipientServerError");
+	assert_string_equal(outcome_delay_type(421, NULL), "RecipientServerError");
+}
+
+static struct outcome_attempt
+attempt(enum outcome_kind k, int code, const char *enh, const char *reply)
+{
+	return (struct outcome_attempt){
+		.kind = k, .code = code, .enhanced = enh, .reply = reply,
+		.remote_ip = "127.0.0.1", .reporting_mta = "mta.test", .recipient = "r@x.test",
+		.message_id = "0100abc-000000", .attempts = 1, .created_ms = 1000000,
+		.now_ms = 1005000, .retry_base_s = 60, .max_age_s = 3600, .jitter = 0.5,
+	};
+}
+
+static json_t *
+parse(const struct outcome *o)
+{
+	json_t *j = json_loads(o->detail, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+static void
+test_delivered(void **state)
+{
+	struct outcome_attempt a = attempt(OUTCOME_DELIVERED, 250, "2.0.0", "Ok queued as X");
+	struct outcome o;
+	json_t *j;
+
+	(void)state;
+	outcome_decide(&a, &o);
+	assert_int_equal(o.kind, OUTCOME_DELIVERED);
+	assert_string_equal(o.event, "Delivery");
+	j = parse(&o);
+	assert_string_equal(json_string_value(json_object_get(j, "smtpResponse")),
+			    "250 2.0.0 Ok queued as X");
+	assert_int_equal(json_integer_value(json_object_get(j, "processingTimeMillis")), 5000);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(j, "recipients"), 0)),
+			    "r@x.test");
+	assert_string_equal(json_string_value(json_object_get(j, "remoteMtaIp")), "127.0.0.1");
+	assert_string_equal(json_string_value(json_object_get(j, "reportingMTA")), "mta.test");
+	assert_string_equal(json_string_value(json_object_get(j, "timestamp")),
+			    "1970-01-01T00:16:45.000Z");
+	json_decref(j);
+	outcome_clear(&o);
+}
+
+static void
+test_bounced(void **state)
+{
+	struct outcome_attempt a = attempt(OUTCOME_BOUNCED, 550, "5.1.1", "5.1.1 user unknown");
+	struct outcome o;
+	json_t *j, *r;
+
+	(void)state;
+	outcome_decide(&a, &o);
+	assert_int_equal(o.kind, OUTCOME_BOUNCED);
+	assert_string_equal(o.event, "Bounce");
+	j = parse(&o);
+	assert_string_equal(json_string_value(json_object_get(j, "bounceType")), "Permanent");
+	assert_string_equal(json_string_value(json_object_get(j, "bounceSubType")), "NoEmail");
+	r = json_array_get(json_object_get(j, "bouncedRecipients"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "emailAddress")), "r@x.test");
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "5.1.1");
+	assert_string_equal(json_string_value(json_object_get(r, "action")), "failed");
+	/* the status is not repeated when the reply starts with it */
+	assert_string_equal(json_string_value(json_object_get(r, "diagnosticCode")),
+			    "smtp; 550 5.1.1 user unknown");
+	assert_string_equal(json_string_value(json_object_get(j, "reportingMTA")), "dns; mta.test");
+	json_decref(j);
+	outcome_clear(&o);
+
+	/* a 5xx without an enhanced code is still a permanent bounce */
+	a = attempt(OUTCOME_BOUNCED, 554, "", "no thanks");
+	outcome_decide(&a, &o);
+	j = parse(&o);
+	assert_string_equal(json_string_value(json_object_get(j, "bounceType")), "Permanent");
+	assert_string_equal(json_string_value(json_object_get(j, "bounceSubType")), "General");
+	r = json_array_get(json_object_get(j, "bouncedRecipients"), 0);
+	assert_string_equal(json_string_value(json_object_get(r, "diagnosticCode")),
+			    "smtp; 554 5.0.0 no thanks");
+	json_decref(j);
+	outcome_clear(&o);
+}
+
+static void
+test_deferred(void **state)
+{
+	struct outcome_attempt a = attempt(OUTCOME_DEFERRED, 451, "4.3.0", "try later");
+	struct outcome o;
+	json_t *j;
+
+	(void)state;
+	outcome_decide(&a, &o);
+	assert_int_equal(o.kind, OUTCOME_DEFERRED);
+	assert_int_equal(o.next_attempt_s, 1005 + 60);
+	assert_string_equal(o.event, "DeliveryDelay");
+	assert_true(o.delayed);
+	j = parse(&o);
+	assert_string_equal(json_string_value(json_object_get(j, "delayType")),
+			    "RecipientServerError");
+	assert_string_equal(json_string_value(json_object_get(j, "expirationTime")),
+			    "1970-01-01T01:16:40.000Z"); /* created + 3600 s */
+	json_decref(j);
+	outcome_clear(&o);
+
+	/* the second deferral: no new event */
+	a.delayed = true;
+	a.attempts = 2;
+	outcome_decide(&a, &o);
+	assert_int_equal(o.kind, OUTCOME_DEFERRED);
+	assert_null(o.event);
+	assert_null(o.detail);
+	assert_int_equal(o.next_attempt_s, 1005 + 120);
+	outcome_clear(&o);
+
+	/* never scheduled past the queue age: the last try is at the deadline */
+	a.attempts = 20;
+	outcome_decide(&a, &o);
+	assert_int_equal(o.next_attempt_s, 1000 + 3600);
+	outcome_clear(&o);
+
+	/* too old: a Transient/General bounce */
+	a.now_ms = a.created_ms + 3600 * 1000;
+	a.code = 0;
+	a.enhanced = "4.4.1";
+	a.reply = "connection refused by 127.0.0.1:25";
+	outcome_decide(&a, &o);
+	assert_int_equal(o.kind, OUTCOME_BOUNCED);
+	j = parse(&o);
+	assert_string_equal(json_string_value(json_object_get(j, "bounceType")), "Transient");
+	assert_string_equal(json_string_value(json_object_get(j, "bounceSubType")), "General");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(j, "bouncedRecipients"), 0), "diagnosticCode")),
+		"smtp; connection refused by 127.0.0.1:25");
+	json_decref(j);
+	outcome_clear(&o);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_bounce_types),
+		cmocka_unit_test(test_delivered),
+		cmocka_unit_test(test_bounced),
+		cmocka_unit_test(test_deferred),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

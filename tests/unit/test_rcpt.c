@@ -1,0 +1,281 @@
+/* test_rcpt.c — the store's per-recipient delivery state (store.h
+ * rcpt_claim, rcpt_finish, rcpt_release, event_list) on a real SQLite store:
+ * a queued message gets one row per recipient; a claim leases due rows to
+ * one owner; only that owner records outcomes, each once, with its event;
+ * a dead owner's lease is taken over when it ends, never the caller's own;
+ * a restarted owner gives its leases back; a message is finished with its
+ * last recipient. */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store/store.h"
+#include "util/xalloc.h"
+
+#define ACCT "111122223333"
+#define T0 1700000000
+
+struct fx {
+	char *dir;
+	struct store *s;
+};
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	struct err e;
+	struct account a = {.id = ACCT, .name = "acct", .max_24h = 100, .max_rate = 1,
+			    .sending_enabled = true};
+
+	f->dir = xstrdup("/tmp/sesame-rcpt-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	f->s = store_open(NULL, f->dir, &e);
+	assert_non_null(f->s);
+	assert_int_equal(f->s->ops->account_create(f->s, &a, &e), 0);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(f->s);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Insert message `id` with `n` recipients a0@x.test…, queued, plus one Send
+ * event per recipient. */
+static void
+insert(struct fx *f, const char *id, int n)
+{
+	struct store_message m = {0};
+	struct store_event ev[8];
+	char *dest[8];
+	struct err e;
+
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	snprintf(m.region, sizeof(m.region), "us-east-1");
+	snprintf(m.sending_account, sizeof(m.sending_account), ACCT);
+	m.source = "bounce@example.com";
+	m.mail_from = "verp@bounces.test";
+	m.from_addr = "from@example.com";
+	m.raw = (uint8_t *)"Subject: x\r\n\r\nbody\r\n";
+	m.raw_len = strlen((char *)m.raw);
+	m.created_ms = (int64_t)T0 * 1000;
+	for (int i = 0; i < n; i++) {
+		dest[i] = xasprintf("a%d@x.test", i);
+		ev[i] = (struct store_event){.message_id = m.id, .recipient = dest[i],
+					     .type = STORE_EV_SEND, .ts_ms = m.created_ms};
+	}
+	m.destinations = dest;
+	m.ndestinations = (size_t)n;
+	assert_int_equal(f->s->ops->message_insert(f->s, &m, 1, ev, (size_t)n, &e), 0);
+	for (int i = 0; i < n; i++)
+		free(dest[i]);
+}
+
+struct claims {
+	int n;
+	char id[8][80];
+	int idx[8], attempts[8];
+	bool delayed[8];
+	char addr[8][32];
+	char mail_from[8][64];
+};
+
+static int
+on_claim(void *arg, const struct store_message *m, const struct store_rcpt *r, size_t n)
+{
+	struct claims *c = arg;
+
+	assert_non_null(m->raw);
+	for (size_t i = 0; i < n && c->n < 8; i++, c->n++) {
+		snprintf(c->id[c->n], sizeof(c->id[0]), "%s", m->id);
+		c->idx[c->n] = r[i].idx;
+		c->attempts[c->n] = r[i].attempts;
+		c->delayed[c->n] = r[i].delayed;
+		snprintf(c->addr[c->n], sizeof(c->addr[0]), "%s", r[i].address);
+		snprintf(c->mail_from[c->n], sizeof(c->mail_from[0]), "%s", m->mail_from);
+	}
+	return 0;
+}
+
+static int
+claim(struct fx *f, const char *owner, int64_t now, int64_t until, int limit, struct claims *c)
+{
+	struct err e;
+
+	memset(c, 0, sizeof(*c));
+	return f->s->ops->rcpt_claim(f->s, owner, now, until, limit, on_claim, c, &e);
+}
+
+static int
+count_ev(void *arg, const struct store_event *ev)
+{
+	int *n = arg;
+	(void)ev;
+	(*n)++;
+	return 0;
+}
+
+static void
+test_claim_and_finish(void **state)
+{
+	struct fx *f = *state;
+	struct claims c;
+	struct err e;
+	struct store_message m = {0};
+	int nev = 0;
+
+	insert(f, "m1", 2);
+	assert_int_equal(claim(f, "A", T0, T0 + 300, 10, &c), 2);
+	assert_int_equal(c.n, 2);
+	assert_string_equal(c.id[0], "m1");
+	assert_int_equal(c.idx[0], 0);
+	assert_int_equal(c.idx[1], 1);
+	assert_string_equal(c.addr[1], "a1@x.test");
+	assert_int_equal(c.attempts[0], 1);
+	assert_false(c.delayed[0]);
+	assert_string_equal(c.mail_from[0], "verp@bounces.test");
+	/* leased: nobody claims them while the lease runs */
+	assert_int_equal(claim(f, "B", T0 + 299, T0 + 600, 10, &c), 0);
+
+	/* a0 delivered, a1 deferred with its first DeliveryDelay */
+	struct store_event d = {.message_id = "m1", .recipient = "a0@x.test",
+				.type = STORE_EV_DELIVERY, .ts_ms = 1, .detail = "{\"smtpResponse\":\"250 ok\"}"};
+	struct store_event dd = {.message_id = "m1", .recipient = "a1@x.test",
+				 .type = STORE_EV_DELAY, .ts_ms = 2};
+	struct store_rcpt_outcome o[2] = {
+		{.message_id = "m1", .idx = 0, .status = STORE_RCPT_DELIVERED, .event = &d},
+		{.message_id = "m1", .idx = 1, .status = STORE_RCPT_QUEUED, .next_attempt = T0 + 60,
+		 .delayed = true, .event = &dd},
+	};
+	/* another owner cannot record them */
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "B", "mx", o, 2, 5, &e), 0);
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", o, 2, 5, &e), 2);
+	/* recorded once: the same outcomes again change nothing */
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", o, 2, 5, &e), 0);
+	assert_int_equal(f->s->ops->event_list(f->s, "m1", count_ev, &nev, &e), 0);
+	assert_int_equal(nev, 4); /* 2 Send, 1 Delivery, 1 DeliveryDelay */
+	assert_int_equal(f->s->ops->message_get(f->s, "m1", &m, &e), 1);
+	assert_string_equal(m.status, STORE_MSG_QUEUED);
+	store_message_clear(&m);
+
+	/* a1 is due at T0 + 60, not before; a0 never again */
+	assert_int_equal(claim(f, "A", T0 + 59, T0 + 400, 10, &c), 0);
+	assert_int_equal(claim(f, "A", T0 + 60, T0 + 400, 10, &c), 1);
+	assert_int_equal(c.idx[0], 1);
+	assert_int_equal(c.attempts[0], 2);
+	assert_true(c.delayed[0]);
+
+	/* the last recipient bounces: the message is finished, delivered (a0 was) */
+	struct store_rcpt_outcome b = {.message_id = "m1", .idx = 1, .status = STORE_RCPT_BOUNCED};
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", &b, 1, 77, &e), 1);
+	assert_int_equal(f->s->ops->message_get(f->s, "m1", &m, &e), 1);
+	assert_string_equal(m.status, STORE_MSG_DELIVERED);
+	assert_string_equal(m.transport, "mx");
+	assert_int_equal(m.delivered_ms, 77);
+	store_message_clear(&m);
+	assert_int_equal(claim(f, "A", T0 + 10000, T0 + 20000, 10, &c), 0);
+}
+
+static void
+test_all_bounced_is_failed(void **state)
+{
+	struct fx *f = *state;
+	struct claims c;
+	struct err e;
+	struct store_message m = {0};
+
+	insert(f, "m2", 1);
+	assert_int_equal(claim(f, "A", T0, T0 + 300, 10, &c), 1);
+	struct store_rcpt_outcome b = {.message_id = "m2", .idx = 0, .status = STORE_RCPT_BOUNCED};
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", &b, 1, 9, &e), 1);
+	assert_int_equal(f->s->ops->message_get(f->s, "m2", &m, &e), 1);
+	assert_string_equal(m.status, STORE_MSG_FAILED);
+	store_message_clear(&m);
+}
+
+static void
+test_leases(void **state)
+{
+	struct fx *f = *state;
+	struct claims c;
+	struct err e;
+
+	insert(f, "m3", 3);
+	assert_int_equal(claim(f, "A", T0, T0 + 300, 2, &c), 2); /* the limit holds */
+	assert_int_equal(claim(f, "A", T0, T0 + 300, 2, &c), 1);
+	/* A's lease ended: A itself never takes its own (they may be in flight) */
+	assert_int_equal(claim(f, "A", T0 + 300, T0 + 600, 10, &c), 0);
+	/* B takes them over once the lease ended, not before */
+	assert_int_equal(claim(f, "B", T0 + 299, T0 + 600, 10, &c), 0);
+	assert_int_equal(claim(f, "B", T0 + 300, T0 + 600, 10, &c), 3);
+	assert_int_equal(c.attempts[0], 2);
+	/* A's late result no longer counts */
+	struct store_rcpt_outcome o = {.message_id = "m3", .idx = 0,
+				       .status = STORE_RCPT_DELIVERED};
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", &o, 1, 1, &e), 0);
+	/* B restarts: its leases are given back and due at once */
+	assert_int_equal(f->s->ops->rcpt_release(f->s, "B", &e), 3);
+	assert_int_equal(f->s->ops->rcpt_release(f->s, "B", &e), 0);
+	assert_int_equal(claim(f, "B", T0 + 301, T0 + 900, 10, &c), 3);
+}
+
+static void
+test_delivered_message_has_no_rows(void **state)
+{
+	struct fx *f = *state;
+	struct store_message m = {0};
+	struct claims c;
+	struct err e;
+	char *dest[1] = {"x@y.test"};
+
+	/* a message stored delivered (capture) is never claimed */
+	snprintf(m.id, sizeof(m.id), "m4");
+	snprintf(m.region, sizeof(m.region), "us-east-1");
+	snprintf(m.sending_account, sizeof(m.sending_account), ACCT);
+	snprintf(m.status, sizeof(m.status), STORE_MSG_DELIVERED);
+	snprintf(m.transport, sizeof(m.transport), "capture");
+	m.source = "s@example.com";
+	m.destinations = dest;
+	m.ndestinations = 1;
+	m.raw = (uint8_t *)"x";
+	m.raw_len = 1;
+	m.created_ms = (int64_t)T0 * 1000;
+	assert_int_equal(f->s->ops->message_insert(f->s, &m, 1, NULL, 0, &e), 0);
+	assert_int_equal(claim(f, "A", T0 + 1, T0 + 300, 10, &c), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_claim_and_finish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_bounced_is_failed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delivered_message_has_no_rows, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
