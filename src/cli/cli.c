@@ -1028,7 +1028,23 @@ out:
 
 /* ---- message ---------------------------------------------------------------- */
 
-/* `message show`: one message's queue state (any transport, queued too). */
+/* One event as `message show` prints it: Type, Recipient, Timestamp (unix
+ * ms) and the SES detail object. */
+static int
+keep_event(void *arg, const struct store_event *ev)
+{
+	json_t *d = ev->detail != NULL ? json_loads(ev->detail, 0, NULL) : NULL;
+
+	json_array_append_new(arg, json_pack("{s:s?, s:s?, s:I, s:o}", "Type", ev->type,
+					     "Recipient", ev->recipient, "Timestamp",
+					     (json_int_t)ev->ts_ms, "Detail",
+					     json_is_object(d) ? d : json_object()));
+	if (d != NULL && !json_is_object(d))
+		json_decref(d);
+	return 0;
+}
+
+/* `message show`: one message's state and events (any transport, queued too). */
 static int
 message_show(struct cli *x)
 {
@@ -1048,12 +1064,18 @@ message_show(struct cli *x)
 	json_object_set_new(o, "SendingAccountId", jstr(m.sending_account));
 	json_object_set_new(o, "Status", jstr(m.status));
 	json_object_set_new(o, "Transport", jstr(m.transport));
-	json_object_set_new(o, "Attempts", json_integer(m.attempts));
+	json_object_set_new(o, "MailFrom", jstr(m.mail_from != NULL ? m.mail_from : m.source));
 	for (size_t i = 0; i < m.ndestinations; i++)
 		json_array_append_new(dest, jstr(m.destinations[i]));
 	json_object_set_new(o, "Destination", dest);
-	json_t *d = m.delivery != NULL ? json_loads(m.delivery, 0, NULL) : NULL;
-	json_object_set_new(o, "Delivery", d != NULL ? d : json_null());
+	json_t *events = json_array();
+	if (x->s->ops->event_list(x->s, m.id, keep_event, events, &x->e) != 0) {
+		json_decref(events);
+		json_decref(o);
+		store_message_clear(&m);
+		return fail("%s", x->e.message);
+	}
+	json_object_set_new(o, "Events", events);
 	store_message_clear(&m);
 	return emit(o);
 }

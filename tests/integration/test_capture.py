@@ -52,13 +52,16 @@ def put_message(s, mid, *, subject="hello", raw=RAW, created_ms=None, status="de
                 region="us-east-1"):
     created_ms = created_ms or int(time.time() * 1000)
     sql(s, "INSERT INTO messages (id, region, sending_account, source_arn, source, from_addr,"
-           " subject, destinations, raw, status, created, delivered, transport, attempts) VALUES ("
+           " subject, destinations, raw, status, created, delivered, transport) VALUES ("
            + ", ".join(q(v) for v in (
                mid, region, account, source_arn, source, from_addr, subject,
                json.dumps(list(dest)), raw, status, created_ms,
                created_ms if status != "queued" else None,
-               transport if status != "queued" else None,
-               1 if status != "queued" else 0)) + ")")
+               transport if status != "queued" else None)) + ")")
+    if status == "queued":  # a queued message's recipients wait in their own rows
+        for i, d in enumerate(dest):
+            sql(s, "INSERT INTO recipients (message_id, idx, address, status) VALUES ("
+                   + ", ".join(q(v) for v in (mid, i, d, "queued")) + ")")
 
 
 def message(s, mid):
@@ -119,9 +122,10 @@ def test_list_fields_order_and_raw_bytes(sesame):
     assert [m["MessageId"] for m in msgs] == [ID1, ID2, ID3]  # newest last
     m = msgs[1]
     assert set(m) == {"MessageId", "Region", "Source", "From", "Destination", "Subject",
-                      "Timestamp", "SendingAccountId", "SourceArn"}
+                      "Timestamp", "SendingAccountId", "SourceArn", "MailFrom"}
     assert m["Region"] == "us-east-1"
     assert m["Source"] == "bounce@example.com"
+    assert m["MailFrom"] == "bounce@example.com"  # no envelope stored: the Source
     assert m["From"] == "sender@example.com"
     assert m["Destination"] == ["b@example.net", "c@example.org"]
     assert m["Subject"] == "second"
@@ -196,8 +200,10 @@ def test_queued_messages_are_not_inbox_entries_until_delivered(sesame):
     assert [m["MessageId"] for m in got] == [ID1]
     assert got[0]["Subject"] == "left behind"
     m = message(sesame, ID1)
-    assert (m["Status"], m["Transport"], m["Attempts"]) == ("delivered", "capture", 1)
-    assert m["Delivery"] == [{"Recipient": "a@example.net", "Status": "delivered"}]
+    assert (m["Status"], m["Transport"]) == ("delivered", "capture")
+    assert [(ev["Type"], ev["Recipient"]) for ev in m["Events"]] == [
+        ("Delivery", "a@example.net")]
+    assert m["Events"][0]["Detail"]["smtpResponse"].startswith("250 ")
     assert m["Destination"] == ["a@example.net"]
     assert request(sesame, f"/_sesame/messages/{ID1}/raw")[2] == RAW
 
