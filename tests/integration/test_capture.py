@@ -253,10 +253,11 @@ def test_send_quota_and_statistics_count_accept_events(sesame):
     acct, key = sesame.principal("stats")
     other, _ = sesame.principal("other")
     now = int(time.time())
+    old = (now - 2 * 86400) // 900 * 900 + 60  # well inside one 15-minute bucket
     rows = [(acct, now - 60, 3, "accept")] + [
-        (acct, now - 2 * 86400, 5, "accept"),      # outside 24 h, inside 2 weeks
-        (acct, now - 2 * 86400 + 10, 1, "bounce"),
-        (acct, now - 2 * 86400 + 20, 2, "complaint"),
+        (acct, old, 5, "accept"),                  # outside 24 h, inside 2 weeks
+        (acct, old + 10, 1, "bounce"),
+        (acct, old + 20, 2, "complaint"),
         (acct, now - 30 * 86400, 7, "accept"),     # outside 2 weeks
         (other, now - 60, 9, "accept"),            # another account
     ]
