@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 OPENSSL = "/usr/bin/openssl"
