@@ -205,3 +205,35 @@ def raw_of(sesame, message_id):
     status, body = sesame.get(f"/_sesame/messages/{message_id}/raw")
     assert status == 200
     return body.decode()
+
+
+# ==== outbound delivery harness (tests/integration/mx.py) ==== BEGIN =========
+# A recipient MX (aiosmtpd), a second one on another loopback address with the
+# same port (one --mx-port reaches both), and dnsmasq for the whole .test zone.
+
+@pytest.fixture
+def dns_zone(tmp_path):
+    import mx as mxmod
+    d = tmp_path / "dns"
+    d.mkdir()
+    z = mxmod.Zone(d).publish()
+    yield z
+    z.stop()
+
+
+@pytest.fixture
+def mx():
+    import mx as mxmod
+    m = mxmod.MX("127.0.0.1", name="mx1.test").start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture
+def mx2(mx):
+    """The second MX: 127.0.0.2, same port as `mx`."""
+    import mx as mxmod
+    m = mxmod.MX("127.0.0.2", port=mx.port, name="mx2.test").start()
+    yield m
+    m.stop()
+# ==== outbound delivery harness ==== END =====================================
