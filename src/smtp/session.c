@@ -6,13 +6,17 @@
  * messages decided by ops->submit, so this file has no I/O.
  *
  * States: PREGREET → CMD ⇄ {AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS,
- * DATA → SUBMITTING} → CLOSED. Input is processed line by line in CMD and
- * the AUTH states, and as message lines in DATA; in SUBMITTING it is only
- * buffered (at most SMTP_MAX_PENDING_INPUT) until smtp_session_submitted.
+ * DATA → SUBMITTING} → CLOSED. Input is cut into command lines in CMD and
+ * the AUTH states by smtp_lines_next, and framed in DATA by
+ * smtp_lines_data_next (smtp/lines.c); in SUBMITTING it is only buffered
+ * (at most SMTP_MAX_PENDING_INPUT) until smtp_session_submitted.
  *
  * Invariants: nothing is written before smtp_session_greet; after
- * ops->close no callback runs; a transaction is reset after every end of
- * DATA, whatever the answer; AUTH is refused unless the transport is TLS.
+ * ops->close no callback runs and the buffered input is gone; a
+ * transaction is reset after every end of DATA, whatever the answer; a
+ * bare LF or CR in DATA gets exactly one reply and the close, so no byte
+ * after it is ever read as a command (SMTP smuggling); AUTH is refused
+ * unless the transport is TLS.
  */
 #include "smtp/session.h"
 
@@ -24,11 +28,11 @@
 #include <strings.h>
 
 #include "core/address.h"
+#include "smtp/lines.h"
 #include "util/codec.h"
 #include "util/testable.h"
 #include "util/xalloc.h"
 
-#define DATA_CHUNK 8192  /* a partial DATA line longer than this is taken as it is */
 #define AUTH_FIELD_MAX 256
 
 enum state {
@@ -52,7 +56,7 @@ struct smtp_session {
 	bool pipelining;   /* EHLO answered: PIPELINING was advertised */
 	bool authed;
 	int nerrors, nlong, nunauth, nauthfail;
-	bool skipping;     /* inside an overlong command line */
+	struct smtp_lines lines; /* the command-line reader */
 
 	char *in;          /* input; in[inoff..inlen) is not processed yet */
 	size_t inoff, inlen, incap;
@@ -64,10 +68,9 @@ struct smtp_session {
 	char *mail_from;
 	char **rcpt;
 	size_t nrcpt;
-	char *data;
+	struct smtp_lines_data framer; /* DATA: where in the message we are */
+	char *data;        /* the message so far (at most SMTP_MAX_DATA bytes) */
 	size_t datalen, datacap;
-	bool data_mid;     /* DATA: inside a line (no dot rules apply) */
-	bool data_big, data_bare_lf;
 };
 
 /* ---- output ---------------------------------------------------------------- */
@@ -176,21 +179,13 @@ txn_reset(struct smtp_session *s)
 	free(s->data);
 	s->data = NULL;
 	s->datalen = s->datacap = 0;
-	s->has_mail = s->data_mid = s->data_big = s->data_bare_lf = false;
+	s->has_mail = false;
 }
 
+/* A chunk from the framer; they add up to at most SMTP_MAX_DATA bytes. */
 static void
 data_add(struct smtp_session *s, const char *p, size_t n)
 {
-	if (s->data_big)
-		return;
-	if (n > SMTP_MAX_DATA - s->datalen) {
-		s->data_big = true; /* keep reading to the end, keep nothing */
-		free(s->data);
-		s->data = NULL;
-		s->datalen = s->datacap = 0;
-		return;
-	}
 	if (s->datalen + n + 1 > s->datacap) {
 		size_t cap = s->datacap ? s->datacap : 4096;
 		while (cap < s->datalen + n + 1)
@@ -211,13 +206,8 @@ data_end(struct smtp_session *s)
 	char reply[1200];
 
 	s->st = ST_CMD;
-	if (s->data_big) {
+	if (smtp_lines_data_big(&s->framer)) {
 		say(s, "552 Message is too long.");
-		txn_reset(s);
-		return;
-	}
-	if (s->data_bare_lf) {
-		say(s, "554 Transaction failed: Message contains a bare LF; lines must end with CRLF.");
 		txn_reset(s);
 		return;
 	}
@@ -627,7 +617,7 @@ v_data(struct smtp_session *s, char *args)
 	}
 	s->st = ST_DATA;
 	s->datalen = 0;
-	s->data_mid = s->data_big = s->data_bare_lf = false;
+	smtp_lines_data_start(&s->framer, SMTP_MAX_DATA);
 	say(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -732,54 +722,64 @@ long_line(struct smtp_session *s)
 		drop(s, "Too many errors");
 }
 
+/*
+ * A bare LF or CR in DATA: one answer, then the end of the session. The
+ * message is void and what the client sent after it is discarded unread:
+ * the client and we disagree on where lines end, so nothing it sent after
+ * the disagreement may be taken for a command (SMTP smuggling; Postfix's
+ * smtpd_forbid_bare_newline).
+ */
+static void
+data_bare(struct smtp_session *s, bool lf)
+{
+	if (lf)
+		say(s, "554 Transaction failed: Message contains a bare LF; lines must end with CRLF.");
+	else
+		say(s, "554 Transaction failed: Message contains a bare CR; lines must end with CRLF.");
+	txn_reset(s);
+	close_session(s);
+}
+
 /* One step of DATA; false when more input is needed. */
 static bool
 data_step(struct smtp_session *s)
 {
-	char *in = s->in + s->inoff, *lf, *line;
-	size_t avail = s->inlen - s->inoff, n, all;
+	const char *chunk;
+	size_t len, used;
+	enum smtp_lines_data_ev ev;
 
-	lf = memchr(in, '\n', avail);
-
-	if (lf == NULL) {
-		/* a long line: take all but the last byte (it may be the CR) */
-		if (avail > DATA_CHUNK) {
-			n = avail - 1;
-			if (!s->data_mid && in[0] == '.')
-				data_add(s, in + 1, n - 1);
-			else
-				data_add(s, in, n);
-			consume(s, n);
-			s->data_mid = true;
-			return true;
-		}
+	ev = smtp_lines_data_next(&s->framer, s->in + s->inoff, s->inlen - s->inoff, &chunk, &len,
+				  &used);
+	consume(s, used);
+	if (smtp_lines_data_big(&s->framer) && s->data != NULL) {
+		/* over the cap: read on to the end keeping nothing */
+		free(s->data);
+		s->data = NULL;
+		s->datalen = s->datacap = 0;
+	}
+	switch (ev) {
+	case SMTP_LINES_DATA_MORE:
+		return false;
+	case SMTP_LINES_DATA_CHUNK:
+		data_add(s, chunk, len);
+		return true;
+	case SMTP_LINES_DATA_END:
+		data_end(s);
+		return true;
+	case SMTP_LINES_DATA_BARE_LF:
+	case SMTP_LINES_DATA_BARE_CR:
+		data_bare(s, ev == SMTP_LINES_DATA_BARE_LF);
 		return false;
 	}
-	all = n = (size_t)(lf - in) + 1;
-	line = in;
-	if (!s->data_mid) {
-		if (n == 3 && line[0] == '.' && line[1] == '\r') {
-			consume(s, all);
-			data_end(s);
-			return true;
-		}
-		if (line[0] == '.') {
-			line++;
-			n--;
-		}
-	}
-	if (n < 2 || line[n - 2] != '\r')
-		s->data_bare_lf = true;
-	data_add(s, line, n);
-	consume(s, all);
-	s->data_mid = false;
-	return true;
+	return false;
 }
 
 static void
 process(struct smtp_session *s)
 {
 	char line[SMTP_LINE_MAX + 1];
+	struct smtp_lines_line l;
+	size_t used;
 
 	while (s->st != ST_CLOSED && s->st != ST_SUBMITTING && s->inlen > s->inoff) {
 		if (s->st == ST_DATA) {
@@ -787,44 +787,28 @@ process(struct smtp_session *s)
 				return;
 			continue;
 		}
-		char *in = s->in + s->inoff;
-		size_t avail = s->inlen - s->inoff;
-		char *lf = memchr(in, '\n', avail);
-		if (lf == NULL) {
-			if (s->skipping) {
-				s->inlen = s->inoff = 0;
-			} else if (avail >= SMTP_LINE_MAX) {
-				s->skipping = true;
-				s->inlen = s->inoff = 0;
-				long_line(s);
-			}
+		switch (smtp_lines_next(&s->lines, s->in + s->inoff, s->inlen - s->inoff, &l, &used)) {
+		case SMTP_LINES_MORE:
+			consume(s, used);
 			return;
-		}
-		size_t n = (size_t)(lf - in) + 1;
-		if (s->skipping) {
-			s->skipping = false;
-			consume(s, n);
-			continue;
-		}
-		if (n > SMTP_LINE_MAX) {
-			consume(s, n);
+		case SMTP_LINES_LONG:
+			consume(s, used);
 			long_line(s);
 			continue;
+		case SMTP_LINES_LINE:
+			break;
 		}
-		bool bare_lf = n < 2 || in[n - 2] != '\r';
-		size_t len = n - (bare_lf ? 1 : 2);
-		memcpy(line, in, len);
-		line[len] = '\0';
-		consume(s, n);
-		if (memchr(line, '\0', len) != NULL) {
+		memcpy(line, l.p, l.len);
+		line[l.len] = '\0';
+		consume(s, used);
+		if (l.nul) {
 			proto_err(s, "500 Syntax error: NUL in command");
-			continue;
-		}
-		if (s->st == ST_CMD)
-			command(s, line, bare_lf, s->inlen > s->inoff);
-		else
+		} else if (s->st == ST_CMD) {
+			command(s, line, l.bare_lf, s->inlen > s->inoff);
+		} else {
 			auth_step(s, line);
-		wipe(line, len);
+		}
+		wipe(line, l.len);
 	}
 }
 

@@ -6,6 +6,7 @@
  * a table of callbacks. That is what makes it unit-testable and fuzzable
  * (tests/unit/test_smtp_session.c, tests/fuzz/smtp_fuzz.c).
  *
+ * Command lines and DATA are framed by smtp/lines.c (no I/O either).
  * Verbs are rows of a dispatch table {name, check, run}: EHLO/HELO,
  * STARTTLS, AUTH (PLAIN, LOGIN; only over TLS), MAIL FROM (SIZE=),
  * RCPT TO (at most SMTP_MAX_RCPT), DATA, RSET, NOOP, QUIT, VRFY (252).
@@ -14,8 +15,9 @@
  *   - a command line over SMTP_LINE_MAX bytes (CRLF included): 500, the
  *     rest of it skipped; the SMTP_MAX_LONG_LINES-th closes with 421;
  *   - a command line ending in a bare LF: 500;
- *   - a bare LF anywhere in DATA: 554 at the end of DATA (the message is
- *     dropped; "\n.\n" and "\r\n.\n" do not end DATA: no smuggling);
+ *   - a bare LF or a bare CR anywhere in DATA: one 554 at once and the
+ *     close; the message is dropped and nothing after it is read (only
+ *     CRLF "." CRLF ends DATA, smtp/lines.h: no SMTP smuggling);
  *   - DATA over SMTP_MAX_DATA bytes (SIZE= above it at MAIL): 552;
  *   - commands pipelined without an EHLO that advertised PIPELINING, and
  *     plaintext pipelined after STARTTLS: 554 / discarded;
@@ -28,9 +30,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "smtp/lines.h" /* SMTP_LINE_MAX */
 #include "util/err.h"
 
-#define SMTP_LINE_MAX 1000           /* a command line, CRLF included (RFC 5321 4.5.3.1.6) */
 #define SMTP_MAX_RCPT 50             /* SES: recipients per message */
 #define SMTP_MAX_DATA 10485760       /* SES: 10 MB message */
 #define SMTP_MAX_LONG_LINES 3

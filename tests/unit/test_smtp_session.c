@@ -2,7 +2,9 @@
  * test_smtp_session.c — the SMTP session state machine (src/smtp/session.c)
  * driven through a fake transport: replies collected in a buffer, AUTH
  * accepting one user/password, submissions answered at once or left
- * pending. Caps are tested at limit-1, limit, limit+1 (STYLE §10).
+ * pending. Caps are tested at limit-1, limit, limit+1 (STYLE §10); every
+ * SMTP smuggling ending is fed in one piece and byte by byte. The framing
+ * itself is tested alone in test_smtp_lines.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -335,12 +337,14 @@ test_data_caps(void **state)
 	assert_string_equal(io(t, "MAIL FROM:<a@b.test> SIZE=10485761\r\n"), "552 Message is too long.\r\n");
 	assert_string_equal(io(t, "MAIL FROM:<a@b.test> SIZE=10485760\r\n"), "250 Ok\r\n");
 	io(t, "RCPT TO:<x@y.test>\r\n");
-	io(t, "DATA\r\n");
-	/* bare LF: "\n.\n" does not end DATA; the end refuses the message */
-	assert_string_equal(io(t, "S: x\r\n\r\nbody\n.\n"), "");
-	assert_string_equal(io(t, ".\r\n"),
-			    "554 Transaction failed: Message contains a bare LF; lines must end with CRLF.\r\n");
-	assert_int_equal(t->f.submits, 0);
+	assert_string_equal(io(t, "DATA\r\n"), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	/* a message of one long line and no end: nothing is answered yet */
+	assert_string_equal(io(t, "S: x\r\n\r\n"), "");
+	for (int i = 0; i < 100; i++)
+		assert_string_equal(io(t, "0123456789abcdef0123456789abcdef0123456789abcdef"), "");
+	assert_string_equal(io(t, "\r\n.\r\n"), "");
+	assert_int_equal(t->f.submits, 1);
+	assert_int_equal(t->f.last_len, 8 + 100 * 48 + 2);
 	stop(t);
 
 	/* DATA at limit-1, limit, limit+1 bytes */
@@ -379,6 +383,95 @@ test_data_caps(void **state)
 		}
 		stop(t);
 	}
+}
+
+#define BARE_LF_REPLY "554 Transaction failed: Message contains a bare LF; lines must end with CRLF.\r\n"
+#define BARE_CR_REPLY "554 Transaction failed: Message contains a bare CR; lines must end with CRLF.\r\n"
+/* a complete second transaction, as a smuggler appends it */
+#define SMUGGLED                                                                                   \
+	"MAIL FROM:<evil@b.test>\r\nRCPT TO:<victim@y.test>\r\nDATA\r\nFrom: evil@b.test\r\n\r\n"  \
+	"smuggled\r\n.\r\nQUIT\r\n"
+
+static const struct {
+	const char *ending; /* what follows "body" in the message */
+	const char *want;
+} smuggle[] = {
+	{"\n.\n", BARE_LF_REPLY},
+	{"\n.\r\n", BARE_LF_REPLY},
+	{"\r\n.\n", BARE_LF_REPLY},
+	{"\r.\r", BARE_CR_REPLY},
+	{"\r.\r\n", BARE_CR_REPLY},
+	{"\r\n.\r", BARE_CR_REPLY}, /* ".\r" then "MAIL…": the CR is bare */
+	{"\rx\r\n.\r\n", BARE_CR_REPLY},
+	{"\n", BARE_LF_REPLY},
+};
+
+/* One session per variant: DATA, then the whole payload in one input
+ * (`bytewise`: one byte per input). Exactly one reply, the close, nothing
+ * submitted, nothing read after. */
+static void
+smuggle_one(size_t i, bool bytewise)
+{
+	char in[512];
+	struct t *t = authed();
+	int n;
+
+	assert_string_equal(io(t, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"),
+			    "250 Ok\r\n250 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+	n = snprintf(in, sizeof(in), "From: a@b.test\r\n\r\nbody%s" SMUGGLED, smuggle[i].ending);
+	buf_reset(&t->f.out);
+	if (bytewise)
+		for (int k = 0; k < n; k++)
+			smtp_session_input(t->s, in + k, 1);
+	else
+		smtp_session_input(t->s, in, (size_t)n);
+	assert_int_equal(t->f.out.len, strlen(smuggle[i].want));
+	assert_memory_equal(t->f.out.data, smuggle[i].want, t->f.out.len);
+	assert_int_equal(t->f.closed, 1);
+	assert_int_equal(t->f.submits, 0);
+	assert_true(smtp_session_busy(t->s));
+	assert_string_equal(io(t, "NOOP\r\n"), "");
+	stop(t);
+}
+
+static void
+test_data_smuggling(void **state)
+{
+	for (size_t i = 0; i < sizeof(smuggle) / sizeof(smuggle[0]); i++) {
+		smuggle_one(i, false);
+		smuggle_one(i, true);
+	}
+
+	/* a real end: the message, then the next transaction pipelined
+	 * behind it up to its DATA (a synchronisation point, so the last) */
+	struct t *t = authed();
+	io(t, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
+	assert_string_equal(io(t, "From: a@b.test\r\n\r\nbody\r\n.\r\n"
+				  "MAIL FROM:<next@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n"),
+			    "");
+	assert_int_equal(t->f.submits, 1);
+	assert_string_equal(t->f.last_data, "From: a@b.test\r\n\r\nbody\r\n");
+	buf_reset(&t->f.out);
+	smtp_session_submitted(t->s, "id-1", NULL);
+	assert_string_equal(t->f.out.data,
+			    "250 Ok id-1\r\n250 Ok\r\n250 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
+	assert_string_equal(io(t, "From: next@b.test\r\n\r\n..two\r\n.\r\nQUIT\r\n"), "");
+	assert_int_equal(t->f.submits, 2);
+	assert_string_equal(t->f.last_from, "next@b.test");
+	assert_string_equal(t->f.last_data, "From: next@b.test\r\n\r\n.two\r\n");
+	buf_reset(&t->f.out);
+	smtp_session_submitted(t->s, "id-2", NULL);
+	assert_string_equal(t->f.out.data, "250 Ok id-2\r\n221 Bye\r\n");
+	assert_int_equal(t->f.closed, 1);
+	stop(t);
+
+	/* an empty message */
+	t = authed();
+	io(t, "MAIL FROM:<a@b.test>\r\nRCPT TO:<x@y.test>\r\nDATA\r\n");
+	io(t, ".\r\n");
+	assert_int_equal(t->f.submits, 1);
+	assert_int_equal(t->f.last_len, 0);
+	stop(t);
 }
 
 static void
@@ -434,6 +527,7 @@ main(void)
 		cmocka_unit_test(test_line_caps),
 		cmocka_unit_test(test_pipelining),
 		cmocka_unit_test(test_data_caps),
+		cmocka_unit_test(test_data_smuggling),
 		cmocka_unit_test(test_recipient_cap),
 		cmocka_unit_test(test_unauth_cap),
 	};
