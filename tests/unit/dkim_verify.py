@@ -7,6 +7,9 @@ then runs this script, which verifies them with dkimpy (Debian's
 python3-dkim; Ed25519 through python3-nacl):
 
   - every DKIM-Signature of each DIR/good-*.eml must verify;
+  - in each of them, h= (as dkimpy parses it) lists "from" once more than
+    the message has From fields (over-signing; dkimpy itself also adds a
+    "from" when verifying, so the bad-*-from messages alone cannot show it);
   - each DIR/bad-*.eml (a signed message altered after signing) must have
     no signature that verifies.
 
@@ -14,9 +17,11 @@ Exit 0 only if all of that holds and exactly NGOOD good and NBAD bad
 messages were seen (so an empty or half-written DIR cannot pass).
 """
 import os
+import re
 import sys
 
 import dkim
+import dkim.util
 
 
 def main():
@@ -51,6 +56,15 @@ def main():
             if nsig == 0 or not all(results):
                 ok = False
                 print("FAIL %s: dkimpy says %s" % (fn, results))
+            nfrom = sum(1 for k, _ in v.headers if k.lower() == b"from")
+            for k, val in v.headers:
+                if k.lower() != b"dkim-signature":
+                    continue
+                tags = dkim.util.parse_tag_value(val)
+                signed = [x.lower() for x in re.split(br"\s*:\s*", tags[b"h"])]
+                if signed.count(b"from") != nfrom + 1:
+                    ok = False
+                    print("FAIL %s: h=%s does not over-sign From" % (fn, tags[b"h"]))
         elif fn.startswith("bad-"):
             bad += 1
             if nsig == 0 or any(results):

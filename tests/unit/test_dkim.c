@@ -986,7 +986,9 @@ test_dkimpy_verifies(void **state)
 			free(tail);
 			bad++;
 
-			/* a second From added above: over-signing catches it */
+			/* a second From added above: over-signing catches it
+			 * (dkimpy would anyway: it adds a "from" of its own when
+			 * verifying, so the script checks h= for over-signing) */
 			snprintf(name, sizeof(name), "bad-%s-%s-from", nm, an);
 			put_msg(dir, name, hs[a], "From: mallory@example.org\r\n", msg, n, end);
 			bad++;
