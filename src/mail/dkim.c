@@ -33,26 +33,26 @@
 #include "util/xalloc.h"
 
 const char *const dkim_default_headers[] = {
-	"From",
-	"To",
-	"Cc",
-	"Subject",
-	"Date",
-	"Message-ID",
-	"MIME-Version",
-	"Content-Type",
-	"Content-Transfer-Encoding",
-	"Reply-To",
-	"In-Reply-To",
-	"References",
-	"List-Unsubscribe",
-	"List-Unsubscribe-Post",
-	"Feedback-ID",
-	NULL,
+    "From",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "Reply-To",
+    "In-Reply-To",
+    "References",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "Feedback-ID",
+    NULL,
 };
 
-#define SIGN_LIST_MAX 64  /* names in a caller's list */
-#define HNAME_MAX 64      /* bytes of one name in that list */
+#define SIGN_LIST_MAX 64 /* names in a caller's list */
+#define HNAME_MAX     64 /* bytes of one name in that list */
 /* The signature field itself: h= names at most DKIM_MAX_FIELDS + 1 fields
  * of at most HNAME_MAX bytes, plus the fixed tags and a folded b=. */
 #define SIGFIELD_MAX ((DKIM_MAX_FIELDS + 1) * (HNAME_MAX + 4) + 8192)
@@ -69,8 +69,7 @@ lower(uint8_t c)
 	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
 }
 
-static int __attribute__((format(printf, 2, 3)))
-invalid(struct err *e, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) invalid(struct err *e, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -143,8 +142,8 @@ dkim_canon_header_relaxed(const uint8_t *f, size_t len, struct buf *out)
 /* Where canonical body bytes go: a SHA-256 context or a buffer, through a
  * small staging area so the digest sees large updates. */
 struct sink {
-	EVP_MD_CTX *md;   /* either this ... */
-	struct buf *out;  /* ... or this */
+	EVP_MD_CTX *md;  /* either this ... */
+	struct buf *out; /* ... or this */
 	bool failed;
 	size_t n;
 	uint8_t tmp[8192];
@@ -262,14 +261,14 @@ dkim_canon_body_relaxed(const uint8_t *body, size_t len, struct buf *out)
 /* ---- the header section -------------------------------------------------- */
 
 struct field {
-	size_t off, len;  /* name through the last line's CRLF */
-	size_t name_len;  /* without any WSP before the colon */
+	size_t off, len; /* name through the last line's CRLF */
+	size_t name_len; /* without any WSP before the colon */
 };
 
 struct hdrs {
 	struct field *f;
 	size_t n, cap;
-	size_t body_off;  /* first body byte, or the message length */
+	size_t body_off; /* first body byte, or the message length */
 };
 
 /* Index the header section (invariant 1); see dkim.h for what is refused. */
@@ -299,7 +298,7 @@ parse_header(const uint8_t *m, size_t len, struct hdrs *h, struct err *e)
 		if (is_wsp(m[pos])) {
 			if (h->n == 0)
 				return invalid(e, "DKIM: the header section starts with a "
-						  "continuation line.");
+				                  "continuation line.");
 			h->f[h->n - 1].len = next - h->f[h->n - 1].off;
 			pos = next;
 			continue;
@@ -311,7 +310,8 @@ parse_header(const uint8_t *m, size_t len, struct hdrs *h, struct err *e)
 			i++;
 		if (name_len == 0 || i == eol || m[i] != ':')
 			return invalid(e, "DKIM: a header line that is not a field: '%.*s'.",
-				       (int)(eol - pos < 40 ? eol - pos : 40), (const char *)m + pos);
+			               (int)(eol - pos < 40 ? eol - pos : 40),
+			               (const char *)m + pos);
 		if (h->n == DKIM_MAX_FIELDS)
 			return invalid(e, "DKIM: more than %d header fields.", DKIM_MAX_FIELDS);
 		if (h->n == h->cap) {
@@ -348,7 +348,7 @@ name_ok(const char *s)
 				return false;
 			label = 0;
 		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '-' || c == '_') {
+		           (c >= '0' && c <= '9') || c == '-' || c == '_') {
 			label++;
 		} else {
 			return false;
@@ -449,8 +449,7 @@ fold_glue(struct fold *f, const char *s, size_t n)
 	fold_raw(f, s, n);
 }
 
-static void
-fold_tagf(struct fold *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fold_tagf(struct fold *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 fold_tagf(struct fold *f, const char *fmt, ...)
@@ -492,8 +491,8 @@ done:
 }
 
 int
-dkim_sign(const uint8_t *msg, size_t len, const struct dkim_params *p, dkim_sign_fn sign,
-	  void *arg, char **header_out, struct err *e)
+dkim_sign(const uint8_t *msg, size_t len, const struct dkim_params *p, dkim_sign_fn sign, void *arg,
+          char **header_out, struct err *e)
 {
 	const char *names[SIGN_LIST_MAX + 1];
 	struct hdrs h = {0};
@@ -508,7 +507,8 @@ dkim_sign(const uint8_t *msg, size_t len, const struct dkim_params *p, dkim_sign
 	buf_init(&data, DKIM_HEADER_MAX + SIGFIELD_MAX);
 	buf_init(&text, SIGFIELD_MAX);
 	buf_init(&hlist, SIGFIELD_MAX);
-	if (p == NULL || sign == NULL || (p->alg != DKIM_RSA_SHA256 && p->alg != DKIM_ED25519_SHA256)) {
+	if (p == NULL || sign == NULL ||
+	    (p->alg != DKIM_RSA_SHA256 && p->alg != DKIM_ED25519_SHA256)) {
 		err_set(e, 500, "InternalFailure", "DKIM: bad signing parameters.");
 		goto fail;
 	}
@@ -578,7 +578,7 @@ dkim_sign(const uint8_t *msg, size_t len, const struct dkim_params *p, dkim_sign
 			size_t n = c != NULL ? (size_t)(c - s) : (size_t)(end - s);
 			char piece[HNAME_MAX + 4];
 			int pn = snprintf(piece, sizeof(piece), "%s%.*s%c", first ? "h=" : "",
-					  (int)n, s, c != NULL ? ':' : ';');
+			                  (int)n, s, c != NULL ? ':' : ';');
 
 			if (first)
 				fold_tag(&fo, piece, (size_t)pn);

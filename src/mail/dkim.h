@@ -43,19 +43,19 @@
 
 #define DKIM_MAX_FIELDS 1000
 #define DKIM_HEADER_MAX (1024 * 1024)
-#define DKIM_FOLD 78          /* columns per line of the field, CRLF excluded */
-#define DKIM_SIG_MAX 1024     /* signature bytes a signer may return (RSA-8192) */
-#define DKIM_NAME_MAX 253     /* d= and s= */
+#define DKIM_FOLD       78   /* columns per line of the field, CRLF excluded */
+#define DKIM_SIG_MAX    1024 /* signature bytes a signer may return (RSA-8192) */
+#define DKIM_NAME_MAX   253  /* d= and s= */
 
 enum dkim_alg {
-	DKIM_RSA_SHA256,      /* a=rsa-sha256 */
-	DKIM_ED25519_SHA256,  /* a=ed25519-sha256 (RFC 8463) */
+	DKIM_RSA_SHA256,     /* a=rsa-sha256 */
+	DKIM_ED25519_SHA256, /* a=ed25519-sha256 (RFC 8463) */
 };
 
 /*
  * The signer: sign `len` bytes of `data` with the caller's key, returning
- * *sig_out (malloc'd, caller of dkim_sign never sees it: dkim_sign frees it)
- * and its length; 0, or -1 with e filled. What `data` is depends on the
+ * *sig_out (malloc'd by the signer, freed by dkim_sign) and its length;
+ * 0, or -1 with e filled (passed on to dkim_sign's caller unchanged). What `data` is depends on the
  * algorithm:
  *   DKIM_RSA_SHA256     the canonical signed header data itself (the signed
  *                       fields, then the DKIM-Signature field with an empty
@@ -66,13 +66,13 @@ enum dkim_alg {
  * `arg` is passed through untouched.
  */
 typedef int (*dkim_sign_fn)(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out,
-			    size_t *sig_len, struct err *e);
+                            size_t *sig_len, struct err *e);
 
 struct dkim_params {
 	enum dkim_alg alg;
-	const char *domain;           /* d=: ASCII (A-label) domain, LDH labels */
-	const char *selector;         /* s=: same syntax (underscore allowed) */
-	uint64_t timestamp;           /* t=, seconds since the epoch (the caller's clock) */
+	const char *domain;   /* d=: ASCII (A-label) domain, LDH labels */
+	const char *selector; /* s=: same syntax (underscore allowed) */
+	uint64_t timestamp;   /* t=, seconds since the epoch (the caller's clock) */
 	/* names of the fields to sign when present, NULL-terminated; NULL means
 	 * dkim_default_headers. Duplicates are ignored; From is signed (and
 	 * over-signed) whether listed or not. Names: 1..64 of [A-Za-z0-9_-]. */
@@ -94,7 +94,7 @@ extern const char *const dkim_default_headers[];
  * in e when it fails.
  */
 int dkim_sign(const uint8_t *msg, size_t len, const struct dkim_params *p, dkim_sign_fn sign,
-	      void *arg, char **header_out, struct err *e);
+              void *arg, char **header_out, struct err *e);
 
 /*
  * Relaxed header canonicalization (RFC 6376 §3.4.2) of one field: `field`

@@ -30,7 +30,7 @@ check(int cond)
 
 static int
 dummy_sign(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *sig_len,
-	   struct err *e)
+           struct err *e)
 {
 	const struct dkim_params *p = arg;
 	size_t n = p->alg == DKIM_ED25519_SHA256 ? 64 : 256;
@@ -90,8 +90,9 @@ check_idempotent(const uint8_t *d, size_t n, bool header)
 	ra = header ? dkim_canon_header_relaxed(d, n, &a) : dkim_canon_body_relaxed(d, n, &a);
 	if (ra == 0) {
 		rb = header ? dkim_canon_header_relaxed((const uint8_t *)a.data, a.len, &b)
-			    : dkim_canon_body_relaxed((const uint8_t *)a.data, a.len, &b);
-		check(rb == 0 && a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
+		            : dkim_canon_body_relaxed((const uint8_t *)a.data, a.len, &b);
+		check(rb == 0 && a.len == b.len &&
+		      (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
 	} else {
 		check(header && memchr(d, ':', n) == NULL);
 	}
@@ -103,7 +104,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const mine[] = {"Subject", "X-Custom", "received", "subject", NULL};
-	struct dkim_params p = {.domain = "example.com", .selector = "sel", .timestamp = 1700000000};
+	struct dkim_params p = {
+	    .domain = "example.com", .selector = "sel", .timestamp = 1700000000};
 	char *h1 = NULL, *h2 = NULL;
 	uint8_t *with;
 

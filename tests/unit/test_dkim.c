@@ -28,7 +28,7 @@
 #include "util/hash.h"
 #include "util/xalloc.h"
 
-#define T0 1700000000u /* Tue, 14 Nov 2023 22:13:20 +0000: in the past, as dkimpy wants */
+#define T0   1700000000u /* Tue, 14 Nov 2023 22:13:20 +0000: in the past, as dkimpy wants */
 #define DATA "data/dkim/"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -121,7 +121,7 @@ load_key(const char *path)
  * PureEd25519 over the 32 bytes given for Ed25519. */
 static int
 key_sign(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *sig_len,
-	 struct err *e)
+         struct err *e)
 {
 	EVP_PKEY *k = arg;
 	bool ed = EVP_PKEY_is_a(k, "ED25519");
@@ -155,7 +155,7 @@ struct capture {
 
 static int
 capture_sign(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *sig_len,
-	     struct err *e)
+             struct err *e)
 {
 	struct capture *c = arg;
 
@@ -171,7 +171,7 @@ capture_sign(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size
 
 static int
 failing_sign(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *sig_len,
-	     struct err *e)
+             struct err *e)
 {
 	return err_temp(e, "vault is sealed");
 }
@@ -180,7 +180,7 @@ static struct dkim_params
 params(enum dkim_alg alg, const char *selector)
 {
 	return (struct dkim_params){
-		.alg = alg, .domain = "example.com", .selector = selector, .timestamp = T0};
+	    .alg = alg, .domain = "example.com", .selector = selector, .timestamp = T0};
 }
 
 /* Every line at most DKIM_FOLD columns, continuation lines start with SP,
@@ -266,36 +266,36 @@ test_canon_header_table(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		/* RFC 6376 §3.4.5 */
-		{"A: X\r\n", "a:X\r\n"},
-		{"B : Y\t\r\n\tZ  \r\n", "b:Y Z\r\n"},
-		/* names: lower-cased, WSP before the colon removed */
-		{"SUBJECT: Hi", "subject:Hi\r\n"},
-		{"Message-ID: <A@B>\r\n", "message-id:<A@B>\r\n"},
-		{"X-Tab\t:v\r\n", "x-tab:v\r\n"},
-		/* values: runs squeezed, ends trimmed, folds unfolded */
-		{"Subject:   lots    of\tspace   \r\n", "subject:lots of space\r\n"},
-		{"Subject:\r\n folded\r\n\tagain\r\n", "subject:folded again\r\n"},
-		{"To: a@x,\r\n   b@y,\r\n\t\tc@z\r\n", "to:a@x, b@y, c@z\r\n"},
-		{"Subject: ends in a fold \r\n \r\n", "subject:ends in a fold\r\n"},
-		{"X-Empty:\r\n", "x-empty:\r\n"},
-		{"X-Empty:   \t\r\n", "x-empty:\r\n"},
-		{"X:a\tb", "x:a b\r\n"},
-		{"X: keep:colons: and;semis\r\n", "x:keep:colons: and;semis\r\n"},
-		/* 8-bit bytes and case inside values are untouched */
-		{"Subject: Caf\xc3\xa9  AU\r\n", "subject:Caf\xc3\xa9 AU\r\n"},
-		/* no final CRLF: one is added */
-		{"From: a@b", "from:a@b\r\n"},
-		/* a CRLF not followed by WSP is not a fold (not from a parsed
-		 * message, but the function is total) */
-		{"X: a\r\nb", "x:a\r\nb\r\n"},
+	    /* RFC 6376 §3.4.5 */
+	    {"A: X\r\n", "a:X\r\n"},
+	    {"B : Y\t\r\n\tZ  \r\n", "b:Y Z\r\n"},
+	    /* names: lower-cased, WSP before the colon removed */
+	    {"SUBJECT: Hi", "subject:Hi\r\n"},
+	    {"Message-ID: <A@B>\r\n", "message-id:<A@B>\r\n"},
+	    {"X-Tab\t:v\r\n", "x-tab:v\r\n"},
+	    /* values: runs squeezed, ends trimmed, folds unfolded */
+	    {"Subject:   lots    of\tspace   \r\n", "subject:lots of space\r\n"},
+	    {"Subject:\r\n folded\r\n\tagain\r\n", "subject:folded again\r\n"},
+	    {"To: a@x,\r\n   b@y,\r\n\t\tc@z\r\n", "to:a@x, b@y, c@z\r\n"},
+	    {"Subject: ends in a fold \r\n \r\n", "subject:ends in a fold\r\n"},
+	    {"X-Empty:\r\n", "x-empty:\r\n"},
+	    {"X-Empty:   \t\r\n", "x-empty:\r\n"},
+	    {"X:a\tb", "x:a b\r\n"},
+	    {"X: keep:colons: and;semis\r\n", "x:keep:colons: and;semis\r\n"},
+	    /* 8-bit bytes and case inside values are untouched */
+	    {"Subject: Caf\xc3\xa9  AU\r\n", "subject:Caf\xc3\xa9 AU\r\n"},
+	    /* no final CRLF: one is added */
+	    {"From: a@b", "from:a@b\r\n"},
+	    /* a CRLF not followed by WSP is not a fold (not from a parsed
+	     * message, but the function is total) */
+	    {"X: a\r\nb", "x:a\r\nb\r\n"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *got = canon_h(cases[i].in, strlen(cases[i].in));
 		if (got == NULL || strcmp(got, cases[i].out) != 0)
 			fail_msg("case %zu: %s: got '%s' want '%s'", i, cases[i].in,
-				 got ? got : "(error)", cases[i].out);
+			         got ? got : "(error)", cases[i].out);
 		/* idempotent */
 		char *again = canon_h(got, strlen(got));
 		assert_string_equal(again, got);
@@ -320,31 +320,31 @@ test_canon_body_table(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		/* RFC 6376 §3.4.5 */
-		{" C \r\nD \t E\r\n\r\n\r\n", " C\r\nD E\r\n"},
-		/* the empty body, and bodies of empty lines, are nothing
-		 * (§3.4.4; dkimpy's correct_empty_body) */
-		{"", ""},
-		{"\r\n", ""},
-		{"\r\n\r\n\r\n", ""},
-		{"  \r\n\t\r\n \t ", ""},
-		/* no final CRLF: added, and its trailing WSP goes as on any line */
-		{"abc", "abc\r\n"},
-		{"abc  \t", "abc\r\n"},
-		{"a\r\nlast line   ", "a\r\nlast line\r\n"},
-		/* runs and line ends */
-		{"a  \t b\t\r\n", "a b\r\n"},
-		{"\t lead\r\n", " lead\r\n"},
-		/* empty lines inside stay, trailing ones go */
-		{"a\r\n\r\nb\r\n\r\n", "a\r\n\r\nb\r\n"},
-		{"\r\n\r\na", "\r\n\r\na\r\n"},
-		{" \r\n x", "\r\n x\r\n"}, /* a WSP-only line is an empty line */
-		{"a\r\n \r\n\t\r\nb\r\n  \r\n", "a\r\n\r\n\r\nb\r\n"},
-		/* 8-bit bytes untouched */
-		{"caf\xc3\xa9  \r\n\xff\xfe\r\n", "caf\xc3\xa9\r\n\xff\xfe\r\n"},
-		/* only CRLF ends a line: a bare LF or CR is an ordinary byte */
-		{"a\nb \n", "a\nb \n\r\n"},
-		{"a \r \r\n", "a \r\r\n"},
+	    /* RFC 6376 §3.4.5 */
+	    {" C \r\nD \t E\r\n\r\n\r\n", " C\r\nD E\r\n"},
+	    /* the empty body, and bodies of empty lines, are nothing
+	     * (§3.4.4; dkimpy's correct_empty_body) */
+	    {"", ""},
+	    {"\r\n", ""},
+	    {"\r\n\r\n\r\n", ""},
+	    {"  \r\n\t\r\n \t ", ""},
+	    /* no final CRLF: added, and its trailing WSP goes as on any line */
+	    {"abc", "abc\r\n"},
+	    {"abc  \t", "abc\r\n"},
+	    {"a\r\nlast line   ", "a\r\nlast line\r\n"},
+	    /* runs and line ends */
+	    {"a  \t b\t\r\n", "a b\r\n"},
+	    {"\t lead\r\n", " lead\r\n"},
+	    /* empty lines inside stay, trailing ones go */
+	    {"a\r\n\r\nb\r\n\r\n", "a\r\n\r\nb\r\n"},
+	    {"\r\n\r\na", "\r\n\r\na\r\n"},
+	    {" \r\n x", "\r\n x\r\n"}, /* a WSP-only line is an empty line */
+	    {"a\r\n \r\n\t\r\nb\r\n  \r\n", "a\r\n\r\n\r\nb\r\n"},
+	    /* 8-bit bytes untouched */
+	    {"caf\xc3\xa9  \r\n\xff\xfe\r\n", "caf\xc3\xa9\r\n\xff\xfe\r\n"},
+	    /* only CRLF ends a line: a bare LF or CR is an ordinary byte */
+	    {"a\nb \n", "a\nb \n\r\n"},
+	    {"a \r \r\n", "a \r\r\n"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -388,30 +388,31 @@ static void
 test_signed_data_exact(void **state)
 {
 	static const char msg[] = "From: x@example.com\r\n"
-				  "A: X\r\n"
-				  "B : Y\t\r\n"
-				  "\tZ  \r\n"
-				  "\r\n"
-				  " C \r\n"
-				  "D \t E\r\n"
-				  "\r\n"
-				  "\r\n";
+	                          "A: X\r\n"
+	                          "B : Y\t\r\n"
+	                          "\tZ  \r\n"
+	                          "\r\n"
+	                          " C \r\n"
+	                          "D \t E\r\n"
+	                          "\r\n"
+	                          "\r\n";
 	static const char *const hdrs[] = {"A", "B", NULL};
 	struct dkim_params p = params(DKIM_RSA_SHA256, "sel");
 	struct capture c = {.siglen = 256};
 	struct err e = {0};
 	char *h = NULL, *bh = bh_of(" C\r\nD E\r\n", 9);
-	char *want = xasprintf("from:x@example.com\r\n"
-			       "a:X\r\n"
-			       "b:Y Z\r\n"
-			       "dkim-signature:v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; "
-			       "s=sel; t=1700000000; h=from:from:a:b; bh=%s; b=",
-			       bh);
+	char *want =
+	    xasprintf("from:x@example.com\r\n"
+	              "a:X\r\n"
+	              "b:Y Z\r\n"
+	              "dkim-signature:v=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com; "
+	              "s=sel; t=1700000000; h=from:from:a:b; bh=%s; b=",
+	              bh);
 
 	p.headers = hdrs;
 	buf_init(&c.data, 0);
 	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
-			 0);
+	                 0);
 	assert_int_equal(c.calls, 1);
 	assert_string_equal(c.data.data, want);
 	check_folding(h);
@@ -424,8 +425,8 @@ test_signed_data_exact(void **state)
 	char *b64 = base64_encode(fake, sizeof(fake));
 	char *flat = unfold(h);
 	char *wantf = xasprintf("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; "
-				"d=example.com; s=sel; t=1700000000; h=from:from:a:b; bh=%s; b=%s",
-				bh, b64);
+	                        "d=example.com; s=sel; t=1700000000; h=from:from:a:b; bh=%s; b=%s",
+	                        bh, b64);
 	assert_string_equal(flat, wantf);
 	free(flat);
 	free(wantf);
@@ -434,17 +435,17 @@ test_signed_data_exact(void **state)
 
 	/* Ed25519: the signer gets SHA-256 of the same data (a= differs) */
 	char *ed_data = xasprintf("from:x@example.com\r\n"
-				  "a:X\r\n"
-				  "b:Y Z\r\n"
-				  "dkim-signature:v=1; a=ed25519-sha256; c=relaxed/relaxed; "
-				  "d=example.com; s=sel; t=1700000000; h=from:from:a:b; bh=%s; b=",
-				  bh);
+	                          "a:X\r\n"
+	                          "b:Y Z\r\n"
+	                          "dkim-signature:v=1; a=ed25519-sha256; c=relaxed/relaxed; "
+	                          "d=example.com; s=sel; t=1700000000; h=from:from:a:b; bh=%s; b=",
+	                          bh);
 	uint8_t md[32];
 	sha256(ed_data, strlen(ed_data), md);
 	p.alg = DKIM_ED25519_SHA256;
 	c.siglen = 64;
 	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
-			 0);
+	                 0);
 	assert_int_equal(c.data.len, 32);
 	assert_memory_equal(c.data.data, md, 32);
 	assert_non_null(strstr(h, "a=ed25519-sha256;"));
@@ -462,14 +463,14 @@ static void
 test_bottom_up_and_oversign(void **state)
 {
 	static const char msg[] = "Received: from a by b\r\n"
-				  "To: first@x\r\n"
-				  "From: a@x\r\n"
-				  "Subject: s\r\n"
-				  "to: second@x\r\n"
-				  "X-Other: not signed\r\n"
-				  "TO:  third@x \r\n"
-				  "\r\n"
-				  "body\r\n";
+	                          "To: first@x\r\n"
+	                          "From: a@x\r\n"
+	                          "Subject: s\r\n"
+	                          "to: second@x\r\n"
+	                          "X-Other: not signed\r\n"
+	                          "TO:  third@x \r\n"
+	                          "\r\n"
+	                          "body\r\n";
 	struct dkim_params p = params(DKIM_RSA_SHA256, "sel");
 	struct capture c = {.siglen = 256};
 	struct err e = {0};
@@ -477,9 +478,9 @@ test_bottom_up_and_oversign(void **state)
 
 	buf_init(&c.data, 0);
 	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
-			 0);
+	                 0);
 	assert_true(starts_with(c.data.data, "from:a@x\r\nto:third@x\r\nto:second@x\r\n"
-					     "to:first@x\r\nsubject:s\r\ndkim-signature:"));
+	                                     "to:first@x\r\nsubject:s\r\ndkim-signature:"));
 	assert_non_null(strstr(c.data.data, " h=from:from:to:to:to:subject; bh="));
 	assert_null(strstr(c.data.data, "received"));
 	assert_null(strstr(c.data.data, "x-other"));
@@ -490,9 +491,9 @@ test_bottom_up_and_oversign(void **state)
 	static const char *const mine[] = {"Subject", "X-Other", "subject", NULL};
 	p.headers = mine;
 	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
-			 0);
+	                 0);
 	assert_true(starts_with(c.data.data, "from:a@x\r\nsubject:s\r\nx-other:not signed\r\n"
-					     "dkim-signature:"));
+	                                     "dkim-signature:"));
 	assert_non_null(strstr(c.data.data, " h=from:from:subject:x-other; bh="));
 	free(h);
 	buf_free(&c.data);
@@ -505,14 +506,14 @@ test_body_hash_cases(void **state)
 	static const struct {
 		const char *msg, *canon_body;
 	} cases[] = {
-		{"From: a@x\r\n\r\n", ""},
-		{"From: a@x\r\n", ""},
-		{"From: a@x", ""},
-		{"From: a@x\r\n\r\n\r\n\r\n", ""},
-		{"From: a@x\r\n\r\nabc", "abc\r\n"},
-		{"From: a@x\r\n\r\nabc   ", "abc\r\n"},
-		{"From: a@x\r\n\r\nabc\r\n", "abc\r\n"},
-		{"From: a@x\r\n\r\n\r\nabc\r\n\r\n", "\r\nabc\r\n"},
+	    {"From: a@x\r\n\r\n", ""},
+	    {"From: a@x\r\n", ""},
+	    {"From: a@x", ""},
+	    {"From: a@x\r\n\r\n\r\n\r\n", ""},
+	    {"From: a@x\r\n\r\nabc", "abc\r\n"},
+	    {"From: a@x\r\n\r\nabc   ", "abc\r\n"},
+	    {"From: a@x\r\n\r\nabc\r\n", "abc\r\n"},
+	    {"From: a@x\r\n\r\n\r\nabc\r\n\r\n", "\r\nabc\r\n"},
 	};
 	struct dkim_params p = params(DKIM_RSA_SHA256, "sel");
 	struct capture c = {.siglen = 256};
@@ -524,8 +525,8 @@ test_body_hash_cases(void **state)
 		char *tag = xasprintf(" bh=%s;", bh);
 
 		assert_int_equal(dkim_sign((const uint8_t *)cases[i].msg, strlen(cases[i].msg), &p,
-					   capture_sign, &c, &h, &e),
-				 0);
+		                           capture_sign, &c, &h, &e),
+		                 0);
 		if (strstr(c.data.data, tag) == NULL)
 			fail_msg("case %zu: want %s in %s", i, tag, c.data.data);
 		free(tag);
@@ -544,7 +545,8 @@ static void
 test_folding_long(void **state)
 {
 	struct buf m;
-	struct dkim_params p = params(DKIM_RSA_SHA256, "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwxyz");
+	struct dkim_params p =
+	    params(DKIM_RSA_SHA256, "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuvwxyz");
 	struct capture c = {.siglen = 512};
 	struct err e = {0};
 	char *h = NULL;
@@ -552,11 +554,13 @@ test_folding_long(void **state)
 	buf_init(&m, 0);
 	buf_puts(&m, "From: a@x\r\n");
 	for (int i = 0; i < 300; i++)
-		buf_printf(&m, "To: r%d@x\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n", i);
+		buf_printf(&m, "To: r%d@x\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+		           i);
 	buf_puts(&m, "\r\nbody\r\n");
 	buf_init(&c.data, 0);
 	p.domain = "a-rather-long-subdomain-name.of.an.example.domain.example.com";
-	assert_int_equal(dkim_sign((const uint8_t *)m.data, m.len, &p, capture_sign, &c, &h, &e), 0);
+	assert_int_equal(dkim_sign((const uint8_t *)m.data, m.len, &p, capture_sign, &c, &h, &e),
+	                 0);
 	check_folding(h);
 	/* the signed field is the output, canonicalized: folds in h= become
 	 * "to: to" there, as for a verifier */
@@ -570,7 +574,8 @@ test_folding_long(void **state)
 		longd[i] = (i % 50 == 49) ? '.' : 'd';
 	longd[DKIM_NAME_MAX] = '\0';
 	p.domain = longd;
-	assert_int_equal(dkim_sign((const uint8_t *)m.data, m.len, &p, capture_sign, &c, &h, &e), 0);
+	assert_int_equal(dkim_sign((const uint8_t *)m.data, m.len, &p, capture_sign, &c, &h, &e),
+	                 0);
 	char *line = xasprintf("\r\n d=%s;\r\n", longd);
 	assert_non_null(strstr(h, line));
 	free(line);
@@ -606,18 +611,18 @@ test_refusals(void **state)
 	static const struct {
 		const char *msg, *err;
 	} cases[] = {
-		{"", "Missing required header 'From'."},
-		{"To: a@x\r\n\r\nbody\r\n", "Missing required header 'From'."},
-		{"\r\nFrom: a@x\r\n", "Missing required header 'From'."}, /* From is body */
-		{"X-From: a@x\r\nFrom-X: b\r\n\r\n", "Missing required header 'From'."},
-		{" From: a@x\r\n\r\n", "DKIM: the header section starts with a continuation line."},
-		{"From: a@x\nTo: b@x\r\n\r\n", "DKIM: a bare CR or LF in the header section."},
-		{"From: a@x\r\nTo: b\rc\r\n\r\n", "DKIM: a bare CR or LF in the header section."},
-		{"From: a@x\r\nnot a field\r\n\r\n",
-		 "DKIM: a header line that is not a field: 'not a field'."},
-		{"From: a@x\r\n: empty name\r\n\r\n",
-		 "DKIM: a header line that is not a field: ': empty name'."},
-		{"From: a@x\r\nX Y: v\r\n\r\n", "DKIM: a header line that is not a field: 'X Y: v'."},
+	    {"", "Missing required header 'From'."},
+	    {"To: a@x\r\n\r\nbody\r\n", "Missing required header 'From'."},
+	    {"\r\nFrom: a@x\r\n", "Missing required header 'From'."}, /* From is body */
+	    {"X-From: a@x\r\nFrom-X: b\r\n\r\n", "Missing required header 'From'."},
+	    {" From: a@x\r\n\r\n", "DKIM: the header section starts with a continuation line."},
+	    {"From: a@x\nTo: b@x\r\n\r\n", "DKIM: a bare CR or LF in the header section."},
+	    {"From: a@x\r\nTo: b\rc\r\n\r\n", "DKIM: a bare CR or LF in the header section."},
+	    {"From: a@x\r\nnot a field\r\n\r\n",
+	     "DKIM: a header line that is not a field: 'not a field'."},
+	    {"From: a@x\r\n: empty name\r\n\r\n",
+	     "DKIM: a header line that is not a field: ': empty name'."},
+	    {"From: a@x\r\nX Y: v\r\n\r\n", "DKIM: a header line that is not a field: 'X Y: v'."},
 	};
 	struct err e;
 
@@ -640,8 +645,9 @@ static void
 test_bad_params_and_signer(void **state)
 {
 	static const char msg[] = "From: a@x\r\n\r\nhi\r\n";
-	static const char *const bad_names[] = {"", ".example.com", "example.com.", "a..b",
-						"exa mple.com", "a;b", "a=b", "caf\xc3\xa9.fr"};
+	static const char *const bad_names[] = {"",     ".example.com",  "example.com.",
+	                                        "a..b", "exa mple.com",  "a;b",
+	                                        "a=b",  "caf\xc3\xa9.fr"};
 	struct dkim_params p = params(DKIM_RSA_SHA256, "sel");
 	struct capture c = {.siglen = 256};
 	struct err e = {0};
@@ -650,54 +656,52 @@ test_bad_params_and_signer(void **state)
 	buf_init(&c.data, 0);
 	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
 		p.domain = bad_names[i];
-		assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c,
-					   &h, &e),
-				 -1);
+		assert_int_equal(
+		    dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
 		assert_string_equal(e.code, "InternalFailure");
 		p.domain = "example.com";
 		p.selector = bad_names[i];
-		assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c,
-					   &h, &e),
-				 -1);
+		assert_int_equal(
+		    dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
 		p.selector = "sel";
 	}
 	p.domain = NULL;
-	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
+	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
+	                 -1);
 	p.domain = "example.com";
 	static const char *const bad_list[] = {"Subject", "X:Y", NULL};
 	p.headers = bad_list;
-	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
+	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
+	                 -1);
 	p.headers = NULL;
 	p.alg = (enum dkim_alg)7;
-	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
+	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
+	                 -1);
 	p.alg = DKIM_RSA_SHA256;
 	assert_int_equal(c.calls, 0); /* nothing reached the signer */
 
 	/* the signer's error is the caller's, temporary stays temporary */
 	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, failing_sign, NULL, &h, &e), -1);
+	    dkim_sign((const uint8_t *)msg, strlen(msg), &p, failing_sign, NULL, &h, &e), -1);
 	assert_null(h);
 	assert_string_equal(e.message, "vault is sealed");
 	assert_true(e.temporary);
 
 	/* a signer returning nothing, too much, or a wrong Ed25519 length */
 	c.siglen = 0;
-	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
+	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
+	                 -1);
 	c.siglen = DKIM_SIG_MAX + 1;
-	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
+	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
+	                 -1);
 	c.siglen = DKIM_SIG_MAX;
-	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), 0);
+	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
+	                 0);
 	free(h);
 	p.alg = DKIM_ED25519_SHA256;
 	c.siglen = 63;
-	assert_int_equal(
-		dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e), -1);
+	assert_int_equal(dkim_sign((const uint8_t *)msg, strlen(msg), &p, capture_sign, &c, &h, &e),
+	                 -1);
 	assert_string_equal(e.message, "DKIM: the signer returned a bad signature.");
 	assert_null(h);
 	buf_free(&c.data);
@@ -775,8 +779,8 @@ test_caps(void **state)
 /* ---- real keys: golden files and dkimpy ---------------------------------- */
 
 static const char *const golden_msgs[] = {
-	"simple",    "multipart",    "long_headers", "repeated_to", "empty_body",
-	"eightbit",  "whitespace",   "headers_only", "no_final_crlf",
+    "simple",   "multipart",  "long_headers", "repeated_to",   "empty_body",
+    "eightbit", "whitespace", "headers_only", "no_final_crlf",
 };
 #define N_GOLDEN (sizeof(golden_msgs) / sizeof(golden_msgs[0]))
 
@@ -814,7 +818,7 @@ sign_with(const char *msg, size_t n, const struct keys *k, enum dkim_alg alg)
 	char *h = NULL;
 
 	if (dkim_sign((const uint8_t *)msg, n, &p, key_sign,
-		      alg == DKIM_RSA_SHA256 ? k->rsa : k->ed, &h, &e) != 0)
+	              alg == DKIM_RSA_SHA256 ? k->rsa : k->ed, &h, &e) != 0)
 		fail_msg("dkim_sign: %s", e.message);
 	check_folding(h);
 	return h;
@@ -838,7 +842,7 @@ test_golden(void **state)
 
 			assert_string_equal(h, again); /* deterministic */
 			snprintf(path, sizeof(path), DATA "golden/%s.%s", golden_msgs[i],
-				 a ? "ed25519" : "rsa");
+			         a ? "ed25519" : "rsa");
 			if (write) {
 				write_all(path, h, strlen(h));
 			} else {
@@ -910,8 +914,8 @@ pub_record(EVP_PKEY *k)
 }
 
 static void
-put_msg(const char *dir, const char *name, const char *a, const char *b, const char *msg,
-	size_t n, const char *tail)
+put_msg(const char *dir, const char *name, const char *a, const char *b, const char *msg, size_t n,
+        const char *tail)
 {
 	char *path = xasprintf("%s/%s.eml", dir, name);
 	struct buf m;
@@ -939,8 +943,8 @@ test_dkimpy_verifies(void **state)
 	assert_non_null(mkdtemp(dir));
 	char *rr = pub_record(k->rsa), *re = pub_record(k->ed);
 	char *dns = xasprintf("sel1._domainkey.example.com. %s\n"
-			      "sel1ed._domainkey.example.com. %s\n",
-			      rr, re);
+	                      "sel1ed._domainkey.example.com. %s\n",
+	                      rr, re);
 	char *dnspath = xasprintf("%s/dns.txt", dir);
 	write_all(dnspath, dns, strlen(dns));
 	free(dnspath);
@@ -1021,18 +1025,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_canon_header_table),
-		cmocka_unit_test(test_canon_body_table),
-		cmocka_unit_test(test_signed_data_exact),
-		cmocka_unit_test(test_bottom_up_and_oversign),
-		cmocka_unit_test(test_body_hash_cases),
-		cmocka_unit_test(test_folding_long),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_bad_params_and_signer),
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_golden),
-		cmocka_unit_test(test_no_final_crlf_same),
-		cmocka_unit_test(test_dkimpy_verifies),
+	    cmocka_unit_test(test_canon_header_table),
+	    cmocka_unit_test(test_canon_body_table),
+	    cmocka_unit_test(test_signed_data_exact),
+	    cmocka_unit_test(test_bottom_up_and_oversign),
+	    cmocka_unit_test(test_body_hash_cases),
+	    cmocka_unit_test(test_folding_long),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_bad_params_and_signer),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_golden),
+	    cmocka_unit_test(test_no_final_crlf_same),
+	    cmocka_unit_test(test_dkimpy_verifies),
 	};
 	return cmocka_run_group_tests(tests, keys_setup, keys_teardown);
 }
