@@ -15,8 +15,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "auth/dkim_keys.h"
 #include "core/arn.h"
+#include "core/identity.h"
 #include "mail/build.h"
+#include "mail/dkim.h"
 #include "mail/raw.h"
 #include "queue/queue.h"
 #include "send/limits.h"
@@ -24,6 +27,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/workers.h"
 #include "util/xalloc.h"
 
 #define DAY (24 * 60 * 60)
@@ -272,7 +276,8 @@ is_refusal(const struct err *e)
 		return true;
 	return !e->temporary && (strcmp(e->code, "MessageRejected") == 0 ||
 				 strcmp(e->code, "AccessDenied") == 0 ||
-				 strcmp(e->code, "AccountSendingPausedException") == 0);
+				 strcmp(e->code, "AccountSendingPausedException") == 0 ||
+				 strcmp(e->code, "MailFromDomainNotVerifiedException") == 0);
 }
 
 /* SES's refusal for addresses no verified identity covers: MessageRejected
@@ -353,6 +358,164 @@ send_done(void *arg, const char *message_id, const struct err *e)
 	free(j);
 }
 
+/* ---- how the message leaves: envelope and DKIM --------------------------- */
+
+/* The owner's settings for a message from `from`: the envelope domain and
+ * the DKIM key, read from the owner's identities that cover `from`, most
+ * specific first (docs/internals/send.md "Leaving"). */
+struct leave {
+	char mail_from_domain[256]; /* "" = --bounce-domain */
+	bool dkim;
+	char domain[256];           /* d= */
+	char selector[64];          /* s= */
+	int key;                    /* index of the selector's key in the sealed set */
+	uint8_t *sealed;            /* copy of the sealed key set */
+	size_t sealed_len;
+};
+
+static void
+leave_clear(struct leave *l)
+{
+	free(l->sealed);
+	memset(l, 0, sizeof(*l));
+}
+
+/*
+ * The first covering identity with a custom MAIL FROM decides the envelope:
+ * verified → its domain; not verified → --bounce-domain, or, with
+ * BehaviorOnMXFailure=RejectMessage, the send is refused as SES refuses it.
+ * The most specific covering DOMAIN with Easy DKIM verified and enabled
+ * signs (an address identity's DKIM is its domain's, as in SES). Selectors
+ * take turns by message: the MessageId's random part picks one.
+ */
+static int
+plan_leave(struct send_lookup *c, const char *region, const char *owner, const char *from,
+	   const char *message_id, struct leave *out, struct err *e)
+{
+	struct identity_candidates *cand = xmalloc(sizeof(*cand));
+	bool mail_from_decided = false;
+	struct err ignored;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (identity_candidates(from, cand, &ignored) != 0)
+		cand->n = 0;
+	for (size_t i = 0; i < cand->n && rc == 0; i++) {
+		const struct send_leaving *l;
+		int got = send_lookup_leaving(c, region, owner, cand->name[i], &l, e);
+		if (got < 0) {
+			rc = -1;
+			break;
+		}
+		if (got == 0)
+			continue;
+		if (!mail_from_decided && l->mail_from_domain != NULL) {
+			mail_from_decided = true;
+			if (l->mail_from_verified)
+				snprintf(out->mail_from_domain, sizeof(out->mail_from_domain), "%s",
+					 l->mail_from_domain);
+			else if (l->mail_from_reject)
+				rc = err_set(e, 400, "MailFromDomainNotVerifiedException",
+					     "The custom MAIL FROM domain %s of identity %s is not verified "
+					     "and its behavior on MX failure is RejectMessage.",
+					     l->mail_from_domain, cand->name[i]);
+		}
+		if (!out->dkim && l->dkim && cand->type[i] == IDENTITY_DOMAIN) {
+			size_t n = strlen(message_id);
+			out->dkim = true;
+			out->key = n > 8 ? (unsigned char)message_id[n - 8] % 3 : 0;
+			snprintf(out->domain, sizeof(out->domain), "%s", cand->name[i]);
+			snprintf(out->selector, sizeof(out->selector), "%s", l->dkim_tokens[out->key]);
+			out->sealed = xmalloc(l->dkim_keys_sealed_len);
+			memcpy(out->sealed, l->dkim_keys_sealed, l->dkim_keys_sealed_len);
+			out->sealed_len = l->dkim_keys_sealed_len;
+		}
+	}
+	free(cand);
+	if (rc != 0)
+		leave_clear(out);
+	return rc;
+}
+
+/* A message on its way to the worker pool to be signed, then to the queue. */
+struct sign_job {
+	struct queue *queue;
+	struct event_base *base;
+	const struct vault *vault;
+	struct queue_msg m;
+	struct send_job *sj;
+	struct leave lv;
+	int64_t now;
+	bool ok;
+	struct err e;
+};
+
+static int
+sign_rsa(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *sig_len,
+	 struct err *e)
+{
+	struct sign_job *j = arg;
+
+	return dkim_keys_sign(j->vault, j->lv.sealed, j->lv.sealed_len, j->lv.key, data, len,
+			      sig_out, sig_len, e);
+}
+
+/* On a worker thread: prepend the owner's signature (the header added last,
+ * DESIGN.md "Outbound envelope"). */
+static void
+sign_run(void *arg)
+{
+	struct sign_job *j = arg;
+	struct dkim_params p = {
+		.alg = DKIM_RSA_SHA256,
+		.domain = j->lv.domain,
+		.selector = j->lv.selector,
+		.timestamp = (uint64_t)j->now,
+	};
+	char *h = NULL;
+	size_t hn, n = j->m.raw_len;
+	bool crlf = n >= 2 && j->m.raw[n - 2] == '\r' && j->m.raw[n - 1] == '\n';
+
+	if (dkim_sign(j->m.raw, j->m.raw_len, &p, sign_rsa, j, &h, &j->e) != 0)
+		return;
+	/* the signature covers the message as SMTP delivers it: with a final CRLF */
+	hn = strlen(h);
+	uint8_t *raw = xmalloc(hn + n + 2);
+	memcpy(raw, h, hn);
+	memcpy(raw + hn, j->m.raw, n);
+	if (!crlf) {
+		raw[hn + n] = '\r';
+		raw[hn + n + 1] = '\n';
+	}
+	free(h);
+	free(j->m.raw);
+	j->m.raw = raw;
+	j->m.raw_len = hn + n + (crlf ? 0 : 2);
+	j->ok = true;
+}
+
+/* Back on the submitter's loop: queue the signed message, or answer the
+ * failure (the charge is given back by send_done). */
+static void
+sign_done(void *arg, bool cancelled)
+{
+	struct sign_job *j = arg;
+
+	if (cancelled)
+		err_temp(&j->e, "The service is shutting down; try again.");
+	if (cancelled || !j->ok) {
+		log_warn("send: %s not signed: %s", j->m.id, j->e.message);
+		if (!j->e.temporary)
+			err_temp(&j->e, "The message could not be signed; try again.");
+		send_done(j->sj, NULL, &j->e);
+	} else {
+		queue_submit(j->queue, &j->m, j->base, send_done, j->sj);
+	}
+	queue_msg_clear(&j->m);
+	leave_clear(&j->lv);
+	free(j);
+}
+
 static int64_t
 monotonic_us(void)
 {
@@ -425,6 +588,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	struct authz_lookup lookup;
 	struct authz_result res;
 	struct queue_msg m = {0};
+	struct leave lv = {0};
 	struct send_job *job;
 	struct buf out;
 	int64_t sent = 0;
@@ -504,6 +668,16 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 			goto refused;
 	}
 
+	/* how it leaves: the owner's MAIL FROM domain and DKIM key */
+	if (plan_leave(c, r->region,
+		       res.role[AUTHZ_FROM].delegated ? res.role[AUTHZ_FROM].owner : acct->id,
+		       r->from.spec, m.id, &lv, e) != 0)
+		goto refused;
+	if (lv.dkim && (env->workers == NULL || env->vault == NULL)) {
+		err_temp(e, "Message signing is not available; try again.");
+		goto done;
+	}
+
 	/* the caller's limits */
 	if (st->ops->event_sum(st, acct->id, "accept", (int64_t)r->now - DAY, &sent, e) != 0)
 		goto done;
@@ -530,6 +704,11 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	for (size_t i = 0; i < r->nrcpt; i++)
 		m.destinations[i] = xstrdup(r->rcpt[i].spec);
 	m.raw = (uint8_t *)buf_steal(&out, &m.raw_len);
+	m.mail_from = xasprintf("%s@%s", m.id,
+				lv.mail_from_domain[0] ? lv.mail_from_domain
+						       : env->bounce_domain != NULL && env->bounce_domain[0]
+							 ? env->bounce_domain
+							 : "localhost");
 
 	job = xcalloc(1, sizeof(*job));
 	job->limits = env->limits;
@@ -539,8 +718,30 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	snprintf(job->action, sizeof(job->action), "%s", r->action);
 	job->rate = acct->max_rate;
 	job->n = r->nrcpt;
-	queue_submit(env->queue, &m, env->base, send_done, job);
 	rc = 0;
+	if (!lv.dkim) {
+		queue_submit(env->queue, &m, env->base, send_done, job);
+		goto done;
+	}
+	/* signing is CPU work: a worker does it, never this loop */
+	struct sign_job *sj = xcalloc(1, sizeof(*sj));
+	sj->queue = env->queue;
+	sj->base = env->base;
+	sj->vault = env->vault;
+	sj->m = m;
+	memset(&m, 0, sizeof(m));
+	sj->sj = job;
+	sj->lv = lv;
+	memset(&lv, 0, sizeof(lv));
+	sj->now = (int64_t)r->now;
+	if (workers_submit(env->workers, sign_run, sign_done, sj, env->base) != 0) {
+		struct err busy;
+		err_temp(&busy, "Too many messages are waiting to be signed; try again.");
+		send_done(job, NULL, &busy);
+		queue_msg_clear(&sj->m);
+		leave_clear(&sj->lv);
+		free(sj);
+	}
 	goto done;
 
 refused:
@@ -551,6 +752,7 @@ refused:
 			     (int64_t)(r->nrcpt ? r->nrcpt : 1));
 done:
 	queue_msg_clear(&m);
+	leave_clear(&lv);
 	free(rcpt);
 	buf_free(&out);
 	return rc;

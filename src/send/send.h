@@ -40,6 +40,8 @@ struct queue;
 struct raw_msg;
 struct send_lookup;
 struct store;
+struct vault;
+struct workers;
 
 /* What one event loop lends to its sends. All borrowed; the loop owns them. */
 struct send_env {
@@ -48,6 +50,9 @@ struct send_env {
 	struct limits *limits;      /* shared by every loop of every front end */
 	struct queue *queue;        /* shared */
 	struct event_base *base;    /* where `done` runs */
+	struct workers *workers;    /* shared: DKIM signing runs there */
+	const struct vault *vault;  /* unseals the owner's DKIM keys */
+	const char *bounce_domain;  /* --bounce-domain: envelope domain by default */
 };
 
 /* The SendEmail parts (send_submit adds Date and Message-ID). */

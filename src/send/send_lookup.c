@@ -34,7 +34,41 @@ struct entry {
 	bool verified;
 	struct policy **pol;
 	size_t npol;
+	struct send_leaving leaving; /* owned strings and key blob */
 };
+
+static void
+leaving_free(struct send_leaving *l)
+{
+	free((char *)l->mail_from_domain);
+	for (int i = 0; i < 3; i++)
+		free((char *)l->dkim_tokens[i]);
+	free((uint8_t *)l->dkim_keys_sealed);
+	memset(l, 0, sizeof(*l));
+}
+
+/* What of the identity row decides how mail leaves (send_lookup.h). */
+static void
+leaving_load(struct send_leaving *l, const struct identity *id)
+{
+	memset(l, 0, sizeof(*l));
+	if (id->mail_from_domain != NULL) {
+		l->mail_from_domain = xstrdup(id->mail_from_domain);
+		l->mail_from_verified = strcmp(id->mail_from_status, STATUS_SUCCESS) == 0;
+		l->mail_from_reject = strcmp(id->mail_from_behavior, "RejectMessage") == 0;
+	}
+	l->dkim = id->type == IDENTITY_DOMAIN && id->dkim_enabled &&
+		  strcmp(id->dkim_status, STATUS_SUCCESS) == 0 && id->dkim_keys_sealed != NULL &&
+		  id->dkim_tokens[0] != NULL && id->dkim_tokens[1] != NULL &&
+		  id->dkim_tokens[2] != NULL;
+	if (!l->dkim)
+		return;
+	for (int i = 0; i < 3; i++)
+		l->dkim_tokens[i] = xstrdup(id->dkim_tokens[i]);
+	l->dkim_keys_sealed = xmalloc(id->dkim_keys_sealed_len);
+	memcpy((uint8_t *)l->dkim_keys_sealed, id->dkim_keys_sealed, id->dkim_keys_sealed_len);
+	l->dkim_keys_sealed_len = id->dkim_keys_sealed_len;
+}
 
 struct user_entry {
 	struct user_entry *next;
@@ -69,6 +103,7 @@ flush(struct send_lookup *c)
 			for (size_t i = 0; i < en->npol; i++)
 				policy_free(en->pol[i]);
 			free(en->pol);
+			leaving_free(&en->leaving);
 			free(en->key);
 			free(en);
 		}
@@ -135,6 +170,8 @@ load(struct send_lookup *c, const char *region, const char *account, const char 
 		return -1;
 	en->found = rc;
 	en->verified = rc == 1 && strcmp(id.status, STATUS_SUCCESS) == 0;
+	if (rc == 1)
+		leaving_load(&en->leaving, &id);
 	identity_clear(&id);
 	if (rc == 0)
 		return 0;
@@ -179,6 +216,7 @@ send_lookup_identity(struct send_lookup *c, const char *region, const char *acco
 			for (size_t i = 0; i < en->npol; i++)
 				policy_free(en->pol[i]);
 			free(en->pol);
+			leaving_free(&en->leaving);
 			free(en->key);
 			free(en);
 			return -1;
@@ -194,6 +232,31 @@ send_lookup_identity(struct send_lookup *c, const char *region, const char *acco
 	out->verified = en->verified;
 	out->policies = (const struct policy *const *)en->pol;
 	out->npolicies = en->npol;
+	return 1;
+}
+
+int
+send_lookup_leaving(struct send_lookup *c, const char *region, const char *account,
+		    const char *name, const struct send_leaving **out, struct err *e)
+{
+	struct authz_identity id;
+	char *k;
+	struct entry *en;
+	int rc = send_lookup_identity(c, region, account, name, &id, e);
+
+	*out = NULL;
+	if (rc != 1)
+		return rc;
+	if (!id.verified)
+		return 0;
+	k = xasprintf("%s\n%s\n%s", region, account, name);
+	for (en = c->bucket[hash_key(k)]; en != NULL; en = en->next)
+		if (strcmp(en->key, k) == 0)
+			break;
+	free(k);
+	if (en == NULL)
+		return 0; /* cannot happen: send_lookup_identity just cached it */
+	*out = &en->leaving;
 	return 1;
 }
 

@@ -21,6 +21,8 @@
 #define SESAME_SEND_SEND_LOOKUP_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/authz.h"
 #include "util/err.h"
@@ -52,6 +54,22 @@ int send_lookup_identity(struct send_lookup *c, const char *region, const char *
  * none or does not exist), -1 with a temporary error. */
 int send_lookup_user_policy(struct send_lookup *c, const char *account, const char *user,
 			    const struct policy **out, struct err *e);
+
+/* How mail sent as an identity leaves: its owner's settings. */
+struct send_leaving {
+	const char *mail_from_domain; /* custom MAIL FROM domain, NULL when none set */
+	bool mail_from_verified;      /* its MX and SPF records were found */
+	bool mail_from_reject;        /* BehaviorOnMXFailure = RejectMessage */
+	bool dkim;                    /* a domain with Easy DKIM verified and enabled */
+	const char *dkim_tokens[3];   /* its selectors (when dkim) */
+	const uint8_t *dkim_keys_sealed; /* its sealed keys (auth/dkim_keys) */
+	size_t dkim_keys_sealed_len;
+};
+
+/* The leaving settings of a VERIFIED identity: 1 with *out (valid until
+ * the next sync), 0 when absent or not verified, -1 temporary error. */
+int send_lookup_leaving(struct send_lookup *c, const char *region, const char *account,
+			const char *name, const struct send_leaving **out, struct err *e);
 
 /*
  * Is `address` covered by a verified identity of `account` in `region`
