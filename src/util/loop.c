@@ -51,8 +51,8 @@ struct loop {
 	struct event *wake;
 	pthread_mutex_t mu; /* guards the fields below */
 	struct job *head, *tail;
-	bool stop;   /* loop_stop asked: break after running the list */
-	bool closed; /* the sweep ran: loop_run_on refuses */
+	bool stop;             /* loop_stop asked: break after running the list */
+	bool closed;           /* the sweep ran: loop_run_on refuses */
 	enum loop_state state; /* guarded by g->mu */
 	struct err err;        /* init's error (state FAILED) */
 };
@@ -186,13 +186,13 @@ not_on_own_loop(const struct loop_group *g, const char *what)
 
 struct loop_group *
 loop_start(const char *name, int n, loop_init_fn init, loop_cleanup_fn cleanup, void *arg,
-	   struct err *e)
+           struct err *e)
 {
 	struct loop_group *g;
 
 	if (n < 1 || n > LOOP_MAX) {
 		err_set(e, 500, "InvalidConfiguration", "%s: %d loops (1 to %d)", name, n,
-			LOOP_MAX);
+		        LOOP_MAX);
 		return NULL;
 	}
 	/* idempotent; must precede event_base_new for cross-thread calls */

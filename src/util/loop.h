@@ -51,7 +51,7 @@ typedef void (*loop_fn)(void *arg, int i);
  * loops already running are stopped (their cleanups run), and NULL is
  * returned with e holding that loop's error. */
 struct loop_group *loop_start(const char *name, int n, loop_init_fn init, loop_cleanup_fn cleanup,
-			      void *arg, struct err *e);
+                              void *arg, struct err *e);
 
 /* Schedule fn(arg, i) on loop i. Thread-safe; never runs fn itself, even
  * when called on loop i. 0, or -1 (fn will not run) when loop i has ended

@@ -43,7 +43,7 @@ struct workers {
 	int n;
 	pthread_t *tids;
 	size_t cap;
-	pthread_mutex_t mu; /* guards everything below */
+	pthread_mutex_t mu;  /* guards everything below */
 	pthread_cond_t work; /* a job was queued, or stopping */
 	pthread_cond_t idle; /* outstanding reached 0 */
 	struct item *head, *tail;
@@ -152,7 +152,7 @@ workers_start(int nthreads, size_t cap)
 
 int
 workers_submit(struct workers *w, workers_job_fn job, workers_done_fn done, void *arg,
-	       struct event_base *reply_base)
+               struct event_base *reply_base)
 {
 	struct item *it;
 
@@ -215,7 +215,7 @@ workers_stop(struct workers *w)
 	if (w->outstanding > 0) {
 		/* invariant 4: a late done would touch w; keep it */
 		log_err("workers: %zu completions never ran (a reply loop had stopped)",
-			w->outstanding);
+		        w->outstanding);
 		pthread_mutex_unlock(&w->mu);
 		return;
 	}

@@ -31,9 +31,9 @@ struct event_base;
 struct workers;
 
 #define WORKERS_DEFAULT_THREADS 2
-#define WORKERS_DEFAULT_CAP 4096 /* jobs waiting for a worker */
-#define WORKERS_MAX_THREADS 64
-#define WORKERS_STOP_WAIT_MS 5000 /* workers_stop waits this long for dones */
+#define WORKERS_DEFAULT_CAP     4096 /* jobs waiting for a worker */
+#define WORKERS_MAX_THREADS     64
+#define WORKERS_STOP_WAIT_MS    5000 /* workers_stop waits this long for dones */
 
 /* Runs on a worker thread; results go into arg. */
 typedef void (*workers_job_fn)(void *arg);
@@ -49,7 +49,7 @@ struct workers *workers_start(int nthreads, size_t cap);
 /* Queue job(arg) for a worker, then done(arg, false) on reply_base. 0, or
  * -1 when the queue is full or the pool is stopping (nothing will run). */
 int workers_submit(struct workers *w, workers_job_fn job, workers_done_fn done, void *arg,
-		   struct event_base *reply_base);
+                   struct event_base *reply_base);
 
 /* Stop as described above, join the threads and free the pool. Waits up to
  * WORKERS_STOP_WAIT_MS for the dones; past that (a reply loop that no

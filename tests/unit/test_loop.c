@@ -19,7 +19,7 @@
 
 #include "util/loop.h"
 
-#define N 3
+#define N    3
 #define JOBS 200
 
 /* What each loop saw; written by the loops, read after a wait. */
@@ -171,8 +171,8 @@ hop_cb(void *arg, int i)
 	struct hop *h = arg;
 
 	for (int k = 0; k < 2; k++) {
-		h->inner[k] = (struct job){.f = h->f, .loop = k == 0 ? i : (i + 1) % N, .n = k,
-					   .done = &h->done};
+		h->inner[k] = (struct job){
+		    .f = h->f, .loop = k == 0 ? i : (i + 1) % N, .n = k, .done = &h->done};
 		if (loop_run_on(h->f->g, h->inner[k].loop, job_cb, &h->inner[k]) != 0)
 			atomic_fetch_add(&h->f->wrong, 1);
 	}
@@ -280,7 +280,7 @@ test_stop_runs_queued_jobs_and_joins(void **state)
 struct chain {
 	struct fx *f;
 	atomic_int busy_entered;
-	atomic_int step; /* 1: A ran, 2: B ran, 3: C ran */
+	atomic_int step;           /* 1: A ran, 2: B ran, 3: C ran */
 	atomic_int before_cleanup; /* cleanups already done when C ran */
 };
 
@@ -387,14 +387,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_start_inits_on_each_thread_in_order),
-		cmocka_unit_test(test_run_on_runs_on_that_loop_once),
-		cmocka_unit_test(test_run_on_from_a_loop_is_never_inline),
-		cmocka_unit_test(test_drain_waits_for_every_loop),
-		cmocka_unit_test(test_stop_runs_queued_jobs_and_joins),
-		cmocka_unit_test(test_stop_runs_what_jobs_schedule_while_stopping),
-		cmocka_unit_test(test_failed_init_fails_start),
-		cmocka_unit_test(test_event_base_once_from_another_thread),
+	    cmocka_unit_test(test_start_inits_on_each_thread_in_order),
+	    cmocka_unit_test(test_run_on_runs_on_that_loop_once),
+	    cmocka_unit_test(test_run_on_from_a_loop_is_never_inline),
+	    cmocka_unit_test(test_drain_waits_for_every_loop),
+	    cmocka_unit_test(test_stop_runs_queued_jobs_and_joins),
+	    cmocka_unit_test(test_stop_runs_what_jobs_schedule_while_stopping),
+	    cmocka_unit_test(test_failed_init_fails_start),
+	    cmocka_unit_test(test_event_base_once_from_another_thread),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,7 +22,7 @@
 #include "util/workers.h"
 #include "util/xalloc.h"
 
-#define LOOPS 2
+#define LOOPS    2
 #define PER_LOOP 500
 
 static bool
@@ -43,7 +43,7 @@ struct many {
 	struct workers *w;
 	atomic_int job_runs[LOOPS][PER_LOOP];
 	atomic_int done_runs[LOOPS][PER_LOOP];
-	atomic_int wrong;   /* a job on a loop, a done off its loop, a cancel */
+	atomic_int wrong; /* a job on a loop, a done off its loop, a cancel */
 	atomic_int refused;
 	atomic_int dones;
 };
@@ -195,9 +195,13 @@ test_full_queue_refuses(void **state)
 	struct workers *w = workers_start(1, 2);
 
 	for (int k = 0; k < 5; k++)
-		jobs[k] = (struct gjob){.gate = &gate, .id = k, .block = k == 0,
-					.job_runs = job_runs, .done_runs = done_runs,
-					.cancelled = cancelled, .wrong = &wrong};
+		jobs[k] = (struct gjob){.gate = &gate,
+		                        .id = k,
+		                        .block = k == 0,
+		                        .job_runs = job_runs,
+		                        .done_runs = done_runs,
+		                        .cancelled = cancelled,
+		                        .wrong = &wrong};
 	assert_int_equal(workers_submit(w, gjob_job, gjob_done, &jobs[0], NULL), 0);
 	assert_true(wait_for(&gate.entered, 1)); /* the worker holds job 0 */
 	assert_int_equal(workers_submit(w, gjob_job, gjob_done, &jobs[1], NULL), 0);
@@ -242,8 +246,8 @@ static void
 test_stop_with_jobs_pending(void **state)
 {
 	static struct gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, 0};
-	static atomic_int job_runs[PENDING + 1], done_runs[PENDING + 1],
-		cancelled[PENDING + 1], wrong;
+	static atomic_int job_runs[PENDING + 1], done_runs[PENDING + 1], cancelled[PENDING + 1],
+	    wrong;
 	struct err e = {0};
 	struct loop_group *g = loop_start("wtest", 1, NULL, NULL, NULL, &e);
 	struct workers *w = workers_start(1, 16);
@@ -254,9 +258,15 @@ test_stop_with_jobs_pending(void **state)
 	assert_non_null(g);
 	for (int k = 0; k < PENDING; k++) {
 		struct gjob *j = xmalloc(sizeof(*j));
-		*j = (struct gjob){.gate = &gate, .id = k, .block = k == 0, .g = g,
-				   .job_runs = job_runs, .done_runs = done_runs,
-				   .cancelled = cancelled, .wrong = &wrong, .freed_in_done = true};
+		*j = (struct gjob){.gate = &gate,
+		                   .id = k,
+		                   .block = k == 0,
+		                   .g = g,
+		                   .job_runs = job_runs,
+		                   .done_runs = done_runs,
+		                   .cancelled = cancelled,
+		                   .wrong = &wrong,
+		                   .freed_in_done = true};
 		assert_int_equal(workers_submit(w, gjob_job, gjob_done, j, loop_base(g, 0)), 0);
 		if (k == 0)
 			assert_true(wait_for(&gate.entered, 1));
@@ -273,8 +283,11 @@ test_stop_with_jobs_pending(void **state)
 	assert_int_equal(ncancelled, PENDING - 1);
 	assert_int_equal(atomic_load(&done_runs[0]), 0);
 	/* stopping: refused (w lives until the stopper's workers_stop returns) */
-	extra = (struct gjob){.id = PENDING, .job_runs = job_runs, .done_runs = done_runs,
-			      .cancelled = cancelled, .wrong = &wrong};
+	extra = (struct gjob){.id = PENDING,
+	                      .job_runs = job_runs,
+	                      .done_runs = done_runs,
+	                      .cancelled = cancelled,
+	                      .wrong = &wrong};
 	assert_int_equal(workers_submit(w, gjob_job, gjob_done, &extra, NULL), -1);
 	gate_open(&gate);
 	pthread_join(t, NULL); /* workers_stop waited for job 0's done */
@@ -295,9 +308,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_job_once_done_on_its_loop),
-		cmocka_unit_test(test_full_queue_refuses),
-		cmocka_unit_test(test_stop_with_jobs_pending),
+	    cmocka_unit_test(test_every_job_once_done_on_its_loop),
+	    cmocka_unit_test(test_full_queue_refuses),
+	    cmocka_unit_test(test_stop_with_jobs_pending),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
