@@ -1,9 +1,11 @@
 /*
- * server.c — HTTP listener threads. Each thread owns one event_base, one
- * evhttp, one listening socket bound with SO_REUSEPORT to the same address
- * (the kernel spreads connections), one store handle and one SigV4 cache.
- * Nothing here blocks: handlers run on the loop and read the store, which
- * is a local SQLite file (WAL; readers never wait for writers).
+ * server.c — HTTP listener threads, a loop group (util/loop.h). Each loop
+ * owns one event_base, one evhttp, one listening socket bound with
+ * SO_REUSEPORT to the same address (the kernel spreads connections), one
+ * store handle and one SigV4 cache, all made by loop_init on its thread and
+ * freed by loop_free there. Nothing here blocks: handlers run on the loop
+ * and read the store, which is a local SQLite file (WAL; readers never wait
+ * for writers).
  *
  * Invariant: all sockets are bound before http_server_start returns, so an
  * address in use is reported to the operator, not discovered later.
@@ -13,12 +15,10 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/thread.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <event2/buffer.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,7 @@
 #include "send/send_lookup.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/loop.h"
 #include "util/net.h"
 #include "util/xalloc.h"
 
@@ -44,9 +45,7 @@
 #define HTTP_TIMEOUT_SECS 60
 
 struct loop {
-	pthread_t tid;
-	atomic_int drained;     /* set by the loop once it refuses new requests */
-	struct event_base *base;
+	struct event_base *base; /* the group's, not ours to free */
 	struct evhttp *http;
 	int fd;
 	struct api_thread t;
@@ -55,25 +54,21 @@ struct loop {
 struct http_server {
 	int nloops;
 	struct loop *loops;
+	struct loop_group *group;
+	const struct conf *conf;
+	struct vault *vault;
+	struct queue *queue;
 	struct limits *limits; /* one set of rate buckets for every loop (serve.c's) */
 };
 
-static void *
-loop_main(void *arg)
-{
-	struct loop *l = arg;
-
-	event_base_dispatch(l->base);
-	return NULL;
-}
-
+/* loop_cleanup_fn: on loop i's thread, after its loop (or a failed init). */
 static void
-loop_free(struct loop *l)
+loop_free(void *arg, int i, struct event_base *base)
 {
+	struct loop *l = &((struct http_server *)arg)->loops[i];
+
 	if (l->http != NULL)
 		evhttp_free(l->http);
-	if (l->base != NULL)
-		event_base_free(l->base);
 	if (l->t.store != NULL)
 		store_close(l->t.store);
 	send_lookup_free(l->t.lookup);
@@ -83,57 +78,61 @@ loop_free(struct loop *l)
 	}
 }
 
+/* loop_init_fn: loop i's state, on its thread before it serves; loop_free
+ * undoes whatever got made. */
+static int
+loop_init(void *arg, int i, struct event_base *base, struct err *e)
+{
+	struct http_server *s = arg;
+	const struct conf *c = s->conf;
+	struct loop *l = &s->loops[i];
+
+	l->t.conf = c;
+	l->t.vault = s->vault;
+	l->t.queue = s->queue;
+	l->t.limits = s->limits;
+	l->t.lookup = send_lookup_new();
+	l->t.sigv4 = xmalloc(sizeof(*l->t.sigv4));
+	sigv4_cache_init(l->t.sigv4);
+	if ((l->t.store = store_open(c->db, c->data, e)) == NULL)
+		return -1;
+	if ((l->fd = net_listen(c->http, e)) < 0)
+		return -1;
+	l->base = base;
+	l->t.base = l->base;
+	l->http = evhttp_new(l->base);
+	evhttp_set_max_headers_size(l->http, HTTP_MAX_HEADERS);
+	evhttp_set_max_body_size(l->http, HTTP_MAX_BODY);
+	evhttp_set_timeout(l->http, HTTP_TIMEOUT_SECS);
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(l->http, request_handle, &l->t);
+	if (evhttp_accept_socket(l->http, l->fd) != 0) {
+		close(l->fd);
+		return err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", c->http);
+	}
+	return 0;
+}
+
 struct http_server *
 http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
 		  struct err *e)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
-	int i;
 
+	s->conf = c;
+	s->vault = v;
+	s->queue = q;
 	s->limits = lim;
-	evthread_use_pthreads();
 	s->nloops = c->threads;
-	s->loops = xcalloc((size_t)s->nloops, sizeof(struct loop));
-	for (i = 0; i < s->nloops; i++) {
-		struct loop *l = &s->loops[i];
-		l->t.conf = c;
-		l->t.vault = v;
-		l->t.queue = q;
-		l->t.limits = s->limits;
-		l->t.lookup = send_lookup_new();
-		l->t.sigv4 = xmalloc(sizeof(*l->t.sigv4));
-		sigv4_cache_init(l->t.sigv4);
-		if ((l->t.store = store_open(c->db, c->data, e)) == NULL)
-			goto fail;
-		if ((l->fd = net_listen(c->http, e)) < 0)
-			goto fail;
-		l->base = event_base_new();
-		l->t.base = l->base;
-		l->http = evhttp_new(l->base);
-		evhttp_set_max_headers_size(l->http, HTTP_MAX_HEADERS);
-		evhttp_set_max_body_size(l->http, HTTP_MAX_BODY);
-		evhttp_set_timeout(l->http, HTTP_TIMEOUT_SECS);
-		evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-							    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-		evhttp_set_gencb(l->http, request_handle, &l->t);
-		if (evhttp_accept_socket(l->http, l->fd) != 0) {
-			err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", c->http);
-			goto fail;
-		}
+	s->loops = xcalloc((size_t)(s->nloops > 0 ? s->nloops : 1), sizeof(struct loop));
+	if ((s->group = loop_start("http", s->nloops, loop_init, loop_free, s, e)) == NULL) {
+		free(s->loops);
+		free(s);
+		return NULL;
 	}
-	for (i = 0; i < s->nloops; i++)
-		if (pthread_create(&s->loops[i].tid, NULL, loop_main, &s->loops[i]) != 0) {
-			log_err("http: cannot start thread %d", i);
-			abort();
-		}
 	log_info("http: SES API listening on http://%s (%d loops)", c->http, s->nloops);
 	return s;
-fail:
-	for (int j = 0; j <= i && j < s->nloops; j++)
-		loop_free(&s->loops[j]);
-	free(s->loops);
-	free(s);
-	return NULL;
 }
 
 /* Shutting down: answer every new request with 503 at once, without the
@@ -157,26 +156,18 @@ refuse_cb(struct evhttp_request *req, void *arg)
 }
 
 static void
-drain_cb(evutil_socket_t fd, short what, void *arg)
+drain_cb(void *arg, int i)
 {
-	struct loop *l = arg;
+	struct http_server *s = arg;
 
-	evhttp_set_gencb(l->http, refuse_cb, NULL);
-	atomic_store(&l->drained, 1);
+	evhttp_set_gencb(s->loops[i].http, refuse_cb, NULL);
 }
 
 void
 http_server_drain(struct http_server *s)
 {
-	static const struct timeval now = {0, 0};
-
-	if (s == NULL)
-		return;
-	for (int i = 0; i < s->nloops; i++)
-		event_base_once(s->loops[i].base, -1, EV_TIMEOUT, drain_cb, &s->loops[i], &now);
-	for (int i = 0; i < s->nloops; i++)
-		for (int ms = 0; ms < 2000 && !atomic_load(&s->loops[i].drained); ms++)
-			usleep(1000);
+	if (s != NULL)
+		loop_drain(s->group, drain_cb, s);
 }
 
 void
@@ -184,12 +175,7 @@ http_server_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < s->nloops; i++)
-		event_base_loopbreak(s->loops[i].base);
-	for (int i = 0; i < s->nloops; i++) {
-		pthread_join(s->loops[i].tid, NULL);
-		loop_free(&s->loops[i]);
-	}
+	loop_stop(s->group); /* the cleanups (loop_free) run on the loops */
 	free(s->loops);
 	free(s);
 }

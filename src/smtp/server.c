@@ -1,6 +1,7 @@
 /*
  * server.c — the SMTP submission front end (server.h; notes in
- * docs/internals/smtp.md). One event-loop thread owns both listeners
+ * docs/internals/smtp.md). One event-loop thread (a loop group of one,
+ * util/loop.h) owns both listeners
  * (--smtp: STARTTLS, --smtps: implicit TLS), every connection, a store
  * handle and a send_lookup cache; the queue and the limits are shared with
  * the HTTP front end. Each connection is a libevent bufferevent (an
@@ -14,7 +15,9 @@
  * Region: SMTP credentials are region-specific and a listener serves one
  * region: the first of --regions (conf->region[0]).
  *
- * Invariants: a connection is freed only on this thread, never while its
+ * Invariants: the listeners, store handle and send_lookup are made by
+ * loop_init on the loop's thread and freed by loop_free there; a
+ * connection is freed only on this thread, never while its
  * submission is pending (it is marked dead instead and freed by the
  * completion); replies written before a close are flushed first (bounded
  * by CLOSE_POLLS).
@@ -26,7 +29,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@
 #include "smtp/tls.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/loop.h"
 #include "util/net.h"
 #include "util/xalloc.h"
 
@@ -67,15 +70,15 @@ struct smtp_server {
 	const struct conf *conf;
 	struct vault *vault;
 	SSL_CTX *ssl;
-	struct event_base *base;
+	struct event_base *base; /* the loop group's */
 	struct evconnlistener *lst[2];
 	struct send_env env;
 	struct store *store;
 	struct send_lookup *lookup;
-	pthread_t tid;
-	bool running;
+	struct queue *queue;
+	struct limits *limits;
+	struct loop_group *group;
 	bool draining;       /* loop thread only: shutting down, submit nothing */
-	atomic_int drained;  /* set by the loop once `draining` holds */
 	struct conn *conns;  /* every live connection */
 };
 
@@ -420,33 +423,56 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 /* ---- the server ----------------------------------------------------------------- */
 
-static void *
-loop_main(void *arg)
+/* loop_cleanup_fn: on the loop's thread, after it ended (or a failed init). */
+static void
+loop_free(void *arg, int i, struct event_base *base)
 {
 	struct smtp_server *s = arg;
 
-	event_base_dispatch(s->base);
-	return NULL;
-}
-
-static void
-server_free(struct smtp_server *s)
-{
 	while (s->conns != NULL) {
 		struct conn *c = s->conns;
 		conn_release(c);
 		free(c); /* the queue has answered (queue_stop), or never will */
 	}
-	for (int i = 0; i < 2; i++)
-		if (s->lst[i] != NULL)
-			evconnlistener_free(s->lst[i]);
-	if (s->base != NULL)
-		event_base_free(s->base);
+	for (int k = 0; k < 2; k++)
+		if (s->lst[k] != NULL)
+			evconnlistener_free(s->lst[k]);
 	if (s->store != NULL)
 		store_close(s->store);
 	send_lookup_free(s->lookup);
-	SSL_CTX_free(s->ssl);
-	free(s);
+}
+
+/* loop_init_fn: the loop's state, on its thread before it serves. */
+static int
+loop_init(void *arg, int i, struct event_base *base, struct err *e)
+{
+	struct smtp_server *s = arg;
+	const struct conf *c = s->conf;
+	const char *addr[2] = {c->smtp, c->smtps};
+
+	if ((s->store = store_open(c->db, c->data, e)) == NULL)
+		return -1;
+	s->lookup = send_lookup_new();
+	s->base = base;
+	s->env = (struct send_env){.store = s->store,
+				   .lookup = s->lookup,
+				   .limits = s->limits,
+				   .queue = s->queue,
+				   .base = s->base};
+	for (int k = 0; k < 2; k++) {
+		int fd;
+		if (addr[k][0] == '\0')
+			continue;
+		if ((fd = net_listen(addr[k], e)) < 0)
+			return -1;
+		s->lst[k] = evconnlistener_new(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+		if (s->lst[k] == NULL) {
+			close(fd);
+			return err_set(e, 500, "InvalidConfiguration", "cannot accept on %s",
+				       addr[k]);
+		}
+	}
+	return 0;
 }
 
 struct smtp_server *
@@ -454,65 +480,37 @@ smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 		  struct err *e)
 {
 	struct smtp_server *s = xcalloc(1, sizeof(*s));
-	const char *addr[2] = {c->smtp, c->smtps};
 
 	s->conf = c;
 	s->vault = v;
-	if ((s->ssl = smtp_tls_ctx(c, e)) == NULL)
-		goto fail;
-	if ((s->store = store_open(c->db, c->data, e)) == NULL)
-		goto fail;
-	s->lookup = send_lookup_new();
-	s->base = event_base_new();
-	s->env = (struct send_env){
-		.store = s->store, .lookup = s->lookup, .limits = lim, .queue = q, .base = s->base};
-	for (int i = 0; i < 2; i++) {
-		int fd;
-		if (addr[i][0] == '\0')
-			continue;
-		if ((fd = net_listen(addr[i], e)) < 0)
-			goto fail;
-		s->lst[i] = evconnlistener_new(s->base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-		if (s->lst[i] == NULL) {
-			close(fd);
-			err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", addr[i]);
-			goto fail;
-		}
+	s->queue = q;
+	s->limits = lim;
+	if ((s->ssl = smtp_tls_ctx(c, e)) == NULL ||
+	    (s->group = loop_start("smtp", 1, loop_init, loop_free, s, e)) == NULL) {
+		SSL_CTX_free(s->ssl);
+		free(s);
+		return NULL;
 	}
-	if (pthread_create(&s->tid, NULL, loop_main, s) != 0) {
-		log_err("smtp: cannot start thread");
-		abort();
-	}
-	s->running = true;
 	if (c->smtp[0])
 		log_info("smtp: submission (STARTTLS) on %s, region %s", c->smtp, c->region[0]);
 	if (c->smtps[0])
 		log_info("smtp: submission (implicit TLS) on %s, region %s", c->smtps, c->region[0]);
 	return s;
-fail:
-	server_free(s);
-	return NULL;
 }
 
 static void
-drain_cb(evutil_socket_t fd, short what, void *arg)
+drain_cb(void *arg, int i)
 {
 	struct smtp_server *s = arg;
 
 	s->draining = true;
-	atomic_store(&s->drained, 1);
 }
 
 void
 smtp_server_drain(struct smtp_server *s)
 {
-	static const struct timeval now = {0, 0};
-
-	if (s == NULL || !s->running ||
-	    event_base_once(s->base, -1, EV_TIMEOUT, drain_cb, s, &now) != 0)
-		return;
-	for (int ms = 0; ms < 2000 && !atomic_load(&s->drained); ms++)
-		usleep(1000);
+	if (s != NULL)
+		loop_drain(s->group, drain_cb, s);
 }
 
 void
@@ -520,9 +518,7 @@ smtp_server_stop(struct smtp_server *s)
 {
 	if (s == NULL)
 		return;
-	if (s->running) {
-		event_base_loopbreak(s->base);
-		pthread_join(s->tid, NULL);
-	}
-	server_free(s);
+	loop_stop(s->group); /* loop_free runs on the loop */
+	SSL_CTX_free(s->ssl);
+	free(s);
 }

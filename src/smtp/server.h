@@ -23,11 +23,11 @@ struct smtp_server;
  * with e filled (address in use, bad certificate, store unavailable). */
 struct smtp_server *smtp_server_start(const struct conf *c, struct vault *v, struct queue *q,
 				      struct limits *lim, struct err *e);
-/* Stop the loop, close every connection, free everything. NULL: no-op. */
 /* Before queue_stop at shutdown: from now on the server submits nothing
  * (a message gets a temporary failure), so every answer the queue owes
  * reaches a running loop. Returns once the loop has taken it in. */
 void smtp_server_drain(struct smtp_server *s);
+/* Stop the loop, close every connection, free everything. NULL: no-op. */
 void smtp_server_stop(struct smtp_server *s);
 
 #endif

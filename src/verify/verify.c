@@ -23,8 +23,9 @@
  *     verify_save), so no verification step re-creates a deleted identity or
  *     undoes another request's write.
  *
- * The checker is one thread with its own event_base, store handle and DNS
- * resolver; a one-second timer takes due identities (at most CHECK_BATCH per
+ * The checker is one thread (a loop group of one, util/loop.h) with its own
+ * event_base, store handle and DNS resolver, made by checker_init on that
+ * thread and freed by checker_free there; a one-second timer takes due identities (at most CHECK_BATCH per
  * tick, none already in flight) and starts their lookups; the last answer
  * of an identity applies its results and reschedules it. Nothing blocks
  * but the store calls, which are short local transactions.
@@ -32,8 +33,6 @@
 #include "verify/verify.h"
 
 #include <event2/event.h>
-#include <event2/thread.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +45,7 @@
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/log.h"
+#include "util/loop.h"
 #include "util/testable.h"
 #include "util/xalloc.h"
 
@@ -294,12 +294,11 @@ verify_apply(struct identity *id, const struct verify_result *r, int64_t now)
 struct verify {
 	const struct conf *conf;
 	const struct vault *vault;
-	struct event_base *base;
+	struct loop_group *group;
+	struct event_base *base; /* the group's */
 	struct event *tick;
-	struct event *stop; /* activated by verify_stop from another thread */
 	struct dns *dns;
 	struct store *store;
-	pthread_t tid;
 	bool stopping;
 	struct check *inflight; /* identities with lookups outstanding */
 };
@@ -619,56 +618,33 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 		log_warn("verify: listing due identities: %s", e.message);
 }
 
+/* loop_cleanup_fn: on the checker's thread, after its loop ended. */
 static void
-on_stop(evutil_socket_t fd, short what, void *arg)
+checker_free(void *arg, int i, struct event_base *base)
 {
 	struct verify *v = arg;
 
-	event_base_loopbreak(v->base);
-}
-
-static void *
-verify_main(void *arg)
-{
-	struct verify *v = arg;
-
-	event_base_dispatch(v->base);
-	return NULL;
-}
-
-static void
-verify_free(struct verify *v)
-{
 	v->stopping = true;
 	dns_free(v->dns); /* cancelled lookups finish (and free) their checks */
 	if (v->tick != NULL)
 		event_free(v->tick);
-	if (v->stop != NULL)
-		event_free(v->stop);
 	store_close(v->store);
-	if (v->base != NULL)
-		event_base_free(v->base);
-	free(v);
 }
 
-struct verify *
-verify_start(const struct conf *c, const struct vault *vault, struct err *e)
+/* loop_init_fn: the checker's state, on its thread before its loop runs. */
+static int
+checker_init(void *arg, int i, struct event_base *base, struct err *e)
 {
-	struct verify *v = xcalloc(1, sizeof(*v));
+	struct verify *v = arg;
+	const struct conf *c = v->conf;
 	struct timeval one = {1, 0};
 
-	v->conf = c;
-	v->vault = vault;
-	evthread_use_pthreads();
-	if ((v->base = event_base_new()) == NULL) {
-		err_set(e, 500, "InternalFailure", "verify: cannot create an event loop");
-		goto fail;
-	}
+	v->base = base;
 	if ((v->store = store_open(c->db, c->data, e)) == NULL)
-		goto fail;
+		return -1;
 	if ((v->dns = dns_new(v->base, c->dns[0] ? c->dns : NULL, e)) == NULL) {
 		if (c->dns[0])
-			goto fail; /* a bad --dns is the operator's to fix */
+			return -1; /* a bad --dns is the operator's to fix */
 		/* no usable system resolver: links still expire; DNS checks wait */
 		log_err("verify: no DNS resolver (%s); domain, DKIM and MAIL FROM checks are "
 			"off until restarted with --dns HOST:PORT",
@@ -676,20 +652,24 @@ verify_start(const struct conf *c, const struct vault *vault, struct err *e)
 		err_clear(e);
 	}
 	v->tick = event_new(v->base, -1, EV_PERSIST, on_tick, v);
-	v->stop = event_new(v->base, -1, 0, on_stop, v);
-	if (v->tick == NULL || v->stop == NULL || event_add(v->tick, &one) != 0) {
-		err_set(e, 500, "InternalFailure", "verify: cannot start the timer");
-		goto fail;
-	}
-	if (pthread_create(&v->tid, NULL, verify_main, v) != 0) {
-		err_set(e, 500, "InternalFailure", "verify: cannot start the checker thread");
-		goto fail;
+	if (v->tick == NULL || event_add(v->tick, &one) != 0)
+		return err_set(e, 500, "InternalFailure", "verify: cannot start the timer");
+	return 0;
+}
+
+struct verify *
+verify_start(const struct conf *c, const struct vault *vault, struct err *e)
+{
+	struct verify *v = xcalloc(1, sizeof(*v));
+
+	v->conf = c;
+	v->vault = vault;
+	if ((v->group = loop_start("verify", 1, checker_init, checker_free, v, e)) == NULL) {
+		free(v);
+		return NULL;
 	}
 	log_info("verify: DNS checker running (resolver %s)", c->dns[0] ? c->dns : "from /etc/resolv.conf");
 	return v;
-fail:
-	verify_free(v);
-	return NULL;
 }
 
 void
@@ -697,8 +677,6 @@ verify_stop(struct verify *v)
 {
 	if (v == NULL)
 		return;
-	/* an activation is not lost even if the loop has not started yet */
-	event_active(v->stop, 0, 0);
-	pthread_join(v->tid, NULL);
-	verify_free(v);
+	loop_stop(v->group); /* in-flight lookups are cancelled by checker_free */
+	free(v);
 }
