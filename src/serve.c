@@ -17,6 +17,7 @@
 #include "store/store.h"
 #include "auth/vault.h"
 #include "util/log.h"
+#include "util/workers.h"
 #include "verify/verify.h"
 
 static int
@@ -38,6 +39,7 @@ serve_main(const struct conf *c)
 	struct http_server *http = NULL;
 	struct smtp_server *smtp = NULL;
 	struct limits *lim = NULL;
+	struct workers *w = NULL;
 	struct queue *q = NULL;
 	struct verify *checker = NULL;
 	sigset_t set;
@@ -70,10 +72,12 @@ serve_main(const struct conf *c)
 	/* one set of rate buckets for both front ends: a send is charged the
 	 * same whether it came over HTTP or SMTP */
 	lim = limits_new();
+	/* DKIM signing and other CPU work, off the loops */
+	w = workers_start(0, 0);
 	/* SMTP first: once the HTTP health check answers, every listener is up */
-	if ((smtp = smtp_server_start(c, v, q, lim, &e)) == NULL)
+	if ((smtp = smtp_server_start(c, v, q, lim, w, &e)) == NULL)
 		goto fail;
-	if ((http = http_server_start(c, v, q, lim, &e)) == NULL) {
+	if ((http = http_server_start(c, v, q, lim, w, &e)) == NULL) {
 		smtp_server_stop(smtp);
 		goto fail;
 	}
@@ -106,6 +110,9 @@ serve_main(const struct conf *c)
 	 * to: no answer is ever scheduled on a loop that will not run it. */
 	smtp_server_drain(smtp);
 	http_server_drain(http);
+	/* signatures in flight finish (and reach the queue) or are answered
+	 * with a temporary error on their loops, which still run */
+	workers_stop(w);
 	queue_stop(q);
 	smtp_server_stop(smtp);
 	http_server_stop(http);
@@ -115,6 +122,7 @@ serve_main(const struct conf *c)
 	return 0;
 fail:
 	fprintf(stderr, "sesame: %s\n", e.message);
+	workers_stop(w);
 	queue_free(q);
 	limits_free(lim);
 	vault_free(v);

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "api/act.h"
+#include "conf.h"
 #include "api/form.h"
 #include "api/xml.h"
 #include "core/address.h"
@@ -261,6 +262,9 @@ send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
 		.limits = ctx->t->limits,
 		.queue = ctx->t->queue,
 		.base = ctx->t->base,
+		.workers = ctx->t->workers,
+		.vault = ctx->t->vault,
+		.bounce_domain = ctx->conf->bounce_domain,
 	};
 
 	r->account = &ctx->account;

@@ -40,6 +40,7 @@ struct api_thread {
 	struct limits *limits;    /* send-rate buckets, shared by every loop */
 	struct send_lookup *lookup; /* this loop's identity/policy cache */
 	struct queue *queue;      /* group commit + delivery (queue.h); shared by all loops */
+	struct workers *workers;  /* DKIM signing pool; shared */
 };
 
 struct api_action;

@@ -77,6 +77,7 @@ struct smtp_server {
 	struct send_lookup *lookup;
 	struct queue *queue;
 	struct limits *limits;
+	struct workers *workers;
 	struct loop_group *group;
 	bool draining;       /* loop thread only: shutting down, submit nothing */
 	struct conn *conns;  /* every live connection */
@@ -458,7 +459,10 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 				   .lookup = s->lookup,
 				   .limits = s->limits,
 				   .queue = s->queue,
-				   .base = s->base};
+				   .base = s->base,
+				   .workers = s->workers,
+				   .vault = s->vault,
+				   .bounce_domain = c->bounce_domain};
 	for (int k = 0; k < 2; k++) {
 		int fd;
 		if (addr[k][0] == '\0')
@@ -477,6 +481,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 
 struct smtp_server *
 smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
+		  struct workers *w,
 		  struct err *e)
 {
 	struct smtp_server *s = xcalloc(1, sizeof(*s));
@@ -485,6 +490,7 @@ smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 	s->vault = v;
 	s->queue = q;
 	s->limits = lim;
+	s->workers = w;
 	if ((s->ssl = smtp_tls_ctx(c, e)) == NULL ||
 	    (s->group = loop_start("smtp", 1, loop_init, loop_free, s, e)) == NULL) {
 		SSL_CTX_free(s->ssl);
