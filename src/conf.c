@@ -1,7 +1,9 @@
 /*
  * conf.c — the configuration table and its parser. Adding an option is one
  * row in `table`; the command line beats the --config file, which beats the
- * default. The file format is `name = value` per line, `#` comments.
+ * default (--master-key alone has $SESAME_MASTER_KEY_FILE between the
+ * command line and the file). The file format is `name = value` per line,
+ * `#` comments. Lists (--regions, --admin-allow) are parsed here, once.
  */
 #include "conf.h"
 
@@ -40,6 +42,8 @@ static const struct row table[] = {
 	S("tls-key", tls_key, ""),
 	S("log-level", log_level, "info"),
 	I("threads", threads, "2", 1, 64),
+	S("master-key", master_key, ""),
+	S("admin-allow", admin_allow, "127.0.0.1/32,::1/128"),
 };
 #define NROWS (sizeof(table) / sizeof(table[0]))
 
@@ -199,11 +203,32 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 		seen[r - table] = 1;
 	}
 	argv[out] = NULL;
+	/* the environment beats the file: a systemd unit names its credential
+	 * there while the file is shared by every node */
+	const struct row *mk = find("master-key", strlen("master-key"));
+	const char *env = getenv(CONF_MASTER_KEY_ENV);
+	if (!seen[mk - table] && env != NULL && env[0] != '\0') {
+		if (set(c, mk, env, err, errlen) != 0)
+			return -1;
+		seen[mk - table] = 1;
+	}
 	if (c->config[0] && load_file(c, seen, err, errlen) != 0)
 		return -1;
 	if (split_regions(c, err, errlen) != 0)
 		return -1;
+	struct err e;
+	if (cidr_list_parse(c->admin_allow, c->admin_allow_net, CIDR_LIST_MAX, &c->nadmin_allow,
+			    &e) != 0) {
+		snprintf(err, errlen, "--admin-allow: %s", e.message);
+		return -1;
+	}
 	return out;
+}
+
+bool
+conf_admin_allows(const struct conf *c, const char *ip)
+{
+	return cidr_list_allows(c->admin_allow_net, c->nadmin_allow, ip);
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * server.c — HTTP listener threads. Each thread owns one event_base, one
- * evhttp, one listening socket bound with SO_REUSEPORT to the same address
- * (the kernel spreads connections), one store handle and one SigV4 cache.
+ * evhttp, its own descriptor of the one listening socket (util/net.h: bound
+ * once, exclusively; every loop accepts from its one queue), one store handle and
+ * one SigV4 cache.
  * Nothing here blocks: handlers run on the loop and read the store, which
  * is a local SQLite file (WAL; readers never wait for writers).
  *
@@ -105,7 +106,8 @@ http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 		sigv4_cache_init(l->t.sigv4);
 		if ((l->t.store = store_open(c->db, c->data, e)) == NULL)
 			goto fail;
-		if ((l->fd = net_listen(c->http, e)) < 0)
+		l->fd = i == 0 ? net_listen(c->http, e) : net_share(s->loops[0].fd, c->http, e);
+		if (l->fd < 0)
 			goto fail;
 		l->base = event_base_new();
 		l->t.base = l->base;

@@ -21,10 +21,17 @@
  *  4. List callbacks run after the rows are copied out and the statement is
  *     reset, so a callback may use the handle again.
  *
+ * The database file and its -wal and -shm companions are mode 0600, like the
+ * master key (they hold every account and every sealed secret): the main
+ * file is made (or narrowed) to 0600 before SQLite opens it, and SQLite
+ * creates its companions with the main file's mode (private_files).
+ *
  * The schema is the ordered list `migrations[]`; PRAGMA user_version counts
  * the ones applied. Add a migration by appending a string — never edit one
  * that has shipped. See docs/internals/store.md.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -32,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/xalloc.h"
@@ -1758,6 +1767,35 @@ sqlite_init_once(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Create `path` 0600 if absent, else narrow it to 0600, and narrow any
+ * -wal, -shm or -journal file an earlier version left with a wider mode.
+ * Runs before sqlite3_open_v2 so nothing is ever created readable by
+ * others, whatever the umask. */
+static int
+private_files(const char *path, struct err *e)
+{
+	static const char *const companion[] = {"-wal", "-shm", "-journal"};
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || fchmod(fd, 0600) != 0) {
+		err_temp(e, "store: cannot open %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	for (size_t i = 0; i < sizeof(companion) / sizeof(companion[0]); i++) {
+		char *p = xasprintf("%s%s", path, companion[i]);
+		int rc = chmod(p, 0600);
+		int errnum = errno;
+		free(p);
+		if (rc != 0 && errnum != ENOENT)
+			return err_temp(e, "store: cannot make %s%s private: %s", path,
+					companion[i], strerror(errnum));
+	}
+	return 0;
+}
+
 struct store *
 store_sqlite_open(const char *path, struct err *e)
 {
@@ -1767,6 +1805,8 @@ store_sqlite_open(const char *path, struct err *e)
 
 	pthread_once(&once, sqlite_init_once);
 	q->base.ops = &sqlite_ops;
+	if (private_files(path, e) != 0)
+		goto fail;
 	if (sqlite3_open_v2(path, &q->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
