@@ -1770,28 +1770,39 @@ sqlite_init_once(void)
 /* Create `path` 0600 if absent, else narrow it to 0600, and narrow any
  * -wal, -shm or -journal file an earlier version left with a wider mode.
  * Runs before sqlite3_open_v2 so nothing is ever created readable by
- * others, whatever the umask. */
+ * others, whatever the umask.
+ *
+ * An existing file is changed by path, never opened: closing any
+ * descriptor of a file drops every POSIX lock this process holds on it,
+ * including the locks of SQLite connections other threads have open —
+ * the next connection to close would then think it was the last one and
+ * delete the WAL under them. A file created here (O_EXCL) had no
+ * connection yet, so closing that descriptor drops nothing. */
 static int
 private_files(const char *path, struct err *e)
 {
 	static const char *const companion[] = {"-wal", "-shm", "-journal"};
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-	if (fd < 0 || fchmod(fd, 0600) != 0) {
-		err_temp(e, "store: cannot open %s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	if (fd >= 0) {
+		int rc = fchmod(fd, 0600), errnum = errno;
+		close(fd);
+		if (rc != 0)
+			return err_temp(e, "store: cannot make %s private: %s", path,
+					strerror(errnum));
+	} else if (errno != EEXIST) {
+		return err_temp(e, "store: cannot open %s: %s", path, strerror(errno));
 	}
-	close(fd);
-	for (size_t i = 0; i < sizeof(companion) / sizeof(companion[0]); i++) {
-		char *p = xasprintf("%s%s", path, companion[i]);
+	for (size_t i = 0; i <= sizeof(companion) / sizeof(companion[0]); i++) {
+		char *p = i == 0 ? xstrdup(path) : xasprintf("%s%s", path, companion[i - 1]);
 		int rc = chmod(p, 0600);
 		int errnum = errno;
+		if (rc != 0 && !(i > 0 && errnum == ENOENT)) {
+			err_temp(e, "store: cannot make %s private: %s", p, strerror(errnum));
+			free(p);
+			return -1;
+		}
 		free(p);
-		if (rc != 0 && errnum != ENOENT)
-			return err_temp(e, "store: cannot make %s%s private: %s", path,
-					companion[i], strerror(errnum));
 	}
 	return 0;
 }
