@@ -73,7 +73,8 @@ dev_admin_gate(struct evhttp_request *req, const struct conf *c)
 	if (peer != NULL && conf_admin_allows(c, peer))
 		return true;
 	/* the peer is an address libevent printed: no quote or backslash */
-	int n = snprintf(body, sizeof(body), "{\"error\": \"forbidden: %.64s is not in --admin-allow\"}\n",
+	int n = snprintf(body, sizeof(body),
+			 "{\"error\": \"forbidden: %.64s is not in --admin-allow\"}\n",
 			 peer != NULL ? peer : "?");
 	dev_reply(req, 403, "application/json", body, (size_t)n);
 	return false;

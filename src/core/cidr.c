@@ -118,15 +118,15 @@ cidr_list_parse(const char *list, struct cidr *out, size_t cap, size_t *n_out, s
 			len--;
 		if (len == 0 || len >= sizeof(item))
 			return err_set(e, 400, "InvalidConfiguration", "bad CIDR '%.*s' in '%s'",
-				       (int)(len < sizeof(item) ? len : sizeof(item) - 1), p, list);
+			               (int)(len < sizeof(item) ? len : sizeof(item) - 1), p, list);
 		memcpy(item, p, len);
 		item[len] = '\0';
 		if (n == cap)
 			return err_set(e, 400, "InvalidConfiguration",
-				       "more than %zu CIDRs in '%s'", cap, list);
+			               "more than %zu CIDRs in '%s'", cap, list);
 		if (!cidr_parse(item, &out[n]))
 			return err_set(e, 400, "InvalidConfiguration", "bad CIDR '%s' in '%s'",
-				       item, list);
+			               item, list);
 		unmap(&out[n]);
 		n++;
 		if (next == NULL)

@@ -12,8 +12,8 @@
 
 #include "util/err.h"
 
-#define CIDR_TEXT_MAX 63  /* longest item accepted: an IPv6 address + "/128" fits */
-#define CIDR_LIST_MAX 32  /* items in one list (--admin-allow) */
+#define CIDR_TEXT_MAX 63 /* longest item accepted: an IPv6 address + "/128" fits */
+#define CIDR_LIST_MAX 32 /* items in one list (--admin-allow) */
 
 struct cidr {
 	unsigned char ip[16]; /* network order; IPv4 in ip[0..3]; host bits zero */
@@ -41,8 +41,7 @@ bool cidr_parse_client(const char *ip, struct cidr *out);
  * empty list, which contains nothing) into out[0..cap). IPv4-mapped IPv6
  * blocks of prefix >= 96 become the IPv4 blocks they map, as clients do.
  * Returns 0 with *n_out set, or -1 with `e` naming the bad item. */
-int cidr_list_parse(const char *list, struct cidr *out, size_t cap, size_t *n_out,
-		    struct err *e);
+int cidr_list_parse(const char *list, struct cidr *out, size_t cap, size_t *n_out, struct err *e);
 
 /* true when the client address `ip` (cidr_parse_client) lies in one of
  * list[0..n); false for an address that does not parse. */

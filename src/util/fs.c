@@ -36,7 +36,7 @@ fs_mkdirs(const char *dir, mode_t mode, struct err *e)
 		*p = '\0';
 		if (mkdir(path, mode) != 0 && errno != EEXIST)
 			return err_set(e, 500, "InternalFailure", "cannot create directory %s: %s",
-				       path, strerror(errno));
+			               path, strerror(errno));
 		*p = c;
 		if (c == '\0')
 			break;
@@ -76,16 +76,16 @@ fs_lock(const char *path, int *fd_out, long *holder_out, struct err *e)
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return err_set(e, 500, "InternalFailure", "cannot open lock file %s: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		int errnum = errno;
 		if (errnum == EWOULDBLOCK) {
 			*holder_out = read_pid(fd);
 			err_set(e, 500, "InternalFailure", "%s is locked by pid %ld", path,
-				*holder_out);
+			        *holder_out);
 		} else {
 			err_set(e, 500, "InternalFailure", "cannot lock %s: %s", path,
-				strerror(errnum));
+			        strerror(errnum));
 		}
 		close(fd);
 		return -1;
@@ -93,7 +93,7 @@ fs_lock(const char *path, int *fd_out, long *holder_out, struct err *e)
 	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
 		err_set(e, 500, "InternalFailure", "cannot write lock file %s: %s", path,
-			strerror(errno));
+		        strerror(errno));
 		close(fd);
 		return -1;
 	}

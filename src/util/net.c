@@ -37,9 +37,9 @@ listen_failed(const char *addr, int errnum, struct err *e)
 {
 	if (errnum == EADDRINUSE)
 		return err_set(e, 500, "InvalidConfiguration",
-			       "%s is already in use (another sesame serve?)", addr);
+		               "%s is already in use (another sesame serve?)", addr);
 	return err_set(e, 500, "InvalidConfiguration", "cannot listen on %s: %s", addr,
-		       strerror(errnum));
+	               strerror(errnum));
 }
 
 int
@@ -86,6 +86,6 @@ net_share(int fd, const char *addr, struct err *e)
 
 	if (nfd < 0)
 		return err_set(e, 500, "InvalidConfiguration", "cannot share the socket of %s: %s",
-			       addr, strerror(errno));
+		               addr, strerror(errno));
 	return nfd;
 }

@@ -70,7 +70,8 @@ test_address_is_exclusive(void **state)
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(net_listen(addr, &e), -1);
 	char want[128];
-	snprintf(want, sizeof(want), "127.0.0.1:%d is already in use (another sesame serve?)", port);
+	snprintf(want, sizeof(want), "127.0.0.1:%d is already in use (another sesame serve?)",
+	         port);
 	assert_string_equal(e.message, want);
 
 	/* the wildcard address overlaps it too */
@@ -144,10 +145,10 @@ test_bad_addresses(void **state)
 	static const struct {
 		const char *addr, *msg;
 	} rows[] = {
-		{"8787", "bad listen address '8787' (want HOST:PORT)"},
-		{"localhost:8787", "listen address 'localhost:8787': "},
-		{"127.0.0.1:http", "listen address '127.0.0.1:http': "},
-		{"300.0.0.1:1", "listen address '300.0.0.1:1': "},
+	    {"8787", "bad listen address '8787' (want HOST:PORT)"},
+	    {"localhost:8787", "listen address 'localhost:8787': "},
+	    {"127.0.0.1:http", "listen address '127.0.0.1:http': "},
+	    {"300.0.0.1:1", "listen address '300.0.0.1:1': "},
 	};
 	struct err e;
 	(void)state;
@@ -174,9 +175,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_address_is_exclusive),
-		cmocka_unit_test(test_share_accepts_from_one_queue),
-		cmocka_unit_test(test_bad_addresses),
+	    cmocka_unit_test(test_address_is_exclusive),
+	    cmocka_unit_test(test_share_accepts_from_one_queue),
+	    cmocka_unit_test(test_bad_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
