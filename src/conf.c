@@ -1,7 +1,9 @@
 /*
  * conf.c — the configuration table and its parser. Adding an option is one
  * row in `table`; the command line beats the --config file, which beats the
- * default. The file format is `name = value` per line, `#` comments.
+ * default (--master-key alone has $SESAME_MASTER_KEY_FILE between the
+ * command line and the file). The file format is `name = value` per line,
+ * `#` comments. Lists (--regions, --admin-allow) are parsed here, once.
  */
 #include "conf.h"
 
@@ -52,6 +54,8 @@ static const struct row table[] = {
 	I("max-queue-age", max_queue_age, "43200", 1, 1209600),
 	I("lease", lease, "300", 1, 86400),
 	D("outbound-timeout-scale", outbound_timeout_scale, "1", 1, 100000),
+	S("master-key", master_key, ""),
+	S("admin-allow", admin_allow, "127.0.0.1/32,::1/128"),
 };
 #define NROWS (sizeof(table) / sizeof(table[0]))
 
@@ -222,10 +226,25 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 		seen[r - table] = 1;
 	}
 	argv[out] = NULL;
+	/* the environment beats the file: a systemd unit names its credential
+	 * there while the file is shared by every node */
+	const struct row *mk = find("master-key", strlen("master-key"));
+	const char *env = getenv(CONF_MASTER_KEY_ENV);
+	if (!seen[mk - table] && env != NULL && env[0] != '\0') {
+		if (set(c, mk, env, err, errlen) != 0)
+			return -1;
+		seen[mk - table] = 1;
+	}
 	if (c->config[0] && load_file(c, seen, err, errlen) != 0)
 		return -1;
 	if (split_regions(c, err, errlen) != 0)
 		return -1;
+	struct err e;
+	if (cidr_list_parse(c->admin_allow, c->admin_allow_net, CIDR_LIST_MAX, &c->nadmin_allow,
+			    &e) != 0) {
+		snprintf(err, errlen, "--admin-allow: %s", e.message);
+		return -1;
+	}
 	if (strcmp(c->outbound_tls, "none") != 0 && strcmp(c->outbound_tls, "opportunistic") != 0 &&
 	    strcmp(c->outbound_tls, "required") != 0) {
 		snprintf(err, errlen, "--outbound-tls must be none, opportunistic or required");
@@ -237,6 +256,12 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 	if (c->bounce_domain[0] == '\0')
 		snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s", c->helo);
 	return out;
+}
+
+bool
+conf_admin_allows(const struct conf *c, const char *ip)
+{
+	return cidr_list_allows(c->admin_allow_net, c->nadmin_allow, ip);
 }
 
 int

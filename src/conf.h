@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "core/cidr.h"
+
 #define CONF_MAX_REGIONS 16
 
 struct conf {
@@ -35,17 +37,33 @@ struct conf {
 	int max_queue_age;     /* --max-queue-age SECONDS: then a recipient bounces */
 	int lease;             /* --lease SECONDS: a claim's lifetime */
 	double outbound_timeout_scale; /* --outbound-timeout-scale: x RFC 5321 timeouts */
+	char master_key[512];  /* --master-key FILE, else $SESAME_MASTER_KEY_FILE;
+				  "" = DATA/master.key (vault.h) */
+	char admin_allow[512]; /* --admin-allow CIDR[,CIDR]: who may use /_sesame/ */
 
 	/* derived */
 	int nregions;
 	char region[CONF_MAX_REGIONS][32];
+	size_t nadmin_allow;
+	struct cidr admin_allow_net[CIDR_LIST_MAX];
 };
+
+/* The environment variable naming the master key file when --master-key
+ * is absent (systemd: Environment=SESAME_MASTER_KEY_FILE=%d/master.key). */
+#define CONF_MASTER_KEY_ENV "SESAME_MASTER_KEY_FILE"
+
+/* true when a client at address `ip` (as the peer reports it; IPv4-mapped
+ * IPv6 counts as IPv4) may use the operator endpoints: inside
+ * --admin-allow. The one rule for /_sesame/ and /metrics. */
+bool conf_admin_allows(const struct conf *c, const char *ip);
 
 /*
  * Fill `c` with defaults, then take every table option out of argv (as
- * `--name VALUE` or `--name=VALUE`, before or after the command), then the
- * --config file for options the command line left unset. argv is compacted
- * in place; returns the new argc, or -1 with a message in err.
+ * `--name VALUE` or `--name=VALUE`, before or after the command), then
+ * $SESAME_MASTER_KEY_FILE when --master-key was not given, then the
+ * --config file for options still unset. argv is compacted in place;
+ * returns the new argc, or -1 with a message in err (a bad --regions or
+ * --admin-allow list too).
  */
 int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen);
 

@@ -1,13 +1,21 @@
 /*
- * serve.c — `sesame serve`: open the vault and the store (running
- * migrations), start the listeners, print where they are and how to start,
- * then wait for SIGINT/SIGTERM and shut down cleanly.
+ * serve.c — `sesame serve`: lock the data directory, open the vault and
+ * the store (running migrations), start the listeners, print where they
+ * are and how to start, then wait for SIGINT/SIGTERM and shut down cleanly.
+ *
+ * One serve per data directory: DATA/serve.lock is flock'ed before the
+ * store is opened and held until exit, so a second serve on the same
+ * directory stops at once with the holder's pid instead of sharing the
+ * queue and its claims. Admin commands do not take the lock: they share
+ * the store with a running server by design. One serve per listen address
+ * is the listeners' business (util/net.h: exclusive binds).
  */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "send/limits.h"
 #include "api/server.h"
@@ -16,8 +24,10 @@
 #include "smtp/server.h"
 #include "store/store.h"
 #include "auth/vault.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/workers.h"
+#include "util/xalloc.h"
 #include "verify/verify.h"
 
 static int
@@ -43,7 +53,9 @@ serve_main(const struct conf *c)
 	struct queue *q = NULL;
 	struct verify *checker = NULL;
 	sigset_t set;
-	int sig, lvl;
+	int sig, lvl, lock_fd = -1;
+	long holder;
+	char *lock_path = NULL;
 
 	if ((lvl = parse_level(c->log_level)) < 0) {
 		fprintf(stderr, "sesame: --log-level must be debug, info, warn or error\n");
@@ -58,8 +70,17 @@ serve_main(const struct conf *c)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	mkdir(c->data, 0700);
-	if ((v = vault_open(c->data, &e)) == NULL)
+	if (fs_mkdirs(c->data, 0700, &e) != 0)
+		goto fail;
+	lock_path = xasprintf("%s/serve.lock", c->data);
+	if (fs_lock(lock_path, &lock_fd, &holder, &e) != 0) {
+		if (holder >= 0)
+			err_set(&e, 500, "InternalFailure",
+				"data directory %s is in use by another sesame serve (pid %ld)",
+				c->data, holder);
+		goto fail;
+	}
+	if ((v = vault_open(c->data, c->master_key, &e)) == NULL)
 		goto fail;
 	/* Open once here so migrations run before any listener starts. */
 	if ((s = store_open(c->db, c->data, &e)) == NULL)
@@ -119,6 +140,8 @@ serve_main(const struct conf *c)
 	queue_free(q);
 	limits_free(lim);
 	vault_free(v);
+	close(lock_fd);
+	free(lock_path);
 	return 0;
 fail:
 	fprintf(stderr, "sesame: %s\n", e.message);
@@ -126,5 +149,8 @@ fail:
 	queue_free(q);
 	limits_free(lim);
 	vault_free(v);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(lock_path);
 	return 1;
 }

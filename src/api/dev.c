@@ -1,14 +1,26 @@
 /*
  * dev.c — routes under /_sesame/, one row each in `routes`. Each handler
  * gets the request, the thread state and the path after the prefix.
+ *
+ * Who may call them: the inbox holds every account's mail (verification
+ * links for other people's addresses included) and can be emptied, so
+ * every route answers only clients inside --admin-allow (dev_admin_gate;
+ * default loopback only), whatever address --http binds. The one exception
+ * is the verification link, marked `anyone`: it is mailed to the address
+ * owner, who clicks it from wherever their mail client runs (--public-url
+ * may point anywhere), and it is a capability URL — the 256-bit token is
+ * the whole credential and confirms one address only. Unknown paths and
+ * methods are answered (404, 405) only to allowed clients as well.
  */
 #include "api/dev.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/api.h"
+#include "conf.h"
 #include "api/dev_messages.h"
 #include "api/dev_verify.h"
 
@@ -16,6 +28,7 @@ struct dev_route {
 	enum evhttp_cmd_type method;
 	const char *path; /* exact path, or a prefix when it ends with '/' */
 	void (*run)(struct evhttp_request *req, struct api_thread *t, const char *rest);
+	bool anyone;      /* exempt from --admin-allow (see above) */
 };
 
 static void
@@ -26,15 +39,16 @@ health(struct evhttp_request *req, struct api_thread *t, const char *rest)
 }
 
 static const struct dev_route routes[] = {
-	{EVHTTP_REQ_GET, "/_sesame/health", health},
+	{EVHTTP_REQ_GET, "/_sesame/health", health, false},
 	/* the capture inbox (dev_messages.c) */
-	{EVHTTP_REQ_GET, "/_sesame/messages", dev_messages_list},
-	{EVHTTP_REQ_DELETE, "/_sesame/messages", dev_messages_delete},
-	{EVHTTP_REQ_GET, "/_sesame/messages/", dev_messages_raw},
-	{EVHTTP_REQ_GET, "/_sesame/verify", dev_verify},
+	{EVHTTP_REQ_GET, "/_sesame/messages", dev_messages_list, false},
+	{EVHTTP_REQ_DELETE, "/_sesame/messages", dev_messages_delete, false},
+	{EVHTTP_REQ_GET, "/_sesame/messages/", dev_messages_raw, false},
+	/* the one route for anyone: its token is the credential */
+	{EVHTTP_REQ_GET, "/_sesame/verify", dev_verify, true},
 	/* last: a prefix that matches every path; the HTML inbox answers only
 	 * "/_sesame/" itself and 404 for the rest */
-	{EVHTTP_REQ_GET, "/_sesame/", dev_messages_inbox},
+	{EVHTTP_REQ_GET, "/_sesame/", dev_messages_inbox, false},
 };
 
 void
@@ -46,6 +60,24 @@ dev_reply(struct evhttp_request *req, int status, const char *ctype, const char 
 	evbuffer_add(out, body, len);
 	evhttp_send_reply(req, status, NULL, out);
 	evbuffer_free(out);
+}
+
+bool
+dev_admin_gate(struct evhttp_request *req, const struct conf *c)
+{
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	char body[160];
+
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+	if (peer != NULL && conf_admin_allows(c, peer))
+		return true;
+	/* the peer is an address libevent printed: no quote or backslash */
+	int n = snprintf(body, sizeof(body),
+			 "{\"error\": \"forbidden: %.64s is not in --admin-allow\"}\n",
+			 peer != NULL ? peer : "?");
+	dev_reply(req, 403, "application/json", body, (size_t)n);
+	return false;
 }
 
 void
@@ -63,10 +95,13 @@ dev_handle(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 			continue;
 		path_known = true;
 		if (r->method == cmd) {
-			r->run(req, t, path + n);
+			if (r->anyone || dev_admin_gate(req, t->conf))
+				r->run(req, t, path + n);
 			return;
 		}
 	}
+	if (!dev_admin_gate(req, t->conf))
+		return;
 	if (path_known) {
 		static const char m[] = "{\"error\": \"method not allowed\"}\n";
 		dev_reply(req, 405, "application/json", m, sizeof(m) - 1);

@@ -1,11 +1,12 @@
 /*
  * server.c — HTTP listener threads, a loop group (util/loop.h). Each loop
- * owns one event_base, one evhttp, one listening socket bound with
- * SO_REUSEPORT to the same address (the kernel spreads connections), one
- * store handle and one SigV4 cache, all made by loop_init on its thread and
- * freed by loop_free there. Nothing here blocks: handlers run on the loop
- * and read the store, which is a local SQLite file (WAL; readers never wait
- * for writers).
+ * owns one event_base, one evhttp, its own descriptor of the one listening
+ * socket (util/net.h: bound once, exclusively, so a second serve on the
+ * address fails; every loop accepts from its one queue), one store handle
+ * and one SigV4 cache, all made by loop_init on its thread and freed by
+ * loop_free there. Nothing here blocks: handlers run on the loop and read
+ * the store, which is a local SQLite file (WAL; readers never wait for
+ * writers).
  *
  * Invariant: all sockets are bound before http_server_start returns, so an
  * address in use is reported to the operator, not discovered later.
@@ -98,7 +99,9 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	sigv4_cache_init(l->t.sigv4);
 	if ((l->t.store = store_open(c->db, c->data, e)) == NULL)
 		return -1;
-	if ((l->fd = net_listen(c->http, e)) < 0)
+	/* loops init in order: loop 0 binds, the others share its socket */
+	l->fd = i == 0 ? net_listen(c->http, e) : net_share(s->loops[0].fd, c->http, e);
+	if (l->fd < 0)
 		return -1;
 	l->base = base;
 	l->t.base = l->base;

@@ -1,13 +1,25 @@
 /*
  * vault.c — sealing secrets at rest (vault.h; src/auth/). Owns the master key: 32 random
- * bytes in DATA_DIR/master.key, readable by its owner only.
+ * bytes in a file readable by its owner only, either DATA_DIR/master.key
+ * (the default, made on first use) or the file named by --master-key /
+ * $SESAME_MASTER_KEY_FILE (never made here).
  *
- * Creating the key file is race-free between processes: the bytes are
- * written to a private temporary file (O_CREAT|O_EXCL, 0600), fsync'ed, then
- * hard-linked to master.key; link() fails with EEXIST when another process
- * won, in which case we use its key. A file at master.key is therefore always
- * complete. A key file with group/other permission bits, of the wrong size,
- * or not a regular file is refused rather than silently "fixed".
+ * Why an explicit key file is never created: it is how an operator keeps
+ * the key away from the data (a systemd credential, a mounted secret, a
+ * file on another disk). A mistyped path or a credential that did not
+ * mount would otherwise mint a fresh key silently, and every secret sealed
+ * under the real one would stop opening; refusing to start says so at
+ * once. The default key beside the data is the convenient `make run` case.
+ *
+ * Creating the default key file is race-free between processes: the bytes
+ * are written to a private temporary file (O_CREAT|O_EXCL, 0600), fsync'ed,
+ * then hard-linked to master.key; link() fails with EEXIST when another
+ * process won, in which case we use its key. A file at master.key is
+ * therefore always complete. A key file with group/other permission bits,
+ * of the wrong size, or not a regular file is refused rather than silently
+ * "fixed". The default path is opened without following a symlink; an
+ * explicit one may be a symlink (Kubernetes mounts secrets as symlinks),
+ * and the checks apply to its target.
  *
  * Sealed blob: 0x01 | nonce[12] | ciphertext | tag[16]; the version byte is
  * authenticated as AAD. Each seal draws a fresh random nonce (2^-32 collision
@@ -19,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -28,6 +41,7 @@
 #include <unistd.h>
 
 #include "util/codec.h"
+#include "util/fs.h"
 #include "util/xalloc.h"
 
 #define KEY_LEN 32
@@ -51,37 +65,13 @@ fail(struct err *e, const char *fmt, const char *path, int errnum)
 	return err_set(e, 500, "InternalFailure", fmt, path, strerror(errnum));
 }
 
-/* mkdir -p DIR, mode 0700 for created components. */
-static int
-mkdirs(const char *dir, struct err *e)
-{
-	char path[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return err_set(e, 500, "InternalFailure", "data directory path is empty or too long");
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, 0700) != 0 && errno != EEXIST)
-			return fail(e, "cannot create directory %s: %s", path, errno);
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	return 0;
-}
-
 /* Read and check an existing key file. 1 loaded, 0 absent, -1 refused. */
 static int
-load_key(const char *path, unsigned char *key, struct err *e)
+load_key(const char *path, bool follow, unsigned char *key, struct err *e)
 {
 	struct stat st;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -167,19 +157,28 @@ out:
 }
 
 struct vault *
-vault_open(const char *data_dir, struct err *e)
+vault_open(const char *data_dir, const char *key_file, struct err *e)
 {
 	struct vault *v;
 	char path[PATH_MAX];
+	bool explicit = key_file != NULL && key_file[0] != '\0';
 	int r;
 
-	if (data_dir == NULL || data_dir[0] == '\0') {
-		err_set(e, 500, "InternalFailure", "no data directory for the master key");
-		return NULL;
-	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/master.key", data_dir) >= sizeof(path)) {
-		err_set(e, 500, "InternalFailure", "data directory path too long");
-		return NULL;
+	if (explicit) {
+		if ((size_t)snprintf(path, sizeof(path), "%s", key_file) >= sizeof(path)) {
+			err_set(e, 500, "InternalFailure", "master key path too long");
+			return NULL;
+		}
+	} else {
+		if (data_dir == NULL || data_dir[0] == '\0') {
+			err_set(e, 500, "InternalFailure", "no data directory for the master key");
+			return NULL;
+		}
+		if ((size_t)snprintf(path, sizeof(path), "%s/master.key", data_dir) >=
+		    sizeof(path)) {
+			err_set(e, 500, "InternalFailure", "data directory path too long");
+			return NULL;
+		}
 	}
 	v = xcalloc(1, sizeof(*v));
 	if ((v->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL) {
@@ -187,11 +186,16 @@ vault_open(const char *data_dir, struct err *e)
 		err_set(e, 500, "InternalFailure", "AES-256-GCM is not available from OpenSSL");
 		return NULL;
 	}
-	r = load_key(path, v->key, e);
-	if (r == 0) {
-		if (mkdirs(data_dir, e) != 0 || create_key(data_dir, path, e) != 0)
+	r = load_key(path, explicit, v->key, e);
+	if (r == 0 && explicit) {
+		r = err_set(e, 500, "InternalFailure",
+			    "master key %s does not exist (an explicit --master-key is never "
+			    "created; make one with: (umask 077; head -c 32 /dev/urandom > %s))",
+			    path, path);
+	} else if (r == 0) {
+		if (fs_mkdirs(data_dir, 0700, e) != 0 || create_key(data_dir, path, e) != 0)
 			r = -1;
-		else if ((r = load_key(path, v->key, e)) == 0)
+		else if ((r = load_key(path, false, v->key, e)) == 0)
 			r = err_set(e, 500, "InternalFailure", "master key %s vanished", path);
 	}
 	if (r < 0) {

@@ -2,8 +2,9 @@
  * vault.h — the one door to secrets at rest (src/auth/, with the
  * credentials lookup and the DKIM key storage that use it). Secret access keys and DKIM
  * private keys are sealed with AES-256-GCM under a 32-byte master key kept in
- * DATA_DIR/master.key (created with mode 0600 on first use). Sealed format:
- * 1 version byte (1) | 12-byte nonce | ciphertext | 16-byte tag.
+ * DATA_DIR/master.key (created with mode 0600 on first use) or in the file
+ * named by --master-key / $SESAME_MASTER_KEY_FILE (which must exist).
+ * Sealed format: 1 version byte (1) | 12-byte nonce | ciphertext | 16-byte tag.
  */
 #ifndef SESAME_AUTH_VAULT_H
 #define SESAME_AUTH_VAULT_H
@@ -15,8 +16,12 @@
 
 struct vault;
 
-/* Load (or create) DATA_DIR/master.key. NULL with `e` filled on failure. */
-struct vault *vault_open(const char *data_dir, struct err *e);
+/* Load the master key: from `key_file` when it is neither NULL nor "" (it
+ * must exist: an explicit key file is never created), else from
+ * DATA_DIR/master.key, created when absent. Either file must be a regular
+ * file of 32 bytes with no group/other permission bits. NULL with `e`
+ * filled (naming the file) on failure. */
+struct vault *vault_open(const char *data_dir, const char *key_file, struct err *e);
 void vault_free(struct vault *v);
 
 /* Seal n bytes; *out is malloc'd (caller frees). */

@@ -741,7 +741,7 @@ key_create(struct cli *x)
 			goto out;
 		}
 	}
-	if ((v = vault_open(x->c->data, &x->e)) == NULL) {
+	if ((v = vault_open(x->c->data, x->c->master_key, &x->e)) == NULL) {
 		rc = fail("%s", x->e.message);
 		goto out;
 	}
@@ -1112,7 +1112,7 @@ identity_dkim_records(struct cli *x)
 			    "(call VerifyDomainDkim first)",
 			    domain, region, account);
 	}
-	if ((v = vault_open(x->c->data, &x->e)) == NULL ||
+	if ((v = vault_open(x->c->data, x->c->master_key, &x->e)) == NULL ||
 	    dkim_keys_public(v, id.dkim_keys_sealed, id.dkim_keys_sealed_len, pub, &x->e) != 0) {
 		rc = fail("%s", x->e.message);
 		goto out;

@@ -17,7 +17,6 @@
  */
 #include "core/policy.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
@@ -30,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/cidr.h"
 #include "util/codec.h"
 #include "util/err.h"
 #include "util/testable.h"
@@ -113,9 +113,7 @@ struct pvalue {
 	size_t len;
 	double num;
 	long long ms; /* dates: epoch milliseconds */
-	unsigned char ip[16];
-	unsigned char fam; /* 4 or 6 */
-	unsigned char prefix;
+	struct cidr net; /* IpAddress, NotIpAddress */
 	bool b;
 };
 
@@ -376,60 +374,6 @@ policy_parse_date(const char *s, long long *ms_out)
 	long long secs = days_from_civil(y, mo, d) * 86400LL + h * 3600LL + mi * 60LL + se - off;
 	*ms_out = secs * 1000 + frac_ms;
 	return true;
-}
-
-/* An IPv4/IPv6 address with optional /prefix; host bits are masked off. */
-TESTABLE bool
-policy_parse_cidr(const char *s, unsigned char ip[16], unsigned char *fam_out,
-    unsigned char *prefix_out)
-{
-	char addr[64];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	int maxp, prefix;
-
-	if (alen == 0 || alen >= sizeof(addr))
-		return false;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	memset(ip, 0, 16);
-	if (inet_pton(AF_INET, addr, ip) == 1) {
-		*fam_out = 4;
-		maxp = 32;
-	} else if (inet_pton(AF_INET6, addr, ip) == 1) {
-		*fam_out = 6;
-		maxp = 128;
-	} else {
-		return false;
-	}
-	prefix = maxp;
-	if (slash != NULL) {
-		const char *q = slash + 1;
-		size_t ql = strlen(q);
-		if (ql == 0 || ql > 3 || strspn(q, "0123456789") != ql)
-			return false;
-		prefix = (int)strtol(q, NULL, 10);
-		if (prefix > maxp)
-			return false;
-	}
-	for (int bit = prefix; bit < maxp; bit++)
-		ip[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
-	*prefix_out = (unsigned char)prefix;
-	return true;
-}
-
-static bool
-cidr_contains(const struct pvalue *net, unsigned char fam, const unsigned char ip[16])
-{
-	if (net->fam != fam)
-		return false;
-	int full = net->prefix / 8, rest = net->prefix % 8;
-	if (memcmp(net->ip, ip, (size_t)full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	unsigned char mask = (unsigned char)(0xff00u >> rest);
-	return (net->ip[full] & mask) == (ip[full] & mask);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1044,7 +988,7 @@ compile_value(struct policy *p, struct pcond *c, const char *s, struct pvalue *v
 		break;
 	}
 	case F_IP:
-		if (!policy_parse_cidr(s, v->ip, &v->fam, &v->prefix))
+		if (!cidr_parse(s, &v->net))
 			return err_set(e, 400, "InvalidPolicy",
 			    "Invalid IP address or CIDR '%s' for condition key '%s'.", s, c->key);
 		break;
@@ -1304,8 +1248,7 @@ struct ctx_val {
 	char *s;
 	size_t len;
 	unsigned flags;
-	unsigned char fam;
-	unsigned char ip[16];
+	struct cidr ip; /* CV_IP: one host */
 	double num;
 	long long ms;
 };
@@ -1398,8 +1341,7 @@ policy_ctx_add(struct policy_ctx *c, const char *key, const char *value)
 		v->flags |= CV_NUM;
 	if (policy_parse_date(value, &v->ms))
 		v->flags |= CV_DATE;
-	unsigned char prefix;
-	if (strchr(value, '/') == NULL && policy_parse_cidr(value, v->ip, &v->fam, &prefix))
+	if (strchr(value, '/') == NULL && cidr_parse(value, &v->ip))
 		v->flags |= CV_IP;
 	if (strcasecmp(value, "true") == 0)
 		v->flags |= CV_TRUE;
@@ -1466,7 +1408,7 @@ value_match(const struct pcond *c, const struct pvalue *pv, const struct ctx_val
 	case F_BINARY:
 		return pv->len == rv->len && memcmp(pv->s, rv->s, rv->len) == 0;
 	case F_IP:
-		return (rv->flags & CV_IP) && cidr_contains(pv, rv->fam, rv->ip);
+		return (rv->flags & CV_IP) && cidr_contains(&pv->net, &rv->ip);
 	case F_ARN:
 		return policy_arn_match(pv->s, pv->len, rv->s, rv->len);
 	case F_NULL:

@@ -21,10 +21,17 @@
  *  4. List callbacks run after the rows are copied out and the statement is
  *     reset, so a callback may use the handle again.
  *
+ * The database file and its -wal and -shm companions are mode 0600, like the
+ * master key (they hold every account and every sealed secret): the main
+ * file is made (or narrowed) to 0600 before SQLite opens it, and SQLite
+ * creates its companions with the main file's mode (private_files).
+ *
  * The schema is the ordered list `migrations[]`; PRAGMA user_version counts
  * the ones applied. Add a migration by appending a string — never edit one
  * that has shipped. See docs/internals/store.md.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -32,6 +39,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/backend.h"
 #include "store/store.h"
@@ -2004,6 +2013,46 @@ sqlite_init_once(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* Create `path` 0600 if absent, else narrow it to 0600, and narrow any
+ * -wal, -shm or -journal file an earlier version left with a wider mode.
+ * Runs before sqlite3_open_v2 so nothing is ever created readable by
+ * others, whatever the umask.
+ *
+ * An existing file is changed by path, never opened: closing any
+ * descriptor of a file drops every POSIX lock this process holds on it,
+ * including the locks of SQLite connections other threads have open —
+ * the next connection to close would then think it was the last one and
+ * delete the WAL under them. A file created here (O_EXCL) had no
+ * connection yet, so closing that descriptor drops nothing. */
+static int
+private_files(const char *path, struct err *e)
+{
+	static const char *const companion[] = {"-wal", "-shm", "-journal"};
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		int rc = fchmod(fd, 0600), errnum = errno;
+		close(fd);
+		if (rc != 0)
+			return err_temp(e, "store: cannot make %s private: %s", path,
+					strerror(errnum));
+	} else if (errno != EEXIST) {
+		return err_temp(e, "store: cannot open %s: %s", path, strerror(errno));
+	}
+	for (size_t i = 0; i <= sizeof(companion) / sizeof(companion[0]); i++) {
+		char *p = i == 0 ? xstrdup(path) : xasprintf("%s%s", path, companion[i - 1]);
+		int rc = chmod(p, 0600);
+		int errnum = errno;
+		if (rc != 0 && !(i > 0 && errnum == ENOENT)) {
+			err_temp(e, "store: cannot make %s private: %s", p, strerror(errnum));
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	return 0;
+}
+
 static struct store *
 sq_open(const char *path, struct err *e)
 {
@@ -2013,6 +2062,8 @@ sq_open(const char *path, struct err *e)
 
 	pthread_once(&once, sqlite_init_once);
 	q->base.ops = &sqlite_ops;
+	if (private_files(path, e) != 0)
+		goto fail;
 	if (sqlite3_open_v2(path, &q->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {

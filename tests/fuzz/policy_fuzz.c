@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cidr.h"
 #include "core/policy.h"
 #include "util/err.h"
 
@@ -21,8 +22,6 @@ bool policy_glob(const char *p, size_t pl, const char *s, size_t sl, bool icase)
 bool policy_arn_match(const char *p, size_t pl, const char *s, size_t sl);
 bool policy_parse_date(const char *s, long long *ms_out);
 bool policy_parse_number(const char *s, double *out);
-bool policy_parse_cidr(const char *s, unsigned char ip[16], unsigned char *fam_out,
-    unsigned char *prefix_out);
 
 static const char *const keys[] = {
 	"ses:FromAddress", "ses:FromDisplayName", "ses:Recipients", "ses:FeedbackAddress",
@@ -80,10 +79,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	slice(data, size, 1, b);
 	long long ms;
 	double num;
-	unsigned char ip[16], fam, prefix;
+	struct cidr net;
 	(void)policy_parse_date(a, &ms);
 	(void)policy_parse_number(a, &num);
-	(void)policy_parse_cidr(a, ip, &fam, &prefix);
+	(void)cidr_parse(a, &net);
+	(void)cidr_parse_client(a, &net);
 	(void)policy_glob(a, strlen(a), b, strlen(b), size & 1);
 	(void)policy_arn_match(a, strlen(a), b, strlen(b));
 

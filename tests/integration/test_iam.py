@@ -111,9 +111,26 @@ def test_service_key_only_sends(sesame, owner):
 
 
 def test_root_may_do_everything(sesame, owner):
-    ses = sesame.client(owner[1])
-    ses.put_identity_policy(Identity="example.com", PolicyName="p", Policy=open_policy(owner[0]))
-    ses.get_send_quota()
+    """The root key has no IAM policy and needs none: every account-level and
+    identity-level action succeeds and takes effect."""
+    acct, key = owner
+    ses = sesame.client(key)
+    ses.put_identity_policy(Identity="example.com", PolicyName="p", Policy=open_policy(acct))
+    assert ses.list_identity_policies(Identity="example.com")["PolicyNames"] == ["p"]
+    got = ses.get_identity_policies(Identity="example.com", PolicyNames=["p"])["Policies"]
+    assert json.loads(got["p"]) == json.loads(open_policy(acct))
+    quota = ses.get_send_quota()
+    assert (quota["Max24HourSend"], quota["MaxSendRate"]) == (50000.0, 14.0)
+    ses.verify_email_identity(EmailAddress="new@example.org")
+    assert sorted(ses.list_identities()["Identities"]) == ["example.com", "new@example.org"]
+    ses.update_account_sending_enabled(Enabled=False)
+    assert ses.get_account_sending_enabled()["Enabled"] is False
+    ses.update_account_sending_enabled(Enabled=True)
+    assert ses.get_account_sending_enabled()["Enabled"] is True
+    ses.delete_identity_policy(Identity="example.com", PolicyName="p")
+    assert ses.list_identity_policies(Identity="example.com")["PolicyNames"] == []
+    ses.delete_identity(Identity="new@example.org")
+    assert ses.list_identities()["Identities"] == ["example.com"]
 
 
 def test_ipv4_client_of_dual_stack_listener_is_ipv4(tmp_path):

@@ -100,42 +100,58 @@ def test_bad_policy_names(sesame, name, code):
 
 def test_name_of_64_is_fine(sesame):
     acct, _, ses = owner(sesame)
-    ses.put_identity_policy(Identity="example.com", PolicyName="a" * 64,
-                            Policy=allow("111122223333", arn(acct)))
+    name = "a" * 64
+    doc = allow("111122223333", arn(acct))
+    ses.put_identity_policy(Identity="example.com", PolicyName=name, Policy=doc)
+    assert ses.list_identity_policies(Identity="example.com")["PolicyNames"] == [name]
+    got = ses.get_identity_policies(Identity="example.com", PolicyNames=[name])["Policies"]
+    assert json.loads(got[name]) == json.loads(doc)
 
 
-@pytest.mark.parametrize("doc,needle", [
-    ("{not json", ""),
-    (json.dumps({"Version": "2012-10-17", "Statement": []}), ""),
+@pytest.mark.parametrize("doc,expected", [
+    ("{not json",
+     "Policy has invalid JSON: string or '}' expected near 'not' (line 1, column 4)."),
+    (json.dumps({"Version": "2012-10-17", "Statement": []}),
+     "Policy must contain at least one statement."),
     (json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111122223333"},
                                 "Action": "ses:SendEmail", "Resource": "RESOURCE",
                                 "Condition": {"StringEquals": {"AWS:SourceAccount": "1"}}}]}),
      "Unknown or unapplicable condition field 'AWS:SourceAccount'."),
     (json.dumps({"Statement": [{"Effect": "Maybe", "Principal": "*",
-                                "Action": "ses:SendEmail", "Resource": "RESOURCE"}]}), ""),
+                                "Action": "ses:SendEmail", "Resource": "RESOURCE"}]}),
+     "Invalid effect 'Maybe': Effect must be Allow or Deny."),
     (json.dumps({"Statement": [{"Effect": "Allow", "Action": "ses:SendEmail",
-                                "Resource": "RESOURCE"}]}), ""),
+                                "Resource": "RESOURCE"}]}),
+     "Missing required field Principal."),
     (json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111122223333"},
                                 "Action": "ses:SendEmail",
-                                "Resource": "arn:aws:ses:us-east-1:999999999999:identity/other.com"}]}), ""),
+                                "Resource": "arn:aws:ses:us-east-1:999999999999:identity/other.com"}]}),
+     "Policy resource must be the identity's ARN: RESOURCE."),
     (json.dumps({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "111122223333"},
                                 "Action": "ses:SendEmail", "Resource": "RESOURCE",
-                                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/99"}}}]}), ""),
+                                "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/99"}}}]}),
+     "Invalid IP address or CIDR '10.0.0.0/99' for condition key 'aws:SourceIp'."),
 ])
-def test_invalid_policies(sesame, doc, needle):
+def test_invalid_policies(sesame, doc, expected):
     acct, _, ses = owner(sesame)
     doc = doc.replace("RESOURCE", arn(acct))
     code, msg, status = error(lambda: ses.put_identity_policy(
         Identity="example.com", PolicyName="bad", Policy=doc))
     assert (code, status) == ("InvalidPolicy", 400)
-    assert needle in msg and msg
+    assert msg == expected.replace("RESOURCE", arn(acct))
     assert ses.list_identity_policies(Identity="example.com")["PolicyNames"] == []
 
 
 def test_lowercase_aws_key_is_accepted(sesame):
+    """SES wants the `aws:` prefix of a condition key in lower case (the
+    `AWS:` spelling is refused, in test_invalid_policies): the lower-case
+    spelling is stored and served back as written."""
     acct, _, ses = owner(sesame)
-    ses.put_identity_policy(Identity="example.com", PolicyName="ok", Policy=allow(
-        "111122223333", arn(acct), condition={"StringEquals": {"aws:SourceAccount": "1"}}))
+    doc = allow("111122223333", arn(acct), condition={"StringEquals": {"aws:SourceAccount": "1"}})
+    ses.put_identity_policy(Identity="example.com", PolicyName="ok", Policy=doc)
+    assert ses.list_identity_policies(Identity="example.com")["PolicyNames"] == ["ok"]
+    got = ses.get_identity_policies(Identity="example.com", PolicyNames=["ok"])["Policies"]
+    assert json.loads(got["ok"]) == json.loads(doc)
 
 
 def test_other_accounts_arn_refused(sesame):

@@ -593,7 +593,7 @@ test_keys(void **state)
 
 	/* stored sealed: the blob is not the secret and unseals to it */
 	struct store *s = store_open(NULL, dir, &e);
-	struct vault *v = vault_open(dir, &e);
+	struct vault *v = vault_open(dir, NULL, &e);
 	struct access_key k = {0};
 	uint8_t *plain;
 	size_t plen;

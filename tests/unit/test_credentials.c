@@ -67,8 +67,8 @@ setup(void **state)
 	assert_non_null(mkdtemp(f->dir));
 	assert_non_null(mkdtemp(f->dir2));
 	assert_non_null(f->s = store_open(NULL, f->dir, &e));
-	assert_non_null(f->v = vault_open(f->dir, &e));
-	assert_non_null(f->other = vault_open(f->dir2, &e));
+	assert_non_null(f->v = vault_open(f->dir, NULL, &e));
+	assert_non_null(f->other = vault_open(f->dir2, NULL, &e));
 	assert_int_equal(f->s->ops->account_create(f->s, &a, &e), 0);
 	assert_int_equal(f->s->ops->user_create(f->s, &u, &e), 0);
 	mk_key(f, "AKIAROOT000000000001", "", "");

@@ -54,8 +54,8 @@ setup(void **state)
 
 	f->dir = tmpdir();
 	f->dir2 = tmpdir();
-	f->v = vault_open(f->dir, &e);
-	f->other = vault_open(f->dir2, &e);
+	f->v = vault_open(f->dir, NULL, &e);
+	f->other = vault_open(f->dir2, NULL, &e);
 	if (f->v == NULL || f->other == NULL)
 		return -1;
 	if (dkim_keys_generate(f->v, &f->sealed, &f->sealed_len, &e) != 0)

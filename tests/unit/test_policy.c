@@ -26,8 +26,6 @@ bool policy_glob(const char *p, size_t pl, const char *s, size_t sl, bool icase)
 bool policy_arn_match(const char *p, size_t pl, const char *s, size_t sl);
 bool policy_parse_date(const char *s, long long *ms_out);
 bool policy_parse_number(const char *s, double *out);
-bool policy_parse_cidr(const char *s, unsigned char ip[16], unsigned char *fam_out,
-    unsigned char *prefix_out);
 int cli_policy_run(int argc, char **argv, FILE *in, FILE *out, FILE *errf);
 
 static size_t ncases; /* printed at the end: how many table rows ran */
@@ -1215,7 +1213,7 @@ test_dates(void **state)
 }
 
 static void
-test_numbers_cidr_utf8(void **state)
+test_numbers_utf8(void **state)
 {
 	(void)state;
 	static const struct {
@@ -1237,26 +1235,7 @@ test_numbers_cidr_utf8(void **state)
 		}
 		ncases++;
 	}
-	static const struct {
-		const char *s;
-		bool ok;
-		int fam, prefix;
-	} cidrs[] = {
-		{"10.0.0.0/8", true, 4, 8}, {"10.0.0.1", true, 4, 32}, {"0.0.0.0/0", true, 4, 0},
-		{"::1", true, 6, 128}, {"2001:db8::/32", true, 6, 32}, {"::ffff:1.2.3.4/128", true, 6, 128},
-		{"10.0.0.0/33", false, 0, 0}, {"10.0.0.0/-1", false, 0, 0}, {"10.0.0/8", false, 0, 0},
-		{"/8", false, 0, 0}, {"10.0.0.0/8/8", false, 0, 0}, {"10.0.0.0/0008", false, 0, 0},
-		{"fe80::1%eth0", false, 0, 0}, {"", false, 0, 0},
-	};
-	for (size_t i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++) {
-		unsigned char ip[16], fam = 0, prefix = 0;
-		bool ok = policy_parse_cidr(cidrs[i].s, ip, &fam, &prefix);
-		if (ok != cidrs[i].ok || (ok && (fam != cidrs[i].fam || prefix != cidrs[i].prefix))) {
-			print_error("cidr row %zu: '%s'\n", i, cidrs[i].s);
-			fail();
-		}
-		ncases++;
-	}
+	/* CIDRs: tests/unit/test_cidr.c (core/cidr.c) */
 	static const struct {
 		const char *s;
 		bool ok;
@@ -1527,7 +1506,7 @@ main(void)
 		cmocka_unit_test(test_glob),
 		cmocka_unit_test(test_arn_match),
 		cmocka_unit_test(test_dates),
-		cmocka_unit_test(test_numbers_cidr_utf8),
+		cmocka_unit_test(test_numbers_utf8),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, NULL, report);

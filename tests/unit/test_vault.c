@@ -56,7 +56,7 @@ test_round_trip(void **state)
 	static const size_t sizes[] = {0, 1, 15, 16, 17, 40, 1000, 5000};
 	char *d = tmpdir();
 	struct err e;
-	struct vault *v = vault_open(d, &e);
+	struct vault *v = vault_open(d, NULL, &e);
 	assert_non_null(v);
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -93,7 +93,7 @@ test_tamper(void **state)
 	(void)state;
 	char *d = tmpdir();
 	struct err e;
-	struct vault *v = vault_open(d, &e);
+	struct vault *v = vault_open(d, NULL, &e);
 	const char *secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 	uint8_t *s, *back = (uint8_t *)"x";
 	size_t n, lb = 7;
@@ -130,7 +130,7 @@ test_wrong_key(void **state)
 	(void)state;
 	char *d1 = tmpdir(), *d2 = tmpdir();
 	struct err e;
-	struct vault *v1 = vault_open(d1, &e), *v2 = vault_open(d2, &e), *v1b;
+	struct vault *v1 = vault_open(d1, NULL, &e), *v2 = vault_open(d2, NULL, &e), *v1b;
 	uint8_t *s, *back;
 	size_t n, lb;
 
@@ -140,7 +140,7 @@ test_wrong_key(void **state)
 	assert_int_equal(vault_unseal(v2, s, n, &back, &lb, &e), -1);
 	assert_non_null(strstr(e.message, "authentication"));
 	/* reopening the same data dir gives the same key */
-	v1b = vault_open(d1, &e);
+	v1b = vault_open(d1, NULL, &e);
 	assert_non_null(v1b);
 	assert_int_equal(vault_unseal(v1b, s, n, &back, &lb, &e), 0);
 	assert_memory_equal(back, "secret", 6);
@@ -162,7 +162,7 @@ test_key_file_created_0600(void **state)
 	struct err e;
 	struct stat st;
 	mode_t old = umask(0);  /* even a permissive umask must give 0600 */
-	struct vault *v = vault_open(sub, &e);
+	struct vault *v = vault_open(sub, NULL, &e);
 	umask(old);
 
 	assert_non_null(v);
@@ -212,7 +212,7 @@ test_refuses_bad_key_files(void **state)
 		char *d = tmpdir(), *path = xasprintf("%s/master.key", d);
 		struct err e = {0};
 		write_file(path, key, cases[i].len, cases[i].mode);
-		struct vault *v = vault_open(d, &e);
+		struct vault *v = vault_open(d, NULL, &e);
 		if (cases[i].msg == NULL) {
 			assert_non_null(v);
 		} else {
@@ -235,14 +235,82 @@ test_refuses_symlink_and_dir(void **state)
 
 	write_file(real, key, 32, 0600);
 	assert_int_equal(symlink(real, path), 0);
-	assert_null(vault_open(d, &e));
+	assert_null(vault_open(d, NULL, &e));
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(mkdir(path, 0700), 0);
-	assert_null(vault_open(d, &e));
-	assert_null(vault_open("", &e));
+	assert_null(vault_open(d, NULL, &e));
+	assert_null(vault_open("", NULL, &e));
 	free(path);
 	free(real);
 	rmtree(d);
+}
+
+/* An explicit key file (--master-key): used where it is, never created,
+ * checked like the default one, may be a symlink; the data dir is left
+ * alone; the default key of that data dir is a different key. */
+static void
+test_explicit_key_file(void **state)
+{
+	(void)state;
+	char *d = tmpdir(), *keys = tmpdir();
+	char *path = xasprintf("%s/sesame.key", keys), *link = xasprintf("%s/link.key", keys);
+	char *dflt = xasprintf("%s/master.key", d);
+	uint8_t key[32], *s, *back;
+	size_t n, lb;
+	struct stat st;
+	struct err e = {0};
+
+	/* absent: an error naming the file and how to make one; nothing created */
+	assert_null(vault_open(d, path, &e));
+	assert_non_null(strstr(e.message, path));
+	assert_non_null(strstr(e.message, "does not exist"));
+	assert_non_null(strstr(e.message, "head -c 32 /dev/urandom"));
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(stat(dflt, &st), -1);
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(i * 13 + 1);
+	write_file(path, key, sizeof(key), 0400); /* a systemd credential is 0400 */
+	struct vault *v = vault_open(d, path, &e);
+	assert_non_null(v);
+	assert_int_equal(stat(dflt, &st), -1); /* no key beside the data */
+	assert_int_equal(vault_seal(v, "secret", 6, &s, &n, &e), 0);
+
+	/* the same file through a symlink opens the same key */
+	assert_int_equal(symlink(path, link), 0);
+	struct vault *vl = vault_open(d, link, &e);
+	assert_non_null(vl);
+	assert_int_equal(vault_unseal(vl, s, n, &back, &lb, &e), 0);
+	assert_memory_equal(back, "secret", 6);
+	free(back);
+
+	/* the data dir's default key is another key: the secret does not open */
+	struct vault *vd = vault_open(d, NULL, &e);
+	assert_non_null(vd);
+	assert_int_equal(vault_unseal(vd, s, n, &back, &lb, &e), -1);
+	assert_non_null(strstr(e.message, "wrong master key"));
+	/* "" is the default as well */
+	struct vault *ve = vault_open(d, "", &e);
+	assert_non_null(ve);
+	assert_int_equal(vault_unseal(ve, s, n, &back, &lb, &e), -1);
+
+	/* the explicit file gets the default's checks */
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_null(vault_open(d, path, &e));
+	assert_non_null(strstr(e.message, "chmod 600"));
+	assert_null(vault_open(d, keys, &e)); /* a directory */
+	assert_non_null(strstr(e.message, "not a regular file"));
+
+	free(s);
+	vault_free(v);
+	vault_free(vl);
+	vault_free(vd);
+	vault_free(ve);
+	free(path);
+	free(link);
+	free(dflt);
+	rmtree(d);
+	rmtree(keys);
 }
 
 int
@@ -255,6 +323,7 @@ main(void)
 		cmocka_unit_test(test_key_file_created_0600),
 		cmocka_unit_test(test_refuses_bad_key_files),
 		cmocka_unit_test(test_refuses_symlink_and_dir),
+		cmocka_unit_test(test_explicit_key_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
