@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "delivery/capture.h"
+#include "delivery/outbound.h"
 #include "util/xalloc.h"
 
 struct transport_row {
@@ -20,6 +21,8 @@ struct transport_row {
 
 static const struct transport_row rows[] = {
 	{"capture", capture_open},
+	{"mx", outbound_open},
+	{"relay", outbound_open},
 };
 
 struct transport *

@@ -48,6 +48,7 @@ struct transport_rcpt {
 	char enhanced[16];        /* "5.1.1"; "" when the reply had none */
 	char reply[512];          /* reply text (one line) or the local reason */
 	char remote_ip[64];       /* the server that answered; "" when none */
+	bool cancelled;           /* stopped before an answer: record nothing */
 };
 
 /* One message and the recipients claimed for it. Owned by the queue; the
@@ -61,7 +62,7 @@ struct transport_job {
 	int64_t created_ms;
 	struct transport_rcpt *rcpt;
 	size_t nrcpt;
-	bool cancelled;           /* set by stop(): results are not to be recorded */
+	bool cancelled;           /* every recipient cancelled (stop()) */
 	struct transport_job *next; /* the queue's list link */
 };
 

@@ -428,8 +428,10 @@ results_write(struct queue *q, struct transport_job *jobs)
 		q->inflight_rcpts -= j->nrcpt < q->inflight_rcpts ? j->nrcpt : q->inflight_rcpts;
 		if (j->cancelled)
 			continue; /* invariant 4: the lease is given back at the next start */
-		for (size_t i = 0; i < j->nrcpt; i++, k++) {
+		for (size_t i = 0; i < j->nrcpt; i++) {
 			const struct transport_rcpt *r = &j->rcpt[i];
+			if (r->cancelled)
+				continue; /* invariant 4, as for a cancelled job */
 			decide(q, j, r, now_ms, &dec[k]);
 			o[k].message_id = j->message_id;
 			o[k].idx = r->idx;
@@ -446,9 +448,9 @@ results_write(struct queue *q, struct transport_job *jobs)
 				ev[k].detail = dec[k].detail;
 				o[k].event = &ev[k];
 			}
-			log_info("queue: %s to %s: %s (%d %s%s%s)", j->message_id, r->address,
-				 o[k].status, r->code, r->enhanced, r->enhanced[0] ? " " : "",
-				 r->reply);
+			log_info("queue: %s to %s: %s (%d %s)", j->message_id, r->address,
+				 o[k].status, r->code, r->reply);
+			k++;
 		}
 	}
 	if (k > 0 && q->store->ops->rcpt_finish(q->store, QUEUE_OWNER, q->transport->ops->name,
