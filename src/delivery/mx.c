@@ -198,8 +198,9 @@ assemble(struct mx_lookup *l)
 		finish(l);
 		return;
 	}
-	snprintf(detail, sizeof(detail), "%s %s: no address%s%s", l->res.implicit ? "host" : "MX hosts of",
-		 l->name, temp ? ": " : "", temp ? dns_status_str(st) : "");
+	snprintf(detail, sizeof(detail), "%s %s: no address%s%s",
+	         l->res.implicit ? "host" : "MX hosts of", l->name, temp ? ": " : "",
+	         temp ? dns_status_str(st) : "");
 	if (temp)
 		fail(l, MX_TEMPFAIL, 451, "4.4.3", "DNS lookup failed, will retry", detail);
 	else if (l->relay)
@@ -483,7 +484,8 @@ mx_free(struct mx *m)
 			l->res.targets = NULL;
 			snprintf(l->res.enhanced, sizeof(l->res.enhanced), "4.3.2");
 			snprintf(l->res.text, sizeof(l->res.text), "4.3.2 shutting down");
-			snprintf(l->res.detail, sizeof(l->res.detail), "lookup for %s cancelled", l->name);
+			snprintf(l->res.detail, sizeof(l->res.detail), "lookup for %s cancelled",
+			         l->name);
 		}
 		l->cb(l->arg, &l->res);
 		lookup_free(l);

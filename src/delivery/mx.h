@@ -65,8 +65,8 @@ struct mx_result {
 	int code;
 	char enhanced[16];
 	char text[SMTPC_TEXT_MAX];
-	char detail[384];   /* for logs: which lookup failed and how */
-	bool implicit;      /* targets are the domain's own addresses (no MX) */
+	char detail[384];                   /* for logs: which lookup failed and how */
+	bool implicit;                      /* targets are the domain's own addresses (no MX) */
 	const struct smtpc_target *targets; /* valid during the callback only */
 	size_t n;
 };
@@ -83,8 +83,7 @@ void mx_free(struct mx *m);
  * valid until the callback starts or mx_cancel; NULL only while mx_free runs. */
 struct mx_lookup *mx_resolve(struct mx *m, const char *domain, mx_done_fn cb, void *arg);
 /* The fixed target HOST:PORT (host copied; port 1..65535). */
-struct mx_lookup *mx_relay(struct mx *m, const char *host, unsigned port, mx_done_fn cb,
-			   void *arg);
+struct mx_lookup *mx_relay(struct mx *m, const char *host, unsigned port, mx_done_fn cb, void *arg);
 /* Forget a lookup: its callback will not run. NULL is a no-op. */
 void mx_cancel(struct mx_lookup *l);
 

@@ -49,12 +49,12 @@
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define BODY_CHUNK (64u << 10)   /* bytes handed to the bufferevent at a time */
-#define BODY_LOW (32u << 10)     /* refill the output below this */
+#define BODY_CHUNK   (64u << 10) /* bytes handed to the bufferevent at a time */
+#define BODY_LOW     (32u << 10) /* refill the output below this */
 #define DEF_PER_HOST 5
-#define DEF_TOTAL 100
-#define DEF_IDLE_MS 3000
-#define DEF_MSGS 100
+#define DEF_TOTAL    100
+#define DEF_IDLE_MS  3000
+#define DEF_MSGS     100
 
 /* ---- the reply parser ------------------------------------------------------- */
 
@@ -158,7 +158,8 @@ smtpc_reply_parse(const char *buf, size_t len, struct smtpc_reply *r, size_t *us
 		if (last)
 			break;
 	}
-	t.status_parsed = parse_status(t.line[0].p, t.line[0].n, t.code, t.status, sizeof(t.status));
+	t.status_parsed =
+	    parse_status(t.line[0].p, t.line[0].n, t.code, t.status, sizeof(t.status));
 	if (!t.status_parsed)
 		snprintf(t.status, sizeof(t.status), "%d.0.0", t.code / 100);
 	*r = t;
@@ -373,12 +374,17 @@ enum cstate {
 };
 
 static const char *const state_what[] = {
-	[C_CONNECTING] = "connecting to", [C_GREETING] = "waiting for the greeting from",
-	[C_EHLO] = "after EHLO to",	  [C_HELO] = "after HELO to",
-	[C_STARTTLS] = "after STARTTLS to", [C_HANDSHAKE] = "during the TLS handshake with",
-	[C_EHLO_TLS] = "after EHLO to",	  [C_TX] = "during the transaction with",
-	[C_BODY] = "after sending the message to", [C_IDLE] = "idle with",
-	[C_QUIT] = "after QUIT to",
+    [C_CONNECTING] = "connecting to",
+    [C_GREETING] = "waiting for the greeting from",
+    [C_EHLO] = "after EHLO to",
+    [C_HELO] = "after HELO to",
+    [C_STARTTLS] = "after STARTTLS to",
+    [C_HANDSHAKE] = "during the TLS handshake with",
+    [C_EHLO_TLS] = "after EHLO to",
+    [C_TX] = "during the transaction with",
+    [C_BODY] = "after sending the message to",
+    [C_IDLE] = "idle with",
+    [C_QUIT] = "after QUIT to",
 };
 
 enum rstate { R_NONE, R_ACCEPTED, R_FINAL };
@@ -404,7 +410,7 @@ struct job {
 	struct conn *conn;       /* bound there */
 	bool done;               /* on c->done */
 	struct smtpc_target *targets;
-	char **target_host;      /* owned copies of targets[i].host */
+	char **target_host; /* owned copies of targets[i].host */
 	size_t ntargets, cur;
 	char *mail_from;
 	char **rcpt;
@@ -417,7 +423,7 @@ struct job {
 	struct smtpc_rcpt_result *res;
 	enum rstate *rst;
 	bool tls;
-	bool fresh_retry;        /* already retried once after a dead reused connection */
+	bool fresh_retry; /* already retried once after a dead reused connection */
 	unsigned attempts;
 	struct failure temp, perm; /* last temporary and permanent target failure */
 };
@@ -426,7 +432,7 @@ struct host {
 	struct host *next;
 	char key[SMTPC_REMOTE_MAX]; /* address:port */
 	unsigned nconns;
-	struct conn *conns;         /* via conn->hnext */
+	struct conn *conns; /* via conn->hnext */
 	struct job *wait_head, *wait_tail;
 };
 
@@ -445,16 +451,16 @@ struct conn {
 	unsigned msgs;
 	struct job *job;
 	/* the transaction */
-	bool rset;       /* begins with RSET (a reused connection) */
+	bool rset; /* begins with RSET (a reused connection) */
 	bool pipelined;
 	size_t ncmds, sent, got;
-	int mail_ok;     /* -1 unknown, 0 refused, 1 accepted */
+	int mail_ok; /* -1 unknown, 0 refused, 1 accepted */
 	int mail_code;
 	bool mail_bounce;
 	char mail_status[16];
 	char mail_text[SMTPC_TEXT_MAX];
 	size_t naccepted, nanswered;
-	bool dummy_dot;  /* DATA got 354 with nobody accepted: "." alone */
+	bool dummy_dot; /* DATA got 354 with nobody accepted: "." alone */
 	size_t body_off;
 	bool dot_timer;
 };
@@ -517,7 +523,7 @@ conn_puts(struct conn *k, const char *s)
 
 static void
 fill_res(struct smtpc_rcpt_result *res, enum smtpc_outcome o, int code, const char *status,
-	 bool local, const char *text, const char *remote, const char *host)
+         bool local, const char *text, const char *remote, const char *host)
 {
 	res->outcome = o;
 	res->code = code;
@@ -530,8 +536,8 @@ fill_res(struct smtpc_rcpt_result *res, enum smtpc_outcome o, int code, const ch
 
 /* Give recipient i of k's job its final answer (invariant 5: only once). */
 static void
-rcpt_final(struct conn *k, size_t i, enum smtpc_outcome o, int code, const char *status,
-	   bool local, const char *text)
+rcpt_final(struct conn *k, size_t i, enum smtpc_outcome o, int code, const char *status, bool local,
+           const char *text)
 {
 	struct job *j = k->job;
 
@@ -664,11 +670,11 @@ static void
 run_callback(struct job *j)
 {
 	struct smtpc_result r = {
-		.nrcpt = j->nrcpt,
-		.rcpt = (const char *const *)j->rcpt,
-		.res = j->res,
-		.tls = j->tls,
-		.attempts = j->attempts,
+	    .nrcpt = j->nrcpt,
+	    .rcpt = (const char *const *)j->rcpt,
+	    .res = j->res,
+	    .tls = j->tls,
+	    .attempts = j->attempts,
 	};
 	j->cb(j->arg, &r);
 }
@@ -741,13 +747,12 @@ job_target_failed(struct job *j, const struct failure *f, bool permanent)
 	job_finish(j);
 }
 
-static void
-failure_local(struct failure *f, const struct conn *k, int code, const char *status,
-	      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void failure_local(struct failure *f, const struct conn *k, int code, const char *status,
+                          const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
 failure_local(struct failure *f, const struct conn *k, int code, const char *status,
-	      const char *fmt, ...)
+              const char *fmt, ...)
 {
 	va_list ap;
 	size_t n;
@@ -867,7 +872,7 @@ mail_refused_fill(struct conn *k)
 {
 	for (size_t i = 0; i < k->job->nrcpt; i++)
 		rcpt_final(k, i, k->mail_bounce ? SMTPC_BOUNCED : SMTPC_DEFERRED, k->mail_code,
-			   k->mail_status, false, k->mail_text);
+		           k->mail_status, false, k->mail_text);
 }
 
 /*
@@ -915,7 +920,7 @@ conn_broken_local(struct conn *k, const char *status, const char *what, const ch
 	struct failure f;
 
 	failure_local(&f, k, 451, status, "%s %s %s%s%s", what, state_what[k->st], k->remote,
-		      detail != NULL ? ": " : "", detail != NULL ? detail : "");
+	              detail != NULL ? ": " : "", detail != NULL ? detail : "");
 	conn_broken(k, &f);
 }
 
@@ -958,16 +963,17 @@ conn_open(struct smtpc *c, struct host *h, struct job *j)
 	struct conn *k = conn_new(c, h, j);
 	struct failure f;
 
-	k->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	k->bev =
+	    bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (k->bev == NULL)
 		abort(); /* out of memory */
 	bufferevent_setcb(k->bev, on_read, on_write, on_event, k);
 	arm(k, SMTPC_T_GREETING);
 	if (bufferevent_socket_connect(k->bev, (const struct sockaddr *)&t->addr,
-				       (int)t->addrlen) != 0) {
+	                               (int)t->addrlen) != 0) {
 		int en = errno;
 		failure_local(&f, k, 451, "4.4.1", "cannot connect to %s: %s", k->remote,
-			      strerror(en));
+		              strerror(en));
 		conn_target_failed(k, &f, false);
 		return;
 	}
@@ -1130,8 +1136,8 @@ body_reply(struct conn *k, const struct smtpc_reply *r)
 {
 	struct job *j = k->job;
 	char text[SMTPC_TEXT_MAX];
-	bool early = k->body_off < j->wire_len ||
-		     evbuffer_get_length(bufferevent_get_output(k->bev)) > 0;
+	bool early =
+	    k->body_off < j->wire_len || evbuffer_get_length(bufferevent_get_output(k->bev)) > 0;
 
 	smtpc_reply_text(r, text, sizeof(text));
 	if (!k->dummy_dot) {
@@ -1222,7 +1228,7 @@ tx_reply(struct conn *k, const struct smtpc_reply *r)
 			for (size_t i = 0; i < j->nrcpt; i++)
 				if (j->rst[i] == R_ACCEPTED)
 					rcpt_final(k, i, refusal(r), r->code, refusal_status(r),
-						   false, text);
+					           false, text);
 		tx_end(k);
 		return 0;
 	}
@@ -1264,7 +1270,7 @@ conn_ready(struct conn *k)
 	if (k->c->tls == SMTPC_TLS_REQUIRED && !k->tls) {
 		struct failure f;
 		failure_local(&f, k, 451, "4.7.4", "TLS is required, but was not offered by %s",
-			      k->remote);
+		              k->remote);
 		conn_target_failed(k, &f, false);
 		return -1;
 	}
@@ -1294,7 +1300,7 @@ conn_upgrade(struct conn *k)
 	if (k->hostname[0] != '\0' && !is_ip_literal(k->hostname))
 		SSL_set_tlsext_host_name(ssl, k->hostname);
 	tls = bufferevent_openssl_filter_new(k->c->base, k->bev, ssl, BUFFEREVENT_SSL_CONNECTING,
-					     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (tls == NULL)
 		abort(); /* out of memory (the filter frees ssl on failure) */
 	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
@@ -1357,7 +1363,7 @@ setup_reply(struct conn *k, const struct smtpc_reply *r)
 			char text[SMTPC_TEXT_MAX];
 			smtpc_reply_text(r, text, sizeof(text));
 			failure_local(&f, k, 451, "4.7.4", "STARTTLS refused by %s: %d %s",
-				      k->remote, r->code, text);
+			              k->remote, r->code, text);
 			conn_target_failed(k, &f, false);
 			return -1;
 		}
@@ -1480,7 +1486,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 			failure_local(&f, k, 451, "4.4.1", "connection refused by %s", k->remote);
 		else
 			failure_local(&f, k, 451, "4.4.1", "cannot connect to %s: %s", k->remote,
-				      en != 0 ? strerror(en) : "connection failed");
+			              en != 0 ? strerror(en) : "connection failed");
 		conn_target_failed(k, &f, false);
 		return;
 	}
@@ -1488,7 +1494,7 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		char why[256];
 		tls_error_text(bev, why, sizeof(why));
 		failure_local(&f, k, 451, "4.7.5", "TLS handshake with %s failed: %s", k->remote,
-			      why);
+		              why);
 		conn_target_failed(k, &f, false);
 		return;
 	}
@@ -1501,9 +1507,9 @@ on_event(struct bufferevent *bev, short what, void *arg)
 		conn_broken_local(k, "4.4.2", "connection closed", NULL);
 	else
 		conn_broken_local(k, "4.4.2", "connection lost",
-				  en == ECONNRESET ? "connection reset by peer"
-				  : en != 0	   ? strerror(en)
-						   : "error");
+		                  en == ECONNRESET ? "connection reset by peer"
+		                  : en != 0        ? strerror(en)
+		                                   : "error");
 }
 
 static void
@@ -1684,7 +1690,7 @@ address_ok(const char *a, bool empty_ok)
 
 int
 smtpc_send(struct smtpc *c, const struct smtpc_job *job, smtpc_done_fn done, void *arg,
-	   struct err *e)
+           struct err *e)
 {
 	struct job *j;
 
@@ -1692,10 +1698,10 @@ smtpc_send(struct smtpc *c, const struct smtpc_job *job, smtpc_done_fn done, voi
 		return err_temp(e, "outbound SMTP client shutting down");
 	if (job->ntargets < 1 || job->ntargets > SMTPC_TARGETS_MAX)
 		return err_set(e, 400, "InvalidParameterValue", "a job needs 1..%d targets",
-			       SMTPC_TARGETS_MAX);
+		               SMTPC_TARGETS_MAX);
 	if (job->nrcpt < 1 || job->nrcpt > SMTPC_RCPT_MAX)
 		return err_set(e, 400, "InvalidParameterValue", "a job needs 1..%d recipients",
-			       SMTPC_RCPT_MAX);
+		               SMTPC_RCPT_MAX);
 	if (job->mail_from == NULL || !address_ok(job->mail_from, true))
 		return err_set(e, 400, "InvalidParameterValue", "bad envelope sender");
 	for (size_t i = 0; i < job->nrcpt; i++)
@@ -1720,7 +1726,8 @@ smtpc_send(struct smtpc *c, const struct smtpc_job *job, smtpc_done_fn done, voi
 	j->target_host = xcalloc(j->ntargets, sizeof(*j->target_host));
 	for (size_t i = 0; i < j->ntargets; i++) {
 		j->targets[i] = job->targets[i];
-		j->target_host[i] = xstrdup(job->targets[i].host != NULL ? job->targets[i].host : "");
+		j->target_host[i] =
+		    xstrdup(job->targets[i].host != NULL ? job->targets[i].host : "");
 		j->targets[i].host = j->target_host[i];
 	}
 	j->mail_from = xstrdup(job->mail_from);

@@ -27,7 +27,7 @@
 #include "dns/dns.h"
 
 #define DNSMASQ "/usr/sbin/dnsmasq"
-#define PORT 2525
+#define PORT    2525
 
 static pid_t dnsmasq_pid = -1;
 static int dnsmasq_port;
@@ -86,36 +86,43 @@ start_dnsmasq(void **state)
 	snprintf(port_arg, sizeof(port_arg), "--port=%d", dnsmasq_port);
 	snprintf(server, sizeof(server), "127.0.0.1:%d", dnsmasq_port);
 	char *argv[] = {
-		DNSMASQ, "--no-daemon", port_arg, "--listen-address=127.0.0.1", "--bind-interfaces",
-		"--no-resolv", "--no-hosts", "--conf-file=/dev/null", "--pid-file=",
-		"--local=/test/",
-		/* preferences: mxa (10) before mxb (20) */
-		"--mx-host=pref.test,mxb.pref.test,20",
-		"--mx-host=pref.test,mxa.pref.test,10",
-		"--host-record=mxa.pref.test,192.0.2.1,2001:db8::1",
-		"--host-record=mxb.pref.test,192.0.2.2",
-		/* two at 10 in random order, one at 20 always last */
-		"--mx-host=eq.test,e1.eq.test,10",
-		"--mx-host=eq.test,e2.eq.test,10",
-		"--mx-host=eq.test,e3.eq.test,20",
-		"--host-record=e1.eq.test,192.0.2.11",
-		"--host-record=e2.eq.test,192.0.2.12",
-		"--host-record=e3.eq.test,192.0.2.13",
-		/* no MX: the domain's own address */
-		"--host-record=amx.test,192.0.2.30,2001:db8::30",
-		/* null MX (RFC 7505): preference 0, the root name */
-		"--dns-rr=nullmx.test,15,000000",
-		/* a null MX beside a real one */
-		"--dns-rr=mix.test,15,000000",
-		"--mx-host=mix.test,real.mix.test,10",
-		"--host-record=real.mix.test,192.0.2.40",
-		/* MX hosts without addresses */
-		"--mx-host=ghost.test,nothere.ghost.test,10",
-		"--mx-host=half.test,nothere.half.test,5",
-		"--mx-host=half.test,there.half.test,10",
-		"--host-record=there.half.test,192.0.2.50",
-		"--host-record=relay.test,192.0.2.60,2001:db8::60",
-		NULL,
+	    DNSMASQ,
+	    "--no-daemon",
+	    port_arg,
+	    "--listen-address=127.0.0.1",
+	    "--bind-interfaces",
+	    "--no-resolv",
+	    "--no-hosts",
+	    "--conf-file=/dev/null",
+	    "--pid-file=",
+	    "--local=/test/",
+	    /* preferences: mxa (10) before mxb (20) */
+	    "--mx-host=pref.test,mxb.pref.test,20",
+	    "--mx-host=pref.test,mxa.pref.test,10",
+	    "--host-record=mxa.pref.test,192.0.2.1,2001:db8::1",
+	    "--host-record=mxb.pref.test,192.0.2.2",
+	    /* two at 10 in random order, one at 20 always last */
+	    "--mx-host=eq.test,e1.eq.test,10",
+	    "--mx-host=eq.test,e2.eq.test,10",
+	    "--mx-host=eq.test,e3.eq.test,20",
+	    "--host-record=e1.eq.test,192.0.2.11",
+	    "--host-record=e2.eq.test,192.0.2.12",
+	    "--host-record=e3.eq.test,192.0.2.13",
+	    /* no MX: the domain's own address */
+	    "--host-record=amx.test,192.0.2.30,2001:db8::30",
+	    /* null MX (RFC 7505): preference 0, the root name */
+	    "--dns-rr=nullmx.test,15,000000",
+	    /* a null MX beside a real one */
+	    "--dns-rr=mix.test,15,000000",
+	    "--mx-host=mix.test,real.mix.test,10",
+	    "--host-record=real.mix.test,192.0.2.40",
+	    /* MX hosts without addresses */
+	    "--mx-host=ghost.test,nothere.ghost.test,10",
+	    "--mx-host=half.test,nothere.half.test,5",
+	    "--mx-host=half.test,there.half.test,10",
+	    "--host-record=there.half.test,192.0.2.50",
+	    "--host-record=relay.test,192.0.2.60,2001:db8::60",
+	    NULL,
 	};
 	pid_t pid = fork();
 	if (pid < 0)
@@ -206,7 +213,7 @@ on_mx_done(void *arg, const struct mx_result *r)
 		}
 		size_t l = strlen(a->list);
 		snprintf(a->list + l, sizeof(a->list) - l, "%s%s=%s:%u", i ? "|" : "",
-			 t->host ? t->host : "", ip, port);
+		         t->host ? t->host : "", ip, port);
 	}
 }
 
@@ -276,7 +283,7 @@ test_preference_order(void **state)
 	assert_int_equal(a.st, MX_OK);
 	assert_false(a.implicit);
 	assert_string_equal(a.list, "mxa.pref.test=192.0.2.1:2525|mxa.pref.test=2001:db8::1:2525|"
-				    "mxb.pref.test=192.0.2.2:2525");
+	                            "mxb.pref.test=192.0.2.2:2525");
 	/* trailing dot and case do not matter */
 	resolve(f.base, f.mx, "PREF.test.", &a);
 	assert_int_equal(a.n, 3);
@@ -296,10 +303,10 @@ test_equal_preferences_random(void **state)
 		resolve(f.base, f.mx, "eq.test", &a);
 		assert_int_equal(a.st, MX_OK);
 		if (strcmp(a.list, "e1.eq.test=192.0.2.11:2525|e2.eq.test=192.0.2.12:2525|"
-				   "e3.eq.test=192.0.2.13:2525") == 0)
+		                   "e3.eq.test=192.0.2.13:2525") == 0)
 			first_e1++;
 		else if (strcmp(a.list, "e2.eq.test=192.0.2.12:2525|e1.eq.test=192.0.2.11:2525|"
-					"e3.eq.test=192.0.2.13:2525") == 0)
+		                        "e3.eq.test=192.0.2.13:2525") == 0)
 			first_e2++;
 		else
 			fail_msg("unexpected order %s", a.list);
@@ -331,7 +338,7 @@ test_injected_random(void **state)
 		resolve(f.base, f.mx, "eq.test", &a);
 		/* Fisher-Yates with k = 0 always swaps the two equals */
 		assert_string_equal(a.list, "e2.eq.test=192.0.2.12:25|e1.eq.test=192.0.2.11:25|"
-					    "e3.eq.test=192.0.2.13:25");
+		                            "e3.eq.test=192.0.2.13:25");
 	}
 	assert_int_equal(calls, 5);
 	fixture_close(&f);
@@ -349,22 +356,21 @@ test_failures_and_fallbacks(void **state)
 		const char *list;
 		bool implicit;
 	} cases[] = {
-		{"amx.test", MX_OK, 0, "", "", "amx.test=192.0.2.30:2525|amx.test=2001:db8::30:2525",
-		 true},
-		{"nope.test", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
-		{"nullmx.test", MX_PERMFAIL, 556, "5.1.10", NULL, "", false},
-		{"mix.test", MX_OK, 0, "", "", "real.mix.test=192.0.2.40:2525", false},
-		{"ghost.test", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
-		{"half.test", MX_OK, 0, "", "", "there.half.test=192.0.2.50:2525", false},
-		{"outside.other", MX_TEMPFAIL, 451, "4.4.3", NULL, "", false}, /* REFUSED */
-		{"bad name.test", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
-		{"", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
-		{"[192.0.2.99]", MX_OK, 0, "", "", "[192.0.2.99]=192.0.2.99:2525", false},
-		{"[IPv6:2001:db8::9]", MX_OK, 0, "", "", "[IPv6:2001:db8::9]=2001:db8::9:2525",
-		 false},
-		{"[2001:db8::9]", MX_PERMFAIL, 550, "5.1.2", NULL, "", false},
-		{"[IPv6:192.0.2.1]", MX_PERMFAIL, 550, "5.1.2", NULL, "", false},
-		{"[not an ip]", MX_PERMFAIL, 550, "5.1.2", NULL, "", false},
+	    {"amx.test", MX_OK, 0, "", "", "amx.test=192.0.2.30:2525|amx.test=2001:db8::30:2525",
+	     true},
+	    {"nope.test", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
+	    {"nullmx.test", MX_PERMFAIL, 556, "5.1.10", NULL, "", false},
+	    {"mix.test", MX_OK, 0, "", "", "real.mix.test=192.0.2.40:2525", false},
+	    {"ghost.test", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
+	    {"half.test", MX_OK, 0, "", "", "there.half.test=192.0.2.50:2525", false},
+	    {"outside.other", MX_TEMPFAIL, 451, "4.4.3", NULL, "", false}, /* REFUSED */
+	    {"bad name.test", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
+	    {"", MX_PERMFAIL, 550, "5.1.2", "5.1.2 host not found", "", false},
+	    {"[192.0.2.99]", MX_OK, 0, "", "", "[192.0.2.99]=192.0.2.99:2525", false},
+	    {"[IPv6:2001:db8::9]", MX_OK, 0, "", "", "[IPv6:2001:db8::9]=2001:db8::9:2525", false},
+	    {"[2001:db8::9]", MX_PERMFAIL, 550, "5.1.2", NULL, "", false},
+	    {"[IPv6:192.0.2.1]", MX_PERMFAIL, 550, "5.1.2", NULL, "", false},
+	    {"[not an ip]", MX_PERMFAIL, 550, "5.1.2", NULL, "", false},
 	};
 	(void)state;
 	NEED_DNSMASQ();
@@ -376,8 +382,8 @@ test_failures_and_fallbacks(void **state)
 		if (a.st != cases[i].st || strcmp(a.list, cases[i].list) != 0 ||
 		    a.implicit != cases[i].implicit)
 			fail_msg("%s: %s '%s' (%s), want %s '%s'", cases[i].domain,
-				 mx_status_str(a.st), a.list, a.text, mx_status_str(cases[i].st),
-				 cases[i].list);
+			         mx_status_str(a.st), a.list, a.text, mx_status_str(cases[i].st),
+			         cases[i].list);
 		if (a.st == MX_OK)
 			continue;
 		assert_int_equal(a.code, cases[i].code);
@@ -503,23 +509,23 @@ test_parse_hostport(void **state)
 		const char *host;
 		unsigned port;
 	} cases[] = {
-		{"smtp.example.com:587", 0, "smtp.example.com", 587},
-		{"127.0.0.1:2525", 0, "127.0.0.1", 2525},
-		{"[::1]:25", 0, "::1", 25},
-		{"[2001:db8::1]:65535", 0, "2001:db8::1", 65535},
-		{"host:0", -1, "", 0},
-		{"host:65536", -1, "", 0},
-		{"host:", -1, "", 0},
-		{"host", -1, "", 0},
-		{":25", -1, "", 0},
-		{"::1:25", -1, "", 0},
-		{"[::1]", -1, "", 0},
-		{"[::1]25", -1, "", 0},
-		{"[host]:25", -1, "", 0},
-		{"ho st:25", -1, "", 0},
-		{"host:25x", -1, "", 0},
-		{"host:-1", -1, "", 0},
-		{"host:+25", -1, "", 0},
+	    {"smtp.example.com:587", 0, "smtp.example.com", 587},
+	    {"127.0.0.1:2525", 0, "127.0.0.1", 2525},
+	    {"[::1]:25", 0, "::1", 25},
+	    {"[2001:db8::1]:65535", 0, "2001:db8::1", 65535},
+	    {"host:0", -1, "", 0},
+	    {"host:65536", -1, "", 0},
+	    {"host:", -1, "", 0},
+	    {"host", -1, "", 0},
+	    {":25", -1, "", 0},
+	    {"::1:25", -1, "", 0},
+	    {"[::1]", -1, "", 0},
+	    {"[::1]25", -1, "", 0},
+	    {"[host]:25", -1, "", 0},
+	    {"ho st:25", -1, "", 0},
+	    {"host:25x", -1, "", 0},
+	    {"host:-1", -1, "", 0},
+	    {"host:+25", -1, "", 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -544,14 +550,14 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_preference_order),
-		cmocka_unit_test(test_equal_preferences_random),
-		cmocka_unit_test(test_injected_random),
-		cmocka_unit_test(test_failures_and_fallbacks),
-		cmocka_unit_test(test_dns_down),
-		cmocka_unit_test(test_relay),
-		cmocka_unit_test(test_cancel_and_free),
-		cmocka_unit_test(test_parse_hostport),
+	    cmocka_unit_test(test_preference_order),
+	    cmocka_unit_test(test_equal_preferences_random),
+	    cmocka_unit_test(test_injected_random),
+	    cmocka_unit_test(test_failures_and_fallbacks),
+	    cmocka_unit_test(test_dns_down),
+	    cmocka_unit_test(test_relay),
+	    cmocka_unit_test(test_cancel_and_free),
+	    cmocka_unit_test(test_parse_hostport),
 	};
 	return cmocka_run_group_tests(tests, start_dnsmasq, stop_dnsmasq);
 }

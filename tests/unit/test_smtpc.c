@@ -48,20 +48,21 @@ now_ms(void)
 /* ---- the scripted server ------------------------------------------------------- */
 
 struct srvconf {
-	const char *greeting;    /* NULL = "220 mx.test ESMTP\r\n" */
-	bool stall_greeting;     /* accept, never greet */
+	const char *greeting; /* NULL = "220 mx.test ESMTP\r\n" */
+	bool stall_greeting;  /* accept, never greet */
 	bool pipelining, starttls, eightbitmime, size;
-	bool break_tls;          /* 220 to STARTTLS, then plaintext garbage and close */
-	const char *ehlo_reply;  /* instead of the 250 capability list */
-	const char *mail_reply;  /* NULL = 250 */
-	const char *dot_reply;   /* NULL = "250 2.0.0 Ok: queued as X\r\n" */
-	bool stall_dot;          /* never answer the final dot */
+	bool break_tls;         /* 220 to STARTTLS, then plaintext garbage and close */
+	const char *starttls_reply; /* instead of 220 (a refusal) */
+	const char *ehlo_reply; /* instead of the 250 capability list */
+	const char *mail_reply; /* NULL = 250 */
+	const char *dot_reply;  /* NULL = "250 2.0.0 Ok: queued as X\r\n" */
+	bool stall_dot;         /* never answer the final dot */
 	unsigned dot_delay_ms;
-	bool rset_close;         /* close on RSET without answering */
+	bool rset_close; /* close on RSET without answering */
 };
 
 #define MAX_CONN_THREADS 64
-#define CHUNKS_MAX 512
+#define CHUNKS_MAX       512
 
 struct srv {
 	struct srvconf conf;
@@ -79,7 +80,7 @@ struct srv {
 	char mail_line[2048];    /* the last MAIL FROM line */
 	char *body;              /* the last message as received (stuffed), without ".\r\n" */
 	size_t body_len;
-	char transcript[16384];  /* commands, one per line */
+	char transcript[16384]; /* commands, one per line */
 };
 
 struct sconn {
@@ -234,15 +235,20 @@ session(struct sconn *k)
 				sc_write(k, cf->ehlo_reply);
 				continue;
 			}
-			snprintf(caps, sizeof(caps), "250-mx.test hello\r\n%s%s%s%s250 ENHANCEDSTATUSCODES\r\n",
-				 cf->pipelining ? "250-PIPELINING\r\n" : "",
-				 cf->starttls && k->ssl == NULL ? "250-STARTTLS\r\n" : "",
-				 cf->eightbitmime ? "250-8BITMIME\r\n" : "",
-				 cf->size ? "250-SIZE 10485760\r\n" : "");
+			snprintf(caps, sizeof(caps),
+			         "250-mx.test hello\r\n%s%s%s%s250 ENHANCEDSTATUSCODES\r\n",
+			         cf->pipelining ? "250-PIPELINING\r\n" : "",
+			         cf->starttls && k->ssl == NULL ? "250-STARTTLS\r\n" : "",
+			         cf->eightbitmime ? "250-8BITMIME\r\n" : "",
+			         cf->size ? "250-SIZE 10485760\r\n" : "");
 			sc_write(k, caps);
 		} else if (strncasecmp(line, "HELO", 4) == 0) {
 			sc_write(k, "250 mx.test\r\n");
 		} else if (strncasecmp(line, "STARTTLS", 8) == 0) {
+			if (cf->starttls_reply != NULL) {
+				sc_write(k, cf->starttls_reply);
+				continue;
+			}
 			sc_write(k, "220 2.0.0 go ahead\r\n");
 			if (cf->break_tls) {
 				sc_write(k, "this is not TLS at all\r\n");
@@ -315,7 +321,8 @@ session(struct sconn *k)
 			}
 			if (cf->dot_delay_ms)
 				sleep_ms(cf->dot_delay_ms);
-			sc_write(k, cf->dot_reply ? cf->dot_reply : "250 2.0.0 Ok: queued as X\r\n");
+			sc_write(k,
+			         cf->dot_reply ? cf->dot_reply : "250 2.0.0 Ok: queued as X\r\n");
 		} else if (strncasecmp(line, "RSET", 4) == 0) {
 			pthread_mutex_lock(&s->mu);
 			s->rsets++;
@@ -476,16 +483,16 @@ target(struct smtpc_target *t, const char *host, int port)
 
 static void
 send_msg(struct smtpc *c, const struct smtpc_target *t, size_t nt, const char *const *rcpt,
-	 size_t nr, const char *data, struct got *g)
+         size_t nr, const char *data, struct got *g)
 {
 	struct smtpc_job job = {
-		.targets = t,
-		.ntargets = nt,
-		.mail_from = "bounce-id@bounces.test",
-		.rcpt = rcpt,
-		.nrcpt = nr,
-		.data = data,
-		.len = strlen(data),
+	    .targets = t,
+	    .ntargets = nt,
+	    .mail_from = "bounce-id@bounces.test",
+	    .rcpt = rcpt,
+	    .nrcpt = nr,
+	    .data = data,
+	    .len = strlen(data),
 	};
 	struct err e;
 	in_send = true;
@@ -533,11 +540,11 @@ static struct smtpc *
 client(struct event_base *base, enum smtpc_tls tls, double scale, unsigned per_host)
 {
 	struct smtpc_conf cf = {
-		.helo = "client.test",
-		.tls = tls,
-		.timeout_scale = scale,
-		.max_per_host = per_host,
-		.idle_ms = 2000,
+	    .helo = "client.test",
+	    .tls = tls,
+	    .timeout_scale = scale,
+	    .max_per_host = per_host,
+	    .idle_ms = 2000,
 	};
 	struct err e;
 	struct smtpc *c = smtpc_new(base, &cf, &e);
@@ -552,8 +559,8 @@ expect(const struct got *g, size_t i, enum smtpc_outcome o, int code, const char
 	const struct smtpc_rcpt_result *r = &g->res[i];
 	if (r->outcome != o || r->code != code || strcmp(r->status, status) != 0)
 		fail_msg("rcpt %zu (%s): %s %d %s '%s', want %s %d %s", i, g->rcpt[i],
-			 smtpc_outcome_str(r->outcome), r->code, r->status, r->text,
-			 smtpc_outcome_str(o), code, status);
+		         smtpc_outcome_str(r->outcome), r->code, r->status, r->text,
+		         smtpc_outcome_str(o), code, status);
 }
 
 /* ---- tests ------------------------------------------------------------------------ */
@@ -591,7 +598,8 @@ test_lockstep(void **state)
 	assert_int_equal(s->chunk_mail_and_rcpt, 0); /* no PIPELINING: one command per read */
 	assert_string_equal(s->mail_line, "MAIL FROM:<bounce-id@bounces.test>\r\n");
 	assert_non_null(strstr(s->transcript, "EHLO client.test\r\n"));
-	assert_non_null(strstr(s->transcript, "RCPT TO:<one@rcpt.test>\r\nRCPT TO:<two@rcpt.test>\r\nDATA\r\n"));
+	assert_non_null(strstr(s->transcript,
+	                       "RCPT TO:<one@rcpt.test>\r\nRCPT TO:<two@rcpt.test>\r\nDATA\r\n"));
 	assert_int_equal(s->body_len, strlen(MSG));
 	assert_memory_equal(s->body, MSG, strlen(MSG));
 	pthread_mutex_unlock(&s->mu);
@@ -620,7 +628,8 @@ test_pipelining(void **state)
 	pthread_mutex_lock(&s->mu);
 	assert_int_equal(s->chunk_all_in_one, 1);
 	char want[128];
-	snprintf(want, sizeof(want), "MAIL FROM:<bounce-id@bounces.test> SIZE=%zu\r\n", strlen(MSG));
+	snprintf(want, sizeof(want), "MAIL FROM:<bounce-id@bounces.test> SIZE=%zu\r\n",
+	         strlen(MSG));
 	assert_string_equal(s->mail_line, want);
 	pthread_mutex_unlock(&s->mu);
 
@@ -710,7 +719,8 @@ test_starttls_opportunistic(void **state)
 	pthread_mutex_lock(&s->mu);
 	assert_int_equal(s->tls_sessions, 1);
 	/* EHLO again after the handshake, and the transaction inside TLS */
-	assert_non_null(strstr(s->transcript, "EHLO client.test\r\nSTARTTLS\r\nEHLO client.test\r\nMAIL"));
+	assert_non_null(
+	    strstr(s->transcript, "EHLO client.test\r\nSTARTTLS\r\nEHLO client.test\r\nMAIL"));
 	assert_int_equal(s->chunk_all_in_one, 1);
 	assert_memory_equal(s->body, MSG, strlen(MSG));
 	pthread_mutex_unlock(&s->mu);
@@ -737,7 +747,8 @@ test_starttls_required(void **state)
 	run1(base, &g1, 5000);
 	expect(&g1, 0, SMTPC_DEFERRED, 451, "4.7.4");
 	assert_true(g1.res[0].local);
-	assert_non_null(strstr(g1.res[0].text, "TLS is required, but was not offered by 127.0.0.1:"));
+	assert_non_null(
+	    strstr(g1.res[0].text, "TLS is required, but was not offered by 127.0.0.1:"));
 	assert_string_equal(g1.res[0].host, "plain.rcpt.test");
 	pthread_mutex_lock(&s1->mu);
 	assert_null(strstr(s1->transcript, "MAIL"));
@@ -789,6 +800,38 @@ test_tls_handshake_failure(void **state)
 	event_base_free(base);
 	srv_stop(s1);
 	srv_stop(s2);
+}
+
+/* STARTTLS refused: opportunistic carries on in the clear, required moves on. */
+static void
+test_starttls_refused(void **state)
+{
+	(void)state;
+	struct srvconf cf = {.starttls = true, .starttls_reply = "454 4.7.0 TLS not available\r\n"};
+	struct srv *s = srv_start(&cf);
+	struct event_base *base = event_base_new();
+	struct smtpc *opp = client(base, SMTPC_TLS_OPPORTUNISTIC, 0.01, 2);
+	struct smtpc *req = client(base, SMTPC_TLS_REQUIRED, 0.01, 2);
+	struct smtpc_target t;
+	struct got g1 = {0}, g2 = {0};
+	const char *rcpt[] = {"one@rcpt.test"};
+
+	target(&t, "mx.rcpt.test", s->port);
+	send_msg(opp, &t, 1, rcpt, 1, MSG, &g1);
+	run1(base, &g1, 5000);
+	expect(&g1, 0, SMTPC_DELIVERED, 250, "2.0.0");
+	assert_false(g1.tls);
+	send_msg(req, &t, 1, rcpt, 1, MSG, &g2);
+	run1(base, &g2, 5000);
+	expect(&g2, 0, SMTPC_DEFERRED, 451, "4.7.4");
+	assert_non_null(strstr(g2.res[0].text, "STARTTLS refused by 127.0.0.1:"));
+	pthread_mutex_lock(&s->mu);
+	assert_int_equal(s->messages, 1);
+	pthread_mutex_unlock(&s->mu);
+	smtpc_free(opp);
+	smtpc_free(req);
+	event_base_free(base);
+	srv_stop(s);
 }
 
 static void
@@ -843,13 +886,15 @@ static void
 test_dot_rejected(void **state)
 {
 	(void)state;
-	struct srvconf cf = {.pipelining = true, .dot_reply = "554 5.7.1 message refused: spam\r\n"};
+	struct srvconf cf = {.pipelining = true,
+	                     .dot_reply = "554 5.7.1 message refused: spam\r\n"};
 	struct srv *s = srv_start(&cf);
 	struct event_base *base = event_base_new();
 	struct smtpc *c = client(base, SMTPC_TLS_NONE, 0.01, 2);
 	struct smtpc_target t;
 	struct got g = {0};
-	const char *rcpt[] = {"one@rcpt.test", "two@rcpt.test", "bounce@rcpt.test", "defer@rcpt.test"};
+	const char *rcpt[] = {"one@rcpt.test", "two@rcpt.test", "bounce@rcpt.test",
+	                      "defer@rcpt.test"};
 
 	target(&t, "mx.rcpt.test", s->port);
 	send_msg(c, &t, 1, rcpt, 4, MSG, &g);
@@ -884,7 +929,8 @@ test_mail_rejected(void **state)
 {
 	(void)state;
 	for (int pipe = 0; pipe < 2; pipe++) {
-		struct srvconf cf = {.pipelining = pipe, .mail_reply = "553 5.1.8 bad sender domain\r\n"};
+		struct srvconf cf = {.pipelining = pipe,
+		                     .mail_reply = "553 5.1.8 bad sender domain\r\n"};
 		struct srv *s = srv_start(&cf);
 		struct event_base *base = event_base_new();
 		struct smtpc *c = client(base, SMTPC_TLS_NONE, 0.01, 2);
@@ -1222,7 +1268,7 @@ test_host_cap(void **state)
 	}
 	pthread_mutex_lock(&s->mu);
 	print_message("%d connections, at most %d at once, %d messages\n", s->conns_total,
-		      s->conns_max, s->messages);
+	              s->conns_max, s->messages);
 	assert_int_equal(s->conns_max, 2);
 	assert_int_equal(s->conns_total, 2);
 	assert_int_equal(s->messages, N);
@@ -1330,8 +1376,12 @@ test_free_from_callback(void **state)
 	struct event_base *base = event_base_new();
 	struct smtpc_target t, dead;
 	const char *rcpt[] = {"one@rcpt.test"};
-	struct smtpc_job job = {.ntargets = 1, .mail_from = "", .rcpt = rcpt, .nrcpt = 1,
-				.data = MSG, .len = strlen(MSG)};
+	struct smtpc_job job = {.ntargets = 1,
+	                        .mail_from = "",
+	                        .rcpt = rcpt,
+	                        .nrcpt = 1,
+	                        .data = MSG,
+	                        .len = strlen(MSG)};
 
 	freeing = client(base, SMTPC_TLS_NONE, 1.0, 2);
 	target(&dead, "dead.rcpt.test", closed_port());
@@ -1367,8 +1417,13 @@ test_invalid_jobs(void **state)
 	for (int i = 0; i <= SMTPC_RCPT_MAX; i++)
 		rcpt[i] = "ok@rcpt.test";
 	target(&t, "mx", 25);
-	struct smtpc_job job = {.targets = &t, .ntargets = 1, .mail_from = "", .rcpt = rcpt,
-				.nrcpt = SMTPC_RCPT_MAX + 1, .data = MSG, .len = strlen(MSG)};
+	struct smtpc_job job = {.targets = &t,
+	                        .ntargets = 1,
+	                        .mail_from = "",
+	                        .rcpt = rcpt,
+	                        .nrcpt = SMTPC_RCPT_MAX + 1,
+	                        .data = MSG,
+	                        .len = strlen(MSG)};
 	assert_int_equal(smtpc_send(c, &job, on_done, &g, &e), -1);
 	assert_string_equal(e.code, "InvalidParameterValue");
 	job.nrcpt = 0;
@@ -1449,28 +1504,29 @@ main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lockstep),
-		cmocka_unit_test(test_pipelining),
-		cmocka_unit_test(test_no_extensions),
-		cmocka_unit_test(test_helo_fallback),
-		cmocka_unit_test(test_starttls_opportunistic),
-		cmocka_unit_test(test_starttls_required),
-		cmocka_unit_test(test_tls_handshake_failure),
-		cmocka_unit_test(test_rcpt_answers),
-		cmocka_unit_test(test_dot_rejected),
-		cmocka_unit_test(test_mail_rejected),
-		cmocka_unit_test(test_refused_then_next),
-		cmocka_unit_test(test_greeting_refusals),
-		cmocka_unit_test(test_421_rcpt),
-		cmocka_unit_test(test_timeouts),
-		cmocka_unit_test(test_dot_stuffing),
-		cmocka_unit_test(test_reuse),
-		cmocka_unit_test(test_reuse_dead),
-		cmocka_unit_test(test_host_cap),
-		cmocka_unit_test(test_total_cap),
-		cmocka_unit_test(test_free_outstanding),
-		cmocka_unit_test(test_free_from_callback),
-		cmocka_unit_test(test_invalid_jobs),
+	    cmocka_unit_test(test_lockstep),
+	    cmocka_unit_test(test_pipelining),
+	    cmocka_unit_test(test_no_extensions),
+	    cmocka_unit_test(test_helo_fallback),
+	    cmocka_unit_test(test_starttls_opportunistic),
+	    cmocka_unit_test(test_starttls_required),
+	    cmocka_unit_test(test_tls_handshake_failure),
+	    cmocka_unit_test(test_starttls_refused),
+	    cmocka_unit_test(test_rcpt_answers),
+	    cmocka_unit_test(test_dot_rejected),
+	    cmocka_unit_test(test_mail_rejected),
+	    cmocka_unit_test(test_refused_then_next),
+	    cmocka_unit_test(test_greeting_refusals),
+	    cmocka_unit_test(test_421_rcpt),
+	    cmocka_unit_test(test_timeouts),
+	    cmocka_unit_test(test_dot_stuffing),
+	    cmocka_unit_test(test_reuse),
+	    cmocka_unit_test(test_reuse_dead),
+	    cmocka_unit_test(test_host_cap),
+	    cmocka_unit_test(test_total_cap),
+	    cmocka_unit_test(test_free_outstanding),
+	    cmocka_unit_test(test_free_from_callback),
+	    cmocka_unit_test(test_invalid_jobs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -34,62 +34,60 @@ test_table(void **state)
 		const char *text; /* smtpc_reply_text */
 		size_t used;      /* 0 = whole input */
 	} cases[] = {
-		{"250 OK\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "OK", 0},
-		{"250 OK\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "OK", 0},
-		{"250\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "", 0},
-		{"250 \r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "", 0},
-		{"220 mx.example ESMTP ready\r\n", SMTPC_PARSE_OK, 220, 1, "2.0.0", false,
-		 "mx.example ESMTP ready", 0},
-		{"250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n", SMTPC_PARSE_OK, 250, 3,
-		 "2.0.0", false, "mx.example PIPELINING 8BITMIME", 0},
-		{"550 5.1.1 User unknown\r\n", SMTPC_PARSE_OK, 550, 1, "5.1.1", true,
-		 "5.1.1 User unknown", 0},
-		{"451 4.7.1\r\n", SMTPC_PARSE_OK, 451, 1, "4.7.1", true, "4.7.1", 0},
-		{"552 5.3.4 too big\r\n", SMTPC_PARSE_OK, 552, 1, "5.3.4", true, "5.3.4 too big", 0},
-		{"250 2.123.456 ok\r\n", SMTPC_PARSE_OK, 250, 1, "2.123.456", true,
-		 "2.123.456 ok", 0},
-		/* the enhanced class must match the code's */
-		{"550 4.1.1 mismatch\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false,
-		 "4.1.1 mismatch", 0},
-		{"550 5.1.1234 x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "5.1.1234 x", 0},
-		{"550 5.1.1x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "5.1.1x", 0},
-		{"550 5..1 x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "5..1 x", 0},
-		{"550 3.1.1 x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "3.1.1 x", 0},
-		{"421-4.4.2 one\r\n421 4.4.2 two\r\n", SMTPC_PARSE_OK, 421, 2, "4.4.2", true,
-		 "4.4.2 one 4.4.2 two", 0},
-		/* two replies: only the first is taken */
-		{"250 a\r\n354 b\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "a", 7},
-		{"250-a\r\n250 b\r\n550 c\r\n", SMTPC_PARSE_OK, 250, 2, "2.0.0", false, "a b", 14},
-		/* control bytes become '?' */
-		{"250 a\tb\x01\xff\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "a?b??", 0},
-		/* incomplete */
-		{"", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		{"2", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		{"25", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		{"250", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		{"250 OK", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		{"250 OK\r", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		{"250-a\r\n", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		{"250-a\r\n250-b\r\n25", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
-		/* not SMTP */
-		{"\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"25\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"25O ok\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"2x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"250x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"250ok\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"250_ok\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"199 x\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"650 x\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"260 x\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"HTTP/1.1 400\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		/* mixed codes, also detected before the line ends */
-		{"250-a\r\n251 b\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"250-a\r\n550 b\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"250-a\r\n251", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"250-a\r\n250x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
-		{"250-a\r\n\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250 OK\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "OK", 0},
+	    {"250 OK\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "OK", 0},
+	    {"250\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "", 0},
+	    {"250 \r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "", 0},
+	    {"220 mx.example ESMTP ready\r\n", SMTPC_PARSE_OK, 220, 1, "2.0.0", false,
+	     "mx.example ESMTP ready", 0},
+	    {"250-mx.example\r\n250-PIPELINING\r\n250 8BITMIME\r\n", SMTPC_PARSE_OK, 250, 3,
+	     "2.0.0", false, "mx.example PIPELINING 8BITMIME", 0},
+	    {"550 5.1.1 User unknown\r\n", SMTPC_PARSE_OK, 550, 1, "5.1.1", true,
+	     "5.1.1 User unknown", 0},
+	    {"451 4.7.1\r\n", SMTPC_PARSE_OK, 451, 1, "4.7.1", true, "4.7.1", 0},
+	    {"552 5.3.4 too big\r\n", SMTPC_PARSE_OK, 552, 1, "5.3.4", true, "5.3.4 too big", 0},
+	    {"250 2.123.456 ok\r\n", SMTPC_PARSE_OK, 250, 1, "2.123.456", true, "2.123.456 ok", 0},
+	    /* the enhanced class must match the code's */
+	    {"550 4.1.1 mismatch\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "4.1.1 mismatch", 0},
+	    {"550 5.1.1234 x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "5.1.1234 x", 0},
+	    {"550 5.1.1x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "5.1.1x", 0},
+	    {"550 5..1 x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "5..1 x", 0},
+	    {"550 3.1.1 x\r\n", SMTPC_PARSE_OK, 550, 1, "5.0.0", false, "3.1.1 x", 0},
+	    {"421-4.4.2 one\r\n421 4.4.2 two\r\n", SMTPC_PARSE_OK, 421, 2, "4.4.2", true,
+	     "4.4.2 one 4.4.2 two", 0},
+	    /* two replies: only the first is taken */
+	    {"250 a\r\n354 b\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "a", 7},
+	    {"250-a\r\n250 b\r\n550 c\r\n", SMTPC_PARSE_OK, 250, 2, "2.0.0", false, "a b", 14},
+	    /* control bytes become '?' */
+	    {"250 a\tb\x01\xff\r\n", SMTPC_PARSE_OK, 250, 1, "2.0.0", false, "a?b??", 0},
+	    /* incomplete */
+	    {"", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    {"2", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    {"25", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    {"250", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    {"250 OK", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    {"250 OK\r", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    {"250-a\r\n", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    {"250-a\r\n250-b\r\n25", SMTPC_PARSE_MORE, 0, 0, "", false, "", 0},
+	    /* not SMTP */
+	    {"\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"25\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"25O ok\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"2x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250ok\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250_ok\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"199 x\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"650 x\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"260 x\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"HTTP/1.1 400\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    /* mixed codes, also detected before the line ends */
+	    {"250-a\r\n251 b\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250-a\r\n550 b\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250-a\r\n251", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250-a\r\n250x", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
+	    {"250-a\r\n\r\n", SMTPC_PARSE_ERROR, 0, 0, "", false, "", 0},
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -99,7 +97,7 @@ test_table(void **state)
 		enum smtpc_parse p = smtpc_reply_parse(cases[i].in, len, &r, &used);
 		if (p != cases[i].want)
 			fail_msg("case %zu '%s': %s, want %s", i, cases[i].in, parse_str(p),
-				 parse_str(cases[i].want));
+			         parse_str(cases[i].want));
 		if (p != SMTPC_PARSE_OK) {
 			assert_int_equal(used, 12345); /* untouched */
 			continue;
@@ -169,17 +167,19 @@ test_reply_caps(void **state)
 	(void)state;
 
 	/* SMTPC_REPLY_LINES_MAX lines: fine; one more: error */
-	for (size_t lines = SMTPC_REPLY_LINES_MAX - 1; lines <= SMTPC_REPLY_LINES_MAX + 1; lines++) {
+	for (size_t lines = SMTPC_REPLY_LINES_MAX - 1; lines <= SMTPC_REPLY_LINES_MAX + 1;
+	     lines++) {
 		n = 0;
 		for (size_t i = 0; i < lines; i++)
 			n += (size_t)snprintf(buf + n, 64, "250%cline %zu\r\n",
-					      i + 1 == lines ? ' ' : '-', i);
+			                      i + 1 == lines ? ' ' : '-', i);
 		enum smtpc_parse p = smtpc_reply_parse(buf, n, &r, &used);
 		if (lines <= SMTPC_REPLY_LINES_MAX) {
 			assert_int_equal(p, SMTPC_PARSE_OK);
 			assert_int_equal(r.nlines, lines);
 			assert_int_equal(used, n);
-			assert_int_equal(r.line[lines - 1].n, strlen("line ") + (lines > 10 ? 2 : 1));
+			assert_int_equal(r.line[lines - 1].n,
+			                 strlen("line ") + (lines > 10 ? 2 : 1));
 		} else {
 			assert_int_equal(p, SMTPC_PARSE_ERROR);
 		}
@@ -195,9 +195,9 @@ test_reply_caps(void **state)
 	assert_int_equal(smtpc_reply_parse(buf, n, &r, &used), SMTPC_PARSE_ERROR);
 	/* the same, still incomplete: refused once past the cap */
 	assert_int_equal(smtpc_reply_parse(buf, SMTPC_REPLY_BYTES_MAX - 10, &r, &used),
-			 SMTPC_PARSE_MORE);
+	                 SMTPC_PARSE_MORE);
 	assert_int_equal(smtpc_reply_parse(buf, SMTPC_REPLY_BYTES_MAX + 1, &r, &used),
-			 SMTPC_PARSE_ERROR);
+	                 SMTPC_PARSE_ERROR);
 	free(buf);
 }
 
@@ -226,7 +226,7 @@ test_text_cap(void **state)
 	(void)state;
 
 	assert_int_equal(smtpc_reply_parse("250-abc\r\n250 defgh\r\n", 20, &r, &used),
-			 SMTPC_PARSE_OK);
+	                 SMTPC_PARSE_OK);
 	assert_string_equal(smtpc_reply_text(&r, small, sizeof(small)), "abc def");
 	assert_string_equal(smtpc_reply_text(&r, small, 1), "");
 	char big[SMTPC_TEXT_MAX];
@@ -243,19 +243,19 @@ test_ehlo(void **state)
 	struct smtpc_ehlo x;
 	size_t used;
 	const char *full = "250-mx.example Hello PIPELINING\r\n"
-			   "250-pipelining\r\n"
-			   "250-SIZE 10240000\r\n"
-			   "250-8bitmime\r\n"
-			   "250-STARTTLS\r\n"
-			   "250-ENHANCEDSTATUSCODES\r\n"
-			   "250-CHUNKING\r\n"
-			   "250 SMTPUTF8\r\n";
+	                   "250-pipelining\r\n"
+	                   "250-SIZE 10240000\r\n"
+	                   "250-8bitmime\r\n"
+	                   "250-STARTTLS\r\n"
+	                   "250-ENHANCEDSTATUSCODES\r\n"
+	                   "250-CHUNKING\r\n"
+	                   "250 SMTPUTF8\r\n";
 	(void)state;
 
 	assert_int_equal(smtpc_reply_parse(full, strlen(full), &r, &used), SMTPC_PARSE_OK);
 	smtpc_ehlo_parse(&r, &x);
 	assert_true(x.pipelining && x.starttls && x.eightbitmime && x.enhancedstatuscodes &&
-		    x.smtputf8 && x.chunking && x.size);
+	            x.smtputf8 && x.chunking && x.size);
 	assert_int_equal(x.size_max, 10240000);
 
 	/* keywords must be whole; the greeting line is not a keyword; bare SIZE */
@@ -301,10 +301,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),	    cmocka_unit_test(test_line_caps),
-		cmocka_unit_test(test_reply_caps),  cmocka_unit_test(test_incremental),
-		cmocka_unit_test(test_text_cap),    cmocka_unit_test(test_ehlo),
-		cmocka_unit_test(test_target_set),
+	    cmocka_unit_test(test_table),      cmocka_unit_test(test_line_caps),
+	    cmocka_unit_test(test_reply_caps), cmocka_unit_test(test_incremental),
+	    cmocka_unit_test(test_text_cap),   cmocka_unit_test(test_ehlo),
+	    cmocka_unit_test(test_target_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
