@@ -1582,6 +1582,9 @@ dispatch(struct smtpc *c)
 			if (idle != NULL) {
 				j = wait_pop(h);
 				evtimer_del(idle->timer);
+				/* same address:port, maybe another name for it */
+				snprintf(idle->hostname, sizeof(idle->hostname), "%s",
+				         j->targets[j->cur].host);
 				idle->job = j;
 				j->conn = idle;
 				j->attempts++;

@@ -1183,7 +1183,7 @@ test_reuse(void **state)
 	assert_int_equal(st.reused, 1);
 
 	/* idle past idle_ms: QUIT, closed */
-	spin(base, 600);
+	spin(base, 1000);
 	smtpc_get_stats(c, &st);
 	assert_int_equal(st.conns, 0);
 	pthread_mutex_lock(&s->mu);
