@@ -91,7 +91,7 @@ outcome_delay_type(int code, const char *status)
 		return "MailboxFull";
 	if (cls == 4 && subject == 7)
 		return "SpamDetected";
-	return "RecipientServerError";
+	return "TransientCommunicationFailure";
 }
 
 void

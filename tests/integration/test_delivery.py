@@ -275,7 +275,8 @@ def test_delegate_send_raw_email_boto3_and_aws_cli(server, world, mx):
         assert_delivered_as_ses(c, mid, world, [to])
         assert server.wait_events(mid, terminal_for([to]))[-1]["Type"] == "Delivery"
     (c1,) = mx.for_message(m1)
-    assert header(c1.raw, "Message-ID") == ["<own-1@example.test>"]  # the sender's own
+    # as SES: the sender's own Message-ID is replaced by the one the API returned
+    assert header(c1.raw, "Message-ID") == [f"<{m1}@email.amazonses.com>"]
     (c2,) = mx.for_message(m2)
     assert header(c2.raw, "Message-ID") == [f"<{m2}@email.amazonses.com>"]
     settle_same(mx, m1, 1)
@@ -453,7 +454,8 @@ def test_each_recipient_on_its_own_550_bounces_at_once(server, world, mx):
     assert types(ev, later) == ["Send", "DeliveryDelay", "Delivery"], ev
     assert types(ev, gone) == ["Send", "Bounce"], ev
     b = [e for e in ev if e["Type"] == "Bounce"][0]["Detail"]
-    assert (b["bounceType"], b["bounceSubType"]) == ("Permanent", "General")
+    # 5.1.1 is Permanent/NoEmail (spec/feedback-notify.md §2, pinned mapping)
+    assert (b["bounceType"], b["bounceSubType"]) == ("Permanent", "NoEmail")
     (br,) = b["bouncedRecipients"]
     assert br["emailAddress"] == gone and br["status"] == "5.1.1"
     assert br["diagnosticCode"].startswith("smtp; 550 5.1.1")
@@ -554,7 +556,9 @@ def test_capture_keeps_the_message_as_it_would_leave(tmp_path, net, mx):
         mid = w.send(to=(rcpt,))
         (m,) = [m for m in json.loads(s.get("/_sesame/messages")[1])["messages"]
                 if m["MessageId"] == mid]
-        assert m["Source"] == f"{mid}@{BOUNCE}"
+        # Source is SES's (the Return-Path); MailFrom the envelope as it leaves
+        assert m["Source"] == f"billing@{OWNER_DOMAIN}"
+        assert m["MailFrom"] == f"{mid}@{BOUNCE}"
         assert m["From"] == f"billing@{OWNER_DOMAIN}"
         raw = s.get(f"/_sesame/messages/{mid}/raw")[1]
         assert header(raw, "Message-ID") == [f"<{mid}@email.amazonses.com>"]

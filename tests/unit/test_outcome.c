@@ -68,8 +68,8 @@ test_bounce_types(void **state)
 	assert_string_equal(outcome_delay_type(0, "4.4.1"), "TransientCommunicationFailure");
 	assert_string_equal(outcome_delay_type(452, "4.2.2"), "MailboxFull");
 	assert_string_equal(outcome_delay_type(451, "4.7.1"), "SpamDetected");
-	assert_string_equal(outcome_delay_type(451, "4.3.0"), "RecipientServerError");
-	assert_string_equal(outcome_delay_type(421, NULL), "RecipientServerError");
+	assert_string_equal(outcome_delay_type(451, "4.3.0"), "TransientCommunicationFailure");
+	assert_string_equal(outcome_delay_type(421, NULL), "TransientCommunicationFailure");
 }
 
 static struct outcome_attempt
@@ -169,7 +169,7 @@ test_deferred(void **state)
 	assert_true(o.delayed);
 	j = parse(&o);
 	assert_string_equal(json_string_value(json_object_get(j, "delayType")),
-			    "RecipientServerError");
+			    "TransientCommunicationFailure");
 	assert_string_equal(json_string_value(json_object_get(j, "expirationTime")),
 			    "1970-01-01T01:16:40.000Z"); /* created + 3600 s */
 	json_decref(j);
