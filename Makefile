@@ -2,6 +2,8 @@
 PY      ?= /usr/bin/python3
 JOBS    ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
+# integration tests run in parallel (python3-pytest-xdist); each test has its own server and ports
+PYTEST_JOBS ?= 2
 CMAKE_FLAGS ?=
 
 .PHONY: all build deps run test unit integration integration-asan fuzz-short fuzz bench check clean
@@ -28,14 +30,14 @@ unit: build-test
 	cd build-test && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 integration: build
-	SESAME_BIN=$(CURDIR)/build/sesame $(PY) -m pytest -q -p no:cacheprovider tests/integration
+	SESAME_BIN=$(CURDIR)/build/sesame $(PY) -m pytest -q -n $(PYTEST_JOBS) -p no:cacheprovider tests/integration
 
 # The same suite against the ASan+UBSan server: a memory error or undefined
 # behaviour aborts the server and fails the test that caused it; a leak
 # fails the clean-shutdown test.
 integration-asan: build-test
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	SESAME_BIN=$(CURDIR)/build-test/sesame $(PY) -m pytest -q -p no:cacheprovider tests/integration
+	SESAME_BIN=$(CURDIR)/build-test/sesame $(PY) -m pytest -q -n $(PYTEST_JOBS) -p no:cacheprovider tests/integration
 
 build-fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DSESAME_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null

@@ -43,12 +43,20 @@ class Sesame:
                 "--regions", REGIONS, "--transport", "capture",
                 "--public-url", self.endpoint] + self.extra
 
-    def start(self):
+    def start(self, _tries=5):
         self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=self.log)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("sesame serve exited: " + self.read_log())
+                log = self.read_log()
+                if "already in use" in (log.splitlines() or [""])[-1] and _tries > 1 \
+                        and "--http" not in self.extra:
+                    # a free port taken by a parallel test meanwhile: new ports
+                    self.http_port, self.smtp_port, self.smtps_port = (
+                        free_port(), free_port(), free_port())
+                    self.endpoint = f"http://127.0.0.1:{self.http_port}"
+                    return self.start(_tries - 1)
+                raise RuntimeError("sesame serve exited: " + log)
             try:
                 with urllib.request.urlopen(self.endpoint + "/_sesame/health", timeout=1) as r:
                     if r.status == 200:
