@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "conf.h"
+#include "conf/conf.h"
+#include "serve.h"
 
 static void
 usage(FILE *f)

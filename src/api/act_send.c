@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "api/act.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "api/form.h"
 #include "api/xml.h"
 #include "core/address.h"

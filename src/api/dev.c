@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "api/dev_messages.h"
 #include "api/dev_verify.h"
 

@@ -145,7 +145,8 @@ keep_row(void *arg, const struct store_message *m)
 	c = &r->v[r->n++];
 	*c = *m;
 	c->source_arn = m->source_arn ? xstrdup(m->source_arn) : NULL;
-	c->from_arn = c->return_path_arn = c->principal = c->mail_from = NULL;
+	c->from_arn = c->return_path_arn = c->principal = NULL;
+	c->mail_from = m->mail_from ? xstrdup(m->mail_from) : NULL;
 	c->source = m->source ? xstrdup(m->source) : NULL;
 	c->from_addr = m->from_addr ? xstrdup(m->from_addr) : NULL;
 	c->subject = m->subject ? xstrdup(m->subject) : NULL;

@@ -33,7 +33,7 @@
 #include "api/sigv4.h"
 #include "api/xml.h"
 #include "auth/credentials.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/log.h"

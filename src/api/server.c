@@ -30,7 +30,7 @@
 #include "api/request.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "send/limits.h"
 #include "send/send_lookup.h"
 #include "store/store.h"

@@ -33,7 +33,7 @@
 #include "auth/smtp_password.h"
 #include "auth/vault.h"
 #include "cli/cli_policy.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "core/address.h"
 #include "core/arn.h"
 #include "core/policy.h"

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "delivery/mx.h"
 #include "delivery/smtpc.h"
 #include "delivery/transport.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "delivery/capture.h"
 #include "delivery/outbound.h"
 #include "util/xalloc.h"

@@ -81,7 +81,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "core/outcome.h"
 #include "delivery/transport.h"
 #include "store/store.h"

@@ -198,9 +198,11 @@ load(struct send_lookup *c, const char *region, const char *account, const char 
 	return rc < 0 ? -1 : 0;
 }
 
-int
-send_lookup_identity(struct send_lookup *c, const char *region, const char *account,
-		     const char *name, struct authz_identity *out, struct err *e)
+/* The cache entry of (region, account, name), read from the store on a
+ * miss: 0 with *out, -1 with a temporary error. */
+static int
+entry_get(struct send_lookup *c, const char *region, const char *account, const char *name,
+	  struct entry **out, struct err *e)
 {
 	char *k = xasprintf("%s\n%s\n%s", region, account, name);
 	size_t b = hash_key(k);
@@ -227,7 +229,19 @@ send_lookup_identity(struct send_lookup *c, const char *region, const char *acco
 		c->n++;
 	}
 	free(k);
+	*out = en;
+	return 0;
+}
+
+int
+send_lookup_identity(struct send_lookup *c, const char *region, const char *account,
+		     const char *name, struct authz_identity *out, struct err *e)
+{
+	struct entry *en;
+
 	memset(out, 0, sizeof(*out));
+	if (entry_get(c, region, account, name, &en, e) != 0)
+		return -1;
 	if (en->found == 0)
 		return 0;
 	out->verified = en->verified;
@@ -240,23 +254,13 @@ int
 send_lookup_leaving(struct send_lookup *c, const char *region, const char *account,
 		    const char *name, const struct send_leaving **out, struct err *e)
 {
-	struct authz_identity id;
-	char *k;
 	struct entry *en;
-	int rc = send_lookup_identity(c, region, account, name, &id, e);
 
 	*out = NULL;
-	if (rc != 1)
-		return rc;
-	if (!id.verified)
+	if (entry_get(c, region, account, name, &en, e) != 0)
+		return -1;
+	if (en->found == 0 || !en->verified)
 		return 0;
-	k = xasprintf("%s\n%s\n%s", region, account, name);
-	for (en = c->bucket[hash_key(k)]; en != NULL; en = en->next)
-		if (strcmp(en->key, k) == 0)
-			break;
-	free(k);
-	if (en == NULL)
-		return 0; /* cannot happen: send_lookup_identity just cached it */
 	*out = &en->leaving;
 	return 1;
 }

@@ -44,7 +44,7 @@
 #include <openssl/ssl.h>
 
 #include "auth/credentials.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "send/limits.h"
 #include "send/send.h"
 #include "send/send_lookup.h"

@@ -19,7 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "util/log.h"
 
 static int

@@ -7,6 +7,7 @@
  * store.h for the contract and docs/internals/store.md for the schema.
  */
 #include "store/store.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -94,34 +95,6 @@ store_event_clear(struct store_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-/* mkdir -p with `mode` for every created component. */
-static int
-mkdirs(const char *dir, mode_t mode, struct err *e)
-{
-	char path[PATH_MAX];
-	size_t n = strlen(dir);
-
-	if (n == 0 || n >= sizeof(path))
-		return err_set(e, 500, "InternalFailure", "data directory path is empty or too long");
-	memcpy(path, dir, n + 1);
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		if (mkdir(path, mode) != 0 && errno != EEXIST)
-			return err_set(e, 500, "InternalFailure", "cannot create directory %s: %s",
-				       path, strerror(errno));
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	struct stat st;
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return err_set(e, 500, "InternalFailure", "%s is not a directory", path);
-	return 0;
-}
-
 /*
  * The backends, by URL scheme. A NULL constructor is a scheme sesame knows
  * but this build does not carry (its slot waits for the backend). The
@@ -167,7 +140,7 @@ store_open(const char *url, const char *data_dir, struct err *e)
 		err_set(e, 500, "InternalFailure", "no data directory and no store URL");
 		return NULL;
 	}
-	if (mkdirs(data_dir, 0700, e) != 0)
+	if (fs_mkdirs(data_dir, 0700, e) != 0)
 		return NULL;
 	/* the default backend's file in the data dir; "sqlite://" keeps an
 	 * absolute path that starts with "//" intact */

@@ -43,7 +43,7 @@
 #include <time.h>
 
 #include "auth/vault.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "dns/dns.h"
 #include "store/store.h"
 #include "util/codec.h"

@@ -22,7 +22,7 @@
 #include "auth/smtp_password.h"
 #include "auth/vault.h"
 #include "cli/cli.h"
-#include "conf.h"
+#include "conf/conf.h"
 #include "store/store.h"
 #include "util/xalloc.h"
 

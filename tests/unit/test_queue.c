@@ -22,7 +22,7 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "delivery/capture.h"
 #include "queue/queue.h"
 #include "store/store.h"

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "conf/conf.h"
 #include "store/store.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"

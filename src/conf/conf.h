@@ -1,11 +1,13 @@
 /*
- * conf.h — the process configuration: one declarative table (conf.c) of
+ * conf.h — the process configuration (src/conf/: its own layer, below every
+ * module that reads it and above only core/ and util/): one declarative
+ * table (conf.c) of
  * option name, default and field, filled once from the command line and an
  * optional --config file, read-only afterwards. With the logger it is the
  * only process-wide state (STYLE.md §5).
  */
-#ifndef SESAME_CONF_H
-#define SESAME_CONF_H
+#ifndef SESAME_CONF_CONF_H
+#define SESAME_CONF_CONF_H
 
 #include <stddef.h>
 
@@ -70,7 +72,5 @@ int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t err
 /* 1 if `region` is one of the served regions. */
 int conf_serves_region(const struct conf *c, const char *region);
 
-/* `sesame serve` (src/server.c). Returns the process exit status. */
-int serve_main(const struct conf *c);
 
 #endif

@@ -5,7 +5,7 @@
  * command line and the file). The file format is `name = value` per line,
  * `#` comments. Lists (--regions, --admin-allow) are parsed here, once.
  */
-#include "conf.h"
+#include "conf/conf.h"
 
 #include <errno.h>
 #include <stddef.h>
