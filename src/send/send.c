@@ -509,7 +509,8 @@ sign_run(void *arg)
 		struct err ed_e = {0};
 		/* an extra beside the RSA signature: its failure costs only itself */
 		if (dkim_sign(j->m.raw, j->m.raw_len, &p, sign_ed25519, j, &h_ed, &ed_e) != 0)
-			log_warn("send: %s: no ed25519-sha256 signature: %s", j->m.id, ed_e.message);
+			log_warn("send: %s: no ed25519-sha256 signature: %s", j->m.id,
+				 ed_e.message);
 		else
 			en = strlen(h_ed);
 	}

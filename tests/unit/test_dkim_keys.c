@@ -379,7 +379,8 @@ test_record_matches_ed25519(void **state)
 		{"k=ed25519;p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", true},
 		{" v=DKIM1 ; k = ed25519 ; p = 11qYAYKxCrfV S/7TyWQHOg7hcvPapiMlrwIaaPcHURo= ;", true},
 		{"v=DKIM1; k=ed25519; t=s; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", true},
-		{"v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false}, /* k= means rsa */
+		/* no k=: that means rsa */
+		{"v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false},
 		{"v=DKIM1; k=rsa; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false},
 		{"v=DKIM1; k=ED25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false},
 		{"v=DKIM1; k=ed25519; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
