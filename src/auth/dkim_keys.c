@@ -8,9 +8,12 @@
  * PEM is wiped (OPENSSL_cleanse) before it is freed; nothing here logs key
  * material.
  *
- * Sealed layout: the DKIM_KEYS_N PKCS#8 PEM blocks in selector order,
- * separated by an empty line, sealed as one vault blob. Reading walks the
- * blocks with PEM_read_bio_PrivateKey, so the separator is cosmetic.
+ * Sealed layout: the DKIM_KEYS_N RSA PKCS#8 PEM blocks in selector order,
+ * then (sets made since RFC 8463 support) one Ed25519 PKCS#8 block,
+ * separated by an empty line, sealed as one vault blob. The number of
+ * blocks (3 or 4) tells whether there is an Ed25519 key; reading walks the
+ * blocks with the PEM reader, so the separator is cosmetic. A signature
+ * decodes only the key it uses; the other blocks are skipped undecoded.
  */
 #include "auth/dkim_keys.h"
 
@@ -19,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,11 +69,38 @@ crypto_fail(struct err *e, const char *what)
 	return err_set(e, 500, "InternalFailure", "DKIM key %s failed.", what);
 }
 
-int
-dkim_keys_generate(const struct vault *v, uint8_t **sealed_out, size_t *len_out, struct err *e)
+void
+dkim_keys_ed25519_selector(const char *token1, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s%s", token1, DKIM_ED25519_SUFFIX);
+}
+
+/* A parsed set: the RSA keys by selector and the Ed25519 key. */
+struct keyset {
+	EVP_PKEY *rsa[DKIM_KEYS_N];
+	EVP_PKEY *ed;
+	bool has_ed; /* the blob holds an Ed25519 block (decoded or not) */
+};
+
+#define WANT_RSA(i) (1u << (i))
+#define WANT_ED (1u << DKIM_KEYS_N)
+#define WANT_ALL (WANT_ED | (WANT_ED - 1))
+
+static void
+keyset_free(struct keyset *ks)
+{
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		EVP_PKEY_free(ks->rsa[i]);
+	EVP_PKEY_free(ks->ed);
+	memset(ks, 0, sizeof(*ks));
+}
+
+/* Export a complete set (RSA keys, then the Ed25519 key) and seal it. */
+static int
+seal_set(const struct vault *v, const struct keyset *ks, uint8_t **sealed_out, size_t *len_out,
+	 struct err *e)
 {
 	BIO *bio = BIO_new(BIO_s_secmem());
-	EVP_PKEY *k = NULL;
 	char *pem = NULL;
 	long pem_len;
 	int rc = -1;
@@ -77,16 +108,14 @@ dkim_keys_generate(const struct vault *v, uint8_t **sealed_out, size_t *len_out,
 	*sealed_out = NULL;
 	*len_out = 0;
 	if (bio == NULL)
-		return crypto_fail(e, "generation");
-	for (int i = 0; i < DKIM_KEYS_N; i++) {
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)DKIM_KEYS_BITS);
+		return crypto_fail(e, "export");
+	for (int i = 0; i <= DKIM_KEYS_N; i++) {
+		EVP_PKEY *k = i < DKIM_KEYS_N ? ks->rsa[i] : ks->ed;
 		if (k == NULL || (i > 0 && BIO_write(bio, "\n", 1) != 1) ||
 		    PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) != 1) {
-			crypto_fail(e, "generation");
+			crypto_fail(e, "export");
 			goto out;
 		}
-		EVP_PKEY_free(k);
-		k = NULL;
 	}
 	pem_len = BIO_get_mem_data(bio, &pem);
 	if (pem_len <= 0) {
@@ -95,49 +124,145 @@ dkim_keys_generate(const struct vault *v, uint8_t **sealed_out, size_t *len_out,
 	}
 	rc = vault_seal(v, pem, (size_t)pem_len, sealed_out, len_out, e);
 out:
-	EVP_PKEY_free(k);
 	BIO_free(bio); /* secure memory BIO: cleansed on free */
 	return rc;
 }
 
-/* Unseal and parse every key; keys[i] owned by the caller (EVP_PKEY_free). */
+int
+dkim_keys_generate(const struct vault *v, uint8_t **sealed_out, size_t *len_out, struct err *e)
+{
+	struct keyset ks = {0};
+	int rc;
+
+	*sealed_out = NULL;
+	*len_out = 0;
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		if ((ks.rsa[i] = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)DKIM_KEYS_BITS)) ==
+		    NULL) {
+			keyset_free(&ks);
+			return crypto_fail(e, "generation");
+		}
+	if ((ks.ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL) {
+		keyset_free(&ks);
+		return crypto_fail(e, "generation");
+	}
+	rc = seal_set(v, &ks, sealed_out, len_out, e);
+	keyset_free(&ks);
+	return rc;
+}
+
+/* Skip one PEM block without decoding the key in it (the DER is wiped). */
+static bool
+skip_block(BIO *bio)
+{
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long len = 0;
+	bool ok = PEM_read_bio(bio, &name, &header, &der, &len) == 1 &&
+		  strcmp(name, "PRIVATE KEY") == 0;
+
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)len);
+	return ok;
+}
+
+/* How many PEM blocks the plaintext holds (each opens with "-----BEGIN "). */
 static int
-load(const struct vault *v, const uint8_t *sealed, size_t n, EVP_PKEY *keys[DKIM_KEYS_N],
+count_blocks(const uint8_t *p, size_t n)
+{
+	static const char begin[] = "-----BEGIN ";
+	const uint8_t *end = p + n;
+	int count = 0;
+
+	while (p < end) {
+		const uint8_t *hit = memmem(p, (size_t)(end - p), begin, sizeof(begin) - 1);
+		if (hit == NULL)
+			break;
+		count++;
+		p = hit + sizeof(begin) - 1;
+	}
+	return count;
+}
+
+/*
+ * Unseal the set and decode the keys named in `want` (WANT_RSA(i), WANT_ED);
+ * the others are only checked to be PEM private-key blocks, which spares a
+ * signature the cost of decoding the keys it does not use. The blob must be
+ * DKIM_KEYS_N RSA blocks and at most one Ed25519 block; asking for an
+ * Ed25519 key the set does not have is not an error (ks->ed stays NULL).
+ * On success the caller owns ks (keyset_free).
+ */
+static int
+load(const struct vault *v, const uint8_t *sealed, size_t n, unsigned want, struct keyset *ks,
      struct err *e)
 {
 	uint8_t *plain = NULL;
 	size_t plain_len = 0;
-	BIO *bio;
-	int i, rc = -1;
+	BIO *bio = NULL;
+	int blocks, i, rc = -1;
 
-	for (i = 0; i < DKIM_KEYS_N; i++)
-		keys[i] = NULL;
+	memset(ks, 0, sizeof(*ks));
 	if (sealed == NULL || n == 0)
 		return err_set(e, 500, "InternalFailure", "The identity has no DKIM keys.");
 	if (vault_unseal(v, sealed, n, &plain, &plain_len, e) != 0)
 		return -1;
-	if (plain_len > INT32_MAX || (bio = BIO_new_mem_buf(plain, (int)plain_len)) == NULL) {
-		crypto_fail(e, "loading");
-		goto out;
-	}
-	for (i = 0; i < DKIM_KEYS_N; i++) {
-		keys[i] = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-		if (keys[i] == NULL || EVP_PKEY_is_a(keys[i], "RSA") != 1)
-			break;
-	}
-	BIO_free(bio);
-	if (i < DKIM_KEYS_N) {
-		for (i = 0; i < DKIM_KEYS_N; i++) {
-			EVP_PKEY_free(keys[i]);
-			keys[i] = NULL;
+	blocks = count_blocks(plain, plain_len);
+	if ((blocks != DKIM_KEYS_N && blocks != DKIM_KEYS_N + 1) || plain_len > INT32_MAX ||
+	    (bio = BIO_new_mem_buf(plain, (int)plain_len)) == NULL)
+		goto fail;
+	ks->has_ed = blocks == DKIM_KEYS_N + 1;
+	for (i = 0; i < blocks; i++) {
+		bool ed = i == DKIM_KEYS_N;
+		unsigned bit = ed ? WANT_ED : WANT_RSA(i);
+		EVP_PKEY *k;
+
+		if (!(want & bit)) {
+			if (!skip_block(bio))
+				goto fail;
+			continue;
 		}
-		crypto_fail(e, "loading");
-		goto out;
+		k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		if (ed)
+			ks->ed = k;
+		else
+			ks->rsa[i] = k;
+		if (k == NULL || EVP_PKEY_is_a(k, ed ? "ED25519" : "RSA") != 1)
+			goto fail;
 	}
 	rc = 0;
+	goto out;
+fail:
+	keyset_free(ks);
+	crypto_fail(e, "loading");
 out:
+	BIO_free(bio);
 	OPENSSL_cleanse(plain, plain_len);
 	free(plain);
+	return rc;
+}
+
+int
+dkim_keys_add_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
+		      uint8_t **sealed_out, size_t *len_out, struct err *e)
+{
+	struct keyset ks;
+	int rc;
+
+	*sealed_out = NULL;
+	*len_out = 0;
+	if (load(v, sealed, n, WANT_ALL, &ks, e) != 0)
+		return -1;
+	if (ks.has_ed) {
+		keyset_free(&ks);
+		return 0;
+	}
+	if ((ks.ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")) == NULL)
+		rc = crypto_fail(e, "generation");
+	else
+		rc = seal_set(v, &ks, sealed_out, len_out, e) == 0 ? 1 : -1;
+	keyset_free(&ks);
 	return rc;
 }
 
@@ -155,34 +280,61 @@ public_b64(EVP_PKEY *k)
 	return out;
 }
 
+/* RFC 8463 §4.2: the p= of an Ed25519 record is the raw public key. */
+static char *
+public_raw_b64(EVP_PKEY *k)
+{
+	uint8_t raw[32];
+	size_t len = sizeof(raw);
+
+	if (EVP_PKEY_get_raw_public_key(k, raw, &len) != 1 || len != sizeof(raw))
+		return NULL;
+	return base64_encode(raw, len);
+}
+
 int
 dkim_keys_public(const struct vault *v, const uint8_t *sealed, size_t n,
-		 char *out[DKIM_KEYS_N], struct err *e)
+		 char *out[DKIM_KEYS_N], char **ed_out, struct err *e)
 {
-	EVP_PKEY *keys[DKIM_KEYS_N];
-	int i, rc = 0;
+	struct keyset ks;
+	bool ok = true;
+	int i;
 
 	for (i = 0; i < DKIM_KEYS_N; i++)
 		out[i] = NULL;
-	if (load(v, sealed, n, keys, e) != 0)
+	if (ed_out != NULL)
+		*ed_out = NULL;
+	if (load(v, sealed, n, ed_out != NULL ? WANT_ALL : WANT_ALL & ~WANT_ED, &ks, e) != 0)
 		return -1;
 	for (i = 0; i < DKIM_KEYS_N; i++)
-		if ((out[i] = public_b64(keys[i])) == NULL)
-			rc = -1;
+		if ((out[i] = public_b64(ks.rsa[i])) == NULL)
+			ok = false;
+	if (ed_out != NULL && ks.ed != NULL && (*ed_out = public_raw_b64(ks.ed)) == NULL)
+		ok = false;
+	keyset_free(&ks);
+	if (ok)
+		return 0;
 	for (i = 0; i < DKIM_KEYS_N; i++) {
-		EVP_PKEY_free(keys[i]);
-		if (rc != 0) {
-			free(out[i]);
-			out[i] = NULL;
-		}
+		free(out[i]);
+		out[i] = NULL;
 	}
-	return rc == 0 ? 0 : crypto_fail(e, "export");
+	if (ed_out != NULL) {
+		free(*ed_out);
+		*ed_out = NULL;
+	}
+	return crypto_fail(e, "export");
 }
 
 char *
 dkim_keys_record(const char *pub)
 {
 	return xasprintf("v=DKIM1; k=rsa; p=%s", pub);
+}
+
+char *
+dkim_keys_record_ed25519(const char *pub)
+{
+	return xasprintf("v=DKIM1; k=ed25519; p=%s", pub);
 }
 
 static bool
@@ -207,12 +359,14 @@ value_equals(const char *p, size_t n, const char *want)
 	return w == wn;
 }
 
-bool
-dkim_keys_record_matches(const char *txt, size_t n, const char *pub)
+/* The tag-list walk behind both matchers: key type `k` (the default, rsa,
+ * when k= is absent and `k_required` is false). */
+static bool
+record_matches(const char *txt, size_t n, const char *pub, const char *k, bool k_required)
 {
-	size_t i = 0;
+	size_t i = 0, kn = strlen(k);
 	int tag_no = 0;
-	bool p_ok = false;
+	bool p_ok = false, k_seen = false;
 
 	if (txt == NULL || pub == NULL || pub[0] == '\0')
 		return false;
@@ -248,8 +402,9 @@ dkim_keys_record_matches(const char *txt, size_t n, const char *pub)
 			if (tag_no != 0 || vl != 5 || memcmp(val, "DKIM1", 5) != 0)
 				return false;
 		} else if (tl == 1 && t[0] == 'k') {
-			if (vl != 3 || memcmp(val, "rsa", 3) != 0)
+			if (k_seen || vl != kn || memcmp(val, k, kn) != 0)
 				return false;
+			k_seen = true;
 		} else if (tl == 1 && t[0] == 'p') {
 			if (p_ok || !value_equals(val, vl, pub))
 				return false;
@@ -257,28 +412,32 @@ dkim_keys_record_matches(const char *txt, size_t n, const char *pub)
 		}
 		tag_no++;
 	}
-	return p_ok;
+	return p_ok && (k_seen || !k_required);
 }
 
-int
-dkim_keys_sign(const struct vault *v, const uint8_t *sealed, size_t n, int index,
-	       const void *data, size_t len, uint8_t **sig_out, size_t *sig_len, struct err *e)
+bool
+dkim_keys_record_matches(const char *txt, size_t n, const char *pub)
 {
-	EVP_PKEY *keys[DKIM_KEYS_N];
-	EVP_MD_CTX *md = NULL;
+	return record_matches(txt, n, pub, "rsa", false);
+}
+
+bool
+dkim_keys_record_matches_ed25519(const char *txt, size_t n, const char *pub)
+{
+	return record_matches(txt, n, pub, "ed25519", true);
+}
+
+/* One-shot EVP_DigestSign with `k` (md NULL for PureEd25519). */
+static int
+sign_with(EVP_PKEY *k, const char *md_name, const void *data, size_t len, uint8_t **sig_out,
+	  size_t *sig_len, struct err *e)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t *sig = NULL;
 	size_t slen = 0;
 	int rc = -1;
 
-	*sig_out = NULL;
-	*sig_len = 0;
-	if (index < 0 || index >= DKIM_KEYS_N)
-		return err_set(e, 500, "InternalFailure", "DKIM selector index %d out of range.",
-			       index);
-	if (load(v, sealed, n, keys, e) != 0)
-		return -1;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, keys[index], NULL) != 1 ||
+	if (md == NULL || EVP_DigestSignInit_ex(md, NULL, md_name, NULL, NULL, k, NULL) != 1 ||
 	    EVP_DigestSign(md, NULL, &slen, data, len) != 1) {
 		crypto_fail(e, "signing");
 		goto out;
@@ -294,7 +453,44 @@ dkim_keys_sign(const struct vault *v, const uint8_t *sealed, size_t n, int index
 	rc = 0;
 out:
 	EVP_MD_CTX_free(md);
-	for (int i = 0; i < DKIM_KEYS_N; i++)
-		EVP_PKEY_free(keys[i]);
+	return rc;
+}
+
+int
+dkim_keys_sign(const struct vault *v, const uint8_t *sealed, size_t n, int index,
+	       const void *data, size_t len, uint8_t **sig_out, size_t *sig_len, struct err *e)
+{
+	struct keyset ks;
+	int rc;
+
+	*sig_out = NULL;
+	*sig_len = 0;
+	if (index < 0 || index >= DKIM_KEYS_N)
+		return err_set(e, 500, "InternalFailure", "DKIM selector index %d out of range.",
+			       index);
+	if (load(v, sealed, n, WANT_RSA(index), &ks, e) != 0)
+		return -1;
+	rc = sign_with(ks.rsa[index], "SHA256", data, len, sig_out, sig_len, e);
+	keyset_free(&ks);
+	return rc;
+}
+
+int
+dkim_keys_sign_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
+		       const void *data, size_t len, uint8_t **sig_out, size_t *sig_len,
+		       struct err *e)
+{
+	struct keyset ks;
+	int rc;
+
+	*sig_out = NULL;
+	*sig_len = 0;
+	if (load(v, sealed, n, WANT_ED, &ks, e) != 0)
+		return -1;
+	if (ks.ed == NULL)
+		rc = err_set(e, 500, "InternalFailure", "The DKIM key set has no Ed25519 key.");
+	else
+		rc = sign_with(ks.ed, NULL, data, len, sig_out, sig_len, e);
+	keyset_free(&ks);
 	return rc;
 }

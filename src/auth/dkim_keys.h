@@ -3,16 +3,22 @@
  * (STYLE §14), in src/auth/ beside the vault and the credentials lookup.
  *
  * A domain identity that called VerifyDomainDkim owns DKIM_KEYS_N selectors
- * (its DkimTokens) and one RSA-2048 key per selector. The private keys never
- * leave this module in the clear: they are generated here, exported as PEM,
- * sealed with the vault (store.h `dkim_keys_sealed`: the DKIM_KEYS_N PEM
- * blocks joined by a blank line, sealed as one blob), and only unsealed here
- * to derive public keys or to sign.
+ * (its DkimTokens) and one RSA-2048 key per selector, and — beyond SES — one
+ * Ed25519 key (RFC 8463) under the selector `<token_1>ed`. The private keys
+ * never leave this module in the clear: they are generated here, exported
+ * as PKCS#8 PEM, sealed with the vault (store.h `dkim_keys_sealed`: the
+ * DKIM_KEYS_N RSA PEM blocks in selector order, then the Ed25519 block,
+ * joined by a blank line, sealed as one blob), and only unsealed here to
+ * derive public keys or to sign. A set sealed before Ed25519 existed holds
+ * the RSA blocks alone: it keeps working and simply has no Ed25519 key
+ * (dkim_keys_add_ed25519 gives it one).
  *
- * The record a user publishes for selector i is
- *   TXT  <token_i>._domainkey.<domain>  "v=DKIM1; k=rsa; p=<public key i>"
- * where the public key is the base64 of the DER SubjectPublicKeyInfo (what
- * `openssl rsa -pubout` prints between the PEM armour lines).
+ * The records a user publishes:
+ *   TXT  <token_i>._domainkey.<domain>    "v=DKIM1; k=rsa; p=<public key i>"
+ *   TXT  <token_1>ed._domainkey.<domain>  "v=DKIM1; k=ed25519; p=<ed key>"
+ * where an RSA public key is the base64 of the DER SubjectPublicKeyInfo
+ * (what `openssl rsa -pubout` prints between the PEM armour lines) and the
+ * Ed25519 one the base64 of the raw 32-byte public key (RFC 8463 §4.2).
  */
 #ifndef SESAME_AUTH_DKIM_KEYS_H
 #define SESAME_AUTH_DKIM_KEYS_H
@@ -28,6 +34,9 @@ struct vault;
 #define DKIM_KEYS_N 3         /* selectors per domain, as SES */
 #define DKIM_KEYS_BITS 2048
 #define DKIM_TOKEN_LEN 32     /* characters of [a-z2-7] (160 random bits) */
+#define DKIM_ED25519_SUFFIX "ed" /* the Ed25519 selector: <token_1> DKIM_ED25519_SUFFIX */
+#define DKIM_ED25519_SELECTOR_LEN (DKIM_TOKEN_LEN + 2)
+#define DKIM_ED25519_PUB_B64_LEN 44 /* base64 of 32 bytes */
 
 /* Fill out with DKIM_KEYS_N fresh, distinct selectors, NUL-terminated. */
 void dkim_keys_tokens(char out[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1]);
@@ -35,24 +44,44 @@ void dkim_keys_tokens(char out[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1]);
 /* True if s is a well-formed selector (DKIM_TOKEN_LEN chars of [a-z2-7]). */
 bool dkim_keys_token_ok(const char *s);
 
+/* The Ed25519 selector of a set whose first selector is `token1`:
+ * "<token1>ed" into out (truncated to cap, always NUL-terminated). */
+void dkim_keys_ed25519_selector(const char *token1, char *out, size_t cap);
+
 /*
- * Generate DKIM_KEYS_N RSA-2048 keys and seal them. *sealed_out is malloc'd
- * (caller frees). CPU-heavy (tens to hundreds of milliseconds). -1 with an
- * InternalFailure (500) in e on a crypto or vault failure.
+ * Generate DKIM_KEYS_N RSA-2048 keys and one Ed25519 key and seal them.
+ * *sealed_out is malloc'd (caller frees). CPU-heavy (tens to hundreds of
+ * milliseconds). -1 with an InternalFailure (500) in e on a crypto or vault
+ * failure.
  */
 int dkim_keys_generate(const struct vault *v, uint8_t **sealed_out, size_t *len_out,
 		       struct err *e);
 
 /*
- * The public keys of a sealed set, as base64 DER SubjectPublicKeyInfo: out[i]
- * malloc'd for i < DKIM_KEYS_N (on failure all are NULL). -1 with
- * InternalFailure when the blob does not unseal or hold DKIM_KEYS_N keys.
+ * Give a set sealed without an Ed25519 key one: 1 with the new set in
+ * *sealed_out (malloc'd; the same RSA keys, a fresh Ed25519 key), 0 when the
+ * set already has one (*sealed_out NULL), -1 with InternalFailure when the
+ * blob does not unseal or is not a key set.
+ */
+int dkim_keys_add_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
+			  uint8_t **sealed_out, size_t *len_out, struct err *e);
+
+/*
+ * The public keys of a sealed set: out[i] (i < DKIM_KEYS_N) the base64 DER
+ * SubjectPublicKeyInfo of RSA key i, and, when ed_out is not NULL, *ed_out
+ * the base64 of the raw Ed25519 public key, or NULL when the set has none.
+ * All malloc'd; on failure all are NULL. -1 with InternalFailure when the
+ * blob does not unseal or is not DKIM_KEYS_N RSA keys and at most one
+ * Ed25519 key.
  */
 int dkim_keys_public(const struct vault *v, const uint8_t *sealed, size_t n,
-		     char *out[DKIM_KEYS_N], struct err *e);
+		     char *out[DKIM_KEYS_N], char **ed_out, struct err *e);
 
 /* "v=DKIM1; k=rsa; p=<pub>", malloc'd. */
 char *dkim_keys_record(const char *pub);
+
+/* "v=DKIM1; k=ed25519; p=<pub>", malloc'd. */
+char *dkim_keys_record_ed25519(const char *pub);
 
 /*
  * Does the TXT text `txt` (the record's strings concatenated) publish `pub`?
@@ -63,11 +92,28 @@ char *dkim_keys_record(const char *pub);
 bool dkim_keys_record_matches(const char *txt, size_t n, const char *pub);
 
 /*
+ * The same for an Ed25519 record: p= must equal pub (whitespace ignored),
+ * v=, when present, DKIM1 and first, and k= must be present and ed25519
+ * (an absent k= means rsa).
+ */
+bool dkim_keys_record_matches_ed25519(const char *txt, size_t n, const char *pub);
+
+/*
  * RSA-SHA256 (PKCS#1 v1.5) signature of `len` bytes with key `index` of a
  * sealed set — what a DKIM signer needs for `b=`. *sig_out malloc'd.
  */
 int dkim_keys_sign(const struct vault *v, const uint8_t *sealed, size_t n, int index,
 		   const void *data, size_t len, uint8_t **sig_out, size_t *sig_len,
 		   struct err *e);
+
+/*
+ * PureEd25519 signature (64 bytes, RFC 8032) of `len` bytes with the set's
+ * Ed25519 key — for ed25519-sha256 `data` is the 32-byte SHA-256 that
+ * dkim_sign hands its signer (RFC 8463 §3). *sig_out malloc'd. -1 with
+ * InternalFailure when the set has no Ed25519 key or signing fails.
+ */
+int dkim_keys_sign_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
+			   const void *data, size_t len, uint8_t **sig_out, size_t *sig_len,
+			   struct err *e);
 
 #endif

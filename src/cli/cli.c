@@ -1010,6 +1010,7 @@ identity_show(struct cli *x)
 	json_object_set_new(o, "VerificationStatus", jstr(id.status));
 	json_object_set_new(o, "DkimEnabled", json_boolean(id.dkim_enabled));
 	json_object_set_new(o, "DkimVerificationStatus", jstr(id.dkim_status));
+	json_object_set_new(o, "DkimEd25519Status", jstr(id.dkim_ed25519_status));
 	json_object_set_new(o, "MailFromDomain", jstr(id.mail_from_domain));
 	json_object_set_new(o, "NextCheck", json_integer(id.next_check));
 	json_object_set_new(o, "CheckAttempts", json_integer(id.check_attempts));
@@ -1082,14 +1083,16 @@ message_show(struct cli *x)
 
 /*
  * `identity dkim-records`: the three TXT records a domain owner publishes
- * for Easy DKIM, with the public keys derived from the sealed private keys.
+ * for Easy DKIM, with the public keys derived from the sealed private keys,
+ * and a fourth for the Ed25519 key (RFC 8463, selector <token1>ed) when the
+ * set has one.
  */
 static int
 identity_dkim_records(struct cli *x)
 {
 	const char *account = opt(x, "account"), *region = opt(x, "region");
 	char domain[ADDRESS_DOMAIN_MAX + 1];
-	char *pub[DKIM_KEYS_N] = {0};
+	char *pub[DKIM_KEYS_N] = {0}, *ed = NULL;
 	struct identity id = {0};
 	struct vault *v = NULL;
 	json_t *arr;
@@ -1113,7 +1116,8 @@ identity_dkim_records(struct cli *x)
 			    domain, region, account);
 	}
 	if ((v = vault_open(x->c->data, x->c->master_key, &x->e)) == NULL ||
-	    dkim_keys_public(v, id.dkim_keys_sealed, id.dkim_keys_sealed_len, pub, &x->e) != 0) {
+	    dkim_keys_public(v, id.dkim_keys_sealed, id.dkim_keys_sealed_len, pub, &ed, &x->e) !=
+		0) {
 		rc = fail("%s", x->e.message);
 		goto out;
 	}
@@ -1129,12 +1133,26 @@ identity_dkim_records(struct cli *x)
 		free(name);
 		free(value);
 	}
+	if (ed != NULL) {
+		char sel[DKIM_ED25519_SELECTOR_LEN + 1];
+		json_t *o = json_object();
+		dkim_keys_ed25519_selector(id.dkim_tokens[0], sel, sizeof(sel));
+		char *name = xasprintf("%s._domainkey.%s", sel, domain);
+		char *value = dkim_keys_record_ed25519(ed);
+		json_object_set_new(o, "Name", jstr(name));
+		json_object_set_new(o, "Type", jstr("TXT"));
+		json_object_set_new(o, "Value", jstr(value));
+		json_array_append_new(arr, o);
+		free(name);
+		free(value);
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "Records", arr);
 	rc = emit(o);
 out:
 	for (int i = 0; i < DKIM_KEYS_N; i++)
 		free(pub[i]);
+	free(ed);
 	vault_free(v);
 	identity_clear(&id);
 	return rc;

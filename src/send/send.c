@@ -366,8 +366,10 @@ send_done(void *arg, const char *message_id, const struct err *e)
 struct leave {
 	char mail_from_domain[256]; /* "" = --bounce-domain */
 	bool dkim;
+	bool ed25519;               /* also an ed25519-sha256 signature */
 	char domain[256];           /* d= */
 	char selector[64];          /* s= */
+	char selector_ed[64];       /* s= of the Ed25519 signature: <token1>ed */
 	int key;                    /* index of the selector's key in the sealed set */
 	uint8_t *sealed;            /* copy of the sealed key set */
 	size_t sealed_len;
@@ -386,7 +388,9 @@ leave_clear(struct leave *l)
  * BehaviorOnMXFailure=RejectMessage, the send is refused as SES refuses it.
  * The most specific covering DOMAIN with Easy DKIM verified and enabled
  * signs (an address identity's DKIM is its domain's, as in SES). Selectors
- * take turns by message: the MessageId's random part picks one.
+ * take turns by message: the MessageId's random part picks one. When that
+ * domain's Ed25519 record was found, an ed25519-sha256 signature is added
+ * beside the RSA one (RFC 8463 §5 recommends both).
  */
 static int
 plan_leave(struct send_lookup *c, const char *region, const char *owner, const char *from,
@@ -426,6 +430,10 @@ plan_leave(struct send_lookup *c, const char *region, const char *owner, const c
 			out->key = n > 8 ? (unsigned char)message_id[n - 8] % 3 : 0;
 			snprintf(out->domain, sizeof(out->domain), "%s", cand->name[i]);
 			snprintf(out->selector, sizeof(out->selector), "%s", l->dkim_tokens[out->key]);
+			out->ed25519 = l->dkim_ed25519;
+			if (out->ed25519)
+				dkim_keys_ed25519_selector(l->dkim_tokens[0], out->selector_ed,
+							   sizeof(out->selector_ed));
 			out->sealed = xmalloc(l->dkim_keys_sealed_len);
 			memcpy(out->sealed, l->dkim_keys_sealed, l->dkim_keys_sealed_len);
 			out->sealed_len = l->dkim_keys_sealed_len;
@@ -460,8 +468,25 @@ sign_rsa(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *
 			      sig_out, sig_len, e);
 }
 
-/* On a worker thread: prepend the owner's signature (the header added last,
- * DESIGN.md "Outbound envelope"). */
+static int
+sign_ed25519(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *sig_len,
+	     struct err *e)
+{
+	struct sign_job *j = arg;
+
+	return dkim_keys_sign_ed25519(j->vault, j->lv.sealed, j->lv.sealed_len, data, len, sig_out,
+				      sig_len, e);
+}
+
+/*
+ * On a worker thread: prepend the owner's signature (the header added last,
+ * DESIGN.md "Outbound envelope") — rsa-sha256, and ed25519-sha256 beside it
+ * when the owner's Ed25519 record is served. Both sign the message as it
+ * was, neither covering the other; the RSA field goes on top, where a
+ * verifier that reads only the first signature finds the one it knows. The
+ * Ed25519 signature is an extra: if it fails the message leaves with the
+ * RSA one alone (logged).
+ */
 static void
 sign_run(void *arg)
 {
@@ -472,25 +497,39 @@ sign_run(void *arg)
 		.selector = j->lv.selector,
 		.timestamp = (uint64_t)j->now,
 	};
-	char *h = NULL;
-	size_t hn, n = j->m.raw_len;
+	char *h = NULL, *h_ed = NULL;
+	size_t hn, en = 0, n = j->m.raw_len;
 	bool crlf = n >= 2 && j->m.raw[n - 2] == '\r' && j->m.raw[n - 1] == '\n';
 
 	if (dkim_sign(j->m.raw, j->m.raw_len, &p, sign_rsa, j, &h, &j->e) != 0)
 		return;
-	/* the signature covers the message as SMTP delivers it: with a final CRLF */
+	if (j->lv.ed25519) {
+		p.alg = DKIM_ED25519_SHA256;
+		p.selector = j->lv.selector_ed;
+		struct err ed_e = {0};
+		/* an extra beside the RSA signature: its failure costs only itself */
+		if (dkim_sign(j->m.raw, j->m.raw_len, &p, sign_ed25519, j, &h_ed, &ed_e) != 0)
+			log_warn("send: %s: no ed25519-sha256 signature: %s", j->m.id,
+				 ed_e.message);
+		else
+			en = strlen(h_ed);
+	}
+	/* the signatures cover the message as SMTP delivers it: with a final CRLF */
 	hn = strlen(h);
-	uint8_t *raw = xmalloc(hn + n + 2);
+	uint8_t *raw = xmalloc(hn + en + n + 2);
 	memcpy(raw, h, hn);
-	memcpy(raw + hn, j->m.raw, n);
+	if (en > 0)
+		memcpy(raw + hn, h_ed, en);
+	memcpy(raw + hn + en, j->m.raw, n);
 	if (!crlf) {
-		raw[hn + n] = '\r';
-		raw[hn + n + 1] = '\n';
+		raw[hn + en + n] = '\r';
+		raw[hn + en + n + 1] = '\n';
 	}
 	free(h);
+	free(h_ed);
 	free(j->m.raw);
 	j->m.raw = raw;
-	j->m.raw_len = hn + n + (crlf ? 0 : 2);
+	j->m.raw_len = hn + en + n + (crlf ? 0 : 2);
 	j->ok = true;
 }
 

@@ -63,6 +63,7 @@ leaving_load(struct send_leaving *l, const struct identity *id)
 		  id->dkim_tokens[2] != NULL;
 	if (!l->dkim)
 		return;
+	l->dkim_ed25519 = strcmp(id->dkim_ed25519_status, STATUS_SUCCESS) == 0;
 	for (int i = 0; i < 3; i++)
 		l->dkim_tokens[i] = xstrdup(id->dkim_tokens[i]);
 	l->dkim_keys_sealed = xmalloc(id->dkim_keys_sealed_len);

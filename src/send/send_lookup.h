@@ -61,6 +61,8 @@ struct send_leaving {
 	bool mail_from_verified;      /* its MX and SPF records were found */
 	bool mail_from_reject;        /* BehaviorOnMXFailure = RejectMessage */
 	bool dkim;                    /* a domain with Easy DKIM verified and enabled */
+	bool dkim_ed25519;            /* and its Ed25519 record served (when dkim): sign
+				       * ed25519-sha256 too, s=<dkim_tokens[0]>ed */
 	const char *dkim_tokens[3];   /* its selectors (when dkim) */
 	const uint8_t *dkim_keys_sealed; /* its sealed keys (auth/dkim_keys) */
 	size_t dkim_keys_sealed_len;

@@ -112,6 +112,10 @@ struct identity {
 	char *dkim_tokens[3];        /* selectors, NULL when none */
 	uint8_t *dkim_keys_sealed;   /* sealed PEM private keys, '\n\n'-joined */
 	size_t dkim_keys_sealed_len;
+	/* the Ed25519 record <token1>ed (RFC 8463), checked beside the RSA ones:
+	 * STATUS_*; NotStarted when the set has no Ed25519 key or it was never
+	 * asked for ("" is stored as NotStarted) */
+	char dkim_ed25519_status[20];
 	/* custom MAIL FROM */
 	char *mail_from_domain;      /* NULL when unset */
 	char mail_from_status[20];
@@ -407,10 +411,10 @@ struct store_ops {
 	/*
 	 * The DNS checker's compare-and-set. `seen` is the identity as read
 	 * before applying a round of results, `next` the result (same key).
-	 * Writes only next's status, dkim_status, mail_from_status,
-	 * token_expires, next_check and check_attempts, and only if the row
-	 * still exists with every one of those columns and its type, token,
-	 * dkim_tokens and mail_from_domain as in `seen`. 1 written, 0 refused
+	 * Writes only next's status, dkim_status, dkim_ed25519_status,
+	 * mail_from_status, token_expires, next_check and check_attempts, and
+	 * only if the row still exists with every one of those columns and its
+	 * type, token, dkim_tokens and mail_from_domain as in `seen`. 1 written, 0 refused
 	 * (deleted or changed since read: read again and retry).
 	 */
 	int (*identity_cas_checks)(struct store *s, const struct identity *seen,

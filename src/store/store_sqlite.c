@@ -194,6 +194,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE messages DROP COLUMN next_attempt;"
 	"ALTER TABLE messages ADD COLUMN mail_from TEXT;"
 	"CREATE INDEX messages_queued ON messages(created) WHERE status = 'queued';",
+	/* 5: the Ed25519 DKIM record (RFC 8463) beside the three RSA ones: its
+	 * check's status; rows from before have no Ed25519 key (NotStarted) */
+	"ALTER TABLE identities ADD COLUMN dkim_ed25519_status TEXT NOT NULL"
+	"  DEFAULT 'NotStarted';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -259,12 +263,13 @@ enum sid {
 	" dkim_status, dkim_token1, dkim_token2, dkim_token3, dkim_keys, mail_from_domain,"      \
 	" mail_from_status, mail_from_behavior, bounce_topic, complaint_topic, delivery_topic,"  \
 	" forwarding_enabled, headers_in_bounce, headers_in_complaint, headers_in_delivery,"     \
-	" next_check, check_attempts"
-#define ID_NCOLS 26
+	" next_check, check_attempts, dkim_ed25519_status"
+#define ID_NCOLS 27
 /* A DKIM or MAIL FROM check of the row is pending (verify_dns_pending for an
  * address, which has no domain TXT check of its own). */
 #define ID_DNS_PENDING                                                                       \
 	"((dkim_status = 'Pending' AND dkim_token1 IS NOT NULL)"                              \
+	" OR (dkim_ed25519_status = 'Pending' AND dkim_token1 IS NOT NULL)"                   \
 	" OR (mail_from_domain IS NOT NULL AND mail_from_status = 'Pending'))"
 /* messages: raw sits between the two halves so lists can select NULL there */
 #define MSG_COLS_A                                                                           \
@@ -296,7 +301,7 @@ static const char *const sql[S_COUNT] = {
 	[S_KEY_DEL] = "DELETE FROM access_keys WHERE id = ?1",
 	[S_ID_PUT] = "INSERT INTO identities (" ID_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 		     " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-		     " ?23, ?24, ?25, ?26)"
+		     " ?23, ?24, ?25, ?26, ?27)"
 		     " ON CONFLICT (region, account_id, name) DO UPDATE SET"
 		     " type = excluded.type, status = excluded.status, token = excluded.token,"
 		     " token_expires = excluded.token_expires,"
@@ -313,7 +318,8 @@ static const char *const sql[S_COUNT] = {
 		     " headers_in_bounce = excluded.headers_in_bounce,"
 		     " headers_in_complaint = excluded.headers_in_complaint,"
 		     " headers_in_delivery = excluded.headers_in_delivery,"
-		     " next_check = excluded.next_check, check_attempts = excluded.check_attempts",
+		     " next_check = excluded.next_check, check_attempts = excluded.check_attempts,"
+		     " dkim_ed25519_status = excluded.dkim_ed25519_status",
 	[S_ID_GET] = "SELECT " ID_COLS " FROM identities"
 		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_ID_TOKEN] = "SELECT " ID_COLS " FROM identities WHERE token = ?1"
@@ -377,12 +383,13 @@ static const char *const sql[S_COUNT] = {
 	[S_ID_NEXT] = "UPDATE identities SET next_check = ?4"
 		      " WHERE region = ?1 AND account_id = ?2 AND name = ?3 AND next_check <> ?4",
 	[S_ID_CAS] = "UPDATE identities SET status = ?5, dkim_status = ?6, mail_from_status = ?7,"
-		     " token_expires = ?8, next_check = ?9, check_attempts = ?10"
+		     " token_expires = ?8, next_check = ?9, check_attempts = ?10,"
+		     " dkim_ed25519_status = ?22"
 		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3 AND type = ?4"
 		     " AND token IS ?11 AND dkim_token1 IS ?12 AND dkim_token2 IS ?13"
 		     " AND dkim_token3 IS ?14 AND mail_from_domain IS ?15 AND status = ?16"
 		     " AND dkim_status = ?17 AND mail_from_status = ?18 AND token_expires = ?19"
-		     " AND next_check = ?20 AND check_attempts = ?21",
+		     " AND next_check = ?20 AND check_attempts = ?21 AND dkim_ed25519_status = ?23",
 	[S_RCPT_INS] = "INSERT INTO recipients (message_id, idx, address, status)"
 		       " VALUES (?1, ?2, ?3, 'queued')",
 	/* due first; a dead owner's lease counts as due once it ended */
@@ -1050,6 +1057,7 @@ read_identity(sqlite3_stmt *st, struct identity *id)
 	id->headers_in_delivery = sqlite3_column_int(st, 23) != 0;
 	id->next_check = sqlite3_column_int64(st, 24);
 	id->check_attempts = sqlite3_column_int(st, 25);
+	col_copy(st, 26, id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status));
 }
 
 static int
@@ -1076,7 +1084,8 @@ sq_identity_put(struct store *s, const struct identity *id, struct err *e)
 	    bt(st, 19, id->complaint_topic) | bt(st, 20, id->delivery_topic) |
 	    bi(st, 21, id->forwarding_enabled) | bi(st, 22, id->headers_in_bounce) |
 	    bi(st, 23, id->headers_in_complaint) | bi(st, 24, id->headers_in_delivery) |
-	    bi(st, 25, id->next_check) | bi(st, 26, id->check_attempts))
+	    bi(st, 25, id->next_check) | bi(st, 26, id->check_attempts) |
+	    bt(st, 27, id->dkim_ed25519_status[0] ? id->dkim_ed25519_status : STATUS_NOT_STARTED))
 		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
@@ -1317,7 +1326,8 @@ sq_identity_cas_checks(struct store *s, const struct identity *seen, const struc
 	    bt(st, 14, seen->dkim_tokens[2]) | bt(st, 15, seen->mail_from_domain) |
 	    bt(st, 16, seen->status) | bt(st, 17, seen->dkim_status) |
 	    bt(st, 18, seen->mail_from_status) | bi(st, 19, seen->token_expires) |
-	    bi(st, 20, seen->next_check) | bi(st, 21, seen->check_attempts))
+	    bi(st, 20, seen->next_check) | bi(st, 21, seen->check_attempts) |
+	    bt(st, 22, next->dkim_ed25519_status) | bt(st, 23, seen->dkim_ed25519_status))
 		return tx_end_data(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	release(st);

@@ -6,6 +6,9 @@
  *   status / token / token_expires     address link or domain TXT token, and
  *                                      the end of the current check window;
  *   dkim_status, mail_from_status      the two other DNS checks;
+ *   dkim_ed25519_status                the Ed25519 record, checked in the
+ *                                      DKIM check's rounds (or alone after
+ *                                      a re-arm on a verified DKIM);
  *   next_check, check_attempts         when the checker looks next (0 = never).
  *
  * Invariants:
@@ -102,6 +105,8 @@ verify_dns_pending(const struct identity *id)
 	if (id->type == IDENTITY_DOMAIN && is_pending(id->status) && id->token != NULL)
 		return true;
 	if (is_pending(id->dkim_status) && id->dkim_tokens[0] != NULL)
+		return true;
+	if (is_pending(id->dkim_ed25519_status) && id->dkim_tokens[0] != NULL)
 		return true;
 	return id->mail_from_domain != NULL && is_pending(id->mail_from_status);
 }
@@ -244,6 +249,10 @@ verify_apply(struct identity *id, const struct verify_result *r, int64_t now)
 	bool dkim_all = r->dkim_tokens[0] != NULL;
 	struct identity before = *id;
 
+	if (r->dkim_ed_token != NULL && r->dkim_ed_found && is_pending(id->dkim_ed25519_status) &&
+	    same(id->dkim_tokens[0], r->dkim_ed_token))
+		set_status(id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status), STATUS_SUCCESS);
+
 	if (r->domain_token != NULL && r->domain_found && id->type == IDENTITY_DOMAIN &&
 	    is_pending(id->status) && same(id->token, r->domain_token))
 		set_status(id->status, sizeof(id->status), STATUS_SUCCESS);
@@ -257,6 +266,11 @@ verify_apply(struct identity *id, const struct verify_result *r, int64_t now)
 		if (id->type == IDENTITY_DOMAIN && is_pending(id->status))
 			set_status(id->status, sizeof(id->status), STATUS_SUCCESS);
 	}
+	/* the Ed25519 record rides on the DKIM check: it had to be there by the
+	 * round that settled DKIM (a later one needs VerifyDomainDkim again) */
+	if (is_pending(before.dkim_status) && !is_pending(id->dkim_status) &&
+	    is_pending(id->dkim_ed25519_status))
+		set_status(id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status), STATUS_FAILED);
 	if (r->mail_from != NULL && r->mx_found && r->spf_found &&
 	    same(id->mail_from_domain, r->mail_from) && is_pending(id->mail_from_status))
 		set_status(id->mail_from_status, sizeof(id->mail_from_status), STATUS_SUCCESS);
@@ -278,12 +292,16 @@ verify_apply(struct identity *id, const struct verify_result *r, int64_t now)
 			set_status(id->status, sizeof(id->status), STATUS_FAILED);
 		if (is_pending(id->dkim_status))
 			set_status(id->dkim_status, sizeof(id->dkim_status), STATUS_FAILED);
+		if (is_pending(id->dkim_ed25519_status))
+			set_status(id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status),
+				   STATUS_FAILED);
 		if (id->mail_from_domain != NULL && is_pending(id->mail_from_status))
 			set_status(id->mail_from_status, sizeof(id->mail_from_status),
 				   STATUS_FAILED);
 	}
 	return strcmp(before.status, id->status) != 0 ||
 	       strcmp(before.dkim_status, id->dkim_status) != 0 ||
+	       strcmp(before.dkim_ed25519_status, id->dkim_ed25519_status) != 0 ||
 	       strcmp(before.mail_from_status, id->mail_from_status) != 0 ||
 	       before.next_check != id->next_check || before.check_attempts != id->check_attempts ||
 	       before.token_expires != id->token_expires;
@@ -313,11 +331,12 @@ struct check {
 	int outstanding;
 	bool tempfail;                /* some answer was a timeout or SERVFAIL */
 	char *dkim_pub[DKIM_KEYS_N];  /* the public keys the records must carry */
+	char *dkim_ed_pub;            /* and the Ed25519 one (NULL: not asked) */
 	char mx[DNS_NAME_MAX + 1];    /* the MX host MAIL FROM must point at */
 	struct verify_result r;
 };
 
-enum lookup_kind { L_DOMAIN, L_DKIM, L_SPF };
+enum lookup_kind { L_DOMAIN, L_DKIM, L_DKIM_ED, L_SPF };
 
 struct lookup {
 	struct check *c;
@@ -331,6 +350,8 @@ check_free(struct check *c)
 	free(c->name);
 	free(c->r.domain_token);
 	free(c->r.mail_from);
+	free(c->r.dkim_ed_token);
+	free(c->dkim_ed_pub);
 	for (int i = 0; i < DKIM_KEYS_N; i++) {
 		free(c->r.dkim_tokens[i]);
 		free(c->dkim_pub[i]);
@@ -398,6 +419,8 @@ verify_save(struct store *s, const char *region, const char *account_id, const c
 		if (rc == 1) {
 			log_change("identity", name, seen.status, next.status);
 			log_change("DKIM of", name, seen.dkim_status, next.dkim_status);
+			log_change("Ed25519 DKIM record of", name, seen.dkim_ed25519_status,
+				   next.dkim_ed25519_status);
 			log_change("MAIL FROM of", name, seen.mail_from_status,
 				   next.mail_from_status);
 		}
@@ -495,6 +518,10 @@ on_txt(void *arg, enum dns_status st, const struct dns_txt *txt, size_t n)
 			if (dkim_keys_record_matches(s, len, c->dkim_pub[l->index]))
 				c->r.dkim_found[l->index] = true;
 			break;
+		case L_DKIM_ED:
+			if (dkim_keys_record_matches_ed25519(s, len, c->dkim_ed_pub))
+				c->r.dkim_ed_found = true;
+			break;
 		case L_SPF:
 			if (verify_spf_matches(s, len))
 				c->r.spf_found = true;
@@ -562,18 +589,29 @@ start_check(struct verify *v, const struct identity *id)
 		snprintf(name, sizeof(name), "_amazonses.%s", id->name);
 		ask_txt(c, name, L_DOMAIN, 0);
 	}
-	if (is_pending(id->dkim_status) && id->dkim_tokens[0] != NULL) {
+	bool dkim = is_pending(id->dkim_status) && id->dkim_tokens[0] != NULL;
+	bool ed = is_pending(id->dkim_ed25519_status) && id->dkim_tokens[0] != NULL;
+	if (dkim || ed) {
 		if (dkim_keys_public(v->vault, id->dkim_keys_sealed, id->dkim_keys_sealed_len,
-				     c->dkim_pub, &e) != 0) {
+				     c->dkim_pub, ed ? &c->dkim_ed_pub : NULL, &e) != 0) {
 			log_warn("verify: DKIM keys of %s: %s", id->name, e.message);
 		} else {
-			for (int i = 0; i < DKIM_KEYS_N; i++) {
+			for (int i = 0; dkim && i < DKIM_KEYS_N; i++) {
 				if (id->dkim_tokens[i] == NULL)
 					continue;
 				c->r.dkim_tokens[i] = xstrdup(id->dkim_tokens[i]);
 				snprintf(name, sizeof(name), "%s._domainkey.%s", id->dkim_tokens[i],
 					 id->name);
 				ask_txt(c, name, L_DKIM, i);
+			}
+			/* a set without an Ed25519 key (older than it) has nothing to ask:
+			 * the check stays pending until the window closes */
+			if (ed && c->dkim_ed_pub != NULL) {
+				char sel[DKIM_ED25519_SELECTOR_LEN + 1];
+				c->r.dkim_ed_token = xstrdup(id->dkim_tokens[0]);
+				dkim_keys_ed25519_selector(id->dkim_tokens[0], sel, sizeof(sel));
+				snprintf(name, sizeof(name), "%s._domainkey.%s", sel, id->name);
+				ask_txt(c, name, L_DKIM_ED, 0);
 			}
 		}
 	}

@@ -10,6 +10,12 @@
  *   - a domain: TXT `_amazonses.<domain>` must hold its VerificationToken;
  *   - Easy DKIM: TXT `<token>._domainkey.<domain>` = `v=DKIM1; k=rsa; p=…` for
  *     each of the three selectors (all three found → Success);
+ *   - beside it (RFC 8463, beyond SES): TXT `<token1>ed._domainkey.<domain>`
+ *     = `v=DKIM1; k=ed25519; p=…`, looked up in the DKIM check's rounds; it
+ *     never decides the DKIM status, only whether mail also carries an
+ *     ed25519-sha256 signature (dkim_ed25519_status). When DKIM settles,
+ *     an Ed25519 check still pending settles with it (Failed); publishing
+ *     later needs VerifyDomainDkim again, which re-arms that check alone;
  *   - a custom MAIL FROM domain: MX → VERIFY_MAIL_FROM_MX_FMT (region) and
  *     TXT `v=spf1 include:amazonses.com ~all` on the MAIL FROM domain.
  * DNS checks share one schedule per identity (store fields next_check,
@@ -50,7 +56,7 @@ char *verify_new_link_token(void);
 char *verify_new_domain_token(void);
 
 /* True if any DNS check of `id` is Pending: the domain TXT (domain identities),
- * Easy DKIM, or the MAIL FROM domain. */
+ * Easy DKIM, its Ed25519 record, or the MAIL FROM domain. */
 bool verify_dns_pending(const struct identity *id);
 
 /*
@@ -108,6 +114,9 @@ struct verify_result {
 	bool domain_found;
 	char *dkim_tokens[DKIM_KEYS_N];  /* selectors asked (NULL: not asked) */
 	bool dkim_found[DKIM_KEYS_N];
+	char *dkim_ed_token;             /* the first selector whose Ed25519 record
+					  * <token>ed was asked (NULL: not asked) */
+	bool dkim_ed_found;
 	char *mail_from;                 /* MAIL FROM domain asked (NULL: not asked) */
 	bool mx_found, spf_found;        /* its MX and SPF records */
 };
@@ -116,9 +125,11 @@ struct verify_result {
  * Apply a round's results to `id` as it is in the store *now* (read again
  * after the lookups) and reschedule it: a result counts only if what was
  * asked is still what `id` holds; DKIM verified also verifies a pending
- * domain (SES); at the end of the window whatever is still Pending becomes
- * Failed. Pure; changes only the three status fields, token_expires,
- * next_check and check_attempts (never a string). Returns true when `id`
+ * domain (SES); the Ed25519 record found turns dkim_ed25519_status
+ * Success, and an Ed25519 check still Pending when DKIM leaves Pending in
+ * this round turns Failed; at the end of the window whatever is still
+ * Pending becomes Failed. Pure; changes only the four status fields,
+ * token_expires, next_check and check_attempts (never a string). Returns true when `id`
  * changed and must be stored — by identity_cas_checks over the row as read.
  */
 bool verify_apply(struct identity *id, const struct verify_result *r, int64_t now);

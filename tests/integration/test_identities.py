@@ -230,11 +230,16 @@ def test_dkim_pending_until_three_records_served(dns_sesame, zone):
 
     recs = dns_sesame.cli_json("identity", "dkim-records", "--account", acct,
                                "--region", "us-east-1", ZONE)["Records"]
+    # the three RSA records, then the Ed25519 one (RFC 8463, beyond SES)
+    recs, ed = recs[:3], recs[3:]
     assert [r["Name"] for r in recs] == [f"{t}._domainkey.{ZONE}" for t in tokens]
     for r in recs:
         assert r["Type"] == "TXT"
         assert re.fullmatch(r"v=DKIM1; k=rsa; p=[A-Za-z0-9+/]+=*", r["Value"])
         assert len(r["Value"]) > 380  # an RSA-2048 SubjectPublicKeyInfo
+    assert [r["Name"] for r in ed] == [f"{tokens[0]}ed._domainkey.{ZONE}"]
+    assert ed[0]["Type"] == "TXT"
+    assert re.fullmatch(r"v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=", ed[0]["Value"])
 
     ses = dns_sesame.client(key)
     attrs = ses.get_identity_dkim_attributes(Identities=[ZONE])["DkimAttributes"][ZONE]
@@ -258,6 +263,46 @@ def test_dkim_pending_until_three_records_served(dns_sesame, zone):
     assert a["bob@" + ZONE]["DkimTokens"] == tokens
     ses.set_identity_dkim_enabled(Identity=ZONE, DkimEnabled=True)
     assert ses.get_identity_dkim_attributes(Identities=[ZONE])["DkimAttributes"][ZONE]["DkimEnabled"]
+
+
+def test_ed25519_record_checked_with_dkim_and_rearmed_once_verified(dns_sesame, zone):
+    """The Ed25519 record is looked for while DKIM is pending and settles
+    with it; published after DKIM verified, it counts once VerifyDomainDkim
+    is called again, which keeps the selectors, the keys and DKIM's Success."""
+    acct, key = dns_sesame.principal()
+    ses = dns_sesame.client(key)
+    tokens = ses.verify_domain_dkim(Domain=ZONE)["DkimTokens"]
+    recs = dns_sesame.cli_json("identity", "dkim-records", "--account", acct,
+                               "--region", "us-east-1", ZONE)["Records"]
+    rsa = [r for r in recs if "k=rsa;" in r["Value"]]
+    ed = [r for r in recs if "k=ed25519;" in r["Value"]]
+    assert len(rsa) == 3 and len(ed) == 1
+
+    def ed_status():
+        return stored(dns_sesame, acct, ZONE)["DkimEd25519Status"]
+
+    assert ed_status() == "Pending"
+    # the three RSA records alone: DKIM verifies; the Ed25519 check ends with it
+    zone.publish(txt=[(r["Name"], r["Value"]) for r in rsa])
+    assert wait_for(lambda: dkim_status(ses, ZONE), "Success") == "Success"
+    assert ed_status() == "Failed"
+    assert stored(dns_sesame, acct, ZONE)["NextCheck"] == 0
+
+    # published later: nothing looks for it on its own
+    zone.publish(txt=[(r["Name"], r["Value"]) for r in rsa + ed])
+    stays(ed_status, "Failed", seconds=2)
+    # VerifyDomainDkim again: the same selectors and keys, DKIM still Success,
+    # and the Ed25519 check re-armed alone
+    assert ses.verify_domain_dkim(Domain=ZONE)["DkimTokens"] == tokens
+    assert dkim_status(ses, ZONE) == "Success"
+    assert wait_for(ed_status, "Success") == "Success"
+    assert dkim_status(ses, ZONE) == "Success"
+    assert dns_sesame.cli_json("identity", "dkim-records", "--account", acct,
+                               "--region", "us-east-1", ZONE)["Records"] == recs
+    # verified is final for it too: verifying again changes nothing
+    assert ses.verify_domain_dkim(Domain=ZONE)["DkimTokens"] == tokens
+    assert ed_status() == "Success"
+    assert stored(dns_sesame, acct, ZONE)["NextCheck"] == 0
 
 
 def test_dkim_enable_needs_keys_and_records_cli_errors(dns_sesame):

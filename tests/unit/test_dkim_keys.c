@@ -1,6 +1,7 @@
-/* test_dkim_keys.c — src/auth/dkim_keys.c: selectors, RSA-2048 generation
- * sealed with the vault, public keys for the p= tag, record matching, and
- * signatures that verify under the published key. */
+/* test_dkim_keys.c — src/auth/dkim_keys.c: selectors, RSA-2048 and Ed25519
+ * generation sealed with the vault, public keys for the p= tag, record
+ * matching, signatures that verify under the published key, and sets sealed
+ * before Ed25519 (three blocks) that keep working and can be given a key. */
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "auth/dkim_keys.h"
 #include "auth/vault.h"
+#include "util/buf.h"
 #include "util/codec.h"
 #include "util/xalloc.h"
 
@@ -27,6 +29,7 @@ struct fixture {
 	uint8_t *sealed;
 	size_t sealed_len;
 	char *pub[DKIM_KEYS_N];
+	char *ed;
 };
 
 static int
@@ -60,7 +63,8 @@ setup(void **state)
 		return -1;
 	if (dkim_keys_generate(f->v, &f->sealed, &f->sealed_len, &e) != 0)
 		return -1;
-	if (dkim_keys_public(f->v, f->sealed, f->sealed_len, f->pub, &e) != 0)
+	if (dkim_keys_public(f->v, f->sealed, f->sealed_len, f->pub, &f->ed, &e) != 0 ||
+	    f->ed == NULL)
 		return -1;
 	*state = f;
 	return 0;
@@ -73,6 +77,7 @@ teardown(void **state)
 
 	for (int i = 0; i < DKIM_KEYS_N; i++)
 		free(f->pub[i]);
+	free(f->ed);
 	free(f->sealed);
 	vault_free(f->v);
 	vault_free(f->other);
@@ -156,9 +161,17 @@ test_sealed_at_rest(void **state)
 	/* nothing of the PEM armour is visible in the stored blob */
 	assert_null(memmem(f->sealed, f->sealed_len, needle, strlen(needle)));
 	/* the same blob read twice gives the same public keys */
-	char *again[DKIM_KEYS_N];
+	char *again[DKIM_KEYS_N], *ed;
 	struct err e = {0};
-	assert_int_equal(dkim_keys_public(f->v, f->sealed, f->sealed_len, again, &e), 0);
+	assert_int_equal(dkim_keys_public(f->v, f->sealed, f->sealed_len, again, &ed, &e), 0);
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		assert_string_equal(again[i], f->pub[i]);
+		free(again[i]);
+	}
+	assert_string_equal(ed, f->ed);
+	free(ed);
+	/* without ed_out: the RSA keys alone */
+	assert_int_equal(dkim_keys_public(f->v, f->sealed, f->sealed_len, again, NULL, &e), 0);
 	for (int i = 0; i < DKIM_KEYS_N; i++) {
 		assert_string_equal(again[i], f->pub[i]);
 		free(again[i]);
@@ -169,17 +182,18 @@ static void
 test_wrong_vault_or_garbage(void **state)
 {
 	struct fixture *f = *state;
-	char *out[DKIM_KEYS_N];
+	char *out[DKIM_KEYS_N], *ed = (char *)"x";
 	struct err e = {0};
 	uint8_t *bad = xmalloc(f->sealed_len);
 
-	assert_int_equal(dkim_keys_public(f->other, f->sealed, f->sealed_len, out, &e), -1);
+	assert_int_equal(dkim_keys_public(f->other, f->sealed, f->sealed_len, out, &ed, &e), -1);
 	for (int i = 0; i < DKIM_KEYS_N; i++)
 		assert_null(out[i]);
+	assert_null(ed);
 	memcpy(bad, f->sealed, f->sealed_len);
 	bad[f->sealed_len / 2] ^= 1;
-	assert_int_equal(dkim_keys_public(f->v, bad, f->sealed_len, out, &e), -1);
-	assert_int_equal(dkim_keys_public(f->v, NULL, 0, out, &e), -1);
+	assert_int_equal(dkim_keys_public(f->v, bad, f->sealed_len, out, &ed, &e), -1);
+	assert_int_equal(dkim_keys_public(f->v, NULL, 0, out, &ed, &e), -1);
 	assert_int_equal(e.http, 500);
 	free(bad);
 
@@ -187,7 +201,7 @@ test_wrong_vault_or_garbage(void **state)
 	uint8_t *junk;
 	size_t jn;
 	assert_int_equal(vault_seal(f->v, "hello", 5, &junk, &jn, &e), 0);
-	assert_int_equal(dkim_keys_public(f->v, junk, jn, out, &e), -1);
+	assert_int_equal(dkim_keys_public(f->v, junk, jn, out, &ed, &e), -1);
 	free(junk);
 }
 
@@ -297,6 +311,252 @@ test_sign_verifies_with_published_key(void **state)
 			 -1);
 }
 
+/* ---- Ed25519 (RFC 8463) ---------------------------------------------------------- */
+
+static EVP_PKEY *
+decode_ed(const char *b64)
+{
+	size_t n;
+	uint8_t *raw = base64_decode(b64, strlen(b64), &n);
+	EVP_PKEY *k;
+
+	assert_non_null(raw);
+	assert_int_equal(n, 32);
+	k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, raw, n);
+	free(raw);
+	assert_non_null(k);
+	return k;
+}
+
+static void
+test_ed25519_public_key_and_record(void **state)
+{
+	struct fixture *f = *state;
+	char *r;
+
+	/* RFC 8463 §4.2: the raw 32-byte key, base64 (44 chars, one '=') */
+	assert_int_equal(strlen(f->ed), DKIM_ED25519_PUB_B64_LEN);
+	assert_int_equal(strspn(f->ed, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				       "0123456789+/"),
+			 43);
+	assert_string_equal(f->ed + 43, "=");
+	EVP_PKEY_free(decode_ed(f->ed));
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		assert_string_not_equal(f->ed, f->pub[i]);
+	r = dkim_keys_record_ed25519(f->ed);
+	assert_int_equal(strncmp(r, "v=DKIM1; k=ed25519; p=", 22), 0);
+	assert_string_equal(r + 22, f->ed);
+	assert_true(dkim_keys_record_matches_ed25519(r, strlen(r), f->ed));
+	assert_false(dkim_keys_record_matches(r, strlen(r), f->ed)); /* not an RSA record */
+	free(r);
+	r = dkim_keys_record(f->pub[0]);
+	assert_false(dkim_keys_record_matches_ed25519(r, strlen(r), f->pub[0]));
+	free(r);
+}
+
+static void
+test_ed25519_selector(void **state)
+{
+	(void)state;
+	char sel[DKIM_ED25519_SELECTOR_LEN + 1];
+
+	dkim_keys_ed25519_selector("abcdefghijklmnopqrstuvwxyz234567", sel, sizeof(sel));
+	assert_string_equal(sel, "abcdefghijklmnopqrstuvwxyz234567ed");
+	dkim_keys_ed25519_selector("abc", sel, 4); /* truncated, terminated */
+	assert_string_equal(sel, "abc");
+}
+
+static void
+test_record_matches_ed25519(void **state)
+{
+	(void)state;
+	const char *pub = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	struct {
+		const char *txt;
+		bool ok;
+	} cases[] = {
+		{"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", true},
+		{"k=ed25519;p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", true},
+		{" v=DKIM1 ; k = ed25519 ; p = 11qYAYKxCrfV S/7TyWQHOg7hcvPapiMlrwIaaPcHURo= ;", true},
+		{"v=DKIM1; k=ed25519; t=s; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", true},
+		/* no k=: that means rsa */
+		{"v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false},
+		{"v=DKIM1; k=rsa; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false},
+		{"v=DKIM1; k=ED25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false},
+		{"v=DKIM1; k=ed25519; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		 false},
+		{"k=ed25519; v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", false},
+		{"v=DKIM1; k=ed25519; p=", false},
+		{"v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo", false},
+		{"v=DKIM1; k=ed25519", false},
+		{"", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (dkim_keys_record_matches_ed25519(cases[i].txt, strlen(cases[i].txt), pub) !=
+		    cases[i].ok)
+			fail_msg("case %zu '%s': expected %d", i, cases[i].txt, cases[i].ok);
+	}
+	assert_false(dkim_keys_record_matches_ed25519("k=ed25519; p=x", 14, ""));
+	assert_false(dkim_keys_record_matches_ed25519(NULL, 0, pub));
+}
+
+static void
+test_ed25519_sign_verifies_with_published_key(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t digest[32], *sig;
+	size_t slen;
+	struct err e = {0};
+	EVP_PKEY *k = decode_ed(f->ed);
+
+	for (size_t i = 0; i < sizeof(digest); i++)
+		digest[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(dkim_keys_sign_ed25519(f->v, f->sealed, f->sealed_len, digest,
+						sizeof(digest), &sig, &slen, &e),
+			 0);
+	assert_int_equal(slen, 64);
+	/* PureEd25519 over exactly the bytes given */
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, NULL, NULL, NULL, k, NULL), 1);
+	assert_int_equal(EVP_DigestVerify(md, sig, slen, digest, sizeof(digest)), 1);
+	EVP_MD_CTX_free(md);
+	digest[0] ^= 1;
+	md = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, NULL, NULL, NULL, k, NULL), 1);
+	assert_int_not_equal(EVP_DigestVerify(md, sig, slen, digest, sizeof(digest)), 1);
+	EVP_MD_CTX_free(md);
+	free(sig);
+	EVP_PKEY_free(k);
+	assert_int_equal(dkim_keys_sign_ed25519(f->other, f->sealed, f->sealed_len, digest, 32,
+						&sig, &slen, &e),
+			 -1);
+	assert_null(sig);
+	assert_int_equal(dkim_keys_sign_ed25519(f->v, NULL, 0, digest, 32, &sig, &slen, &e), -1);
+}
+
+/* The fixture's plaintext cut to its first `blocks` PEM blocks (blocks > 4:
+ * the last one repeated), sealed again. */
+static uint8_t *
+reseal_blocks(struct fixture *f, int blocks, size_t *len_out)
+{
+	uint8_t *plain, *out;
+	size_t n;
+	struct err e = {0};
+	struct buf b;
+	const char *begin = "-----BEGIN ", *p, *last = NULL;
+
+	assert_int_equal(vault_unseal(f->v, f->sealed, f->sealed_len, &plain, &n, &e), 0);
+	buf_init(&b, 0);
+	const char *top = (const char *)plain + n;
+	p = (const char *)plain;
+	for (int i = 0; i < blocks; i++) {
+		const char *s = memmem(p, (size_t)(top - p), begin, 11);
+		if (s == NULL) {
+			assert_non_null(last);
+			s = last;
+		}
+		const char *end = memmem(s, (size_t)(top - s), "-----END ", 9);
+		assert_non_null(end);
+		end = memchr(end, '\n', (size_t)(top - end));
+		assert_non_null(end);
+		end++;
+		if (i > 0)
+			buf_append(&b, "\n", 1);
+		buf_append(&b, s, (size_t)(end - s));
+		last = s;
+		p = end;
+	}
+	assert_int_equal(vault_seal(f->v, b.data, b.len, &out, len_out, &e), 0);
+	buf_free(&b);
+	free(plain);
+	return out;
+}
+
+static void
+test_three_block_set_has_no_ed25519_and_gets_one(void **state)
+{
+	struct fixture *f = *state;
+	char *pub[DKIM_KEYS_N], *ed = (char *)"x";
+	uint8_t *old, *added, *sig, digest[32] = {0};
+	size_t old_len, added_len, slen;
+	struct err e = {0};
+
+	old = reseal_blocks(f, DKIM_KEYS_N, &old_len);
+	/* the RSA keys as before, no Ed25519 key; RSA signing still works */
+	assert_int_equal(dkim_keys_public(f->v, old, old_len, pub, &ed, &e), 0);
+	assert_null(ed);
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		assert_string_equal(pub[i], f->pub[i]);
+		free(pub[i]);
+	}
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		assert_int_equal(dkim_keys_sign(f->v, old, old_len, i, "x", 1, &sig, &slen, &e), 0);
+		assert_int_equal(slen, 256);
+		free(sig);
+	}
+	assert_int_equal(dkim_keys_sign_ed25519(f->v, old, old_len, digest, 32, &sig, &slen, &e),
+			 -1);
+	assert_int_equal(e.http, 500);
+
+	/* dkim_keys_add_ed25519: the same RSA keys and a fresh Ed25519 key */
+	assert_int_equal(dkim_keys_add_ed25519(f->other, old, old_len, &added, &added_len, &e), -1);
+	assert_int_equal(dkim_keys_add_ed25519(f->v, old, old_len, &added, &added_len, &e), 1);
+	assert_non_null(added);
+	assert_int_equal(dkim_keys_public(f->v, added, added_len, pub, &ed, &e), 0);
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		assert_string_equal(pub[i], f->pub[i]);
+		free(pub[i]);
+	}
+	assert_non_null(ed);
+	assert_string_not_equal(ed, f->ed);
+	assert_int_equal(dkim_keys_sign_ed25519(f->v, added, added_len, digest, 32, &sig, &slen,
+						&e),
+			 0);
+	EVP_PKEY *k = decode_ed(ed);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, NULL, NULL, NULL, k, NULL), 1);
+	assert_int_equal(EVP_DigestVerify(md, sig, slen, digest, 32), 1);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+	free(sig);
+	free(ed);
+
+	/* a set that has one is left alone */
+	uint8_t *again = (uint8_t *)"x";
+	size_t again_len = 1;
+	assert_int_equal(dkim_keys_add_ed25519(f->v, added, added_len, &again, &again_len, &e), 0);
+	assert_null(again);
+	assert_int_equal(again_len, 0);
+	assert_int_equal(dkim_keys_add_ed25519(f->v, f->sealed, f->sealed_len, &again, &again_len,
+					       &e),
+			 0);
+	free(added);
+	free(old);
+}
+
+static void
+test_block_counts_and_types(void **state)
+{
+	struct fixture *f = *state;
+	char *pub[DKIM_KEYS_N], *ed;
+	uint8_t *blob, *sig, *out;
+	size_t n, slen, on;
+	struct err e = {0};
+
+	/* two blocks, or five: not a key set */
+	int bad_counts[] = {1, 2, 5};
+	for (size_t c = 0; c < sizeof(bad_counts) / sizeof(bad_counts[0]); c++) {
+		blob = reseal_blocks(f, bad_counts[c], &n);
+		assert_int_equal(dkim_keys_public(f->v, blob, n, pub, &ed, &e), -1);
+		assert_int_equal(dkim_keys_sign(f->v, blob, n, 0, "x", 1, &sig, &slen, &e), -1);
+		assert_int_equal(dkim_keys_sign_ed25519(f->v, blob, n, "x", 1, &sig, &slen, &e),
+				 -1);
+		assert_int_equal(dkim_keys_add_ed25519(f->v, blob, n, &out, &on, &e), -1);
+		free(blob);
+	}
+}
+
 int
 main(void)
 {
@@ -310,6 +570,12 @@ main(void)
 		cmocka_unit_test(test_record_matches),
 		cmocka_unit_test(test_record_matches_real_keys),
 		cmocka_unit_test(test_sign_verifies_with_published_key),
+		cmocka_unit_test(test_ed25519_public_key_and_record),
+		cmocka_unit_test(test_ed25519_selector),
+		cmocka_unit_test(test_record_matches_ed25519),
+		cmocka_unit_test(test_ed25519_sign_verifies_with_published_key),
+		cmocka_unit_test(test_three_block_set_has_no_ed25519_and_gets_one),
+		cmocka_unit_test(test_block_counts_and_types),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

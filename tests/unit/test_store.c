@@ -313,6 +313,45 @@ test_sqlite_schema(void **state)
 	free(path);
 }
 
+/* SQLite, migration 5: a row written before the Ed25519 column existed reads
+ * NotStarted once the store is opened by this build. */
+static void
+test_sqlite_migration_ed25519(void **state)
+{
+	struct fx *f = *state;
+	struct err e;
+	char *path = xasprintf("%s/sesame.db", f->dir);
+	struct identity id = {0}, got = {0};
+	sqlite3 *db;
+
+	mk_account(f->s, A1, "one");
+	snprintf(id.region, sizeof(id.region), REG);
+	snprintf(id.account_id, sizeof(id.account_id), A1);
+	id.name = "old.example";
+	id.type = IDENTITY_DOMAIN;
+	snprintf(id.status, sizeof(id.status), STATUS_SUCCESS);
+	snprintf(id.dkim_status, sizeof(id.dkim_status), STATUS_SUCCESS);
+	snprintf(id.dkim_ed25519_status, sizeof(id.dkim_ed25519_status), STATUS_SUCCESS);
+	assert_int_equal(f->s->ops->identity_put(f->s, &id, &e), 0);
+	store_close(f->s);
+	f->s = NULL;
+	/* back to schema 4 */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "ALTER TABLE identities DROP COLUMN dkim_ed25519_status;"
+				      "PRAGMA user_version = 4;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	f->s = store_open(NULL, f->dir, &e);
+	assert_non_null(f->s);
+	assert_int_equal(f->s->ops->identity_get(f->s, REG, A1, "old.example", &got, &e), 1);
+	assert_string_equal(got.dkim_ed25519_status, STATUS_NOT_STARTED);
+	assert_string_equal(got.dkim_status, STATUS_SUCCESS);
+	identity_clear(&got);
+	free(path);
+}
+
 /* ---- accounts ----------------------------------------------------------- */
 
 struct acc_list {
@@ -569,6 +608,7 @@ test_identity_round_trip(void **state)
 	id.name = "example.com";
 	snprintf(id.status, sizeof(id.status), STATUS_PENDING);
 	snprintf(id.dkim_status, sizeof(id.dkim_status), STATUS_SUCCESS);
+	snprintf(id.dkim_ed25519_status, sizeof(id.dkim_ed25519_status), STATUS_FAILED);
 	snprintf(id.mail_from_status, sizeof(id.mail_from_status), STATUS_PENDING);
 	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "RejectMessage");
 	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
@@ -587,6 +627,7 @@ test_identity_round_trip(void **state)
 	assert_string_equal(got.dkim_tokens[0], "sel1");
 	assert_string_equal(got.dkim_tokens[1], "sel2");
 	assert_string_equal(got.dkim_tokens[2], "sel3");
+	assert_string_equal(got.dkim_ed25519_status, STATUS_FAILED);
 	assert_int_equal(got.dkim_keys_sealed_len, 4);
 	assert_memory_equal(got.dkim_keys_sealed, keys, 4);
 	assert_string_equal(got.mail_from_domain, "bounce.example.com");
@@ -620,9 +661,11 @@ test_identity_round_trip(void **state)
 	id.dkim_tokens[2] = NULL;
 	id.dkim_keys_sealed = NULL;
 	id.dkim_keys_sealed_len = 0;
+	id.dkim_ed25519_status[0] = '\0'; /* never set: stored as NotStarted */
 	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
 	assert_int_equal(s->ops->identity_get(s, REG, A1, "example.com", &got, &e), 1);
 	assert_string_equal(got.status, STATUS_SUCCESS);
+	assert_string_equal(got.dkim_ed25519_status, STATUS_NOT_STARTED);
 	assert_null(got.token);
 	assert_null(got.dkim_tokens[2]);
 	assert_null(got.dkim_keys_sealed);
@@ -1024,6 +1067,7 @@ test_identity_cas_checks(void **state)
 	next = seen;
 	snprintf(next.status, sizeof(next.status), STATUS_SUCCESS);
 	snprintf(next.mail_from_status, sizeof(next.mail_from_status), STATUS_SUCCESS);
+	snprintf(next.dkim_ed25519_status, sizeof(next.dkim_ed25519_status), STATUS_FAILED);
 	next.token_expires = 7000;
 	next.next_check = 0;
 	next.check_attempts = 9;
@@ -1033,6 +1077,7 @@ test_identity_cas_checks(void **state)
 	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &got, &e), 1);
 	assert_string_equal(got.status, STATUS_SUCCESS);
 	assert_string_equal(got.mail_from_status, STATUS_SUCCESS);
+	assert_string_equal(got.dkim_ed25519_status, STATUS_FAILED);
 	assert_int_equal(got.token_expires, 7000);
 	assert_int_equal(got.next_check, 0);
 	assert_int_equal(got.check_attempts, 9);
@@ -1246,6 +1291,8 @@ main(void)
 	const struct CMUnitTest sqlite_only[] = {
 		cmocka_unit_test_setup_teardown(test_open_urls, setup_data_dir, teardown),
 		cmocka_unit_test_setup_teardown(test_sqlite_schema, setup_data_dir, teardown),
+		cmocka_unit_test_setup_teardown(test_sqlite_migration_ed25519, setup_data_dir,
+						teardown),
 	};
 	const char *extra = getenv("SESAME_TEST_STORE_URLS");
 	int failed = cmocka_run_group_tests_name("store sqlite-only", sqlite_only, NULL, NULL);

@@ -285,6 +285,150 @@ test_verified_domain_dkim_window(void **state)
 	identity_clear(&id);
 }
 
+/* ---- the Ed25519 record (RFC 8463) beside the three RSA ones ------------------ */
+
+static void
+set_ed(struct identity *id, const char *status)
+{
+	snprintf(id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status), "%s", status);
+}
+
+static void
+test_ed25519_found_with_dkim(void **state)
+{
+	(void)state;
+	struct identity id;
+	struct verify_result r;
+
+	mk_domain(&id, T0);
+	set_dkim(&id, STATUS_PENDING);
+	set_ed(&id, STATUS_PENDING);
+	assert_true(verify_dns_pending(&id));
+	result_for(&r, &id);
+	r.dkim_ed_token = id.dkim_tokens[0];
+
+	/* the ed record alone: found, but DKIM still depends on the RSA records */
+	r.dkim_ed_found = true;
+	assert_true(verify_apply(&id, &r, T0 + 1));
+	assert_string_equal(id.dkim_ed25519_status, STATUS_SUCCESS);
+	assert_string_equal(id.dkim_status, STATUS_PENDING);
+	assert_string_equal(id.status, STATUS_PENDING);
+	assert_true(id.next_check > 0);
+
+	/* then the three RSA records: DKIM Success, the ed record stays found */
+	r.dkim_ed_found = false;
+	r.dkim_found[0] = r.dkim_found[1] = r.dkim_found[2] = true;
+	assert_true(verify_apply(&id, &r, T0 + 12));
+	assert_string_equal(id.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_SUCCESS);
+	assert_int_equal(id.next_check, 0);
+	identity_clear(&id);
+}
+
+static void
+test_ed25519_settles_with_dkim(void **state)
+{
+	(void)state;
+	struct identity id;
+	struct verify_result r;
+
+	/* all four in one round */
+	mk_domain(&id, T0);
+	set_dkim(&id, STATUS_PENDING);
+	set_ed(&id, STATUS_PENDING);
+	result_for(&r, &id);
+	r.dkim_ed_token = id.dkim_tokens[0];
+	r.dkim_found[0] = r.dkim_found[1] = r.dkim_found[2] = r.dkim_ed_found = true;
+	verify_apply(&id, &r, T0 + 1);
+	assert_string_equal(id.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_SUCCESS);
+	identity_clear(&id);
+
+	/* DKIM verified without the ed record: its check is over (Failed) and
+	 * nothing more is scheduled for it */
+	mk_domain(&id, T0);
+	set_dkim(&id, STATUS_PENDING);
+	set_ed(&id, STATUS_PENDING);
+	result_for(&r, &id);
+	r.dkim_ed_token = id.dkim_tokens[0];
+	r.dkim_found[0] = r.dkim_found[1] = r.dkim_found[2] = true;
+	verify_apply(&id, &r, T0 + 1);
+	assert_string_equal(id.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_FAILED);
+	assert_int_equal(id.next_check, 0);
+	assert_false(verify_dns_pending(&id));
+	identity_clear(&id);
+
+	/* the window closes on both */
+	mk_domain(&id, T0);
+	set_dkim(&id, STATUS_PENDING);
+	set_ed(&id, STATUS_PENDING);
+	result_for(&r, &id);
+	r.dkim_ed_token = id.dkim_tokens[0];
+	verify_apply(&id, &r, T0 + W);
+	assert_string_equal(id.dkim_status, STATUS_FAILED);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_FAILED);
+	identity_clear(&id);
+}
+
+static void
+test_ed25519_rearmed_on_verified_dkim(void **state)
+{
+	(void)state;
+	struct identity id;
+	struct verify_result r;
+
+	/* VerifyDomainDkim on a verified DKIM re-arms the ed check alone */
+	mk(&id, IDENTITY_DOMAIN, "example.com");
+	id.token = verify_new_domain_token();
+	snprintf(id.status, sizeof(id.status), STATUS_SUCCESS);
+	set_dkim(&id, STATUS_SUCCESS);
+	set_ed(&id, STATUS_FAILED);
+	assert_false(verify_dns_pending(&id));
+	set_ed(&id, STATUS_PENDING);
+	verify_arm(&id, T0);
+	assert_true(verify_dns_pending(&id));
+
+	/* not there yet: DKIM untouched, checked again on the schedule */
+	memset(&r, 0, sizeof(r));
+	r.dkim_ed_token = id.dkim_tokens[0];
+	assert_true(verify_apply(&id, &r, T0 + 1));
+	assert_string_equal(id.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_PENDING);
+	assert_int_equal(id.next_check, T0 + 11);
+
+	/* a stale answer (other selectors) does not count */
+	r.dkim_ed_token = "dddddddddddddddddddddddddddddddd";
+	r.dkim_ed_found = true;
+	verify_apply(&id, &r, T0 + 11);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_PENDING);
+
+	/* found */
+	r.dkim_ed_token = id.dkim_tokens[0];
+	assert_true(verify_apply(&id, &r, T0 + 21));
+	assert_string_equal(id.dkim_ed25519_status, STATUS_SUCCESS);
+	assert_string_equal(id.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(id.status, STATUS_SUCCESS);
+	assert_int_equal(id.next_check, 0);
+	identity_clear(&id);
+
+	/* never found: Failed at the end of its window, DKIM still Success */
+	mk(&id, IDENTITY_DOMAIN, "example.com");
+	snprintf(id.status, sizeof(id.status), STATUS_SUCCESS);
+	set_dkim(&id, STATUS_SUCCESS);
+	set_ed(&id, STATUS_PENDING);
+	verify_arm(&id, T0);
+	memset(&r, 0, sizeof(r));
+	r.dkim_ed_token = id.dkim_tokens[0];
+	assert_string_equal(verify_status_at(&id, id.dkim_ed25519_status, T0 + W), STATUS_FAILED);
+	verify_apply(&id, &r, T0 + W);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_FAILED);
+	assert_string_equal(id.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(id.status, STATUS_SUCCESS);
+	assert_int_equal(id.next_check, 0);
+	identity_clear(&id);
+}
+
 static void
 test_mail_from(void **state)
 {
@@ -566,6 +710,40 @@ test_save_applies_and_respects_others(void **state)
 	free(old);
 }
 
+/* The CAS stores the Ed25519 status, and refuses a row whose Ed25519 status
+ * moved since it was read. */
+static void
+test_save_ed25519_status(void **state)
+{
+	struct sfx *f = *state;
+	struct identity id, got = {0};
+	struct verify_result r;
+	struct err e;
+
+	mk_domain(&id, T0);
+	set_dkim(&id, STATUS_PENDING);
+	set_ed(&id, STATUS_PENDING);
+	put(f->s, &id);
+	result_for(&r, &id);
+	r.dkim_ed_token = id.dkim_tokens[0];
+	r.dkim_ed_found = true;
+	assert_int_equal(verify_save(f->s, REG, ACCT, "example.com", &r, T0 + 1, &e), 1);
+	get(f->s, "example.com", &got);
+	assert_string_equal(got.dkim_ed25519_status, STATUS_SUCCESS);
+	assert_string_equal(got.dkim_status, STATUS_PENDING);
+
+	/* seen with another Ed25519 status than stored: refused */
+	struct identity seen = got, next = got;
+	snprintf(seen.dkim_ed25519_status, sizeof(seen.dkim_ed25519_status), STATUS_PENDING);
+	snprintf(next.dkim_ed25519_status, sizeof(next.dkim_ed25519_status), STATUS_FAILED);
+	assert_int_equal(f->s->ops->identity_cas_checks(f->s, &seen, &next, &e), 0);
+	identity_clear(&got);
+	get(f->s, "example.com", &got);
+	assert_string_equal(got.dkim_ed25519_status, STATUS_SUCCESS);
+	identity_clear(&got);
+	identity_clear(&id);
+}
+
 /* A store that lets another request write between the checker's read and
  * its compare-and-set (the race the CAS closes): forwards the two ops
  * verify_save uses, and before the first CAS runs `interfere`. */
@@ -724,6 +902,9 @@ main(void)
 		cmocka_unit_test(test_dkim_all_three),
 		cmocka_unit_test(test_window_ends_failed),
 		cmocka_unit_test(test_verified_domain_dkim_window),
+		cmocka_unit_test(test_ed25519_found_with_dkim),
+		cmocka_unit_test(test_ed25519_settles_with_dkim),
+		cmocka_unit_test(test_ed25519_rearmed_on_verified_dkim),
 		cmocka_unit_test(test_mail_from),
 		cmocka_unit_test_setup_teardown(test_email_link, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_email_link_expired, store_setup,
@@ -735,6 +916,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_link_after_delete, store_setup,
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_save_applies_and_respects_others, store_setup,
+						store_teardown),
+		cmocka_unit_test_setup_teardown(test_save_ed25519_status, store_setup,
 						store_teardown),
 		cmocka_unit_test_setup_teardown(test_save_retries_after_a_concurrent_write,
 						store_setup, store_teardown),
