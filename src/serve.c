@@ -24,6 +24,7 @@
 #include "serve.h"
 #include "smtp/server.h"
 #include "store/store.h"
+#include "auth/dkim_keys.h"
 #include "auth/vault.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -51,6 +52,7 @@ serve_main(const struct conf *c)
 	struct smtp_server *smtp = NULL;
 	struct limits *lim = NULL;
 	struct workers *w = NULL;
+	struct dkim_keys_cache *keys = NULL;
 	struct queue *q = NULL;
 	struct verify *checker = NULL;
 	sigset_t set;
@@ -96,10 +98,11 @@ serve_main(const struct conf *c)
 	lim = limits_new();
 	/* DKIM signing and other CPU work, off the loops */
 	w = workers_start(0, 0);
+	keys = dkim_keys_cache_new(v);
 	/* SMTP first: once the HTTP health check answers, every listener is up */
-	if ((smtp = smtp_server_start(c, v, q, lim, w, &e)) == NULL)
+	if ((smtp = smtp_server_start(c, v, q, lim, w, keys, &e)) == NULL)
 		goto fail;
-	if ((http = http_server_start(c, v, q, lim, w, &e)) == NULL) {
+	if ((http = http_server_start(c, v, q, lim, w, keys, &e)) == NULL) {
 		smtp_server_stop(smtp);
 		goto fail;
 	}
@@ -140,6 +143,7 @@ serve_main(const struct conf *c)
 	http_server_stop(http);
 	queue_free(q);
 	limits_free(lim);
+	dkim_keys_cache_free(keys);
 	vault_free(v);
 	close(lock_fd);
 	free(lock_path);
@@ -149,6 +153,7 @@ fail:
 	workers_stop(w);
 	queue_free(q);
 	limits_free(lim);
+	dkim_keys_cache_free(keys);
 	vault_free(v);
 	if (lock_fd >= 0)
 		close(lock_fd);

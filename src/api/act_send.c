@@ -263,7 +263,7 @@ send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
 		.queue = ctx->t->queue,
 		.base = ctx->t->base,
 		.workers = ctx->t->workers,
-		.vault = ctx->t->vault,
+		.dkim_keys = ctx->t->dkim_keys,
 		.bounce_domain = ctx->conf->bounce_domain,
 	};
 

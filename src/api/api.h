@@ -41,6 +41,7 @@ struct api_thread {
 	struct send_lookup *lookup; /* this loop's identity/policy cache */
 	struct queue *queue;      /* group commit + delivery (queue.h); shared by all loops */
 	struct workers *workers;  /* DKIM signing pool; shared */
+	struct dkim_keys_cache *dkim_keys; /* decoded DKIM keys; shared */
 };
 
 struct api_action;

@@ -61,6 +61,7 @@ struct http_server {
 	struct queue *queue;
 	struct limits *limits; /* one set of rate buckets for every loop (serve.c's) */
 	struct workers *workers; /* DKIM signing (serve.c's) */
+	struct dkim_keys_cache *dkim_keys; /* serve.c's */
 };
 
 /* loop_cleanup_fn: on loop i's thread, after its loop (or a failed init). */
@@ -94,6 +95,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	l->t.queue = s->queue;
 	l->t.limits = s->limits;
 	l->t.workers = s->workers;
+	l->t.dkim_keys = s->dkim_keys;
 	l->t.lookup = send_lookup_new();
 	l->t.sigv4 = xmalloc(sizeof(*l->t.sigv4));
 	sigv4_cache_init(l->t.sigv4);
@@ -121,7 +123,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 
 struct http_server *
 http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
-		  struct workers *w,
+		  struct workers *w, struct dkim_keys_cache *keys,
 		  struct err *e)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
@@ -131,6 +133,7 @@ http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 	s->queue = q;
 	s->limits = lim;
 	s->workers = w;
+	s->dkim_keys = keys;
 	s->nloops = c->threads;
 	s->loops = xcalloc((size_t)(s->nloops > 0 ? s->nloops : 1), sizeof(struct loop));
 	if ((s->group = loop_start("http", s->nloops, loop_init, loop_free, s, e)) == NULL) {

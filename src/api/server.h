@@ -12,6 +12,7 @@ struct vault;
 struct queue;
 struct limits;
 struct workers;
+struct dkim_keys_cache;
 struct http_server;
 
 /* Bind `c->http` and start the loops; every loop submits accepted mail to
@@ -20,7 +21,8 @@ struct http_server;
  * it after stopping both). NULL with `e` filled on failure (address in
  * use, store unavailable). */
 struct http_server *http_server_start(const struct conf *c, struct vault *v, struct queue *q,
-				      struct limits *lim, struct workers *w, struct err *e);
+				      struct limits *lim, struct workers *w,
+				      struct dkim_keys_cache *keys, struct err *e);
 /* Before queue_stop at shutdown: every loop answers new requests with 503
  * at once, without the queue, so every answer the queue owes reaches a
  * running loop. Returns once every loop has taken it in. */

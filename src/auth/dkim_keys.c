@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "auth/vault.h"
 #include "util/buf.h"
 #include "util/codec.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -492,5 +494,129 @@ dkim_keys_sign_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
 	else
 		rc = sign_with(ks.ed, NULL, data, len, sig_out, sig_len, e);
 	keyset_free(&ks);
+	return rc;
+}
+
+/* ---- the decoded-key cache ------------------------------------------- */
+
+/*
+ * Decoding a PEM key is far dearer than signing with it (OpenSSL 3's
+ * decoders), so signers keep decoded keys: one entry per sealed set, named
+ * by the SHA-256 of the sealed bytes (a changed set is a new entry; keys
+ * never leave this module). Slots are reused round-robin. The mutex guards
+ * the table only: signing happens outside it on a reference of the key.
+ */
+#define CACHE_SLOTS 64
+
+struct cache_slot {
+	uint8_t id[32];
+	bool used;
+	EVP_PKEY *key[DKIM_KEYS_N + 1]; /* RSA 0..2, Ed25519 at DKIM_KEYS_N; NULL = not decoded */
+};
+
+struct dkim_keys_cache {
+	const struct vault *v;
+	pthread_mutex_t mu;
+	struct cache_slot slot[CACHE_SLOTS];
+	unsigned next;
+};
+
+struct dkim_keys_cache *
+dkim_keys_cache_new(const struct vault *v)
+{
+	struct dkim_keys_cache *c = xcalloc(1, sizeof(*c));
+
+	c->v = v;
+	pthread_mutex_init(&c->mu, NULL);
+	return c;
+}
+
+void
+dkim_keys_cache_free(struct dkim_keys_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		for (int k = 0; k <= DKIM_KEYS_N; k++)
+			EVP_PKEY_free(c->slot[i].key[k]);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* A referenced key `index` of the set `id`, or NULL. mu held. */
+static EVP_PKEY *
+cache_find(struct dkim_keys_cache *c, const uint8_t id[32], int index)
+{
+	for (int i = 0; i < CACHE_SLOTS; i++) {
+		struct cache_slot *sl = &c->slot[i];
+		if (sl->used && memcmp(sl->id, id, 32) == 0 && sl->key[index] != NULL) {
+			EVP_PKEY_up_ref(sl->key[index]);
+			return sl->key[index];
+		}
+	}
+	return NULL;
+}
+
+/* Keep a reference of k as key `index` of set `id`. mu held. */
+static void
+cache_put(struct dkim_keys_cache *c, const uint8_t id[32], int index, EVP_PKEY *k)
+{
+	struct cache_slot *sl = NULL;
+
+	for (int i = 0; i < CACHE_SLOTS && sl == NULL; i++)
+		if (c->slot[i].used && memcmp(c->slot[i].id, id, 32) == 0)
+			sl = &c->slot[i];
+	if (sl == NULL) {
+		sl = &c->slot[c->next++ % CACHE_SLOTS];
+		for (int i = 0; i <= DKIM_KEYS_N; i++)
+			EVP_PKEY_free(sl->key[i]);
+		memset(sl, 0, sizeof(*sl));
+		memcpy(sl->id, id, 32);
+		sl->used = true;
+	}
+	if (sl->key[index] != NULL)
+		return; /* another thread was first */
+	EVP_PKEY_up_ref(k);
+	sl->key[index] = k;
+}
+
+int
+dkim_keys_cache_sign(struct dkim_keys_cache *c, const uint8_t *sealed, size_t n, int index,
+		     const void *data, size_t len, uint8_t **sig_out, size_t *sig_len,
+		     struct err *e)
+{
+	uint8_t id[32];
+	EVP_PKEY *k;
+	int rc;
+
+	*sig_out = NULL;
+	*sig_len = 0;
+	if (index < 0 || index > DKIM_KEYS_N)
+		return err_set(e, 500, "InternalFailure", "DKIM key index %d out of range.", index);
+	if (sealed == NULL || n == 0)
+		return err_set(e, 500, "InternalFailure", "The identity has no DKIM keys.");
+	sha256(sealed, n, id);
+	pthread_mutex_lock(&c->mu);
+	k = cache_find(c, id, index);
+	pthread_mutex_unlock(&c->mu);
+	if (k == NULL) {
+		struct keyset ks;
+		unsigned want = index == DKIM_KEYS_N ? WANT_ED : WANT_RSA(index);
+		if (load(c->v, sealed, n, want, &ks, e) != 0)
+			return -1;
+		k = index == DKIM_KEYS_N ? ks.ed : ks.rsa[index];
+		if (k == NULL) {
+			keyset_free(&ks);
+			return err_set(e, 500, "InternalFailure", "The DKIM key set has no key %d.",
+				       index);
+		}
+		EVP_PKEY_up_ref(k);
+		keyset_free(&ks);
+		pthread_mutex_lock(&c->mu);
+		cache_put(c, id, index, k);
+		pthread_mutex_unlock(&c->mu);
+	}
+	rc = sign_with(k, index == DKIM_KEYS_N ? NULL : "SHA256", data, len, sig_out, sig_len, e);
+	EVP_PKEY_free(k);
 	return rc;
 }

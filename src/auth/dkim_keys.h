@@ -116,4 +116,18 @@ int dkim_keys_sign_ed25519(const struct vault *v, const uint8_t *sealed, size_t 
 			   const void *data, size_t len, uint8_t **sig_out, size_t *sig_len,
 			   struct err *e);
 
+/*
+ * A signer's cache of decoded keys (decoding costs far more than signing):
+ * thread-safe, shared by the worker threads. dkim_keys_cache_sign signs as
+ * dkim_keys_sign (index 0..DKIM_KEYS_N-1, RSA-SHA256) or
+ * dkim_keys_sign_ed25519 (index DKIM_KEYS_N) would. `v` is borrowed and
+ * must outlive the cache. Free after the last signer ended; NULL no-op.
+ */
+struct dkim_keys_cache;
+struct dkim_keys_cache *dkim_keys_cache_new(const struct vault *v);
+void dkim_keys_cache_free(struct dkim_keys_cache *c);
+int dkim_keys_cache_sign(struct dkim_keys_cache *c, const uint8_t *sealed, size_t n, int index,
+			 const void *data, size_t len, uint8_t **sig_out, size_t *sig_len,
+			 struct err *e);
+
 #endif

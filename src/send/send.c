@@ -449,7 +449,7 @@ plan_leave(struct send_lookup *c, const char *region, const char *owner, const c
 struct sign_job {
 	struct queue *queue;
 	struct event_base *base;
-	const struct vault *vault;
+	struct dkim_keys_cache *keys;
 	struct queue_msg m;
 	struct send_job *sj;
 	struct leave lv;
@@ -464,8 +464,8 @@ sign_rsa(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size_t *
 {
 	struct sign_job *j = arg;
 
-	return dkim_keys_sign(j->vault, j->lv.sealed, j->lv.sealed_len, j->lv.key, data, len,
-			      sig_out, sig_len, e);
+	return dkim_keys_cache_sign(j->keys, j->lv.sealed, j->lv.sealed_len, j->lv.key, data, len,
+				    sig_out, sig_len, e);
 }
 
 static int
@@ -474,8 +474,8 @@ sign_ed25519(void *arg, const uint8_t *data, size_t len, uint8_t **sig_out, size
 {
 	struct sign_job *j = arg;
 
-	return dkim_keys_sign_ed25519(j->vault, j->lv.sealed, j->lv.sealed_len, data, len, sig_out,
-				      sig_len, e);
+	return dkim_keys_cache_sign(j->keys, j->lv.sealed, j->lv.sealed_len, DKIM_KEYS_N, data, len,
+				    sig_out, sig_len, e);
 }
 
 /*
@@ -712,7 +712,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 		       res.role[AUTHZ_FROM].delegated ? res.role[AUTHZ_FROM].owner : acct->id,
 		       r->from.spec, m.id, &lv, e) != 0)
 		goto refused;
-	if (lv.dkim && (env->workers == NULL || env->vault == NULL)) {
+	if (lv.dkim && (env->workers == NULL || env->dkim_keys == NULL)) {
 		err_temp(e, "Message signing is not available; try again.");
 		goto done;
 	}
@@ -766,7 +766,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	struct sign_job *sj = xcalloc(1, sizeof(*sj));
 	sj->queue = env->queue;
 	sj->base = env->base;
-	sj->vault = env->vault;
+	sj->keys = env->dkim_keys;
 	sj->m = m;
 	memset(&m, 0, sizeof(m));
 	sj->sj = job;

@@ -40,7 +40,7 @@ struct queue;
 struct raw_msg;
 struct send_lookup;
 struct store;
-struct vault;
+struct dkim_keys_cache;
 struct workers;
 
 /* What one event loop lends to its sends. All borrowed; the loop owns them. */
@@ -51,7 +51,7 @@ struct send_env {
 	struct queue *queue;        /* shared */
 	struct event_base *base;    /* where `done` runs */
 	struct workers *workers;    /* shared: DKIM signing runs there */
-	const struct vault *vault;  /* unseals the owner's DKIM keys */
+	struct dkim_keys_cache *dkim_keys; /* signs with the owner's DKIM keys; shared */
 	const char *bounce_domain;  /* --bounce-domain: envelope domain by default */
 };
 

@@ -78,6 +78,7 @@ struct smtp_server {
 	struct queue *queue;
 	struct limits *limits;
 	struct workers *workers;
+	struct dkim_keys_cache *dkim_keys;
 	struct loop_group *group;
 	bool draining;       /* loop thread only: shutting down, submit nothing */
 	struct conn *conns;  /* every live connection */
@@ -461,7 +462,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 				   .queue = s->queue,
 				   .base = s->base,
 				   .workers = s->workers,
-				   .vault = s->vault,
+				   .dkim_keys = s->dkim_keys,
 				   .bounce_domain = c->bounce_domain};
 	for (int k = 0; k < 2; k++) {
 		int fd;
@@ -481,7 +482,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 
 struct smtp_server *
 smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
-		  struct workers *w,
+		  struct workers *w, struct dkim_keys_cache *keys,
 		  struct err *e)
 {
 	struct smtp_server *s = xcalloc(1, sizeof(*s));
@@ -491,6 +492,7 @@ smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct
 	s->queue = q;
 	s->limits = lim;
 	s->workers = w;
+	s->dkim_keys = keys;
 	if ((s->ssl = smtp_tls_ctx(c, e)) == NULL ||
 	    (s->group = loop_start("smtp", 1, loop_init, loop_free, s, e)) == NULL) {
 		SSL_CTX_free(s->ssl);
