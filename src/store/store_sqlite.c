@@ -196,8 +196,8 @@ static const char *const migrations[] = {
 	"CREATE INDEX messages_queued ON messages(created) WHERE status = 'queued';",
 	/* 5: the Ed25519 DKIM record (RFC 8463) beside the three RSA ones: its
 	 * check's status; rows from before have no Ed25519 key (NotStarted) */
-	"ALTER TABLE identities ADD COLUMN dkim_ed25519_status TEXT NOT NULL"
-	"  DEFAULT 'NotStarted';",
+	("ALTER TABLE identities ADD COLUMN dkim_ed25519_status TEXT NOT NULL"
+	 "  DEFAULT 'NotStarted';"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
