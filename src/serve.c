@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "send/limits.h"
+#include "send/send.h"
 #include "api/server.h"
 #include "queue/queue.h"
 #include "conf/conf.h"
@@ -53,6 +54,7 @@ serve_main(const struct conf *c)
 	struct limits *lim = NULL;
 	struct workers *w = NULL;
 	struct dkim_keys_cache *keys = NULL;
+	struct send_shared shared;
 	struct queue *q = NULL;
 	struct verify *checker = NULL;
 	sigset_t set;
@@ -99,10 +101,11 @@ serve_main(const struct conf *c)
 	/* DKIM signing and other CPU work, off the loops */
 	w = workers_start(0, 0);
 	keys = dkim_keys_cache_new(v);
+	shared = (struct send_shared){.queue = q, .limits = lim, .workers = w, .dkim_keys = keys};
 	/* SMTP first: once the HTTP health check answers, every listener is up */
-	if ((smtp = smtp_server_start(c, v, q, lim, w, keys, &e)) == NULL)
+	if ((smtp = smtp_server_start(c, v, &shared, &e)) == NULL)
 		goto fail;
-	if ((http = http_server_start(c, v, q, lim, w, keys, &e)) == NULL) {
+	if ((http = http_server_start(c, v, &shared, &e)) == NULL) {
 		smtp_server_stop(smtp);
 		goto fail;
 	}

@@ -234,7 +234,7 @@ send_verification_mail(struct api_ctx *ctx, const struct identity *id, struct er
 	m.destinations = xcalloc(1, sizeof(*m.destinations));
 	m.destinations[0] = xstrdup(to.spec);
 	m.raw = (uint8_t *)buf_steal(&out, &m.raw_len);
-	queue_submit(ctx->t->queue, &m, ctx->t->base, verify_mail_done, ctx);
+	queue_submit(ctx->t->shared.queue, &m, ctx->t->base, verify_mail_done, ctx);
 	rc = API_PENDING;
 done:
 	buf_free(&out);

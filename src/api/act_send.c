@@ -259,11 +259,8 @@ send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
 	struct send_env env = {
 		.store = ctx->store,
 		.lookup = ctx->t->lookup,
-		.limits = ctx->t->limits,
-		.queue = ctx->t->queue,
+		.shared = ctx->t->shared,
 		.base = ctx->t->base,
-		.workers = ctx->t->workers,
-		.dkim_keys = ctx->t->dkim_keys,
 		.bounce_domain = ctx->conf->bounce_domain,
 	};
 

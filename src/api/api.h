@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "auth/credentials.h"
+#include "send/send.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
@@ -37,11 +38,8 @@ struct api_thread {
 	struct vault *vault;
 	struct sigv4_cache *sigv4;
 	struct event_base *base;  /* this thread's loop */
-	struct limits *limits;    /* send-rate buckets, shared by every loop */
 	struct send_lookup *lookup; /* this loop's identity/policy cache */
-	struct queue *queue;      /* group commit + delivery (queue.h); shared by all loops */
-	struct workers *workers;  /* DKIM signing pool; shared */
-	struct dkim_keys_cache *dkim_keys; /* decoded DKIM keys; shared */
+	struct send_shared shared; /* queue, limits, signers: serve.c's, every loop's */
 };
 
 struct api_action;

@@ -58,10 +58,7 @@ struct http_server {
 	struct loop_group *group;
 	const struct conf *conf;
 	struct vault *vault;
-	struct queue *queue;
-	struct limits *limits; /* one set of rate buckets for every loop (serve.c's) */
-	struct workers *workers; /* DKIM signing (serve.c's) */
-	struct dkim_keys_cache *dkim_keys; /* serve.c's */
+	struct send_shared shared; /* serve.c's: queue, limits, signers */
 };
 
 /* loop_cleanup_fn: on loop i's thread, after its loop (or a failed init). */
@@ -92,10 +89,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 
 	l->t.conf = c;
 	l->t.vault = s->vault;
-	l->t.queue = s->queue;
-	l->t.limits = s->limits;
-	l->t.workers = s->workers;
-	l->t.dkim_keys = s->dkim_keys;
+	l->t.shared = s->shared;
 	l->t.lookup = send_lookup_new();
 	l->t.sigv4 = xmalloc(sizeof(*l->t.sigv4));
 	sigv4_cache_init(l->t.sigv4);
@@ -122,18 +116,14 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 }
 
 struct http_server *
-http_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
-		  struct workers *w, struct dkim_keys_cache *keys,
+http_server_start(const struct conf *c, struct vault *v, const struct send_shared *sh,
 		  struct err *e)
 {
 	struct http_server *s = xcalloc(1, sizeof(*s));
 
 	s->conf = c;
 	s->vault = v;
-	s->queue = q;
-	s->limits = lim;
-	s->workers = w;
-	s->dkim_keys = keys;
+	s->shared = *sh;
 	s->nloops = c->threads;
 	s->loops = xcalloc((size_t)(s->nloops > 0 ? s->nloops : 1), sizeof(struct loop));
 	if ((s->group = loop_start("http", s->nloops, loop_init, loop_free, s, e)) == NULL) {

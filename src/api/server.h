@@ -9,10 +9,7 @@
 
 struct conf;
 struct vault;
-struct queue;
-struct limits;
-struct workers;
-struct dkim_keys_cache;
+struct send_shared;
 struct http_server;
 
 /* Bind `c->http` and start the loops; every loop submits accepted mail to
@@ -20,9 +17,8 @@ struct http_server;
  * sends to `lim` (limits.h, shared with the SMTP server; the caller frees
  * it after stopping both). NULL with `e` filled on failure (address in
  * use, store unavailable). */
-struct http_server *http_server_start(const struct conf *c, struct vault *v, struct queue *q,
-				      struct limits *lim, struct workers *w,
-				      struct dkim_keys_cache *keys, struct err *e);
+struct http_server *http_server_start(const struct conf *c, struct vault *v,
+				      const struct send_shared *sh, struct err *e);
 /* Before queue_stop at shutdown: every loop answers new requests with 503
  * at once, without the queue, so every answer the queue owes reaches a
  * running loop. Returns once every loop has taken it in. */

@@ -57,7 +57,8 @@ struct transport_rcpt {
 struct transport_job {
 	char message_id[80];
 	char *mail_from;          /* envelope sender as it leaves */
-	uint8_t *raw;             /* the message as it leaves (CRLF) */
+	uint8_t *raw;             /* the message as it leaves (CRLF); NULL for a
+				   * synchronous transport, which keeps the stored bytes */
 	size_t raw_len;
 	int64_t created_ms;
 	struct transport_rcpt *rcpt;

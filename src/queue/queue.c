@@ -336,18 +336,22 @@ jitter(void)
 	return (double)r / 4294967296.0;
 }
 
-/* A job for message m and the recipients claimed for it (store thread). */
+/* A job for message m and the recipients claimed for it (store thread).
+ * A synchronous transport never reads the bytes (the store keeps them), so
+ * the accept path does not copy them: with_raw false. */
 static struct transport_job *
-job_new(const struct store_message *m, const struct store_rcpt *r, size_t n)
+job_new(const struct store_message *m, const struct store_rcpt *r, size_t n, bool with_raw)
 {
 	struct transport_job *j = xcalloc(1, sizeof(*j));
 
 	snprintf(j->message_id, sizeof(j->message_id), "%s", m->id);
 	j->mail_from = xstrdup(m->mail_from != NULL ? m->mail_from
 						   : m->source != NULL ? m->source : "");
-	j->raw = xmalloc(m->raw_len ? m->raw_len : 1);
-	memcpy(j->raw, m->raw, m->raw_len);
-	j->raw_len = m->raw_len;
+	if (with_raw) {
+		j->raw = xmalloc(m->raw_len ? m->raw_len : 1);
+		memcpy(j->raw, m->raw, m->raw_len);
+		j->raw_len = m->raw_len;
+	}
 	j->created_ms = m->created_ms;
 	j->rcpt = xcalloc(n, sizeof(*j->rcpt));
 	for (size_t i = 0; i < n; i++) {
@@ -474,7 +478,7 @@ static int
 claim_one(void *arg, const struct store_message *m, const struct store_rcpt *r, size_t n)
 {
 	struct queue *q = arg;
-	struct transport_job *j = job_new(m, r, n);
+	struct transport_job *j = job_new(m, r, n, !q->transport->ops->synchronous);
 	struct err e;
 
 	q->inflight_rcpts += n;
@@ -646,7 +650,7 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 			rc[r].address = v[i].destinations[r];
 			rc[r].attempts = 1;
 		}
-		struct transport_job *j = job_new(&v[i], rc, v[i].ndestinations);
+		struct transport_job *j = job_new(&v[i], rc, v[i].ndestinations, false);
 		free(rc);
 		struct sync_done sd = {0};
 		bool all = false;

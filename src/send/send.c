@@ -712,7 +712,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 		       res.role[AUTHZ_FROM].delegated ? res.role[AUTHZ_FROM].owner : acct->id,
 		       r->from.spec, m.id, &lv, e) != 0)
 		goto refused;
-	if (lv.dkim && (env->workers == NULL || env->dkim_keys == NULL)) {
+	if (lv.dkim && (env->shared.workers == NULL || env->shared.dkim_keys == NULL)) {
 		err_temp(e, "Message signing is not available; try again.");
 		goto done;
 	}
@@ -720,7 +720,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	/* the caller's limits */
 	if (st->ops->event_sum(st, acct->id, "accept", (int64_t)r->now - DAY, &sent, e) != 0)
 		goto done;
-	if (limits_charge(env->limits, acct->id, acct->max_rate, acct->max_24h, sent,
+	if (limits_charge(env->shared.limits, acct->id, acct->max_rate, acct->max_24h, sent,
 			  monotonic_us(), r->nrcpt, e) != 0)
 		goto refused;
 
@@ -750,7 +750,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 							 : "localhost");
 
 	job = xcalloc(1, sizeof(*job));
-	job->limits = env->limits;
+	job->limits = env->shared.limits;
 	job->done = done;
 	job->arg = arg;
 	snprintf(job->account, sizeof(job->account), "%s", acct->id);
@@ -759,21 +759,21 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	job->n = r->nrcpt;
 	rc = 0;
 	if (!lv.dkim) {
-		queue_submit(env->queue, &m, env->base, send_done, job);
+		queue_submit(env->shared.queue, &m, env->base, send_done, job);
 		goto done;
 	}
 	/* signing is CPU work: a worker does it, never this loop */
 	struct sign_job *sj = xcalloc(1, sizeof(*sj));
-	sj->queue = env->queue;
+	sj->queue = env->shared.queue;
 	sj->base = env->base;
-	sj->keys = env->dkim_keys;
+	sj->keys = env->shared.dkim_keys;
 	sj->m = m;
 	memset(&m, 0, sizeof(m));
 	sj->sj = job;
 	sj->lv = lv;
 	memset(&lv, 0, sizeof(lv));
 	sj->now = (int64_t)r->now;
-	if (workers_submit(env->workers, sign_run, sign_done, sj, env->base) != 0) {
+	if (workers_submit(env->shared.workers, sign_run, sign_done, sj, env->base) != 0) {
 		struct err busy;
 		err_temp(&busy, "Too many messages are waiting to be signed; try again.");
 		send_done(job, NULL, &busy);
@@ -787,7 +787,7 @@ refused:
 	/* counted in the caller's statistics (GetSendStatistics Rejects),
 	 * written off this loop by the queue's store thread */
 	if (is_refusal(e))
-		queue_record(env->queue, r->account_id, (int64_t)r->now, "reject",
+		queue_record(env->shared.queue, r->account_id, (int64_t)r->now, "reject",
 			     (int64_t)(r->nrcpt ? r->nrcpt : 1));
 done:
 	queue_msg_clear(&m);

@@ -43,15 +43,21 @@ struct store;
 struct dkim_keys_cache;
 struct workers;
 
+/* What every loop of every front end shares for sending: serve.c makes
+ * them once, the front ends borrow them. */
+struct send_shared {
+	struct queue *queue;            /* group commit and delivery */
+	struct limits *limits;          /* rate buckets and pending recipients */
+	struct workers *workers;        /* DKIM signing runs there */
+	struct dkim_keys_cache *dkim_keys; /* decoded DKIM keys for the signers */
+};
+
 /* What one event loop lends to its sends. All borrowed; the loop owns them. */
 struct send_env {
 	struct store *store;        /* this loop's store handle */
 	struct send_lookup *lookup; /* this loop's identity/policy cache */
-	struct limits *limits;      /* shared by every loop of every front end */
-	struct queue *queue;        /* shared */
+	struct send_shared shared;  /* serve.c's, for every loop */
 	struct event_base *base;    /* where `done` runs */
-	struct workers *workers;    /* shared: DKIM signing runs there */
-	struct dkim_keys_cache *dkim_keys; /* signs with the owner's DKIM keys; shared */
 	const char *bounce_domain;  /* --bounce-domain: envelope domain by default */
 };
 

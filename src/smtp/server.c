@@ -75,10 +75,7 @@ struct smtp_server {
 	struct send_env env;
 	struct store *store;
 	struct send_lookup *lookup;
-	struct queue *queue;
-	struct limits *limits;
-	struct workers *workers;
-	struct dkim_keys_cache *dkim_keys;
+	struct send_shared shared; /* serve.c's: queue, limits, signers */
 	struct loop_group *group;
 	bool draining;       /* loop thread only: shutting down, submit nothing */
 	struct conn *conns;  /* every live connection */
@@ -458,11 +455,8 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	s->base = base;
 	s->env = (struct send_env){.store = s->store,
 				   .lookup = s->lookup,
-				   .limits = s->limits,
-				   .queue = s->queue,
+				   .shared = s->shared,
 				   .base = s->base,
-				   .workers = s->workers,
-				   .dkim_keys = s->dkim_keys,
 				   .bounce_domain = c->bounce_domain};
 	for (int k = 0; k < 2; k++) {
 		int fd;
@@ -481,18 +475,14 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 }
 
 struct smtp_server *
-smtp_server_start(const struct conf *c, struct vault *v, struct queue *q, struct limits *lim,
-		  struct workers *w, struct dkim_keys_cache *keys,
+smtp_server_start(const struct conf *c, struct vault *v, const struct send_shared *sh,
 		  struct err *e)
 {
 	struct smtp_server *s = xcalloc(1, sizeof(*s));
 
 	s->conf = c;
 	s->vault = v;
-	s->queue = q;
-	s->limits = lim;
-	s->workers = w;
-	s->dkim_keys = keys;
+	s->shared = *sh;
 	if ((s->ssl = smtp_tls_ctx(c, e)) == NULL ||
 	    (s->group = loop_start("smtp", 1, loop_init, loop_free, s, e)) == NULL) {
 		SSL_CTX_free(s->ssl);

@@ -14,18 +14,14 @@
 
 struct conf;
 struct vault;
-struct queue;
-struct limits;
-struct workers;
-struct dkim_keys_cache;
+struct send_shared;
 struct smtp_server;
 
 /* Bind c->smtp and c->smtps (either may be "" for none), load or make the
  * TLS pair, and start the loop. `q` and `lim` outlive the server. NULL
  * with e filled (address in use, bad certificate, store unavailable). */
-struct smtp_server *smtp_server_start(const struct conf *c, struct vault *v, struct queue *q,
-				      struct limits *lim, struct workers *w,
-				      struct dkim_keys_cache *keys, struct err *e);
+struct smtp_server *smtp_server_start(const struct conf *c, struct vault *v,
+				      const struct send_shared *sh, struct err *e);
 /* Before queue_stop at shutdown: from now on the server submits nothing
  * (a message gets a temporary failure), so every answer the queue owes
  * reaches a running loop. Returns once the loop has taken it in. */
