@@ -8,7 +8,7 @@
  * States: PREGREET → CMD ⇄ {AUTH_PLAIN, AUTH_LOGIN_USER, AUTH_LOGIN_PASS,
  * DATA → SUBMITTING} → CLOSED. Input is cut into command lines in CMD and
  * the AUTH states by smtp_lines_next, and framed in DATA by
- * smtp_lines_data_next (smtp/lines.c); in SUBMITTING it is only buffered
+ * smtp_lines_data_next (util/smtp_lines.c); in SUBMITTING it is only buffered
  * (at most SMTP_MAX_PENDING_INPUT) until smtp_session_submitted.
  *
  * Invariants: nothing is written before smtp_session_greet; after
@@ -28,7 +28,7 @@
 #include <strings.h>
 
 #include "core/address.h"
-#include "smtp/lines.h"
+#include "util/smtp_lines.h"
 #include "util/codec.h"
 #include "util/testable.h"
 #include "util/xalloc.h"

@@ -6,7 +6,7 @@
  * a table of callbacks. That is what makes it unit-testable and fuzzable
  * (tests/unit/test_smtp_session.c, tests/fuzz/smtp_fuzz.c).
  *
- * Command lines and DATA are framed by smtp/lines.c (no I/O either).
+ * Command lines and DATA are framed by util/smtp_lines.c (no I/O either).
  * Verbs are rows of a dispatch table {name, check, run}: EHLO/HELO,
  * STARTTLS, AUTH (PLAIN, LOGIN; only over TLS), MAIL FROM (SIZE=),
  * RCPT TO (at most SMTP_MAX_RCPT), DATA, RSET, NOOP, QUIT, VRFY (252).
@@ -17,7 +17,7 @@
  *   - a command line ending in a bare LF: 500;
  *   - a bare LF or a bare CR anywhere in DATA: one 554 at once and the
  *     close; the message is dropped and nothing after it is read (only
- *     CRLF "." CRLF ends DATA, smtp/lines.h: no SMTP smuggling);
+ *     CRLF "." CRLF ends DATA, util/smtp_lines.h: no SMTP smuggling);
  *   - DATA over SMTP_MAX_DATA bytes (SIZE= above it at MAIL): 552;
  *   - commands pipelined without an EHLO that advertised PIPELINING, and
  *     plaintext pipelined after STARTTLS: 554 / discarded;
@@ -30,7 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "smtp/lines.h" /* SMTP_LINE_MAX */
+#include "util/smtp_lines.h" /* SMTP_LINE_MAX */
 #include "util/err.h"
 
 #define SMTP_MAX_RCPT 50             /* SES: recipients per message */

@@ -1,6 +1,6 @@
 /*
  * smtp_lines_fuzz.c — libFuzzer target for SMTP command lines and DATA
- * framing (src/smtp/lines.c). The first 4 bytes seed the chunking and the
+ * framing (src/util/smtp_lines.c). The first 4 bytes seed the chunking and the
  * DATA cap; the rest is one client stream. The stream goes through the DATA
  * framer (restarted after every END, a simple model of back-to-back DATA
  * sections) in one piece, byte by byte and in random chunks, and through
@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtp/lines.h"
+#include "util/smtp_lines.h"
 
 static void
 check(int cond)

@@ -1,5 +1,5 @@
 /*
- * test_smtp_lines.c — SMTP command lines and DATA framing (src/smtp/lines.c)
+ * test_smtp_lines.c — SMTP command lines and DATA framing (src/util/smtp_lines.c)
  * on their own. Each input of a table is run through a driver that plays
  * the caller (a buffer that keeps what was not consumed) and writes down a
  * trace of what it was told; the trace must be the expected one whether
@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "smtp/lines.h"
+#include "util/smtp_lines.h"
 #include "util/buf.h"
 
 #define S(lit) lit, sizeof(lit) - 1

@@ -1,5 +1,5 @@
 /*
- * lines.c — SMTP command lines and DATA framing (lines.h; the rule and its
+ * smtp_lines.c — SMTP command lines and DATA framing (smtp_lines.h; the rule and its
  * reasons in docs/internals/smtp.md). Owns no memory: both readers return
  * slices of the caller's input and keep a flag or a small state between
  * calls, so the caller may feed any split of the stream.
@@ -20,7 +20,7 @@
  * input is reported with its line at once, before its LF is seen: if the LF
  * never comes the message is void anyway).
  */
-#include "smtp/lines.h"
+#include "util/smtp_lines.h"
 
 #include <string.h>
 

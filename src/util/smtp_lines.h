@@ -1,7 +1,7 @@
 /*
- * lines.h — SMTP input framing with no I/O: the command-line reader and the
+ * smtp_lines.h — SMTP input framing with no I/O: the command-line reader and the
  * DATA framer, shared by the submission session (smtp/session.c) and, later,
- * the inbound feedback listener. Both work on slices of the caller's input
+ * the inbound feedback listener (feedback/). Both work on slices of the caller's input
  * buffer and keep only a few bytes of state between calls, so any split of
  * the input into reads gives the same lines, the same message bytes and the
  * same events (tests/unit/test_smtp_lines.c, tests/fuzz/smtp_lines_fuzz.c).
@@ -14,8 +14,8 @@
  * answers once and hangs up, so no reading of "\n.\r\n", "\r\n.\n",
  * "\r.\r"… as an end can let the bytes behind it through as commands.
  */
-#ifndef SESAME_SMTP_LINES_H
-#define SESAME_SMTP_LINES_H
+#ifndef SESAME_UTIL_SMTP_LINES_H
+#define SESAME_UTIL_SMTP_LINES_H
 
 #include <stdbool.h>
 #include <stddef.h>
