@@ -233,6 +233,7 @@ outcome_decide(const struct outcome_attempt *a, struct outcome *o)
 			type = "Permanent", subtype = "General"; /* a 5xx reply: permanent */
 		o->kind = OUTCOME_BOUNCED;
 		o->event = "Bounce";
+		o->bounce_type = type;
 		o->detail = bounce_detail(a, status, type, subtype);
 		return;
 	case OUTCOME_DEFERRED:
@@ -242,6 +243,7 @@ outcome_decide(const struct outcome_attempt *a, struct outcome *o)
 		/* too old to try again: SES's Transient/General bounce */
 		o->kind = OUTCOME_BOUNCED;
 		o->event = "Bounce";
+		o->bounce_type = "Transient";
 		o->detail = bounce_detail(a, status, "Transient", "General");
 		return;
 	}
@@ -257,6 +259,25 @@ outcome_decide(const struct outcome_attempt *a, struct outcome *o)
 		o->detail = delay_detail(a, status);
 		o->delayed = true;
 	}
+}
+
+#define SIMULATOR_DOMAIN "simulator.amazonses.com"
+
+const char *
+outcome_stat_kind(const char *event, const char *bounce_type, const char *bounce_subtype,
+		  const char *recipient)
+{
+	const char *at = recipient != NULL ? strrchr(recipient, '@') : NULL;
+
+	if (event == NULL || (at != NULL && strcasecmp(at + 1, SIMULATOR_DOMAIN) == 0))
+		return NULL;
+	if (strcmp(event, "Complaint") == 0)
+		return "complaint";
+	if (strcmp(event, "Bounce") == 0 && bounce_type != NULL &&
+	    strcmp(bounce_type, "Permanent") == 0 &&
+	    (bounce_subtype == NULL || strcmp(bounce_subtype, "OnAccountSuppressionList") != 0))
+		return "bounce";
+	return NULL;
 }
 
 void

@@ -58,11 +58,20 @@ struct outcome {
 	const char *event;       /* "Delivery" | "Bounce" | "DeliveryDelay" | NULL (no event) */
 	char *detail;            /* the event's SES JSON object (malloc'd), NULL iff event NULL */
 	bool delayed;            /* the recipient's delayed flag after this attempt */
+	const char *bounce_type; /* event "Bounce": its bounceType (static); else NULL */
 };
 
 /* Decide (see the rules above). o->detail is malloc'd: outcome_clear. */
 void outcome_decide(const struct outcome_attempt *a, struct outcome *o);
 void outcome_clear(struct outcome *o);
+
+/* The sending account's statistics kind an event adds one recipient to
+ * (DESIGN.md "Feedback: who gets what"): "bounce" for a Permanent bounce,
+ * "complaint" for a complaint — never for a recipient of the mailbox
+ * simulator (spec/feedback-notify.md §4), nor for a bounce whose subtype is
+ * OnAccountSuppressionList; NULL for everything else. Static strings. */
+const char *outcome_stat_kind(const char *event, const char *bounce_type,
+			      const char *bounce_subtype, const char *recipient);
 
 /* Backoff before attempt `attempts`+1 after `attempts` (>= 1) failures. */
 int64_t outcome_backoff_s(int64_t base_s, int attempts, double jitter);

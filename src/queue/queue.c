@@ -450,6 +450,8 @@ results_write(struct queue *q, struct transport_job *jobs)
 				ev[k].type = (char *)dec[k].event;
 				ev[k].ts_ms = now_ms;
 				ev[k].detail = dec[k].detail;
+				ev[k].count = outcome_stat_kind(dec[k].event, dec[k].bounce_type,
+								NULL, r->address);
 				o[k].event = &ev[k];
 			}
 			log_info("queue: %s to %s: %s (%d %s)", j->message_id, r->address,

@@ -213,6 +213,11 @@ struct store_event {
 	char *type;                  /* STORE_EV_* */
 	int64_t ts_ms;
 	char *detail;                /* JSON object text; NULL = {} */
+	/* write only: the statistics kind ("bounce", "complaint") this event
+	 * adds one recipient to, for the SENDING account of its message, in the
+	 * same transaction (none for sesame's own mail); NULL = counts nothing.
+	 * core/outcome.h outcome_stat_kind decides it. */
+	const char *count;
 };
 void store_event_clear(struct store_event *ev);
 typedef int (*store_event_cb)(void *arg, const struct store_event *ev);

@@ -251,6 +251,7 @@ enum sid {
 	S_RCPT_RELEASE,
 	S_MSG_DONE,
 	S_EVT_INS,
+	S_EVT_COUNT,
 	S_EVT_LIST,
 	S_COUNT
 };
@@ -416,6 +417,12 @@ static const char *const sql[S_COUNT] = {
 		       "  ELSE 'failed' END, transport = ?2, delivered = ?3"
 		       " WHERE id = ?1 AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM"
 		       "  recipients WHERE message_id = ?1 AND status IN ('queued', 'sending'))",
+	/* an event's statistics count, charged to its message's sending account */
+	[S_EVT_COUNT] = "INSERT INTO send_counts (account_id, kind, minute, recipients)"
+			" SELECT sending_account, ?2, ?3 / 60000, 1 FROM messages"
+			" WHERE id = ?1 AND sending_account <> ''"
+			" ON CONFLICT (account_id, kind, minute)"
+			" DO UPDATE SET recipients = recipients + 1",
 	[S_EVT_INS] = "INSERT INTO events (message_id, recipient, type, ts, detail)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EVT_LIST] = "SELECT seq, message_id, recipient, type, ts, detail FROM events"
@@ -1664,6 +1671,14 @@ event_write(struct sq *q, const struct store_event *ev, struct err *e)
 		return -1;
 	if (bt(st, 1, ev->message_id) | bt(st, 2, ev->recipient) | bt(st, 3, ev->type) |
 	    bi(st, 4, ev->ts_ms) | bt(st, 5, ev->detail != NULL ? ev->detail : "{}"))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	release(st);
+	if (r < 0 || ev->count == NULL)
+		return r < 0 ? -1 : 0;
+	if ((st = stmt(q, S_EVT_COUNT, e)) == NULL)
+		return -1;
+	if (bt(st, 1, ev->message_id) | bt(st, 2, ev->count) | bi(st, 3, ev->ts_ms))
 		return bind_fail(q, st, e);
 	r = step(q, st, e);
 	release(st);

@@ -467,6 +467,35 @@ def test_each_recipient_on_its_own_550_bounces_at_once(server, world, mx):
     assert sorted(r for c in mx.for_message(mid) for r in c.rcpts) == sorted([ok, later])
 
 
+def stats_totals(client):
+    pts = client.get_send_statistics()["SendDataPoints"]
+    return {k: sum(p[k] for p in pts) for k in ("DeliveryAttempts", "Bounces", "Complaints",
+                                                 "Rejects")}
+
+
+def test_a_delegates_550_bounce_counts_in_the_delegates_statistics_not_the_owners(
+        server, world, mx):
+    """DESIGN.md "Feedback: who gets what": GetSendStatistics Bounces are the
+    sending account's; a Permanent bounce counts, a Transient one does not."""
+    gone, full = "nobody@" + DEST, "full@" + DEST
+    mx.rule(gone, mxmod.reject())
+    mx.rule(full, mxmod.reject("552 5.2.2 The email account that you tried to reach is over quota"))
+    mid = world.send(to=(gone, full))
+    ev = server.wait_events(mid, terminal_for([gone, full]), timeout=DELIVERY_WAIT)
+    assert types(ev, gone) == ["Send", "Bounce"] and types(ev, full) == ["Send", "Bounce"], ev
+    kinds = {e["Recipient"]: e["Detail"]["bounceType"] for e in ev if e["Type"] == "Bounce"}
+    assert kinds == {gone: "Permanent", full: "Transient"}
+    d = stats_totals(world.dc)
+    assert d["DeliveryAttempts"] == 2 and d["Bounces"] == 1, d
+    o = stats_totals(world.oc)
+    assert o["DeliveryAttempts"] == 0 and o["Bounces"] == 0, o
+    # the owner's own bounce is the owner's
+    mid = world.send(to=(gone,), frm=f"billing@{OWNER_DOMAIN}", client=world.oc)
+    server.wait_events(mid, terminal_for([gone]), timeout=DELIVERY_WAIT)
+    assert stats_totals(world.oc)["Bounces"] == 1
+    assert stats_totals(world.dc)["Bounces"] == 1
+
+
 def test_past_max_queue_age_bounces_transient(tmp_path, net, mx):
     s = start(tmp_path, net, mx, max_queue_age=3)
     try:

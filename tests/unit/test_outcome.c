@@ -209,6 +209,61 @@ test_deferred(void **state)
 	outcome_clear(&o);
 }
 
+static void
+test_stat_kind(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *event, *type, *subtype, *rcpt, *want;
+	} rows[] = {
+		{"Bounce", "Permanent", "General", "a@x.test", "bounce"},
+		{"Bounce", "Permanent", NULL, "a@x.test", "bounce"},
+		{"Bounce", "Transient", "MailboxFull", "a@x.test", NULL},
+		{"Bounce", "Undetermined", "Undetermined", "a@x.test", NULL},
+		{"Bounce", "Permanent", "OnAccountSuppressionList", "a@x.test", NULL},
+		{"Bounce", "Permanent", "General", "bounce@simulator.amazonses.com", NULL},
+		{"Bounce", "Permanent", "General", "b@SIMULATOR.amazonses.com", NULL},
+		{"Bounce", "Permanent", "General", "b@not-simulator.amazonses.com", "bounce"},
+		{"Complaint", NULL, NULL, "a@x.test", "complaint"},
+		{"Complaint", NULL, NULL, "complaint@simulator.amazonses.com", NULL},
+		{"Delivery", NULL, NULL, "a@x.test", NULL},
+		{"DeliveryDelay", NULL, NULL, "a@x.test", NULL},
+		{NULL, NULL, NULL, "a@x.test", NULL},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *got =
+			outcome_stat_kind(rows[i].event, rows[i].type, rows[i].subtype, rows[i].rcpt);
+		if (rows[i].want == NULL)
+			assert_null(got);
+		else
+			assert_string_equal(got, rows[i].want);
+	}
+}
+
+/* outcome_decide names the bounce type it wrote, for the statistics */
+static void
+test_bounce_type_reported(void **state)
+{
+	(void)state;
+	struct outcome_attempt a = {.kind = OUTCOME_BOUNCED, .code = 550, .enhanced = "5.1.1",
+				    .reply = "no such user", .recipient = "a@x.test",
+				    .message_id = "m", .attempts = 1, .now_ms = 1000,
+				    .created_ms = 0, .retry_base_s = 60, .max_age_s = 3600};
+	struct outcome o;
+
+	outcome_decide(&a, &o);
+	assert_string_equal(o.bounce_type, "Permanent");
+	outcome_clear(&o);
+	a.enhanced = "5.2.2";
+	outcome_decide(&a, &o);
+	assert_string_equal(o.bounce_type, "Transient");
+	outcome_clear(&o);
+	a.kind = OUTCOME_DELIVERED, a.code = 250, a.enhanced = "2.0.0";
+	outcome_decide(&a, &o);
+	assert_null(o.bounce_type);
+	outcome_clear(&o);
+}
+
 int
 main(void)
 {
@@ -218,6 +273,8 @@ main(void)
 		cmocka_unit_test(test_delivered),
 		cmocka_unit_test(test_bounced),
 		cmocka_unit_test(test_deferred),
+		cmocka_unit_test(test_stat_kind),
+		cmocka_unit_test(test_bounce_type_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -217,6 +217,44 @@ test_all_bounced_is_failed(void **state)
 	store_message_clear(&m);
 }
 
+static int
+sum_bucket(void *arg, const struct send_bucket *b)
+{
+	int64_t *v = arg;
+
+	v[0] += b->attempts, v[1] += b->bounces, v[2] += b->complaints;
+	return 0;
+}
+
+/* An event's `count` charges its message's sending account, once, in the
+ * transaction that wrote it (a repeated outcome writes and counts nothing). */
+static void
+test_bounce_counts_for_the_sending_account(void **state)
+{
+	struct fx *f = *state;
+	struct claims c;
+	struct err e;
+	int64_t v[3] = {0};
+
+	insert(f, "m4", 1);
+	assert_int_equal(claim(f, "A", T0, T0 + 300, 10, &c), 1);
+	struct store_event b = {.message_id = "m4", .recipient = "a0@x.test",
+				.type = STORE_EV_BOUNCE, .ts_ms = (int64_t)T0 * 1000,
+				.count = "bounce"};
+	struct store_rcpt_outcome o = {.message_id = "m4", .idx = 0,
+				       .status = STORE_RCPT_BOUNCED, .event = &b};
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", &o, 1, 9, &e), 1);
+	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", &o, 1, 9, &e), 0);
+	assert_int_equal(f->s->ops->event_buckets(f->s, ACCT, T0 - 900, sum_bucket, v, &e), 0);
+	assert_int_equal(v[0], 1); /* the accept */
+	assert_int_equal(v[1], 1); /* one bounce, not two */
+	assert_int_equal(v[2], 0);
+	memset(v, 0, sizeof(v));
+	assert_int_equal(f->s->ops->event_buckets(f->s, "999988887777", T0 - 900, sum_bucket, v,
+						  &e), 0);
+	assert_int_equal(v[1], 0);
+}
+
 static void
 test_leases(void **state)
 {
@@ -275,6 +313,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_claim_and_finish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_bounced_is_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounce_counts_for_the_sending_account, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_delivered_message_has_no_rows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
