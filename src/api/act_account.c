@@ -60,7 +60,9 @@ act_get_send_statistics(struct api_ctx *ctx, struct err *e)
 int
 act_get_account_sending_enabled(struct api_ctx *ctx, struct err *e)
 {
-	return xml_elem(ctx->out, "Enabled", ctx->account.sending_enabled ? "true" : "false");
+	/* the account's own switch and no reputation pause (DESIGN.md) */
+	bool on = ctx->account.sending_enabled && ctx->account.paused_reason[0] == '\0';
+	return xml_elem(ctx->out, "Enabled", on ? "true" : "false");
 }
 
 int

@@ -37,6 +37,7 @@
 #include "core/address.h"
 #include "core/arn.h"
 #include "core/policy.h"
+#include "core/reputation.h"
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/testable.h"
@@ -557,6 +558,57 @@ account_create(struct cli *x)
 	if (r != 0)
 		return fail("%s", r < 0 ? x->e.message : "could not draw an unused account id");
 	return emit(account_json(&a, false));
+}
+
+/* `account show`: the account, its own switch, and its reputation */
+static int
+account_show(struct cli *x)
+{
+	const char *id = opt(x, "account");
+	struct account a;
+	struct reputation rep;
+	int r;
+
+	if (!account_id_ok(id))
+		return fail("invalid account id '%.32s' (12 digits expected)", id);
+	if (open_store(x) != 0)
+		return 1;
+	if ((r = x->s->ops->account_get(x->s, id, &a, &x->e)) < 0)
+		return fail("%s", x->e.message);
+	if (r == 0)
+		return fail("account %s does not exist", id);
+	if (store_reputation(x->s, &a, (int64_t)time(NULL), &rep, &x->e) != 0)
+		return fail("%s", x->e.message);
+	json_t *o = account_json(&a, false), *rj = json_object();
+	json_object_set_new(o, "SendingEnabled",
+			    json_boolean(a.sending_enabled && a.paused_reason[0] == '\0'));
+	json_object_set_new(rj, "BounceRate", json_real(rep.bounce_rate));
+	json_object_set_new(rj, "ComplaintRate", json_real(rep.complaint_rate));
+	json_object_set_new(rj, "Volume", json_integer(rep.volume));
+	json_object_set_new(rj, "Paused", json_boolean(a.paused_reason[0] != '\0'));
+	json_object_set_new(rj, "PausedReason",
+			    a.paused_reason[0] != '\0' ? jstr(a.paused_reason) : json_null());
+	json_object_set_new(o, "Reputation", rj);
+	return emit(o);
+}
+
+/* `account resume`: the operator lifts a reputation pause; the reputation
+ * window starts again now */
+static int
+account_resume(struct cli *x)
+{
+	const char *id = opt(x, "account");
+	int r;
+
+	if (!account_id_ok(id))
+		return fail("invalid account id '%.32s' (12 digits expected)", id);
+	if (open_store(x) != 0)
+		return 1;
+	if ((r = x->s->ops->account_set_pause(x->s, id, NULL, (int64_t)time(NULL), &x->e)) < 0)
+		return fail("%s", x->e.message);
+	if (r == 0)
+		return fail("account %s does not exist", id);
+	return account_show(x);
 }
 
 static int
@@ -1169,6 +1221,8 @@ static const struct cmd cmds[] = {
 	 "--name NAME [--max-24h N] [--max-rate N] [--sandbox]", account_create},
 	{"account", "list", {{0}}, 0, "", account_list},
 	{"account", "delete", {R("account")}, 0, "--account ID", account_delete},
+	{"account", "show", {R("account")}, 0, "--account ID", account_show},
+	{"account", "resume", {R("account")}, 0, "--account ID", account_resume},
 	{"user", "create", {R("account"), R("name"), F("policy")}, 0,
 	 "--account ID --name NAME [--policy FILE]", user_create},
 	{"user", "list", {R("account")}, 0, "--account ID", user_list},

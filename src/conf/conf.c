@@ -54,6 +54,9 @@ static const struct row table[] = {
 	I("max-queue-age", max_queue_age, "43200", 1, 1209600),
 	I("lease", lease, "300", 1, 86400),
 	D("outbound-timeout-scale", outbound_timeout_scale, "1", 1, 100000),
+	D("pause-bounce-rate", pause_bounce_rate, "0.10", 0, 1000), /* bounds in thousandths */
+	D("pause-complaint-rate", pause_complaint_rate, "0.005", 0, 1000),
+	I("reputation-min-volume", reputation_min_volume, "100", 1, 2000000000),
 	S("master-key", master_key, ""),
 	S("admin-allow", admin_allow, "127.0.0.1/32,::1/128"),
 };

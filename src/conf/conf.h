@@ -39,6 +39,9 @@ struct conf {
 	int max_queue_age;     /* --max-queue-age SECONDS: then a recipient bounces */
 	int lease;             /* --lease SECONDS: a claim's lifetime */
 	double outbound_timeout_scale; /* --outbound-timeout-scale: x RFC 5321 timeouts */
+	double pause_bounce_rate;      /* --pause-bounce-rate (core/reputation.h) */
+	double pause_complaint_rate;   /* --pause-complaint-rate */
+	int reputation_min_volume;     /* --reputation-min-volume: recipients in 24 h */
 	char master_key[512];  /* --master-key FILE, else $SESAME_MASTER_KEY_FILE;
 				  "" = DATA/master.key (vault.h) */
 	char admin_allow[512]; /* --admin-allow CIDR[,CIDR]: who may use /_sesame/ */

@@ -56,6 +56,7 @@ struct transport_rcpt {
  * done. */
 struct transport_job {
 	char message_id[80];
+	char sending_account[13]; /* charged for its bounces ("" = sesame's own mail) */
 	char *mail_from;          /* envelope sender as it leaves */
 	uint8_t *raw;             /* the message as it leaves (CRLF); NULL for a
 				   * synchronous transport, which keeps the stored bytes */

@@ -83,6 +83,7 @@
 
 #include "conf/conf.h"
 #include "core/outcome.h"
+#include "core/reputation.h"
 #include "delivery/transport.h"
 #include "store/store.h"
 #include "util/codec.h"
@@ -345,6 +346,7 @@ job_new(const struct store_message *m, const struct store_rcpt *r, size_t n, boo
 	struct transport_job *j = xcalloc(1, sizeof(*j));
 
 	snprintf(j->message_id, sizeof(j->message_id), "%s", m->id);
+	snprintf(j->sending_account, sizeof(j->sending_account), "%s", m->sending_account);
 	j->mail_from = xstrdup(m->mail_from != NULL ? m->mail_from
 						   : m->source != NULL ? m->source : "");
 	if (with_raw) {
@@ -408,6 +410,35 @@ decide(struct queue *q, const struct transport_job *j, const struct transport_rc
 	outcome_decide(&a, o);
 }
 
+/* After a commit that counted a bounce or complaint for `account`: its
+ * reputation over the trailing 24 h (from its last resume, if later), and
+ * the pause when it crossed a threshold (core/reputation.h). */
+static void
+reputation_check(struct queue *q, const char *account, int64_t now_s)
+{
+	struct reputation r = {0};
+	struct reputation_limits l = {.bounce_rate = q->conf->pause_bounce_rate,
+				      .complaint_rate = q->conf->pause_complaint_rate,
+				      .min_volume = q->conf->reputation_min_volume};
+	struct account a;
+	char why[128];
+	struct err e;
+
+	if (account[0] == '\0' || q->store->ops->account_get(q->store, account, &a, &e) != 1 ||
+	    a.paused_reason[0] != '\0')
+		return;
+	if (store_reputation(q->store, &a, now_s, &r, &e) != 0) {
+		log_warn("queue: reputation of %s not checked: %s", account, e.message);
+		return;
+	}
+	if (!reputation_should_pause(&r, &l, why, sizeof(why)))
+		return;
+	if (q->store->ops->account_set_pause(q->store, account, why, now_s, &e) < 0)
+		log_warn("queue: cannot pause %s: %s", account, e.message);
+	else
+		log_warn("queue: account %s paused: %s", account, why);
+}
+
 /* Record the outcomes of finished jobs in one transaction (invariant 4),
  * then free the jobs. A failed write leaves the recipients claimed: the
  * lease ends and they are taken again (by another node, or by this one
@@ -464,6 +495,15 @@ results_write(struct queue *q, struct transport_job *jobs)
 		log_warn("queue: cannot record %zu delivery results (the recipients stay claimed "
 			 "until their lease ends): %s",
 			 k, e.message);
+	else
+		for (j = jobs, n = 0; j != NULL; j = j->next) {
+			bool counted = false;
+			for (size_t i = 0; !j->cancelled && i < j->nrcpt; i++)
+				if (!j->rcpt[i].cancelled && ev[n++].count != NULL)
+					counted = true;
+			if (counted)
+				reputation_check(q, j->sending_account, now_ms / 1000);
+		}
 	for (size_t i = 0; i < k; i++)
 		outcome_clear(&dec[i]);
 	free(dec);

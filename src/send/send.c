@@ -642,7 +642,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 		goto done;
 
 	/* the caller's account */
-	if (!acct->sending_enabled) {
+	if (!acct->sending_enabled || acct->paused_reason[0] != '\0') {
 		err_set(e, 400, "AccountSendingPausedException", "Sending is paused for this account.");
 		goto refused;
 	}

@@ -151,7 +151,7 @@ smtp_session_reply_for(const struct err *e, char *out, size_t cap)
 	else if (strcmp(e->code, "MessageRejected") == 0)
 		snprintf(out, cap, "554 Message rejected: %s", m);
 	else if (strcmp(e->code, "AccountSendingPausedException") == 0)
-		snprintf(out, cap, "554 Message rejected: %s", m);
+		snprintf(out, cap, "554 Account sending paused");
 	else if (e->temporary)
 		snprintf(out, cap, "%d Temporary service failure: %s",
 			 e->smtp >= 400 && e->smtp < 500 ? e->smtp : 451, m);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/reputation.h"
 #include "store/backend.h"
 #include "util/xalloc.h"
 
@@ -156,4 +157,22 @@ store_close(struct store *s)
 {
 	if (s != NULL)
 		s->ops->close(s);
+}
+
+int
+store_reputation(struct store *s, const struct account *a, int64_t now, struct reputation *out,
+		 struct err *e)
+{
+	/* counts are kept per minute: after a resume, from the next whole
+	 * minute, so nothing from before the resume is counted again */
+	int64_t from_resume = a->resumed_at > 0 ? (a->resumed_at / 60 + 1) * 60 : 0;
+	int64_t since = now - 86400 > from_resume ? now - 86400 : from_resume;
+
+	memset(out, 0, sizeof(*out));
+	if (s->ops->event_sum(s, a->id, "accept", since, &out->volume, e) != 0 ||
+	    s->ops->event_sum(s, a->id, "bounce", since, &out->bounces, e) != 0 ||
+	    s->ops->event_sum(s, a->id, "complaint", since, &out->complaints, e) != 0)
+		return -1;
+	reputation_rates(out);
+	return 0;
 }

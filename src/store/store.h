@@ -59,7 +59,10 @@ struct account {
 	int64_t max_24h;      /* recipients per rolling 24 h; -1 = unlimited */
 	double max_rate;      /* recipients per second */
 	bool sandbox;
-	bool sending_enabled;
+	bool sending_enabled; /* the account's own switch (UpdateAccountSendingEnabled) */
+	char paused_reason[128]; /* a reputation pause: why; "" = not paused. Only the
+				  * operator lifts it (account_set_pause) */
+	int64_t resumed_at;   /* unix seconds of the last lift; reputation counts from then */
 	int64_t created;      /* unix seconds */
 };
 
@@ -267,6 +270,11 @@ struct store_ops {
 	int (*account_delete)(struct store *s, const char *id, struct err *e);
 	/* 1 updated, 0 absent */
 	int (*account_set_sending)(struct store *s, const char *id, bool enabled, struct err *e);
+	/* reason != NULL: pause the account for its reputation (a paused one
+	 * keeps its first reason); NULL: lift the pause and set resumed_at =
+	 * now. 1 updated, 0 absent or unchanged */
+	int (*account_set_pause)(struct store *s, const char *id, const char *reason, int64_t now,
+				 struct err *e);
 
 	/* IAM users */
 	int (*user_create)(struct store *s, const struct iam_user *u, struct err *e);
@@ -439,5 +447,15 @@ struct store {
  */
 struct store *store_open(const char *url, const char *data_dir, struct err *e);
 void store_close(struct store *s);
+
+/* The reputation of account `a` at `now` (unix seconds): its recipients,
+ * Permanent bounces and complaints of the trailing 24 h, counted from its
+ * last resume when that is later (DESIGN.md "Semantics we pin"; from the
+ * whole minute after the resume, counts being kept per minute), and their
+ * rates. One definition for the store thread's pause check and `sesame
+ * account show`. */
+struct reputation;
+int store_reputation(struct store *s, const struct account *a, int64_t now,
+		     struct reputation *out, struct err *e);
 
 #endif

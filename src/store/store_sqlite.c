@@ -198,6 +198,11 @@ static const char *const migrations[] = {
 	 * check's status; rows from before have no Ed25519 key (NotStarted) */
 	("ALTER TABLE identities ADD COLUMN dkim_ed25519_status TEXT NOT NULL"
 	 "  DEFAULT 'NotStarted';"),
+	/* 6: the reputation pause (core/reputation.h), apart from the account's
+	 * own sending switch: why it is paused ('' = not), and when the operator
+	 * last lifted it (the reputation window starts there) */
+	("ALTER TABLE accounts ADD COLUMN paused_reason TEXT NOT NULL DEFAULT '';"
+	 "ALTER TABLE accounts ADD COLUMN resumed_at INTEGER NOT NULL DEFAULT 0;"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -214,6 +219,8 @@ enum sid {
 	S_ACC_LIST,
 	S_ACC_DEL,
 	S_ACC_SENDING,
+	S_ACC_PAUSE,
+	S_ACC_RESUME,
 	S_USER_INS,
 	S_USER_GET,
 	S_USER_LIST,
@@ -256,7 +263,7 @@ enum sid {
 	S_COUNT
 };
 
-#define ACC_COLS "id, name, max_24h, max_rate, sandbox, sending_enabled, created"
+#define ACC_COLS "id, name, max_24h, max_rate, sandbox, sending_enabled, created, paused_reason, resumed_at"
 #define USER_COLS "account_id, name, policy, created"
 #define KEY_COLS "id, account_id, user_name, service, sealed, created"
 #define ID_COLS                                                                              \
@@ -285,11 +292,13 @@ static const char *const sql[S_COUNT] = {
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_BUMP] = "UPDATE generation SET value = value + 1 WHERE id = 1",
 	[S_GEN] = "SELECT value FROM generation WHERE id = 1",
-	[S_ACC_INS] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_ACC_INS] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', 0)",
 	[S_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?1",
 	[S_ACC_LIST] = "SELECT " ACC_COLS " FROM accounts ORDER BY created, id",
 	[S_ACC_DEL] = "DELETE FROM accounts WHERE id = ?1",
 	[S_ACC_SENDING] = "UPDATE accounts SET sending_enabled = ?2 WHERE id = ?1",
+	[S_ACC_PAUSE] = "UPDATE accounts SET paused_reason = ?2 WHERE id = ?1 AND paused_reason = ''",
+	[S_ACC_RESUME] = "UPDATE accounts SET paused_reason = '', resumed_at = ?2 WHERE id = ?1",
 	[S_USER_INS] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4)",
 	[S_USER_GET] = "SELECT " USER_COLS " FROM users WHERE account_id = ?1 AND name = ?2",
 	[S_USER_LIST] = "SELECT " USER_COLS " FROM users WHERE account_id = ?1 ORDER BY name",
@@ -708,6 +717,8 @@ read_account(sqlite3_stmt *st, struct account *a)
 	a->sandbox = sqlite3_column_int(st, 4) != 0;
 	a->sending_enabled = sqlite3_column_int(st, 5) != 0;
 	a->created = sqlite3_column_int64(st, 6);
+	col_copy(st, 7, a->paused_reason, sizeof(a->paused_reason));
+	a->resumed_at = sqlite3_column_int64(st, 8);
 }
 
 static int
@@ -795,6 +806,27 @@ write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struc
 	for (int i = 0; i < nkeys; i++)
 		if (bt(st, i + 1, keys[i]))
 			return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db) > 0;
+	return tx_end(q, r, e);
+}
+
+static int
+sq_account_set_pause(struct store *s, const char *id, const char *reason, int64_t now,
+		     struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, reason != NULL ? S_ACC_PAUSE : S_ACC_RESUME, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, id) | (reason != NULL ? bt(st, 2, reason) : bi(st, 2, now)))
+		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
@@ -1994,6 +2026,7 @@ static const struct store_ops sqlite_ops = {
 	.account_list = sq_account_list,
 	.account_delete = sq_account_delete,
 	.account_set_sending = sq_account_set_sending,
+	.account_set_pause = sq_account_set_pause,
 	.user_create = sq_user_create,
 	.user_get = sq_user_get,
 	.user_list = sq_user_list,

@@ -49,7 +49,7 @@ class Sesame:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 log = self.read_log()
-                if "already in use" in (log.splitlines() or [""])[-1] and _tries > 1 \
+                if "is already in use" in log and _tries > 1 \
                         and "--http" not in self.extra:
                     # a free port taken by a parallel test meanwhile: new ports
                     self.http_port, self.smtp_port, self.smtps_port = (

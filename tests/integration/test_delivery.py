@@ -669,3 +669,49 @@ def test_verification_mail_goes_out_through_the_mx(server, mx):
         raise AssertionError(f"the mailed link answered {e.code}")
     a = ses.get_identity_verification_attributes(Identities=[addr])["VerificationAttributes"]
     assert a[addr]["VerificationStatus"] == "Success"
+
+
+def test_a_delegate_past_the_bounce_rate_is_paused_the_owner_is_not(tmp_path, net, mx):
+    """DESIGN.md "Semantics we pin" (reputation): the delegate's own Permanent
+    bounces pause the delegate's account everywhere; only `sesame account
+    resume` lifts it; the owner keeps sending."""
+    s = start(tmp_path, net, mx, reputation_min_volume=2, pause_bounce_rate=0.5)
+    try:
+        w = World(s, net)
+        gone = "gone@" + DEST
+        mx.rule(gone, mxmod.reject())
+        mid = w.send(to=(gone, "ok@" + DEST))
+        s.wait_events(mid, terminal_for([gone, "ok@" + DEST]), timeout=DELIVERY_WAIT)
+        show = s.cli_json("account", "show", "--account", w.delegate)
+        assert show["Reputation"]["Paused"] is True, show
+        assert show["Reputation"]["Volume"] == 2 and show["Reputation"]["BounceRate"] == 0.5
+        assert show["SendingEnabled"] is False
+        with pytest.raises(botocore.exceptions.ClientError) as ei:
+            w.send()
+        assert ei.value.response["Error"]["Code"] == "AccountSendingPausedException"
+        assert w.dc.get_account_sending_enabled()["Enabled"] is False
+        # SMTP says so in SES's words
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=10) as c:
+            c.starttls(context=ctx)
+            c.login(w.dkey["SmtpUsername"], w.dkey["SmtpPasswords"][REGION])
+            c.mail(f"billing@{OWNER_DOMAIN}")
+            c.rcpt("ok@" + DEST)
+            code, text = c.data(raw_message("ok@" + DEST,
+                                            extra=[f"X-SES-SOURCE-ARN: {w.arn}"]))
+        assert (code, text) == (554, b"Account sending paused"), (code, text)
+        # the owner is not paused by the delegate's traffic
+        assert s.cli_json("account", "show", "--account", w.owner)["Reputation"]["Paused"] is False
+        w.send(frm=f"billing@{OWNER_DOMAIN}", client=w.oc)
+        # the delegate's own switch cannot lift the pause
+        w.dc.update_account_sending_enabled(Enabled=True)
+        with pytest.raises(botocore.exceptions.ClientError):
+            w.send()
+        # the operator can; the window starts again
+        r = s.cli_json("account", "resume", "--account", w.delegate)
+        assert r["Reputation"]["Paused"] is False and r["Reputation"]["Volume"] == 0, r
+        assert w.dc.get_account_sending_enabled()["Enabled"] is True
+        w.send()
+    finally:
+        s.stop()

@@ -255,6 +255,28 @@ test_bounce_counts_for_the_sending_account(void **state)
 	assert_int_equal(v[1], 0);
 }
 
+/* The reputation pause is apart from the account's own switch; the first
+ * reason stays; only a resume lifts it and restarts the window. */
+static void
+test_account_pause(void **state)
+{
+	struct fx *f = *state;
+	struct account a;
+	struct err e;
+
+	assert_int_equal(f->s->ops->account_set_pause(f->s, ACCT, "bounce rate", T0, &e), 1);
+	assert_int_equal(f->s->ops->account_set_pause(f->s, ACCT, "later", T0, &e), 0);
+	assert_int_equal(f->s->ops->account_set_sending(f->s, ACCT, true, &e), 1);
+	assert_int_equal(f->s->ops->account_get(f->s, ACCT, &a, &e), 1);
+	assert_string_equal(a.paused_reason, "bounce rate");
+	assert_true(a.sending_enabled);
+	assert_int_equal(f->s->ops->account_set_pause(f->s, ACCT, NULL, T0 + 5, &e), 1);
+	assert_int_equal(f->s->ops->account_get(f->s, ACCT, &a, &e), 1);
+	assert_string_equal(a.paused_reason, "");
+	assert_int_equal(a.resumed_at, T0 + 5);
+	assert_int_equal(f->s->ops->account_set_pause(f->s, "000000000000", NULL, T0, &e), 0);
+}
+
 static void
 test_leases(void **state)
 {
@@ -315,6 +337,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounce_counts_for_the_sending_account, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_account_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivered_message_has_no_rows, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
