@@ -560,19 +560,14 @@ account_create(struct cli *x)
 	return emit(account_json(&a, false));
 }
 
-/* `account show`: the account, its own switch, and its reputation */
+/* Print account `id` of the open store with its reputation. */
 static int
-account_show(struct cli *x)
+account_emit_shown(struct cli *x, const char *id)
 {
-	const char *id = opt(x, "account");
 	struct account a;
 	struct reputation rep;
 	int r;
 
-	if (!account_id_ok(id))
-		return fail("invalid account id '%.32s' (12 digits expected)", id);
-	if (open_store(x) != 0)
-		return 1;
 	if ((r = x->s->ops->account_get(x->s, id, &a, &x->e)) < 0)
 		return fail("%s", x->e.message);
 	if (r == 0)
@@ -592,6 +587,19 @@ account_show(struct cli *x)
 	return emit(o);
 }
 
+/* `account show`: the account, its own switch, and its reputation */
+static int
+account_show(struct cli *x)
+{
+	const char *id = opt(x, "account");
+
+	if (!account_id_ok(id))
+		return fail("invalid account id '%.32s' (12 digits expected)", id);
+	if (open_store(x) != 0)
+		return 1;
+	return account_emit_shown(x, id);
+}
+
 /* `account resume`: the operator lifts a reputation pause; the reputation
  * window starts again now */
 static int
@@ -608,7 +616,7 @@ account_resume(struct cli *x)
 		return fail("%s", x->e.message);
 	if (r == 0)
 		return fail("account %s does not exist", id);
-	return account_show(x);
+	return account_emit_shown(x, id);
 }
 
 static int
