@@ -32,6 +32,12 @@ gmime_init(void)
 	g_mime_init();
 }
 
+void
+build_gmime_init(void)
+{
+	pthread_once(&gmime_once, gmime_init);
+}
+
 static bool
 is_utf8(const char *cs)
 {
@@ -209,7 +215,7 @@ build_email(const struct build_email *b, struct buf *out, struct err *e)
 	char *subject_cs = NULL;
 	int rc = -1;
 
-	pthread_once(&gmime_once, gmime_init);
+	build_gmime_init();
 	if (check_subject(b->subject, e) != 0)
 		return -1;
 	if (b->subject_charset != NULL && check_charset(b->subject_charset, "Message.Subject", e) != 0)
@@ -291,7 +297,7 @@ build_decode_header(const char *value)
 {
 	char *d, *r;
 
-	pthread_once(&gmime_once, gmime_init);
+	build_gmime_init();
 	d = g_mime_utils_header_decode_text(NULL, value);
 	r = xstrdup(d != NULL ? d : value);
 	g_free(d);

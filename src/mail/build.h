@@ -32,6 +32,11 @@ struct build_email {
 	const char *message_id;                  /* "<id@host>" */
 };
 
+/* Initialise GMime once per process (pthread_once; any thread, any number
+ * of times). Every module that uses GMime calls this first instead of
+ * g_mime_init, so the library is set up exactly once. */
+void build_gmime_init(void);
+
 /* The Message-ID header value for MessageId `id` sent in `region`, as SES
  * writes it: `<id@email.amazonses.com>` in us-east-1, else
  * `<id@<region>.amazonses.com>`. */
