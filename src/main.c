@@ -16,11 +16,12 @@ usage(FILE *f)
 	fputs("usage: sesame [--data DIR] [--db URL] [--config FILE] COMMAND ...\n"
 	      "commands:\n"
 	      "  serve            run the SES API and SMTP servers\n"
-	      "  account create|list|delete\n"
+	      "  account create|list|delete|show|resume\n"
 	      "  user create|list|delete\n"
 	      "  key create|list|delete\n"
 	      "  identity verify|show|dkim-records|list\n"
 	      "  message show\n"
+	      "  suppression list|add|remove\n"
 	      "  policy check|simulate\n"
 	      "see README.md for every flag\n",
 	      f);

@@ -120,13 +120,15 @@ serve_main(const struct conf *c)
 	       "  SES API   http://%s   (aws --endpoint-url http://%s ses ...)\n"
 	       "  inbox     http://%s/_sesame/\n"
 	       "  SMTP      %s (STARTTLS), %s (implicit TLS), region %s\n"
+	       "  feedback  %s (inbound DSN and ARF reports, bounce domain %s)\n"
 	       "quickstart:\n"
 	       "  ./build/sesame account create --data %s --name demo\n"
 	       "  ./build/sesame key create --data %s --account <AccountId>\n"
 	       "  AWS_ACCESS_KEY_ID=<AccessKeyId> AWS_SECRET_ACCESS_KEY=<SecretAccessKey> \\\n"
 	       "    aws ses get-send-quota --endpoint-url http://%s --region %s\n",
 	       c->regions, c->data, c->http, c->http, c->http,
-	       c->smtp[0] ? c->smtp : "off", c->smtps[0] ? c->smtps : "off", c->region[0], c->data,
+	       c->smtp[0] ? c->smtp : "off", c->smtps[0] ? c->smtps : "off", c->region[0],
+	       c->feedback[0] ? c->feedback : "off", c->bounce_domain, c->data,
 	       c->data, c->http, c->region[0]);
 	fflush(stdout);
 

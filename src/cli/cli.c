@@ -1224,6 +1224,114 @@ out:
 #define R(n) {n, true, true}
 #define B(n) {n, false, false}
 
+/* ---- the account suppression list --------------------------------------- */
+
+static json_t *
+suppressed_json(const struct suppressed *p)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "EmailAddress", jstr(p->address));
+	json_object_set_new(o, "Reason", jstr(p->reason));
+	json_object_set_new(o, "LastUpdateTime", jtime(p->ts));
+	json_object_set_new(o, "MessageId", jstr(p->message_id));
+	json_object_set_new(o, "FeedbackId", jstr(p->feedback_id));
+	return o;
+}
+
+/* The --address of a suppression command: an addr-spec, as SES takes it. */
+static int
+suppression_address(struct cli *x, const char **out)
+{
+	const char *a = opt(x, "address");
+	struct address ad;
+	struct err e;
+
+	if (a == NULL)
+		return fail("missing --address");
+	if (address_parse_spec(a, strlen(a), &ad, &e) != 0)
+		return fail("invalid --address '%.320s': %s", a, e.message);
+	*out = a;
+	return 0;
+}
+
+static int
+suppression_list_cb(void *arg, const struct suppressed *p)
+{
+	json_array_append_new(arg, suppressed_json(p));
+	return 0;
+}
+
+/* `suppression list`: the account's suppressed destinations, by address */
+static int
+suppression_list(struct cli *x)
+{
+	const char *id = opt(x, "account");
+	json_t *arr, *o;
+
+	if (!account_id_ok(id))
+		return fail("invalid account id '%.32s' (12 digits expected)", id);
+	if (open_store(x) != 0 || need_account(x, id, NULL) != 0)
+		return 1;
+	arr = json_array();
+	if (x->s->ops->suppression_list(x->s, id, NULL, 0, suppression_list_cb, arr, &x->e) != 0) {
+		json_decref(arr);
+		return fail("%s", x->e.message);
+	}
+	o = json_object();
+	json_object_set_new(o, "SuppressedDestinations", arr);
+	return emit(o);
+}
+
+/* `suppression add`: the operator suppresses an address by hand */
+static int
+suppression_add(struct cli *x)
+{
+	const char *id = opt(x, "account"), *reason = opt(x, "reason"), *addr;
+	struct suppressed p = {0};
+
+	if (!account_id_ok(id))
+		return fail("invalid account id '%.32s' (12 digits expected)", id);
+	if (suppression_address(x, &addr) != 0)
+		return 1;
+	if (reason == NULL)
+		reason = STORE_SUPPRESS_BOUNCE;
+	if (strcmp(reason, STORE_SUPPRESS_BOUNCE) != 0 && strcmp(reason, STORE_SUPPRESS_COMPLAINT) != 0)
+		return fail("invalid --reason '%.32s' (BOUNCE or COMPLAINT)", reason);
+	if (open_store(x) != 0 || need_account(x, id, NULL) != 0)
+		return 1;
+	snprintf(p.account_id, sizeof(p.account_id), "%s", id);
+	snprintf(p.address, sizeof(p.address), "%s", addr);
+	snprintf(p.reason, sizeof(p.reason), "%s", reason);
+	p.ts = (int64_t)time(NULL);
+	if (x->s->ops->suppression_put(x->s, &p, &x->e) != 0)
+		return fail("%s", x->e.message);
+	if (x->s->ops->suppression_get(x->s, id, addr, &p, &x->e) != 1)
+		return fail("the suppressed address could not be read back: %s", x->e.message);
+	return emit(suppressed_json(&p));
+}
+
+/* `suppression remove`: {"Removed": true|false} */
+static int
+suppression_remove(struct cli *x)
+{
+	const char *id = opt(x, "account"), *addr;
+	json_t *o;
+	int r;
+
+	if (!account_id_ok(id))
+		return fail("invalid account id '%.32s' (12 digits expected)", id);
+	if (suppression_address(x, &addr) != 0)
+		return 1;
+	if (open_store(x) != 0 || need_account(x, id, NULL) != 0)
+		return 1;
+	if ((r = x->s->ops->suppression_delete(x->s, id, addr, &x->e)) < 0)
+		return fail("%s", x->e.message);
+	o = json_object();
+	json_object_set_new(o, "Removed", json_boolean(r == 1));
+	return emit(o);
+}
+
 static const struct cmd cmds[] = {
 	{"account", "create", {R("name"), F("max-24h"), F("max-rate"), B("sandbox")}, 0,
 	 "--name NAME [--max-24h N] [--max-rate N] [--sandbox]", account_create},
@@ -1248,6 +1356,11 @@ static const struct cmd cmds[] = {
 	{"identity", "dkim-records", {R("account"), R("region")}, 1,
 	 "--account ID --region REGION DOMAIN", identity_dkim_records},
 	{"message", "show", {R("id")}, 0, "--id MESSAGEID", message_show},
+	{"suppression", "list", {R("account")}, 0, "--account ID", suppression_list},
+	{"suppression", "add", {R("account"), R("address"), F("reason")}, 0,
+	 "--account ID --address A [--reason BOUNCE|COMPLAINT]", suppression_add},
+	{"suppression", "remove", {R("account"), R("address")}, 0, "--account ID --address A",
+	 suppression_remove},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

@@ -37,6 +37,7 @@ static const struct row table[] = {
 	S("http", http, "127.0.0.1:8787"),
 	S("smtp", smtp, "127.0.0.1:2587"),
 	S("smtps", smtps, "127.0.0.1:2465"),
+	S("feedback", feedback, "127.0.0.1:2525"),
 	S("regions", regions, "us-east-1,us-west-2,eu-west-1"),
 	S("transport", transport, "capture"),
 	S("dns", dns, ""),
@@ -258,6 +259,11 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 		snprintf(c->helo, sizeof(c->helo), "localhost");
 	if (c->bounce_domain[0] == '\0')
 		snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s", c->helo);
+	/* a listener given as "off" is not opened */
+	char *listeners[] = {c->smtp, c->smtps, c->feedback};
+	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++)
+		if (strcmp(listeners[i], "off") == 0)
+			listeners[i][0] = '\0';
 	return out;
 }
 

@@ -22,6 +22,7 @@ struct conf {
 	char http[128];        /* --http ADDR */
 	char smtp[128];        /* --smtp ADDR (STARTTLS) */
 	char smtps[128];       /* --smtps ADDR (implicit TLS) */
+	char feedback[128];    /* --feedback ADDR: inbound DSN/ARF reports ("" = off) */
 	char regions[256];     /* --regions LIST, comma-separated */
 	char transport[256];   /* --transport capture|mx|relay://HOST:PORT */
 	char dns[128];         /* --dns HOST:PORT resolver override */

@@ -163,20 +163,31 @@ delivery_detail(const struct outcome_attempt *a, const char *status)
 	return dump(o);
 }
 
+/* The feedbackId of one event: unique per message, recipient and time. */
+static void
+feedback_id(const char *message_id, const char *recipient, int64_t now_ms, char out[128])
+{
+	uint32_t h = 2166136261u; /* FNV-1a of the recipient */
+
+	for (const char *p = str_or(recipient, ""); *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(out, 128, "%.60s-%08x-%llx", str_or(message_id, "0"), h,
+		 (unsigned long long)now_ms);
+}
+
+/* SES's bounce object (notification "bounce"). `mta` is the reportingMTA
+ * value ("dns; host"), `remote` the remote MTA's address or NULL. */
 static char *
-bounce_detail(const struct outcome_attempt *a, const char *status, const char *type,
-	      const char *subtype)
+bounce_json(const char *recipient, const char *message_id, int64_t now_ms, const char *status,
+	    const char *diag, const char *type, const char *subtype, const char *mta,
+	    const char *remote)
 {
 	json_t *o = json_object(), *r = json_object();
-	char ts[TIMEFMT_LEN], diag[1200], fid[128], mta[300];
+	char ts[TIMEFMT_LEN], fid[128];
 
-	timefmt_iso_ms(a->now_ms, ts);
-	outcome_diagnostic(a->code, status, a->reply, diag, sizeof(diag));
-	/* unique per bounce: the message and the time of the attempt */
-	snprintf(fid, sizeof(fid), "%.60s-%llx", str_or(a->message_id, "0"),
-		 (unsigned long long)a->now_ms);
-	snprintf(mta, sizeof(mta), "dns; %s", str_or(a->reporting_mta, "localhost"));
-	json_object_set_new(r, "emailAddress", json_string(str_or(a->recipient, "")));
+	timefmt_iso_ms(now_ms, ts);
+	feedback_id(message_id, recipient, now_ms, fid);
+	json_object_set_new(r, "emailAddress", json_string(str_or(recipient, "")));
 	json_object_set_new(r, "action", json_string("failed"));
 	json_object_set_new(r, "status", json_string(status));
 	json_object_set_new(r, "diagnosticCode", json_string(diag));
@@ -186,30 +197,120 @@ bounce_detail(const struct outcome_attempt *a, const char *status, const char *t
 	json_object_set_new(o, "timestamp", json_string(ts));
 	json_object_set_new(o, "feedbackId", json_string(fid));
 	json_object_set_new(o, "reportingMTA", json_string(mta));
-	if (a->remote_ip != NULL && a->remote_ip[0] != '\0')
-		json_object_set_new(o, "remoteMtaIp", json_string(a->remote_ip));
+	if (remote != NULL && remote[0] != '\0')
+		json_object_set_new(o, "remoteMtaIp", json_string(remote));
+	return dump(o);
+}
+
+static char *
+bounce_detail(const struct outcome_attempt *a, const char *status, const char *type,
+	      const char *subtype)
+{
+	char diag[1200], mta[300];
+
+	outcome_diagnostic(a->code, status, a->reply, diag, sizeof(diag));
+	snprintf(mta, sizeof(mta), "dns; %s", str_or(a->reporting_mta, "localhost"));
+	return bounce_json(a->recipient, a->message_id, a->now_ms, status, diag, type, subtype,
+			   mta, a->remote_ip);
+}
+
+/* SES's deliveryDelay object. */
+static char *
+delay_json(const char *recipient, int64_t now_ms, int64_t expires_ms, const char *status,
+	   const char *diag, const char *delay_type, const char *remote)
+{
+	json_t *o = json_object(), *r = json_object();
+	char ts[TIMEFMT_LEN], exp[TIMEFMT_LEN];
+
+	timefmt_iso_ms(now_ms, ts);
+	timefmt_iso_ms(expires_ms, exp);
+	json_object_set_new(r, "emailAddress", json_string(str_or(recipient, "")));
+	json_object_set_new(r, "status", json_string(status));
+	json_object_set_new(r, "diagnosticCode", json_string(diag));
+	json_object_set_new(o, "timestamp", json_string(ts));
+	json_object_set_new(o, "delayType", json_string(delay_type));
+	json_object_set_new(o, "expirationTime", json_string(exp));
+	json_object_set_new(o, "delayedRecipients", json_pack("[o]", r));
+	if (remote != NULL && remote[0] != '\0')
+		json_object_set_new(o, "remoteMtaIp", json_string(remote));
 	return dump(o);
 }
 
 static char *
 delay_detail(const struct outcome_attempt *a, const char *status)
 {
-	json_t *o = json_object(), *r = json_object();
-	char ts[TIMEFMT_LEN], exp[TIMEFMT_LEN], diag[1200];
+	char diag[1200];
 
-	timefmt_iso_ms(a->now_ms, ts);
-	timefmt_iso_ms(a->created_ms + a->max_age_s * 1000, exp);
 	outcome_diagnostic(a->code, status, a->reply, diag, sizeof(diag));
-	json_object_set_new(r, "emailAddress", json_string(str_or(a->recipient, "")));
-	json_object_set_new(r, "status", json_string(status));
-	json_object_set_new(r, "diagnosticCode", json_string(diag));
+	return delay_json(a->recipient, a->now_ms, a->created_ms + a->max_age_s * 1000, status,
+			  diag, outcome_delay_type(a->code, status), a->remote_ip);
+}
+
+/* SES's complaint object. */
+static char *
+complaint_json(const struct outcome_report *r)
+{
+	json_t *o = json_object(), *c = json_object();
+	char ts[TIMEFMT_LEN], fid[128];
+
+	timefmt_iso_ms(r->now_ms, ts);
+	feedback_id(r->message_id, r->recipient, r->now_ms, fid);
+	json_object_set_new(c, "emailAddress", json_string(str_or(r->recipient, "")));
+	json_object_set_new(o, "complainedRecipients", json_pack("[o]", c));
 	json_object_set_new(o, "timestamp", json_string(ts));
-	json_object_set_new(o, "delayType", json_string(outcome_delay_type(a->code, status)));
-	json_object_set_new(o, "expirationTime", json_string(exp));
-	json_object_set_new(o, "delayedRecipients", json_pack("[o]", r));
-	if (a->remote_ip != NULL && a->remote_ip[0] != '\0')
-		json_object_set_new(o, "remoteMtaIp", json_string(a->remote_ip));
+	json_object_set_new(o, "feedbackId", json_string(fid));
+	json_object_set_new(o, "complaintSubType", json_null());
+	if (r->user_agent != NULL && r->user_agent[0] != '\0')
+		json_object_set_new(o, "userAgent", json_string(r->user_agent));
+	json_object_set_new(o, "complaintFeedbackType",
+			    r->feedback_type != NULL && r->feedback_type[0] != '\0'
+				    ? json_string(r->feedback_type)
+				    : json_null());
+	if (r->arrival_date != NULL && r->arrival_date[0] != '\0')
+		json_object_set_new(o, "arrivalDate", json_string(r->arrival_date));
 	return dump(o);
+}
+
+void
+outcome_report(const struct outcome_report *r, struct outcome *o)
+{
+	bool bounce = strcmp(r->event, "Bounce") == 0;
+	const char *status = str_or(r->status, bounce ? "5.0.0" : "4.0.0");
+	char diag[1200], mta[300];
+
+	memset(o, 0, sizeof(*o));
+	if (strcmp(r->event, "Complaint") == 0) {
+		o->kind = OUTCOME_DELIVERED;
+		o->event = "Complaint";
+		o->detail = complaint_json(r);
+		return;
+	}
+	if (r->diagnostic != NULL && r->diagnostic[0] != '\0')
+		snprintf(diag, sizeof(diag), "%s", r->diagnostic);
+	else
+		snprintf(diag, sizeof(diag), "smtp; %s", status);
+	if (!bounce) {
+		o->kind = OUTCOME_DEFERRED;
+		o->event = "DeliveryDelay";
+		o->delayed = true;
+		o->detail = delay_json(r->recipient, r->now_ms, r->expires_ms, status, diag,
+				       outcome_delay_type(450, status), NULL);
+		return;
+	}
+	o->kind = OUTCOME_BOUNCED;
+	o->event = "Bounce";
+	if (r->bounce_type != NULL) {
+		o->bounce_type = r->bounce_type;
+		o->bounce_subtype = r->bounce_subtype != NULL ? r->bounce_subtype : "General";
+	} else {
+		outcome_bounce_type(status, diag, &o->bounce_type, &o->bounce_subtype);
+	}
+	if (r->reporting_mta != NULL && r->reporting_mta[0] != '\0')
+		snprintf(mta, sizeof(mta), "%s", r->reporting_mta);
+	else
+		snprintf(mta, sizeof(mta), "dns; %s", str_or(r->our_mta, "localhost"));
+	o->detail = bounce_json(r->recipient, r->message_id, r->now_ms, status, diag,
+				o->bounce_type, o->bounce_subtype, mta, NULL);
 }
 
 void
@@ -234,6 +335,7 @@ outcome_decide(const struct outcome_attempt *a, struct outcome *o)
 		o->kind = OUTCOME_BOUNCED;
 		o->event = "Bounce";
 		o->bounce_type = type;
+		o->bounce_subtype = subtype;
 		o->detail = bounce_detail(a, status, type, subtype);
 		return;
 	case OUTCOME_DEFERRED:
@@ -244,6 +346,7 @@ outcome_decide(const struct outcome_attempt *a, struct outcome *o)
 		o->kind = OUTCOME_BOUNCED;
 		o->event = "Bounce";
 		o->bounce_type = "Transient";
+		o->bounce_subtype = "General";
 		o->detail = bounce_detail(a, status, "Transient", "General");
 		return;
 	}
@@ -262,6 +365,31 @@ outcome_decide(const struct outcome_attempt *a, struct outcome *o)
 }
 
 #define SIMULATOR_DOMAIN "simulator.amazonses.com"
+
+enum outcome_sim
+outcome_simulator(const char *recipient)
+{
+	static const struct {
+		const char *local;
+		enum outcome_sim sim;
+	} names[] = {
+		{"success", OUTCOME_SIM_SUCCESS},
+		{"bounce", OUTCOME_SIM_BOUNCE},
+		{"ooto", OUTCOME_SIM_OOTO},
+		{"complaint", OUTCOME_SIM_COMPLAINT},
+		{"suppressionlist", OUTCOME_SIM_SUPPRESSIONLIST},
+	};
+	const char *at = recipient != NULL ? strrchr(recipient, '@') : NULL;
+	size_t n;
+
+	if (at == NULL || strcasecmp(at + 1, SIMULATOR_DOMAIN) != 0)
+		return OUTCOME_SIM_NONE;
+	n = strcspn(recipient, "+@");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (n == strlen(names[i].local) && strncasecmp(recipient, names[i].local, n) == 0)
+			return names[i].sim;
+	return OUTCOME_SIM_BOUNCE; /* an unknown user of the simulator's domain */
+}
 
 const char *
 outcome_stat_kind(const char *event, const char *bounce_type, const char *bounce_subtype,

@@ -59,6 +59,7 @@ struct outcome {
 	char *detail;            /* the event's SES JSON object (malloc'd), NULL iff event NULL */
 	bool delayed;            /* the recipient's delayed flag after this attempt */
 	const char *bounce_type; /* event "Bounce": its bounceType (static); else NULL */
+	const char *bounce_subtype; /* event "Bounce": its bounceSubType (static); else NULL */
 };
 
 /* Decide (see the rules above). o->detail is malloc'd: outcome_clear. */
@@ -72,6 +73,44 @@ void outcome_clear(struct outcome *o);
  * OnAccountSuppressionList; NULL for everything else. Static strings. */
 const char *outcome_stat_kind(const char *event, const char *bounce_type,
 			      const char *bounce_subtype, const char *recipient);
+
+/* A recipient's fate learnt without an attempt of ours: a DSN or an ARF
+ * report from a remote MTA (feedback/), the mailbox simulator, the
+ * suppression list. Strings are borrowed; NULL or "" = absent. */
+struct outcome_report {
+	const char *event;          /* "Bounce" | "DeliveryDelay" | "Complaint" */
+	const char *recipient;
+	const char *message_id;
+	int64_t now_ms;
+	/* Bounce, DeliveryDelay */
+	const char *status;         /* "5.1.1"; absent: 5.0.0 (Bounce), 4.0.0 (delay) */
+	const char *diagnostic;     /* "smtp; 550 5.1.1 …" as the report gave it */
+	const char *bounce_type, *bounce_subtype; /* static; NULL: from status and diagnostic */
+	const char *reporting_mta;  /* "dns; mx.example"; absent: ours */
+	const char *our_mta;        /* our HELO name */
+	const char *remote_mta;     /* the DSN's Remote-MTA */
+	int64_t expires_ms;         /* DeliveryDelay: when the message gives up */
+	/* Complaint */
+	const char *feedback_type;  /* "abuse", …; absent: SES's null */
+	const char *user_agent, *arrival_date;
+};
+/* The event, its SES JSON detail and bounce type for r (outcome_clear). A
+ * bounce whose type the status cannot tell (Undetermined) stays so: the
+ * remote said nothing we can classify. */
+void outcome_report(const struct outcome_report *r, struct outcome *o);
+
+/* The mailbox simulator's addresses (spec/feedback-notify.md §4), local
+ * parts with an optional "+label". Any other address at the simulator's
+ * domain is an unknown user there: a Permanent bounce too. */
+enum outcome_sim {
+	OUTCOME_SIM_NONE,          /* not a simulator address */
+	OUTCOME_SIM_SUCCESS,       /* Delivery */
+	OUTCOME_SIM_BOUNCE,        /* Bounce Permanent/General, 550 5.1.1 */
+	OUTCOME_SIM_OOTO,          /* Delivery, and an auto-reply to the Return-Path */
+	OUTCOME_SIM_COMPLAINT,     /* Delivery, then a Complaint (abuse) */
+	OUTCOME_SIM_SUPPRESSIONLIST, /* Bounce Permanent/Suppressed, nothing attempted */
+};
+enum outcome_sim outcome_simulator(const char *recipient);
 
 /* Backoff before attempt `attempts`+1 after `attempts` (>= 1) failures. */
 int64_t outcome_backoff_s(int64_t base_s, int attempts, double jitter);

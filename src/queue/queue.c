@@ -85,6 +85,7 @@
 #include "core/outcome.h"
 #include "core/reputation.h"
 #include "delivery/transport.h"
+#include "mail/build.h"
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/log.h"
@@ -120,6 +121,20 @@ struct event_rec {
 };
 #define EVENTS_MAX 4096 /* distinct pending records; past that they are dropped */
 
+/* A batch of feedback events waiting for the store thread (queue_feedback). */
+struct fb_item {
+	struct fb_item *next;
+	struct queue *q;
+	struct store_event *ev;     /* owned copies */
+	size_t n;
+	char account[13];
+	struct event_base *base;
+	queue_feedback_fn done;
+	void *arg;
+	int written;                /* -1: failed, e says why */
+	struct err e;
+};
+
 struct queue {
 	pthread_t tid;
 	bool running;               /* thread started and not joined */
@@ -133,6 +148,7 @@ struct queue {
 	bool stopping;              /* under mu: take no more submissions */
 	atomic_int inflight;        /* answers scheduled but not yet run */
 	struct transport_job *results; /* under mu: jobs the transport finished */
+	struct fb_item *feedback;   /* under mu: feedback to write, newest first */
 	/* the store thread's own */
 	struct store *store;
 	struct transport *transport;
@@ -410,6 +426,137 @@ decide(struct queue *q, const struct transport_job *j, const struct transport_rc
 	outcome_decide(&a, o);
 }
 
+/* The suppression an event with statistics kind `count` brings: the
+ * recipients a Permanent bounce or a complaint counts for go on the sending
+ * account's list (DESIGN.md "Semantics we pin"); NULL for the rest. */
+static const char *
+queue_suppress_reason(const char *count)
+{
+	if (count == NULL)
+		return NULL;
+	return strcmp(count, "complaint") == 0 ? STORE_SUPPRESS_COMPLAINT : STORE_SUPPRESS_BOUNCE;
+}
+
+static void
+ooto_done(void *arg, const char *message_id, const struct err *e)
+{
+	if (e != NULL)
+		log_warn("queue: the simulator's auto-reply was not queued: %s", e->message);
+}
+
+/* The mailbox simulator's out-of-office answer to message m, mailed to its
+ * Return-Path (spec/feedback-notify.md §4) as sesame's own mail: charged
+ * to nobody, null envelope sender (RFC 3834). Store thread; queued for the
+ * next batch. */
+static void
+ooto_reply(struct queue *q, const struct store_message *m, const char *from)
+{
+	struct queue_msg r = {0};
+	char date[64], mid[400], orig[200];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (m->source == NULL || m->source[0] == '\0')
+		return;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	queue_message_id(r.id);
+	snprintf(mid, sizeof(mid), "<%s@%s>", r.id, q->conf->helo);
+	build_message_id(m->region, m->id, orig, sizeof(orig));
+	snprintf(r.region, sizeof(r.region), "%s", m->region);
+	r.source = xstrdup(from);
+	r.mail_from = xstrdup("");
+	r.from_addr = xstrdup(from);
+	r.subject = xstrdup("Out of the office");
+	r.destinations = xcalloc(1, sizeof(*r.destinations));
+	r.destinations[0] = xstrdup(m->source);
+	r.ndestinations = 1;
+	char *text = xasprintf("From: %s\r\nTo: %s\r\nSubject: Out of the office\r\n"
+			       "Date: %s\r\nMessage-ID: %s\r\nIn-Reply-To: %s\r\n"
+			       "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+			       "Content-Type: text/plain; charset=UTF-8\r\n\r\n"
+			       "I am out of the office and will reply when I return.\r\n"
+			       "(An automatic answer of the mailbox simulator to message %s.)\r\n",
+			       from, m->source, date, mid, orig, m->id);
+	r.raw = (uint8_t *)text;
+	r.raw_len = strlen(text);
+	queue_submit(q, &r, NULL, ooto_done, NULL);
+}
+
+/* The events of a recipient whose fate is known at accept — on the sending
+ * account's suppression list, or an address of the mailbox simulator —
+ * into out[0..1]; *state_out: its terminal state. Returns how many events
+ * (0: the transport delivers it). Neither counts for reputation
+ * (outcome_stat_kind), nor touches the suppression list. */
+static size_t
+accept_fate(struct queue *q, const struct store_message *m, const char *addr, int64_t now_ms,
+	    struct outcome out[2], const char **state_out, bool *ooto_out)
+{
+	struct outcome_report rep = {.recipient = addr, .message_id = m->id, .now_ms = now_ms,
+				     .our_mta = q->conf->helo};
+	struct outcome_attempt ok = {.kind = OUTCOME_DELIVERED, .code = 250, .enhanced = "2.0.0",
+				     .reply = "Ok", .remote_ip = "", .reporting_mta = q->conf->helo,
+				     .recipient = addr, .message_id = m->id, .attempts = 1,
+				     .created_ms = m->created_ms, .now_ms = now_ms};
+	enum outcome_sim sim = outcome_simulator(addr);
+	struct err e;
+	int r;
+
+	*ooto_out = false;
+	if (sim == OUTCOME_SIM_NONE) {
+		if (m->sending_account[0] == '\0')
+			return 0;
+		r = q->store->ops->suppression_get(q->store, m->sending_account, addr, NULL, &e);
+		if (r < 0)
+			log_warn("queue: suppression list of %s not read (%s is sent): %s",
+				 m->sending_account, addr, e.message);
+		if (r != 1)
+			return 0;
+		rep.event = "Bounce";
+		rep.bounce_type = "Permanent";
+		rep.bounce_subtype = "OnAccountSuppressionList";
+		rep.status = "5.1.1";
+		rep.diagnostic = "Amazon SES did not send the message to this address because it is "
+				 "on the suppression list for your account.";
+		outcome_report(&rep, &out[0]);
+		*state_out = STORE_RCPT_BOUNCED;
+		return 1;
+	}
+	switch (sim) {
+	case OUTCOME_SIM_BOUNCE:
+	case OUTCOME_SIM_SUPPRESSIONLIST:
+		rep.event = "Bounce";
+		rep.bounce_type = "Permanent";
+		rep.status = "5.1.1";
+		if (sim == OUTCOME_SIM_BOUNCE) {
+			rep.bounce_subtype = "General";
+			rep.diagnostic = "smtp; 550 5.1.1 user unknown";
+		} else {
+			rep.bounce_subtype = "Suppressed";
+			rep.diagnostic = "Amazon SES has suppressed sending to this address because it "
+					 "has a recent history of bouncing as an invalid address.";
+		}
+		outcome_report(&rep, &out[0]);
+		*state_out = STORE_RCPT_BOUNCED;
+		return 1;
+	case OUTCOME_SIM_COMPLAINT:
+		outcome_decide(&ok, &out[0]);
+		rep.event = "Complaint";
+		rep.feedback_type = "abuse";
+		rep.user_agent = "Amazon SES Mailbox Simulator";
+		outcome_report(&rep, &out[1]);
+		*state_out = STORE_RCPT_DELIVERED;
+		return 2;
+	case OUTCOME_SIM_OOTO:
+		*ooto_out = true;
+		/* fall through */
+	default:
+		outcome_decide(&ok, &out[0]);
+		*state_out = STORE_RCPT_DELIVERED;
+		return 1;
+	}
+}
+
 /* After a commit that counted a bounce or complaint for `account`: its
  * reputation over the trailing 24 h (from its last resume, if later), and
  * the pause when it crossed a threshold (core/reputation.h). */
@@ -482,7 +629,8 @@ results_write(struct queue *q, struct transport_job *jobs)
 				ev[k].ts_ms = now_ms;
 				ev[k].detail = dec[k].detail;
 				ev[k].count = outcome_stat_kind(dec[k].event, dec[k].bounce_type,
-								NULL, r->address);
+								dec[k].bounce_subtype, r->address);
+				ev[k].suppress = queue_suppress_reason(ev[k].count);
 				o[k].event = &ev[k];
 			}
 			log_info("queue: %s to %s: %s (%d %s)", j->message_id, r->address,
@@ -603,6 +751,109 @@ events_write(struct queue *q, struct event_rec *r)
 	}
 }
 
+/* ---- feedback after delivery ---------------------------------------- */
+
+static void
+fb_free(struct fb_item *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		store_event_clear(&f->ev[i]);
+	free(f->ev);
+	free(f);
+}
+
+static void
+fb_complete_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fb_item *f = arg;
+	struct queue *q = f->q;
+
+	f->done(f->arg, f->written, f->written < 0 ? &f->e : NULL);
+	fb_free(f);
+	if (q != NULL)
+		atomic_fetch_sub(&q->inflight, 1);
+}
+
+static void
+fb_complete(struct fb_item *f)
+{
+	static const struct timeval now = {0, 0};
+
+	if (f->q != NULL)
+		atomic_fetch_add(&f->q->inflight, 1);
+	if (f->base == NULL) {
+		fb_complete_cb(-1, EV_TIMEOUT, f);
+		return;
+	}
+	if (event_base_once(f->base, -1, EV_TIMEOUT, fb_complete_cb, f, &now) != 0) {
+		log_err("queue: cannot schedule an answer (out of memory)");
+		abort();
+	}
+}
+
+void
+queue_feedback(struct queue *q, const struct store_event *ev, size_t n, const char *account,
+	       struct event_base *reply_base, queue_feedback_fn done, void *arg)
+{
+	struct fb_item *f = xcalloc(1, sizeof(*f));
+
+	f->q = q;
+	f->base = reply_base;
+	f->done = done;
+	f->arg = arg;
+	snprintf(f->account, sizeof(f->account), "%s", account != NULL ? account : "");
+	f->ev = xcalloc(n ? n : 1, sizeof(*f->ev));
+	f->n = n;
+	for (size_t i = 0; i < n; i++) {
+		f->ev[i].message_id = xstrdup(ev[i].message_id);
+		f->ev[i].recipient = ev[i].recipient != NULL ? xstrdup(ev[i].recipient) : NULL;
+		f->ev[i].type = xstrdup(ev[i].type);
+		f->ev[i].ts_ms = ev[i].ts_ms;
+		f->ev[i].detail = ev[i].detail != NULL ? xstrdup(ev[i].detail) : NULL;
+		f->ev[i].count = ev[i].count;
+		f->ev[i].suppress = ev[i].suppress;
+	}
+	if (q == NULL) {
+		f->written = -1;
+		err_temp(&f->e, "The report could not be recorded; try again.");
+		fb_complete(f);
+		return;
+	}
+	pthread_mutex_lock(&q->mu);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->mu);
+		f->written = -1;
+		err_temp(&f->e, "The service is shutting down; try again.");
+		fb_complete(f);
+		return;
+	}
+	f->next = q->feedback;
+	q->feedback = f;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Write each waiting feedback batch in its own transaction (store thread),
+ * then answer it. */
+static void
+feedback_write(struct queue *q, struct fb_item *list)
+{
+	while (list != NULL) {
+		struct fb_item *f = list;
+		bool counted = false;
+		list = f->next;
+		f->next = NULL;
+		f->written = q->store->ops->event_add(q->store, f->ev, f->n, &f->e);
+		if (f->written < 0)
+			log_warn("queue: cannot record feedback for %s: %s", f->account, f->e.message);
+		for (size_t i = 0; f->written > 0 && i < f->n; i++)
+			counted = counted || f->ev[i].count != NULL;
+		if (counted)
+			reputation_check(q, f->account, clock_ms(CLOCK_REALTIME) / 1000);
+		fb_complete(f);
+	}
+}
+
 /* ---- group commit --------------------------------------------------- */
 
 /* Take up to QUEUE_BATCH_MAX pending items (and QUEUE_BATCH_BYTES of raw
@@ -661,66 +912,89 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	/* The items lend their messages to one contiguous array. */
 	for (i = 0, it = batch; it != NULL; it = it->next, i++)
 		v[i] = it->m;
-	/* Every recipient gets its Send event; a synchronous transport
-	 * (capture) delivers before the commit, so the message is stored
-	 * already delivered with its Delivery events: one transaction, one
-	 * fsync (invariants 2, 5). What it does not deliver is stored queued
-	 * and claimed like any other. */
+	/* Every recipient gets its Send event. One whose fate is known at
+	 * accept (the suppression list, the mailbox simulator) gets its events
+	 * now and starts finished. A synchronous transport (capture) delivers
+	 * the rest before the commit, so the message is stored already
+	 * delivered with its Delivery events: one transaction, one fsync
+	 * (invariants 2, 5). What is left is stored queued and claimed like
+	 * any other. */
 	size_t nev = 0, k = 0;
 	for (i = 0; i < n; i++)
-		nev += v[i].ndestinations * (q->transport->ops->synchronous ? 2 : 1);
+		nev += v[i].ndestinations * 3;
 	struct store_event *ev = xcalloc(nev ? nev : 1, sizeof(*ev));
 	struct outcome *dec = xcalloc(nev ? nev : 1, sizeof(*dec));
+	const char ***state = xcalloc(n, sizeof(*state));
 	size_t ndec = 0;
 	bool queued_any = false;
+	int64_t now_ms = clock_ms(CLOCK_REALTIME);
 	for (i = 0; i < n; i++) {
-		for (size_t r = 0; r < v[i].ndestinations; r++) {
+		size_t nd = v[i].ndestinations, nreal = 0, ndelivered = 0;
+		struct store_rcpt *rc = xcalloc(nd ? nd : 1, sizeof(*rc));
+		state[i] = xcalloc(nd ? nd : 1, sizeof(**state));
+		for (size_t r = 0; r < nd; r++) {
 			ev[k].message_id = v[i].id;
 			ev[k].recipient = v[i].destinations[r];
 			ev[k].type = STORE_EV_SEND;
 			ev[k].ts_ms = v[i].created_ms;
 			k++;
 		}
-		if (!q->transport->ops->synchronous) {
-			queued_any = true;
-			continue;
-		}
-		struct store_rcpt *rc = xcalloc(v[i].ndestinations ? v[i].ndestinations : 1,
-						sizeof(*rc));
-		for (size_t r = 0; r < v[i].ndestinations; r++) {
-			rc[r].idx = (int)r;
-			rc[r].address = v[i].destinations[r];
-			rc[r].attempts = 1;
-		}
-		struct transport_job *j = job_new(&v[i], rc, v[i].ndestinations, false);
-		free(rc);
-		struct sync_done sd = {0};
-		bool all = false;
-		if (q->transport->ops->start(q->transport, j, sync_done_cb, &sd, &e) == 0 &&
-		    sd.done) {
-			all = true;
-			for (size_t r = 0; r < j->nrcpt; r++)
-				all = all && j->rcpt[r].status == TRANSPORT_DELIVERED;
-		}
-		if (all) {
-			int64_t now_ms = clock_ms(CLOCK_REALTIME);
-			for (size_t r = 0; r < j->nrcpt; r++) {
-				decide(q, j, &j->rcpt[r], now_ms, &dec[ndec]);
+		for (size_t r = 0; r < nd; r++) {
+			bool ooto;
+			size_t nf = accept_fate(q, &v[i], v[i].destinations[r], now_ms, &dec[ndec],
+						&state[i][r], &ooto);
+			for (size_t f = 0; f < nf; f++, ndec++, k++) {
 				ev[k].message_id = v[i].id;
 				ev[k].recipient = v[i].destinations[r];
 				ev[k].type = (char *)dec[ndec].event;
 				ev[k].ts_ms = now_ms;
 				ev[k].detail = dec[ndec].detail;
-				k++, ndec++;
 			}
-			snprintf(v[i].status, sizeof(v[i].status), "%s", STORE_MSG_DELIVERED);
-			snprintf(v[i].transport, sizeof(v[i].transport), "%s",
-				 q->transport->ops->name);
+			if (ooto)
+				ooto_reply(q, &v[i], v[i].destinations[r]);
+			if (nf == 0) {
+				rc[nreal].idx = (int)r;
+				rc[nreal].address = v[i].destinations[r];
+				rc[nreal].attempts = 1;
+				nreal++;
+			} else if (strcmp(state[i][r], STORE_RCPT_DELIVERED) == 0) {
+				ndelivered++;
+			}
+		}
+		v[i].rcpt_state = state[i];
+		bool all = nreal == 0;
+		if (nreal > 0 && q->transport->ops->synchronous) {
+			struct transport_job *j = job_new(&v[i], rc, nreal, false);
+			struct sync_done sd = {0};
+			if (q->transport->ops->start(q->transport, j, sync_done_cb, &sd, &e) == 0 &&
+			    sd.done) {
+				all = true;
+				for (size_t r = 0; r < j->nrcpt; r++)
+					all = all && j->rcpt[r].status == TRANSPORT_DELIVERED;
+			}
+			for (size_t r = 0; all && r < j->nrcpt; r++, k++, ndec++) {
+				decide(q, j, &j->rcpt[r], now_ms, &dec[ndec]);
+				ev[k].message_id = v[i].id;
+				ev[k].recipient = j->rcpt[r].address;
+				ev[k].type = (char *)dec[ndec].event;
+				ev[k].ts_ms = now_ms;
+				ev[k].detail = dec[ndec].detail;
+				ndelivered++;
+			}
+			/* the rows' addresses are the message's; the job's are copies */
+			for (size_t r = 0; all && r < j->nrcpt; r++)
+				ev[k - j->nrcpt + r].recipient = v[i].destinations[rc[r].idx];
+			transport_job_free(j);
+		}
+		free(rc);
+		snprintf(v[i].transport, sizeof(v[i].transport), "%s", q->transport->ops->name);
+		if (all) {
+			snprintf(v[i].status, sizeof(v[i].status), "%s",
+				 ndelivered > 0 ? STORE_MSG_DELIVERED : STORE_MSG_FAILED);
 			v[i].delivered_ms = now_ms;
 		} else {
 			queued_any = true;
 		}
-		transport_job_free(j);
 	}
 	if (q->store->ops->message_insert(q->store, v, n, ev, k, &e) == 0) {
 		for (i = 0; i < n; i++)
@@ -758,6 +1032,11 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 		q->claim_now = true;
 	for (i = 0; i < ndec; i++)
 		outcome_clear(&dec[i]);
+	for (i = 0; i < n; i++) {
+		free(state[i]);
+		v[i].rcpt_state = NULL;
+	}
+	free(state);
 	free(dec);
 	free(ev);
 	q->nbatches++;
@@ -800,12 +1079,13 @@ queue_main(void *arg)
 	for (;;) {
 		struct item *batch;
 		struct event_rec *events;
+		struct fb_item *feedback;
 		size_t nb;
 		bool stop;
 
 		pthread_mutex_lock(&q->mu);
 		while (q->head == NULL && q->events == NULL && q->results == NULL &&
-		       !q->stopping && !q->claim_now && clock_ms(CLOCK_MONOTONIC) < next_scan)
+		       q->feedback == NULL && !q->stopping && !q->claim_now && clock_ms(CLOCK_MONOTONIC) < next_scan)
 			wait_until(q, next_scan);
 		batch = take_batch(q, &nb);
 		events = q->events;
@@ -813,6 +1093,8 @@ queue_main(void *arg)
 		q->nevents = 0;
 		results = q->results;
 		q->results = NULL;
+		feedback = q->feedback;
+		q->feedback = NULL;
 		stop = q->stopping && q->head == NULL;
 		pthread_mutex_unlock(&q->mu);
 
@@ -821,6 +1103,7 @@ queue_main(void *arg)
 		events_write(q, events);
 		if (results != NULL)
 			results_write(q, results);
+		feedback_write(q, feedback);
 		if (stop)
 			break; /* everything submitted before queue_stop is answered */
 		if (q->claim_now || clock_ms(CLOCK_MONOTONIC) >= next_scan) {

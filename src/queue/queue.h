@@ -91,6 +91,18 @@ void queue_submit(struct queue *q, struct queue_msg *m, struct event_base *reply
  * (Accepts are counted with their messages, in the same transaction.) */
 void queue_record(struct queue *q, const char *account, int64_t ts, const char *kind, int64_t n);
 
+/* Feedback learnt after a message left (feedback/: DSN and ARF reports).
+ * The store thread writes the `n` events (copied; `count` and `suppress`
+ * must be static strings) with the store's event_add — each at most once
+ * per message, recipient and type — and then re-checks the reputation of
+ * `account`, the sending account of their message, when one counted. done
+ * runs as for queue_submit, with how many were written, or -1 and e. */
+typedef void (*queue_feedback_fn)(void *arg, int written, const struct err *e);
+struct store_event;
+void queue_feedback(struct queue *q, const struct store_event *ev, size_t n,
+		    const char *account, struct event_base *reply_base, queue_feedback_fn done,
+		    void *arg);
+
 /* A new MessageId in SES's format: "0100" + 12 hex digits of the unix time
  * in ms + "-" + a random UUID v4 + "-000000" (60 characters). */
 void queue_message_id(char out[80]);

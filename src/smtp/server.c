@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -45,6 +46,8 @@
 
 #include "auth/credentials.h"
 #include "conf/conf.h"
+#include "feedback/feedback.h"
+#include "queue/queue.h"
 #include "send/limits.h"
 #include "send/send.h"
 #include "send/send_lookup.h"
@@ -62,6 +65,7 @@
 #define WRITE_SECS 60
 #define CLOSE_POLL_MS 20
 #define CLOSE_POLLS 100
+#define FEEDBACK_MAX_CONNS 64 /* remote MTAs reporting at once */
 #define API_VERSION "2"      /* ses:ApiVersion: SMTP is documented as v2 SendRawEmail */
 
 struct conn;
@@ -71,7 +75,7 @@ struct smtp_server {
 	struct vault *vault;
 	SSL_CTX *ssl;
 	struct event_base *base; /* the loop group's */
-	struct evconnlistener *lst[2];
+	struct evconnlistener *lst[3]; /* --smtp, --smtps, --feedback */
 	struct send_env env;
 	struct store *store;
 	struct send_lookup *lookup;
@@ -79,6 +83,8 @@ struct smtp_server {
 	struct loop_group *group;
 	bool draining;       /* loop thread only: shutting down, submit nothing */
 	struct conn *conns;  /* every live connection */
+	int nfeedback;       /* live connections of the feedback listener */
+	uint64_t reports, reports_dropped; /* feedback reports taken; unmatched ones */
 };
 
 struct conn {
@@ -89,8 +95,10 @@ struct conn {
 	struct event *timer;       /* the greeting delay, then close polling */
 	char ip[64];
 	bool want_tls, closing, pending, dead, greeted;
+	bool feedback;             /* a connection of the feedback listener */
 	int polls;
 	struct credentials_caller caller; /* after AUTH */
+	char report_of[80];        /* feedback: the MessageId the report matched */
 };
 
 static void conn_pump(struct conn *c);
@@ -101,6 +109,8 @@ static void conn_after(struct conn *c);
 static void
 conn_release(struct conn *c)
 {
+	if (c->feedback && c->sess != NULL)
+		c->srv->nfeedback--;
 	if (c->timer != NULL)
 		event_free(c->timer);
 	c->timer = NULL;
@@ -276,6 +286,89 @@ static const struct smtp_session_ops session_ops = {
 	.submit = ops_submit,
 };
 
+/* ---- the feedback listener ---------------------------------------------------- */
+
+/* RCPT TO: the bounce domain and verified custom MAIL FROM domains only. */
+static int
+fb_rcpt(void *arg, const char *address, struct err *e)
+{
+	struct conn *c = arg;
+	int k = feedback_rcpt_ok(c->srv->store, c->srv->conf, address, e);
+
+	if (k < 0)
+		return err_temp(e, "4.3.0 <%.320s>: try again later", address);
+	if (k == 0) {
+		log_info("feedback %s: refused RCPT %s", c->ip, address);
+		return err_set(e, 400, "MessageRejected",
+			       "5.7.1 <%.320s>: not a feedback address of this server", address);
+	}
+	return 0;
+}
+
+static void
+fb_recorded(void *arg, int written, const struct err *e)
+{
+	struct conn *c = arg;
+
+	if (e == NULL)
+		log_info("feedback %s: report on %s: %d new event(s)", c->ip, c->report_of,
+			 written);
+	conn_sent(c, c->report_of, e);
+}
+
+static void
+fb_answer(evutil_socket_t fd, short what, void *arg)
+{
+	fb_recorded(arg, 0, NULL);
+}
+
+/* A report: matched and handed to the queue, or dropped — answered 250
+ * either way (never an error loop back to a remote MTA), but only after
+ * what it says is durable. */
+static int
+fb_submit(void *arg, const struct smtp_txn *t, struct err *e)
+{
+	static const struct timeval now = {0, 0};
+	struct conn *c = arg;
+	struct smtp_server *srv = c->srv;
+	struct feedback_match fm;
+	struct timespec ts;
+
+	if (srv->draining)
+		return err_temp(e, "The service is shutting down; try again.");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (feedback_match(srv->store, srv->conf, t->rcpt, t->nrcpt, t->data, t->len,
+			   (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &fm, e) != 0) {
+		log_warn("feedback %s: report not matched now: %s", c->ip, e->message);
+		return -1;
+	}
+	srv->reports++;
+	c->pending = true;
+	if (fm.n == 0) {
+		srv->reports_dropped++;
+		log_info("feedback %s: %s report matches no message of ours: dropped", c->ip,
+			 fm.kind);
+		snprintf(c->report_of, sizeof(c->report_of), "(no message of ours: dropped)");
+		feedback_match_clear(&fm);
+		/* never inside submit (session.h): the answer comes from the loop */
+		if (event_base_once(srv->base, -1, EV_TIMEOUT, fb_answer, c, &now) != 0)
+			abort(); /* libevent cannot allocate: out of memory */
+		return 0;
+	}
+	snprintf(c->report_of, sizeof(c->report_of), "%s", fm.message_id);
+	queue_feedback(srv->shared.queue, fm.ev, fm.n, fm.account, srv->base, fb_recorded, c);
+	feedback_match_clear(&fm);
+	return 0;
+}
+
+static const struct smtp_session_ops feedback_ops = {
+	.write = ops_write,
+	.starttls = ops_starttls,
+	.close = ops_close,
+	.rcpt = fb_rcpt,
+	.submit = fb_submit,
+};
+
 /* ---- bufferevent callbacks ---------------------------------------------------- */
 
 static void on_read(struct bufferevent *bev, void *arg);
@@ -384,11 +477,18 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	  void *arg)
 {
 	struct smtp_server *srv = arg;
-	bool tls = l == srv->lst[1];
+	bool tls = l == srv->lst[1], feedback = l == srv->lst[2];
 	struct timeval tv = {0, GREET_DELAY_MS * 1000};
 	struct conn *c = xcalloc(1, sizeof(*c));
 
+	if (feedback && srv->nfeedback >= FEEDBACK_MAX_CONNS) {
+		log_warn("feedback: %d connections open already: one refused", srv->nfeedback);
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
 	c->srv = srv;
+	c->feedback = feedback;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->ip, sizeof(c->ip));
 	else if (sa->sa_family == AF_INET6)
@@ -409,7 +509,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		free(c);
 		return;
 	}
-	c->sess = smtp_session_new(&session_ops, c, tls, !tls, SMTP_HOSTNAME);
+	c->sess = smtp_session_new(feedback ? &feedback_ops : &session_ops, c, tls, !tls,
+				   feedback ? srv->conf->helo : SMTP_HOSTNAME);
+	srv->nfeedback += feedback;
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;
@@ -433,7 +535,7 @@ loop_free(void *arg, int i, struct event_base *base)
 		conn_release(c);
 		free(c); /* the queue has answered (queue_stop), or never will */
 	}
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 3; k++)
 		if (s->lst[k] != NULL)
 			evconnlistener_free(s->lst[k]);
 	if (s->store != NULL)
@@ -447,7 +549,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 {
 	struct smtp_server *s = arg;
 	const struct conf *c = s->conf;
-	const char *addr[2] = {c->smtp, c->smtps};
+	const char *addr[3] = {c->smtp, c->smtps, c->feedback};
 
 	if ((s->store = store_open(c->db, c->data, e)) == NULL)
 		return -1;
@@ -458,7 +560,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 				   .shared = s->shared,
 				   .base = s->base,
 				   .bounce_domain = c->bounce_domain};
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		int fd;
 		if (addr[k][0] == '\0')
 			continue;
@@ -493,6 +595,10 @@ smtp_server_start(const struct conf *c, struct vault *v, const struct send_share
 		log_info("smtp: submission (STARTTLS) on %s, region %s", c->smtp, c->region[0]);
 	if (c->smtps[0])
 		log_info("smtp: submission (implicit TLS) on %s, region %s", c->smtps, c->region[0]);
+	if (c->feedback[0])
+		log_info("smtp: feedback reports (DSN, ARF) on %s for %s and verified MAIL FROM "
+			 "domains",
+			 c->feedback, c->bounce_domain);
 	return s;
 }
 

@@ -271,7 +271,7 @@ v_ehlo(struct smtp_session *s, char *args)
 	say(s, "250-PIPELINING");
 	if (!s->tls && s->can_starttls)
 		say(s, "250-STARTTLS");
-	if (s->tls)
+	if (s->tls && s->ops->auth != NULL)
 		say(s, "250-AUTH PLAIN LOGIN");
 	say(s, "250 Ok");
 }
@@ -412,6 +412,10 @@ v_auth(struct smtp_session *s, char *args)
 {
 	char *mech = args, *init;
 
+	if (s->ops->auth == NULL) {
+		proto_err(s, "502 Command not implemented");
+		return;
+	}
 	if (s->authed) {
 		proto_err(s, "503 Already authenticated");
 		return;
@@ -572,7 +576,7 @@ v_mail(struct smtp_session *s, char *args)
 			return;
 		}
 	}
-	if (!valid_spec(path)) {
+	if (!valid_spec(path) && !(s->ops->auth == NULL && path[0] == '\0')) {
 		proto_err(s, "553 <%.320s> Invalid email address", path);
 		return;
 	}
@@ -602,6 +606,16 @@ v_rcpt(struct smtp_session *s, char *args)
 	if (s->nrcpt >= SMTP_MAX_RCPT) {
 		say(s, "452 Recipient count exceeds %d.", SMTP_MAX_RCPT);
 		return;
+	}
+	if (s->ops->auth == NULL) {
+		struct err e = {0};
+		if (s->ops->rcpt == NULL || s->ops->rcpt(s->arg, path, &e) != 0) {
+			if (s->ops->rcpt == NULL)
+				err_set(&e, 400, "MessageRejected", "5.1.1 <%.320s> not accepted here",
+					path);
+			proto_err(s, "%d %s", e.temporary ? 451 : 550, e.message);
+			return;
+		}
 	}
 	s->rcpt = xrealloc(s->rcpt, (s->nrcpt + 1) * sizeof(*s->rcpt));
 	s->rcpt[s->nrcpt++] = xstrdup(path);
@@ -863,6 +877,7 @@ smtp_session_new(const struct smtp_session_ops *ops, void *arg, bool tls, bool c
 
 	s->ops = ops;
 	s->arg = arg;
+	s->authed = ops->auth == NULL; /* inbound: nobody authenticates */
 	s->tls = tls;
 	s->can_starttls = can_starttls;
 	s->st = ST_PREGREET;

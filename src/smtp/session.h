@@ -64,12 +64,19 @@ struct smtp_session_ops {
 	/* Close after the bytes written so far are sent. No other callback
 	 * runs after this one. */
 	void (*close)(void *arg);
-	/* Check credentials: 1 good, 0 bad, -1 temporary failure (e filled). */
+	/* Check credentials: 1 good, 0 bad, -1 temporary failure (e filled).
+	 * NULL makes an inbound session (the feedback listener): no AUTH
+	 * offered or needed, MAIL FROM:<> (the null sender of a bounce) taken,
+	 * and every recipient decided by `rcpt`. */
 	int (*auth)(void *arg, const char *user, const char *password, struct err *e);
 	/* Decide and queue one message: 0 = pending, and the transport calls
 	 * smtp_session_submitted() later (never inside this call); -1 = refused
 	 * now with e filled. */
 	int (*submit)(void *arg, const struct smtp_txn *t, struct err *e);
+	/* An inbound session's RCPT TO: 0 taken, -1 refused with e (its
+	 * message is the reply text after the code: 550 for a permanent
+	 * refusal, 451 for a temporary one). Only called when auth is NULL. */
+	int (*rcpt)(void *arg, const char *address, struct err *e);
 };
 
 /* A session for a client; `tls`: the transport is TLS already (implicit

@@ -188,6 +188,11 @@ struct store_message {
 	size_t ndestinations;
 	uint8_t *raw;                /* the bytes delivered; NULL in message_list rows */
 	size_t raw_len;
+	/* write only (message_insert of a queued message): per destination the
+	 * state it starts in — STORE_RCPT_DELIVERED or _BOUNCED when its fate
+	 * was known at accept (the mailbox simulator, the suppression list),
+	 * NULL or STORE_RCPT_QUEUED for the transport. NULL: all queued. */
+	const char *const *rcpt_state;
 	char status[16];             /* STORE_MSG_*; "" on insert means queued */
 	char transport[16];          /* transport that finished it; "" if none yet */
 	int64_t created_ms;          /* accept time, unix milliseconds */
@@ -221,9 +226,31 @@ struct store_event {
 	 * same transaction (none for sesame's own mail); NULL = counts nothing.
 	 * core/outcome.h outcome_stat_kind decides it. */
 	const char *count;
+	/* write only: STORE_SUPPRESS_* puts `recipient` on the SENDING
+	 * account's suppression list (reason, this message, the detail's
+	 * feedbackId, now) in the same transaction; NULL = not */
+	const char *suppress;
 };
 void store_event_clear(struct store_event *ev);
 typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
+
+/* ---- the account-level suppression list ------------------------------ */
+
+/* Reasons, as SES v2 spells them. */
+#define STORE_SUPPRESS_BOUNCE "BOUNCE"
+#define STORE_SUPPRESS_COMPLAINT "COMPLAINT"
+
+/* One suppressed destination of an account. Addresses are compared and
+ * stored lower-cased (ASCII). */
+struct suppressed {
+	char account_id[13];
+	char address[321];
+	char reason[12];             /* STORE_SUPPRESS_* */
+	char message_id[80];         /* the message whose feedback put it there; "" by hand */
+	char feedback_id[128];       /* that feedback's feedbackId; "" by hand */
+	int64_t ts;                  /* unix seconds of the last update */
+};
+typedef int (*store_suppressed_cb)(void *arg, const struct suppressed *p);
 
 /* ---- recipients: per-recipient delivery state ------------------------- */
 
@@ -379,6 +406,12 @@ struct store_ops {
 	 * from before a crash): sending → queued, due at once. Returns the count
 	 * released, or -1. */
 	int (*rcpt_release)(struct store *s, const char *owner, struct err *e);
+	/* Feedback learnt after a message left (a DSN, an ARF report, the
+	 * simulator's complaint): each event is written, with its count and
+	 * suppression, only if its message exists and it has no event of the
+	 * same type for the same recipient yet (so a report mailed twice is
+	 * recorded once). One transaction. Returns how many were written. */
+	int (*event_add)(struct store *s, const struct store_event *ev, size_t n, struct err *e);
 	/* The events of one message, oldest first. */
 	int (*event_list)(struct store *s, const char *message_id, store_event_cb cb, void *arg,
 			  struct err *e);
@@ -393,6 +426,22 @@ struct store_ops {
 	 * count goes to *n_out */
 	int (*message_delete)(struct store *s, const char *transport, int64_t *n_out,
 			      struct err *e);
+
+	/* the account suppression list: put upserts (the reason, message and
+	 * time are replaced); an absent account fails with STORE_ERR_NO_PARENT;
+	 * get: 1 found, 0 not; list: ordered by address, after `after` (paging,
+	 * NULL = start), at most `limit` (<= 0: all); delete: 1 gone, 0 absent */
+	int (*suppression_put)(struct store *s, const struct suppressed *p, struct err *e);
+	int (*suppression_get)(struct store *s, const char *account_id, const char *address,
+			       struct suppressed *out, struct err *e);
+	int (*suppression_list)(struct store *s, const char *account_id, const char *after,
+				int limit, store_suppressed_cb cb, void *arg, struct err *e);
+	int (*suppression_delete)(struct store *s, const char *account_id, const char *address,
+				  struct err *e);
+	/* 1 when some identity (any region, account) has `domain` as its
+	 * custom MAIL FROM domain and that domain is verified (Success), else 0:
+	 * the feedback listener takes reports for it */
+	int (*mail_from_known)(struct store *s, const char *domain, struct err *e);
 
 	/*
 	 * Targeted identity writes. Unlike identity_put, none of them can create

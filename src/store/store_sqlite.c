@@ -203,6 +203,15 @@ static const char *const migrations[] = {
 	 * last lifted it (the reputation window starts there) */
 	("ALTER TABLE accounts ADD COLUMN paused_reason TEXT NOT NULL DEFAULT '';"
 	 "ALTER TABLE accounts ADD COLUMN resumed_at INTEGER NOT NULL DEFAULT 0;"),
+	/* 7: the account-level suppression list (DESIGN.md "Semantics we pin") */
+	("CREATE TABLE suppressed ("
+	 "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	 "  address TEXT NOT NULL,"
+	 "  reason TEXT NOT NULL CHECK (reason IN ('BOUNCE', 'COMPLAINT')),"
+	 "  message_id TEXT NOT NULL DEFAULT '',"
+	 "  feedback_id TEXT NOT NULL DEFAULT '',"
+	 "  ts INTEGER NOT NULL,"
+	 "  PRIMARY KEY (account_id, address)) WITHOUT ROWID;"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -260,6 +269,14 @@ enum sid {
 	S_EVT_INS,
 	S_EVT_COUNT,
 	S_EVT_LIST,
+	S_EVT_SUPPRESS,
+	S_EVT_SEEN,
+	S_RCPT_INS_AS,
+	S_SUP_PUT,
+	S_SUP_GET,
+	S_SUP_LIST,
+	S_SUP_DEL,
+	S_MF_KNOWN,
 	S_COUNT
 };
 
@@ -436,6 +453,35 @@ static const char *const sql[S_COUNT] = {
 		      " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EVT_LIST] = "SELECT seq, message_id, recipient, type, ts, detail FROM events"
 		       " WHERE message_id = ?1 ORDER BY seq",
+	/* an event's suppression, on its message's sending account's list */
+	[S_EVT_SUPPRESS] = "INSERT INTO suppressed (account_id, address, reason, message_id,"
+			   " feedback_id, ts)"
+			   " SELECT m.sending_account, lower(?2), ?3, m.id,"
+			   " coalesce(json_extract(?5, '$.feedbackId'), ''), ?4 / 1000"
+			   " FROM messages m JOIN accounts a ON a.id = m.sending_account"
+			   " WHERE m.id = ?1"
+			   " ON CONFLICT (account_id, address) DO UPDATE SET reason = excluded.reason,"
+			   " message_id = excluded.message_id, feedback_id = excluded.feedback_id,"
+			   " ts = excluded.ts",
+	/* event_add: the message exists and has no such event for the recipient */
+	[S_EVT_SEEN] = "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1)"
+		       " OR EXISTS (SELECT 1 FROM events WHERE message_id = ?1"
+		       " AND recipient IS ?2 AND type = ?3)",
+	[S_RCPT_INS_AS] = "INSERT INTO recipients (message_id, idx, address, status)"
+			  " VALUES (?1, ?2, ?3, ?4)",
+	[S_SUP_PUT] = "INSERT INTO suppressed (account_id, address, reason, message_id,"
+		      " feedback_id, ts) VALUES (?1, lower(?2), ?3, ?4, ?5, ?6)"
+		      " ON CONFLICT (account_id, address) DO UPDATE SET reason = excluded.reason,"
+		      " message_id = excluded.message_id, feedback_id = excluded.feedback_id,"
+		      " ts = excluded.ts",
+	[S_SUP_GET] = "SELECT account_id, address, reason, message_id, feedback_id, ts"
+		      " FROM suppressed WHERE account_id = ?1 AND address = lower(?2)",
+	[S_SUP_LIST] = "SELECT account_id, address, reason, message_id, feedback_id, ts"
+		       " FROM suppressed WHERE account_id = ?1 AND (?2 IS NULL OR address > ?2)"
+		       " ORDER BY address LIMIT ?3",
+	[S_SUP_DEL] = "DELETE FROM suppressed WHERE account_id = ?1 AND address = lower(?2)",
+	[S_MF_KNOWN] = "SELECT EXISTS (SELECT 1 FROM identities WHERE mail_from_domain = lower(?1)"
+		       " AND mail_from_status = 'Success')",
 };
 
 struct sq {
@@ -1673,22 +1719,37 @@ message_rows(struct sq *q, sqlite3_stmt *st, store_message_cb cb, void *arg, str
 	return r < 0 ? -1 : 0;
 }
 
-/* Inside the caller's transaction: one queued `recipients` row per
- * destination of a queued message, due at once. */
+/* Inside the caller's transaction: one `recipients` row per destination
+ * of a queued message, queued and due at once unless m->rcpt_state says it
+ * was finished at accept; a message left with nothing to do is finished. */
 static int
 rcpts_insert(struct sq *q, const struct store_message *m, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, S_RCPT_INS, e);
+	bool todo = false;
 	int r = 0;
 
-	if (st == NULL)
-		return -1;
 	for (size_t i = 0; r == 0 && i < m->ndestinations; i++) {
-		if (bt(st, 1, m->id) | bi(st, 2, (int64_t)i) | bt(st, 3, m->destinations[i]))
+		const char *state = m->rcpt_state != NULL ? m->rcpt_state[i] : NULL;
+		bool queued = state == NULL || strcmp(state, STORE_RCPT_QUEUED) == 0;
+		sqlite3_stmt *st = stmt(q, queued ? S_RCPT_INS : S_RCPT_INS_AS, e);
+		if (st == NULL)
+			return -1;
+		todo = todo || queued;
+		if (bt(st, 1, m->id) | bi(st, 2, (int64_t)i) | bt(st, 3, m->destinations[i]) |
+		    (queued ? 0 : bt(st, 4, state)))
 			return bind_fail(q, st, e);
 		r = step(q, st, e) < 0 ? -1 : 0;
 		release(st);
 	}
+	if (r != 0 || todo)
+		return r;
+	sqlite3_stmt *done = stmt(q, S_MSG_DONE, e);
+	if (done == NULL)
+		return -1;
+	if (bt(done, 1, m->id) | bt_opt(done, 2, m->transport) | bi(done, 3, m->created_ms))
+		return bind_fail(q, done, e);
+	r = step(q, done, e) < 0 ? -1 : 0;
+	release(done);
 	return r;
 }
 
@@ -1706,15 +1767,164 @@ event_write(struct sq *q, const struct store_event *ev, struct err *e)
 		return bind_fail(q, st, e);
 	r = step(q, st, e);
 	release(st);
-	if (r < 0 || ev->count == NULL)
-		return r < 0 ? -1 : 0;
-	if ((st = stmt(q, S_EVT_COUNT, e)) == NULL)
+	if (r >= 0 && ev->count != NULL) {
+		if ((st = stmt(q, S_EVT_COUNT, e)) == NULL)
+			return -1;
+		if (bt(st, 1, ev->message_id) | bt(st, 2, ev->count) | bi(st, 3, ev->ts_ms))
+			return bind_fail(q, st, e);
+		r = step(q, st, e);
+		release(st);
+	}
+	if (r >= 0 && ev->suppress != NULL && ev->recipient != NULL) {
+		if ((st = stmt(q, S_EVT_SUPPRESS, e)) == NULL)
+			return -1;
+		if (bt(st, 1, ev->message_id) | bt(st, 2, ev->recipient) | bt(st, 3, ev->suppress) |
+		    bi(st, 4, ev->ts_ms) | bt(st, 5, ev->detail != NULL ? ev->detail : "{}"))
+			return bind_fail(q, st, e);
+		r = step(q, st, e);
+		release(st);
+	}
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_event_add(struct store *s, const struct store_event *ev, size_t n, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	int written = 0, r = 0;
+
+	if (n == 0)
+		return 0;
+	if (tx_begin(q, e) != 0)
 		return -1;
-	if (bt(st, 1, ev->message_id) | bt(st, 2, ev->count) | bi(st, 3, ev->ts_ms))
-		return bind_fail(q, st, e);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		sqlite3_stmt *st = stmt(q, S_EVT_SEEN, e);
+		if (st == NULL) {
+			r = -1;
+			break;
+		}
+		if (bt(st, 1, ev[i].message_id) | bt(st, 2, ev[i].recipient) | bt(st, 3, ev[i].type)) {
+			r = bind_fail(q, st, e);
+			break;
+		}
+		int seen = step(q, st, e);
+		seen = seen == 1 ? sqlite3_column_int(st, 0) : seen < 0 ? -1 : 1;
+		release(st);
+		if (seen < 0)
+			r = -1;
+		else if (seen == 0 && (r = event_write(q, &ev[i], e)) == 0)
+			written++;
+	}
+	return tx_end_data(q, r < 0 ? -1 : written, e);
+}
+
+/* ---- the suppression list ------------------------------------------------ */
+
+static void
+read_suppressed(sqlite3_stmt *st, struct suppressed *p)
+{
+	memset(p, 0, sizeof(*p));
+	col_copy(st, 0, p->account_id, sizeof(p->account_id));
+	col_copy(st, 1, p->address, sizeof(p->address));
+	col_copy(st, 2, p->reason, sizeof(p->reason));
+	col_copy(st, 3, p->message_id, sizeof(p->message_id));
+	col_copy(st, 4, p->feedback_id, sizeof(p->feedback_id));
+	p->ts = sqlite3_column_int64(st, 5);
+}
+
+static int
+sq_suppression_put(struct store *s, const struct suppressed *p, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_SUP_PUT, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, p->account_id) | bt(st, 2, p->address) | bt(st, 3, p->reason) |
+	    bt(st, 4, p->message_id) | bt(st, 5, p->feedback_id) | bi(st, 6, p->ts))
+		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	release(st);
+	if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "account %s does not exist", p->account_id);
+	return tx_end(q, r < 0 ? -1 : 0, e);
+}
+
+static int
+sq_suppression_get(struct store *s, const char *account_id, const char *address,
+		   struct suppressed *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_SUP_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id) | bt(st, 2, address))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1 && out != NULL)
+		read_suppressed(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_suppression_list(struct store *s, const char *account_id, const char *after, int limit,
+		    store_suppressed_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_SUP_LIST, e);
+	struct suppressed *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id) | bt(st, 2, after) | bi(st, 3, limit > 0 ? limit : -1))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_suppressed(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	free(v);
 	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_suppression_delete(struct store *s, const char *account_id, const char *address,
+		      struct err *e)
+{
+	const char *const k[] = {account_id, address};
+
+	return write_keyed(sq_of(s), S_SUP_DEL, k, 2, e);
+}
+
+static int
+sq_mail_from_known(struct store *s, const char *domain, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_MF_KNOWN, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, domain))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	r = r == 1 ? sqlite3_column_int(st, 0) != 0 : r < 0 ? -1 : 0;
+	release(st);
+	return r;
 }
 
 /* Inside the caller's transaction: the message row and its 'accept' event. */
@@ -2052,7 +2262,13 @@ static const struct store_ops sqlite_ops = {
 	.rcpt_claim = sq_rcpt_claim,
 	.rcpt_finish = sq_rcpt_finish,
 	.rcpt_release = sq_rcpt_release,
+	.event_add = sq_event_add,
 	.event_list = sq_event_list,
+	.suppression_put = sq_suppression_put,
+	.suppression_get = sq_suppression_get,
+	.suppression_list = sq_suppression_list,
+	.suppression_delete = sq_suppression_delete,
+	.mail_from_known = sq_mail_from_known,
 	.message_list = sq_message_list,
 	.message_get = sq_message_get,
 	.message_delete = sq_message_delete,

@@ -86,7 +86,8 @@ f_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	}
 }
 
-static const struct smtp_session_ops ops = {f_write, f_starttls, f_close, f_auth, f_submit};
+static const struct smtp_session_ops ops = {
+	.write = f_write, .starttls = f_starttls, .close = f_close, .auth = f_auth, .submit = f_submit};
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

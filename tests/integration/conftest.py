@@ -30,6 +30,7 @@ class Sesame:
         self.http_port = free_port()
         self.smtp_port = free_port()
         self.smtps_port = free_port()
+        self.feedback_port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.http_port}"
         self.extra = list(extra)
         self.proc = None
@@ -40,6 +41,7 @@ class Sesame:
                 "--http", f"127.0.0.1:{self.http_port}",
                 "--smtp", f"127.0.0.1:{self.smtp_port}",
                 "--smtps", f"127.0.0.1:{self.smtps_port}",
+                "--feedback", f"127.0.0.1:{self.feedback_port}",
                 "--regions", REGIONS, "--transport", "capture",
                 "--public-url", self.endpoint] + self.extra
 
@@ -54,6 +56,7 @@ class Sesame:
                     # a free port taken by a parallel test meanwhile: new ports
                     self.http_port, self.smtp_port, self.smtps_port = (
                         free_port(), free_port(), free_port())
+                    self.feedback_port = free_port()
                     self.endpoint = f"http://127.0.0.1:{self.http_port}"
                     return self.start(_tries - 1)
                 raise RuntimeError("sesame serve exited: " + log)

@@ -86,7 +86,22 @@ f_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	return f->pending ? 0 : (f->pending = true, 0);
 }
 
-static const struct smtp_session_ops ops = {f_write, f_starttls, f_close, f_auth, f_submit};
+static const struct smtp_session_ops ops = {
+	.write = f_write, .starttls = f_starttls, .close = f_close, .auth = f_auth, .submit = f_submit};
+
+/* The feedback listener's mode: no AUTH; RCPT decided by the callback
+ * (takes @bounce.test only). */
+static int
+f_rcpt(void *arg, const char *address, struct err *e)
+{
+	const char *at = strrchr(address, '@');
+	if (at != NULL && strcmp(at, "@bounce.test") == 0)
+		return 0;
+	return err_set(e, 400, "MessageRejected", "5.7.1 <%s>: not a feedback address", address);
+}
+
+static const struct smtp_session_ops inbound_ops = {
+	.write = f_write, .starttls = f_starttls, .close = f_close, .rcpt = f_rcpt, .submit = f_submit};
 
 struct t {
 	struct fake f;
@@ -168,6 +183,41 @@ test_ehlo_and_starttls(void **state)
 	assert_null(strstr(r, "STARTTLS"));
 	assert_non_null(strstr(r, "250-AUTH PLAIN LOGIN\r\n"));
 	assert_string_equal(io(t, "STARTTLS\r\n"), "503 TLS already active\r\n");
+	stop(t);
+}
+
+static struct t *start(bool tls);
+static const char *io(struct t *t, const char *in);
+static void stop(struct t *t);
+
+static void
+test_inbound_mode(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+	buf_init(&t->f.out, 0);
+	t->s = smtp_session_new(&inbound_ops, &t->f, true, false, "mx.test");
+	smtp_session_greet(t->s);
+	const char *r = io(t, "EHLO remote.example\r\n");
+	assert_null(strstr(r, "AUTH"));
+	assert_non_null(strstr(r, "250-PIPELINING\r\n"));
+	assert_string_equal(io(t, "AUTH PLAIN " PLAIN_OK "\r\n"), "502 Command not implemented\r\n");
+	/* the null reverse-path of a bounce, without AUTH */
+	assert_string_equal(io(t, "MAIL FROM:<>\r\n"), "250 Ok\r\n");
+	assert_string_equal(io(t, "RCPT TO:<x@elsewhere.test>\r\n"),
+			    "550 5.7.1 <x@elsewhere.test>: not a feedback address\r\n");
+	assert_string_equal(io(t, "DATA\r\n"), "503 Need RCPT (recipient)\r\n");
+	assert_string_equal(io(t, "RCPT TO:<0100abc@bounce.test>\r\n"), "250 Ok\r\n");
+	r = io(t, "DATA\r\n");
+	assert_string_equal(r, "354 End data with <CR><LF>.<CR><LF>\r\n");
+	io(t, "Subject: report\r\n\r\nbody\r\n.\r\n");
+	assert_int_equal(t->f.submits, 1);
+	assert_string_equal(t->f.last_from, "");
+	assert_int_equal(t->f.last_nrcpt, 1);
+	stop(t);
+
+	/* the submission server still refuses the null sender */
+	t = authed();
+	assert_string_equal(io(t, "MAIL FROM:<>\r\n"), "553 <> Invalid email address\r\n");
 	stop(t);
 }
 
@@ -529,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_data_caps),
 		cmocka_unit_test(test_data_smuggling),
 		cmocka_unit_test(test_recipient_cap),
+		cmocka_unit_test(test_inbound_mode),
 		cmocka_unit_test(test_unauth_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

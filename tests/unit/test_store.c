@@ -335,9 +335,10 @@ test_sqlite_migration_ed25519(void **state)
 	assert_int_equal(f->s->ops->identity_put(f->s, &id, &e), 0);
 	store_close(f->s);
 	f->s = NULL;
-	/* back to schema 4 (migration 6 undone too) */
+	/* back to schema 4 (migrations 6 and 7 undone too) */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE suppressed;"
 				      "ALTER TABLE accounts DROP COLUMN paused_reason;"
 				      "ALTER TABLE accounts DROP COLUMN resumed_at;"
 				      "ALTER TABLE identities DROP COLUMN dkim_ed25519_status;"
