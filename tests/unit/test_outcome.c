@@ -264,6 +264,97 @@ test_bounce_type_reported(void **state)
 	outcome_clear(&o);
 }
 
+/* the simulator's addresses, labels and case; anything else there bounces */
+static void
+test_simulator(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *addr;
+		enum outcome_sim want;
+	} t[] = {
+		{"success@simulator.amazonses.com", OUTCOME_SIM_SUCCESS},
+		{"Success+label@Simulator.AmazonSES.com", OUTCOME_SIM_SUCCESS},
+		{"bounce@simulator.amazonses.com", OUTCOME_SIM_BOUNCE},
+		{"ooto@simulator.amazonses.com", OUTCOME_SIM_OOTO},
+		{"complaint+x@simulator.amazonses.com", OUTCOME_SIM_COMPLAINT},
+		{"suppressionlist@simulator.amazonses.com", OUTCOME_SIM_SUPPRESSIONLIST},
+		{"nobody@simulator.amazonses.com", OUTCOME_SIM_BOUNCE},
+		{"successful@simulator.amazonses.com", OUTCOME_SIM_BOUNCE},
+		{"success@simulator.amazonses.com.evil.test", OUTCOME_SIM_NONE},
+		{"success@example.com", OUTCOME_SIM_NONE},
+		{"success", OUTCOME_SIM_NONE},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(outcome_simulator(t[i].addr), t[i].want);
+}
+
+/* a reported bounce keeps the report's diagnostic and reporting MTA and is
+ * typed by its status; a complaint carries the ARF fields */
+static void
+test_report(void **state)
+{
+	(void)state;
+	struct outcome_report r = {.event = "Bounce", .recipient = "a@x.test", .message_id = "m1",
+				   .now_ms = 1700000000000, .status = "5.1.1",
+				   .diagnostic = "smtp; 550 5.1.1 <a@x.test>: no such user",
+				   .reporting_mta = "dns; mx.x.test", .our_mta = "out.test"};
+	struct outcome o;
+	json_t *j, *b;
+
+	outcome_report(&r, &o);
+	assert_string_equal(o.event, "Bounce");
+	assert_string_equal(o.bounce_type, "Permanent");
+	assert_string_equal(o.bounce_subtype, "NoEmail");
+	j = json_loads(o.detail, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "reportingMTA")), "dns; mx.x.test");
+	b = json_array_get(json_object_get(j, "bouncedRecipients"), 0);
+	assert_string_equal(json_string_value(json_object_get(b, "diagnosticCode")),
+			    "smtp; 550 5.1.1 <a@x.test>: no such user");
+	assert_string_equal(json_string_value(json_object_get(b, "status")), "5.1.1");
+	json_decref(j);
+	outcome_clear(&o);
+
+	/* no status: SES's Undetermined, as the caller says; our MTA reports */
+	r.status = NULL, r.bounce_type = "Undetermined", r.bounce_subtype = "Undetermined";
+	r.reporting_mta = NULL, r.diagnostic = NULL;
+	outcome_report(&r, &o);
+	assert_string_equal(o.bounce_type, "Undetermined");
+	j = json_loads(o.detail, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "reportingMTA")), "dns; out.test");
+	assert_null(outcome_stat_kind(o.event, o.bounce_type, o.bounce_subtype, "a@x.test"));
+	json_decref(j);
+	outcome_clear(&o);
+
+	struct outcome_report c = {.event = "Complaint", .recipient = "a@x.test",
+				   .message_id = "m1", .now_ms = 1700000000000,
+				   .feedback_type = "abuse", .user_agent = "ISP/1.0",
+				   .arrival_date = "Thu, 8 Mar 2024 14:00:00 -0000"};
+	outcome_report(&c, &o);
+	assert_string_equal(o.event, "Complaint");
+	j = json_loads(o.detail, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "complaintFeedbackType")), "abuse");
+	assert_string_equal(json_string_value(json_object_get(j, "userAgent")), "ISP/1.0");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(j, "complainedRecipients"), 0),
+				    "emailAddress")),
+			    "a@x.test");
+	assert_string_equal(outcome_stat_kind(o.event, NULL, NULL, "a@x.test"), "complaint");
+	json_decref(j);
+	outcome_clear(&o);
+
+	struct outcome_report d = {.event = "DeliveryDelay", .recipient = "a@x.test",
+				   .message_id = "m1", .now_ms = 1700000000000, .status = "4.2.2",
+				   .expires_ms = 1700000600000};
+	outcome_report(&d, &o);
+	assert_string_equal(o.event, "DeliveryDelay");
+	j = json_loads(o.detail, 0, NULL);
+	assert_string_equal(json_string_value(json_object_get(j, "delayType")), "MailboxFull");
+	json_decref(j);
+	outcome_clear(&o);
+}
+
 int
 main(void)
 {
@@ -275,6 +366,8 @@ main(void)
 		cmocka_unit_test(test_deferred),
 		cmocka_unit_test(test_stat_kind),
 		cmocka_unit_test(test_bounce_type_reported),
+		cmocka_unit_test(test_simulator),
+		cmocka_unit_test(test_report),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -328,6 +328,142 @@ test_delivered_message_has_no_rows(void **state)
 	assert_int_equal(claim(f, "A", T0 + 1, T0 + 300, 10, &c), 0);
 }
 
+/* Feedback after delivery (event_add): written once per message, recipient
+ * and type, never for an unknown message; its count and suppression go to
+ * the sending account in the same transaction. */
+static void
+test_feedback_once(void **state)
+{
+	struct fx *f = *state;
+	struct store_event b = {.message_id = "m5", .recipient = "a0@x.test",
+				.type = STORE_EV_BOUNCE, .ts_ms = (int64_t)T0 * 1000,
+				.detail = "{\"feedbackId\": \"fb-1\"}", .count = "bounce",
+				.suppress = STORE_SUPPRESS_BOUNCE};
+	struct store_event unknown = b;
+	struct suppressed p;
+	struct err e;
+	int64_t n;
+	int nev = 0;
+
+	insert(f, "m5", 2);
+	assert_int_equal(f->s->ops->event_add(f->s, &b, 1, &e), 1);
+	assert_int_equal(f->s->ops->event_add(f->s, &b, 1, &e), 0); /* mailed twice */
+	unknown.message_id = "no-such-message";
+	assert_int_equal(f->s->ops->event_add(f->s, &unknown, 1, &e), 0);
+	assert_int_equal(f->s->ops->event_sum(f->s, ACCT, "bounce", 0, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(f->s->ops->event_list(f->s, "m5", count_ev, &nev, &e), 0);
+	assert_int_equal(nev, 3); /* two Send, one Bounce */
+	assert_int_equal(f->s->ops->suppression_get(f->s, ACCT, "A0@X.test", &p, &e), 1);
+	assert_string_equal(p.reason, STORE_SUPPRESS_BOUNCE);
+	assert_string_equal(p.message_id, "m5");
+	assert_string_equal(p.feedback_id, "fb-1");
+	assert_int_equal(p.ts, T0);
+	assert_int_equal(f->s->ops->suppression_get(f->s, ACCT, "a1@x.test", &p, &e), 0);
+	/* a complaint on the same recipient is another type: written, and the reason moves */
+	b.type = STORE_EV_COMPLAINT, b.count = "complaint", b.suppress = STORE_SUPPRESS_COMPLAINT;
+	assert_int_equal(f->s->ops->event_add(f->s, &b, 1, &e), 1);
+	assert_int_equal(f->s->ops->suppression_get(f->s, ACCT, "a0@x.test", &p, &e), 1);
+	assert_string_equal(p.reason, STORE_SUPPRESS_COMPLAINT);
+}
+
+static int
+list_suppressed(void *arg, const struct suppressed *p)
+{
+	snprintf((char *)arg + strlen(arg), 200 - strlen(arg), "%s,", p->address);
+	return 0;
+}
+
+static void
+test_suppression_ops(void **state)
+{
+	struct fx *f = *state;
+	struct suppressed p = {.account_id = ACCT, .reason = STORE_SUPPRESS_BOUNCE, .ts = T0};
+	char seen[200] = "";
+	struct err e;
+
+	snprintf(p.address, sizeof(p.address), "B@x.test");
+	assert_int_equal(f->s->ops->suppression_put(f->s, &p, &e), 0);
+	snprintf(p.address, sizeof(p.address), "a@x.test");
+	assert_int_equal(f->s->ops->suppression_put(f->s, &p, &e), 0);
+	assert_int_equal(f->s->ops->suppression_put(f->s, &p, &e), 0); /* upsert */
+	assert_int_equal(f->s->ops->suppression_list(f->s, ACCT, NULL, 0, list_suppressed, seen, &e),
+			 0);
+	assert_string_equal(seen, "a@x.test,b@x.test,");
+	seen[0] = '\0';
+	assert_int_equal(
+		f->s->ops->suppression_list(f->s, ACCT, "a@x.test", 1, list_suppressed, seen, &e), 0);
+	assert_string_equal(seen, "b@x.test,");
+	assert_int_equal(f->s->ops->suppression_delete(f->s, ACCT, "b@X.TEST", &e), 1);
+	assert_int_equal(f->s->ops->suppression_delete(f->s, ACCT, "b@x.test", &e), 0);
+	snprintf(p.account_id, sizeof(p.account_id), "999999999999");
+	assert_int_equal(f->s->ops->suppression_put(f->s, &p, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+}
+
+/* recipients finished at accept (simulator, suppression list) are never
+ * claimed; a message with none left to do is finished at once */
+static void
+test_finished_at_accept(void **state)
+{
+	struct fx *f = *state;
+	struct store_message m = {0};
+	struct store_message got = {0};
+	struct claims c;
+	struct err e;
+	char *dest[2] = {"bounce@simulator.amazonses.com", "real@x.test"};
+	const char *mixed[2] = {STORE_RCPT_BOUNCED, NULL};
+	const char *none[2] = {STORE_RCPT_BOUNCED, STORE_RCPT_DELIVERED};
+
+	snprintf(m.region, sizeof(m.region), "us-east-1");
+	snprintf(m.sending_account, sizeof(m.sending_account), ACCT);
+	snprintf(m.transport, sizeof(m.transport), "mx");
+	m.source = "s@example.com";
+	m.mail_from = "m6@bounce.test";
+	m.destinations = dest;
+	m.ndestinations = 2;
+	m.raw = (uint8_t *)"x";
+	m.raw_len = 1;
+	m.created_ms = (int64_t)T0 * 1000;
+	snprintf(m.id, sizeof(m.id), "m6");
+	m.rcpt_state = mixed;
+	assert_int_equal(f->s->ops->message_insert(f->s, &m, 1, NULL, 0, &e), 0);
+	assert_int_equal(claim(f, "A", T0 + 1, T0 + 300, 10, &c), 1);
+	assert_int_equal(c.idx[0], 1);
+	snprintf(m.id, sizeof(m.id), "m7");
+	m.rcpt_state = none;
+	assert_int_equal(f->s->ops->message_insert(f->s, &m, 1, NULL, 0, &e), 0);
+	assert_int_equal(claim(f, "A", T0 + 1, T0 + 300, 10, &c), 0);
+	assert_int_equal(f->s->ops->message_get(f->s, "m7", &got, &e), 1);
+	assert_string_equal(got.status, STORE_MSG_DELIVERED);
+	store_message_clear(&got);
+}
+
+/* the feedback listener takes reports for verified MAIL FROM domains only */
+static void
+test_mail_from_known(void **state)
+{
+	struct fx *f = *state;
+	struct identity id = {0};
+	struct err e;
+
+	snprintf(id.region, sizeof(id.region), "us-east-1");
+	snprintf(id.account_id, sizeof(id.account_id), ACCT);
+	id.name = "example.com";
+	id.type = IDENTITY_DOMAIN;
+	snprintf(id.status, sizeof(id.status), STATUS_SUCCESS);
+	snprintf(id.dkim_status, sizeof(id.dkim_status), STATUS_NOT_STARTED);
+	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "UseDefaultValue");
+	id.mail_from_domain = "bounce.example.com";
+	snprintf(id.mail_from_status, sizeof(id.mail_from_status), STATUS_PENDING);
+	assert_int_equal(f->s->ops->identity_put(f->s, &id, &e), 0);
+	assert_int_equal(f->s->ops->mail_from_known(f->s, "bounce.example.com", &e), 0);
+	snprintf(id.mail_from_status, sizeof(id.mail_from_status), STATUS_SUCCESS);
+	assert_int_equal(f->s->ops->identity_put(f->s, &id, &e), 0);
+	assert_int_equal(f->s->ops->mail_from_known(f->s, "Bounce.Example.com", &e), 1);
+	assert_int_equal(f->s->ops->mail_from_known(f->s, "example.com", &e), 0);
+}
+
 int
 main(void)
 {
@@ -339,6 +475,10 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_account_pause, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivered_message_has_no_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_feedback_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_suppression_ops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finished_at_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_from_known, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
