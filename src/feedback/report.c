@@ -44,8 +44,8 @@ is_wsp(unsigned char c)
 /*
  * Copy n bytes of a field value into dst (cap bytes, cap >= 1), unfolded
  * and trimmed: a run of whitespace, line breaks (folds) and other control
- * bytes becomes one space, a byte that is not UTF-8 becomes '?'. Stops, on a character boundary, when dst is full.
- * Returns true when the whole value fit.
+ * bytes becomes one space, a byte that is not UTF-8 becomes '?'. Stops, on a character boundary,
+ * when dst is full. Returns true when the whole value fit.
  */
 static bool
 put_value(char *dst, size_t cap, const char *v, size_t n)
@@ -120,8 +120,8 @@ put_addr(char *dst, size_t cap, const char *v, size_t n, bool typed)
 		bool token = semi > tmp;
 		for (char *p = tmp; p < semi && token; p++)
 			token = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				(*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-				*p == '+' || *p == ' ';
+			        (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+			        *p == '+' || *p == ' ';
 		if (token)
 			a = semi + 1;
 	}
@@ -189,12 +189,12 @@ put_token(char *dst, size_t cap, const char *v, size_t n)
 	for (size_t i = 0; i < len; i++) {
 		char c = tmp[i];
 		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
+			tmp[i] = c = (char)(c - 'A' + 'a');
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
 		      c == '_'))
 			return;
-		dst[i] = c;
 	}
+	memcpy(dst, tmp, len);
 	dst[len] = '\0';
 }
 
@@ -202,7 +202,7 @@ static void
 put_action(char *dst, size_t cap, const char *v, size_t n)
 {
 	static const char *const known[] = {"failed", "delayed", "delivered", "relayed",
-					    "expanded"};
+	                                    "expanded"};
 
 	put_token(dst, cap, v, n);
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -332,10 +332,10 @@ group_field(struct group *g, const struct scan *s)
 		const char *name;
 		unsigned bit;
 	} names[] = {
-		{"Final-Recipient", SEEN_FINAL}, {"Original-Recipient", SEEN_ORIG},
-		{"Action", SEEN_ACTION},         {"Status", SEEN_STATUS},
-		{"Diagnostic-Code", SEEN_DIAG},  {"Remote-MTA", SEEN_REMOTE},
-		{"Reporting-MTA", SEEN_MTA},     {"Arrival-Date", SEEN_DATE},
+	    {"Final-Recipient", SEEN_FINAL}, {"Original-Recipient", SEEN_ORIG},
+	    {"Action", SEEN_ACTION},         {"Status", SEEN_STATUS},
+	    {"Diagnostic-Code", SEEN_DIAG},  {"Remote-MTA", SEEN_REMOTE},
+	    {"Reporting-MTA", SEEN_MTA},     {"Arrival-Date", SEEN_DATE},
 	};
 	unsigned bit = 0;
 
@@ -349,11 +349,11 @@ group_field(struct group *g, const struct scan *s)
 	switch (bit) {
 	case SEEN_FINAL:
 		put_addr(g->r.final_recipient, sizeof(g->r.final_recipient), s->val, s->val_len,
-			 true);
+		         true);
 		break;
 	case SEEN_ORIG:
 		put_addr(g->r.original_recipient, sizeof(g->r.original_recipient), s->val,
-			 s->val_len, true);
+		         s->val_len, true);
 		break;
 	case SEEN_ACTION:
 		put_action(g->r.action, sizeof(g->r.action), s->val, s->val_len);
@@ -434,11 +434,11 @@ report_parse_arf_body(const char *p, size_t n, struct report *out)
 		} else if (!rcpt && named(&s, "Original-Rcpt-To")) {
 			rcpt = true;
 			put_addr(out->original_rcpt_to, sizeof(out->original_rcpt_to), s.val,
-				 s.val_len, false);
+			         s.val_len, false);
 		} else if (!from && named(&s, "Original-Mail-From")) {
 			from = true;
 			put_addr(out->original_mail_from, sizeof(out->original_mail_from), s.val,
-				 s.val_len, false);
+			         s.val_len, false);
 		} else if (!arrival && named(&s, "Arrival-Date")) {
 			arrival = true;
 			put_value(out->arrival_date, sizeof(out->arrival_date), s.val, s.val_len);
@@ -508,8 +508,8 @@ read_original(GMimeMessage *msg, struct report *out)
 	InternetAddressMailbox *one = NULL;
 	int count = 0, n;
 
-	if (id != NULL && !put_value(out->original_message_id, sizeof(out->original_message_id),
-				     id, strlen(id)))
+	if (id != NULL &&
+	    !put_value(out->original_message_id, sizeof(out->original_message_id), id, strlen(id)))
 		out->original_message_id[0] = '\0';
 	n = to != NULL ? internet_address_list_length(to) : 0;
 	for (int i = 0; i < n && count < 2; i++) {
@@ -519,7 +519,7 @@ read_original(GMimeMessage *msg, struct report *out)
 			count++;
 		} else if (INTERNET_ADDRESS_IS_GROUP(a)) {
 			InternetAddressList *m =
-				internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
 			int k = m != NULL ? internet_address_list_length(m) : 0;
 			for (int j = 0; j < k && count < 2; j++) {
 				InternetAddress *b = internet_address_list_get_address(m, j);
@@ -536,7 +536,7 @@ read_original(GMimeMessage *msg, struct report *out)
 		const char *addr = internet_address_mailbox_get_addr(one);
 		if (addr != NULL)
 			put_addr(out->original_to, sizeof(out->original_to), addr, strlen(addr),
-				 false);
+			         false);
 	}
 }
 
@@ -551,11 +551,11 @@ visit_leaf(GMimeObject *obj, struct walk *w)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	bool dsn = is_type(ct, "message", "delivery-status") ||
-		   is_type(ct, "message", "global-delivery-status");
+	           is_type(ct, "message", "global-delivery-status");
 	bool arf = is_type(ct, "message", "feedback-report");
 	bool orig = is_type(ct, "message", "rfc822") || is_type(ct, "message", "global") ||
-		    is_type(ct, "text", "rfc822-headers") ||
-		    is_type(ct, "message", "global-headers");
+	            is_type(ct, "text", "rfc822-headers") ||
+	            is_type(ct, "message", "global-headers");
 	GMimeStream *mem;
 	const char *p = NULL;
 	size_t n = 0;
@@ -572,11 +572,12 @@ visit_leaf(GMimeObject *obj, struct walk *w)
 	} else if (orig && !w->original) {
 		w->original = true;
 		if (GMIME_IS_MESSAGE_PART(obj)) {
-			GMimeMessage *msg = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+			GMimeMessage *msg =
+			    g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 			if (msg != NULL)
 				read_original(msg, w->out);
 		} else if (GMIME_IS_PART(obj) &&
-			   (mem = part_bytes(GMIME_PART(obj), &p, &n)) != NULL) {
+		           (mem = part_bytes(GMIME_PART(obj), &p, &n)) != NULL) {
 			GMimeMessage *msg = parse_message(p, n);
 			if (msg != NULL) {
 				read_original(msg, w->out);

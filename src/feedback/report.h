@@ -26,41 +26,41 @@
 
 #include <stddef.h>
 
-#define REPORT_MAX_RCPTS  100                  /* per-recipient blocks kept; more are ignored */
+#define REPORT_MAX_RCPTS  100                 /* per-recipient blocks kept; more are ignored */
 #define REPORT_MAX_BYTES  (10u * 1024 * 1024) /* larger input: REPORT_OTHER at once */
-#define REPORT_MAX_DEPTH  8                    /* multipart levels looked into */
-#define REPORT_MAX_PARTS  64                   /* MIME parts visited */
-#define REPORT_MAX_FIELDS 4096                 /* fields read from one status/feedback body */
+#define REPORT_MAX_DEPTH  8                   /* multipart levels looked into */
+#define REPORT_MAX_PARTS  64                  /* MIME parts visited */
+#define REPORT_MAX_FIELDS 4096                /* fields read from one status/feedback body */
 
 enum report_kind { REPORT_OTHER, REPORT_DSN, REPORT_ARF };
 
 /* One per-recipient block of a DSN. */
 struct report_rcpt {
 	char final_recipient[321];    /* addr-spec only: "rfc822;" type and <> stripped, trimmed;
-					 "" if none or too long */
+	                                 "" if none or too long */
 	char original_recipient[321]; /* same treatment */
 	char action[16];              /* lower-cased failed|delayed|delivered|relayed|expanded,
-					 "" if absent or anything else */
+	                                 "" if absent or anything else */
 	char status[16];              /* "5.1.1" when the value starts with a valid X.Y.Z
-					 (X in 2,4,5; Y, Z 1-3 digits), else "" */
+	                                 (X in 2,4,5; Y, Z 1-3 digits), else "" */
 	char diagnostic_code[1000];   /* unfolded (a fold becomes one space), trimmed,
-					 truncated to fit */
+	                                 truncated to fit */
 	char remote_mta[300];         /* as given, unfolded, trimmed */
 };
 
 /*
- * A parsed report. It is large (about 230 KB): allocate it on the heap.
+ * A parsed report. It is large (about 200 KB): allocate it on the heap.
  * Every string is NUL-terminated and holds no control characters (they
  * become spaces).
  */
 struct report {
 	enum report_kind kind;
 	char reporting_mta[300]; /* DSN per-message Reporting-MTA ("dns; mx.example");
-				    ARF: Reporting-MTA if present */
+	                            ARF: Reporting-MTA if present */
 	char arrival_date[64];   /* DSN Arrival-Date; ARF Arrival-Date, else Received-Date */
 	/* ARF (message/feedback-report) */
-	char feedback_type[32];       /* lower-cased Feedback-Type token (abuse, auth-failure,
-					 fraud, not-spam, other, virus, or an extension) */
+	char feedback_type[32]; /* lower-cased Feedback-Type token (abuse, auth-failure,
+	                           fraud, not-spam, other, virus, or an extension) */
 	char user_agent[256];
 	char original_rcpt_to[321];   /* the first Original-Rcpt-To, addr-spec only */
 	char original_mail_from[321]; /* Original-Mail-From, addr-spec only */
@@ -69,7 +69,7 @@ struct report {
 	 * text/rfc822-headers or message/global-headers part */
 	char original_message_id[256]; /* its Message-ID without the angle brackets, "" if none */
 	char original_to[321];         /* its To's addr-spec when To names exactly one address
-					  (a redacted one too), else "" */
+	                                  (a redacted one too), else "" */
 	struct report_rcpt rcpt[REPORT_MAX_RCPTS]; /* DSN per-recipient blocks, in order */
 	size_t nrcpt;
 };
