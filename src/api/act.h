@@ -34,6 +34,12 @@ int act_list_verified_email_addresses(struct api_ctx *ctx, struct err *e);
 int act_delete_identity(struct api_ctx *ctx, struct err *e);
 int act_delete_verified_email_address(struct api_ctx *ctx, struct err *e);
 
+/* act_notify.c */
+int act_set_identity_notification_topic(struct api_ctx *ctx, struct err *e);
+int act_get_identity_notification_attributes(struct api_ctx *ctx, struct err *e);
+int act_set_identity_headers_in_notifications_enabled(struct api_ctx *ctx, struct err *e);
+int act_set_identity_feedback_forwarding_enabled(struct api_ctx *ctx, struct err *e);
+
 /* act_send.c */
 int act_send_email(struct api_ctx *ctx, struct err *e);
 int act_send_raw_email(struct api_ctx *ctx, struct err *e);

@@ -45,6 +45,16 @@ static const struct api_action actions[] = {
 	{"DeleteIdentity", act_delete_identity, true, API_IAM_IDENTITY, "Identity"},
 	{"DeleteVerifiedEmailAddress", act_delete_verified_email_address, false, API_IAM_IDENTITY,
 	 "EmailAddress"},
+	/* notifications (act_notify.c): the caller's own settings; a delegate
+	 * names the owner's identity by ARN (its IAM check is on that ARN) */
+	{"SetIdentityNotificationTopic", act_set_identity_notification_topic, true,
+	 API_IAM_IDENTITY, "Identity"},
+	{"GetIdentityNotificationAttributes", act_get_identity_notification_attributes, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"SetIdentityHeadersInNotificationsEnabled",
+	 act_set_identity_headers_in_notifications_enabled, true, API_IAM_IDENTITY, "Identity"},
+	{"SetIdentityFeedbackForwardingEnabled", act_set_identity_feedback_forwarding_enabled, true,
+	 API_IAM_IDENTITY, "Identity"},
 	/* sending (act_send.c) */
 	{"SendEmail", act_send_email, true, API_IAM_SEND, NULL},
 	{"SendRawEmail", act_send_raw_email, true, API_IAM_SEND, NULL},

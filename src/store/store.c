@@ -65,6 +65,17 @@ identity_policy_clear(struct identity_policy *p)
 }
 
 void
+notify_setting_clear(struct notify_setting *n)
+{
+	if (n == NULL)
+		return;
+	free(n->identity);
+	for (int i = 0; i < NOTIFY_NTYPES; i++)
+		free(n->topic[i]);
+	memset(n, 0, sizeof(*n));
+}
+
+void
 store_message_clear(struct store_message *m)
 {
 	if (m == NULL)

@@ -234,6 +234,26 @@ struct store_event {
 void store_event_clear(struct store_event *ev);
 typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
 
+/* ---- notification settings (SetIdentityNotificationTopic …) ------------ */
+
+enum notify_type { NOTIFY_BOUNCE, NOTIFY_COMPLAINT, NOTIFY_DELIVERY, NOTIFY_NTYPES };
+
+/* One account's notification settings for one identity: the owner's own
+ * (account_id == owner) route all mail from the identity, a delegate's
+ * (set naming the identity by ARN) only that delegate's mail (DESIGN.md
+ * "Feedback: who gets what"). Each setter sees and changes only its own
+ * row. Strings owned; notify_setting_clear. */
+struct notify_setting {
+	char region[33];
+	char owner[13];              /* the identity's owner */
+	char *identity;              /* its name, as stored */
+	char account_id[13];         /* who set these */
+	char *topic[NOTIFY_NTYPES];  /* SNS topic ARNs, NULL = none */
+	bool headers[NOTIFY_NTYPES]; /* include the original headers */
+};
+void notify_setting_clear(struct notify_setting *n);
+typedef int (*store_notify_cb)(void *arg, const struct notify_setting *n);
+
 /* ---- the account-level suppression list ------------------------------ */
 
 /* Reasons, as SES v2 spells them. */
@@ -438,6 +458,21 @@ struct store_ops {
 				int limit, store_suppressed_cb cb, void *arg, struct err *e);
 	int (*suppression_delete)(struct store *s, const char *account_id, const char *address,
 				  struct err *e);
+	/* notification settings. notify_put upserts one setter's row (all
+	 * topics and flags; a row with nothing set is deleted); an absent
+	 * identity fails with STORE_ERR_NO_PARENT. notify_get: 1 found (out
+	 * filled), 0 none. notify_list: every setter's row of one identity. */
+	int (*notify_put)(struct store *s, const struct notify_setting *n, struct err *e);
+	int (*notify_get)(struct store *s, const char *region, const char *owner,
+			  const char *identity, const char *account_id, struct notify_setting *out,
+			  struct err *e);
+	int (*notify_list)(struct store *s, const char *region, const char *owner,
+			   const char *identity, store_notify_cb cb, void *arg, struct err *e);
+	/* the owner's feedback forwarding switch of an identity (a targeted
+	 * write): 1 changed or already so, 0 no such identity */
+	int (*identity_set_forwarding)(struct store *s, const char *region, const char *account_id,
+				       const char *name, bool enabled, struct err *e);
+
 	/* 1 when some identity (any region, account) has `domain` as its
 	 * custom MAIL FROM domain and that domain is verified (Success), else 0:
 	 * the feedback listener takes reports for it */

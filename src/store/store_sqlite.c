@@ -212,6 +212,21 @@ static const char *const migrations[] = {
 	 "  feedback_id TEXT NOT NULL DEFAULT '',"
 	 "  ts INTEGER NOT NULL,"
 	 "  PRIMARY KEY (account_id, address)) WITHOUT ROWID;"),
+	/* 8: notification settings, one row per identity and setter (the owner
+	 * or a delegate naming the identity by ARN); the identities' own topic
+	 * columns of migration 1 were never written and stay unused */
+	("CREATE TABLE notify_settings ("
+	 "  region TEXT NOT NULL,"
+	 "  owner TEXT NOT NULL,"
+	 "  identity TEXT NOT NULL,"
+	 "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	 "  bounce_topic TEXT, complaint_topic TEXT, delivery_topic TEXT,"
+	 "  headers_bounce INTEGER NOT NULL DEFAULT 0,"
+	 "  headers_complaint INTEGER NOT NULL DEFAULT 0,"
+	 "  headers_delivery INTEGER NOT NULL DEFAULT 0,"
+	 "  PRIMARY KEY (region, owner, identity, account_id),"
+	 "  FOREIGN KEY (region, owner, identity)"
+	 "    REFERENCES identities(region, account_id, name) ON DELETE CASCADE) WITHOUT ROWID;"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -277,6 +292,11 @@ enum sid {
 	S_SUP_LIST,
 	S_SUP_DEL,
 	S_MF_KNOWN,
+	S_NOTIFY_PUT,
+	S_NOTIFY_DEL,
+	S_NOTIFY_GET,
+	S_NOTIFY_LIST,
+	S_ID_FORWARD,
 	S_COUNT
 };
 
@@ -302,6 +322,9 @@ enum sid {
 	" principal, source_ip, source, from_addr, subject, destinations, "
 #define MSG_COLS_B ", status, created, delivered, transport, mail_from"
 #define MSG_COLS MSG_COLS_A "raw" MSG_COLS_B
+#define NOTIFY_COLS                                                                          \
+	"region, owner, identity, account_id, bounce_topic, complaint_topic, delivery_topic,"    \
+	" headers_bounce, headers_complaint, headers_delivery"
 
 static const char *const sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -480,6 +503,25 @@ static const char *const sql[S_COUNT] = {
 		       " FROM suppressed WHERE account_id = ?1 AND (?2 IS NULL OR address > ?2)"
 		       " ORDER BY address LIMIT ?3",
 	[S_SUP_DEL] = "DELETE FROM suppressed WHERE account_id = ?1 AND address = lower(?2)",
+	[S_NOTIFY_PUT] = "INSERT INTO notify_settings (region, owner, identity, account_id,"
+			 " bounce_topic, complaint_topic, delivery_topic, headers_bounce,"
+			 " headers_complaint, headers_delivery)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+			 " ON CONFLICT (region, owner, identity, account_id) DO UPDATE SET"
+			 " bounce_topic = excluded.bounce_topic,"
+			 " complaint_topic = excluded.complaint_topic,"
+			 " delivery_topic = excluded.delivery_topic,"
+			 " headers_bounce = excluded.headers_bounce,"
+			 " headers_complaint = excluded.headers_complaint,"
+			 " headers_delivery = excluded.headers_delivery",
+	[S_NOTIFY_DEL] = "DELETE FROM notify_settings WHERE region = ?1 AND owner = ?2"
+			 " AND identity = ?3 AND account_id = ?4",
+	[S_NOTIFY_GET] = "SELECT " NOTIFY_COLS " FROM notify_settings WHERE region = ?1"
+			 " AND owner = ?2 AND identity = ?3 AND account_id = ?4",
+	[S_NOTIFY_LIST] = "SELECT " NOTIFY_COLS " FROM notify_settings WHERE region = ?1"
+			  " AND owner = ?2 AND identity = ?3 ORDER BY account_id",
+	[S_ID_FORWARD] = "UPDATE identities SET forwarding_enabled = ?4"
+			 " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_MF_KNOWN] = "SELECT EXISTS (SELECT 1 FROM identities WHERE mail_from_domain = lower(?1)"
 		       " AND mail_from_status = 'Success')",
 };
@@ -1910,6 +1952,120 @@ sq_suppression_delete(struct store *s, const char *account_id, const char *addre
 	return write_keyed(sq_of(s), S_SUP_DEL, k, 2, e);
 }
 
+/* ---- notification settings ---------------------------------------------- */
+
+static void
+read_notify(sqlite3_stmt *st, struct notify_setting *n)
+{
+	memset(n, 0, sizeof(*n));
+	col_copy(st, 0, n->region, sizeof(n->region));
+	col_copy(st, 1, n->owner, sizeof(n->owner));
+	n->identity = col_dup(st, 2);
+	col_copy(st, 3, n->account_id, sizeof(n->account_id));
+	for (int i = 0; i < NOTIFY_NTYPES; i++) {
+		n->topic[i] = col_dup(st, 4 + i);
+		n->headers[i] = sqlite3_column_int(st, 7 + i) != 0;
+	}
+}
+
+static int
+sq_notify_put(struct store *s, const struct notify_setting *n, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	bool empty = true;
+	sqlite3_stmt *st;
+	int r;
+
+	for (int i = 0; i < NOTIFY_NTYPES; i++)
+		empty = empty && n->topic[i] == NULL && !n->headers[i];
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, empty ? S_NOTIFY_DEL : S_NOTIFY_PUT, e)) == NULL)
+		return tx_end(q, -1, e);
+	r = bt(st, 1, n->region) | bt(st, 2, n->owner) | bt(st, 3, n->identity) |
+	    bt(st, 4, n->account_id);
+	for (int i = 0; !empty && i < NOTIFY_NTYPES; i++)
+		r |= bt(st, 5 + i, n->topic[i]) | bi(st, 8 + i, n->headers[i]);
+	if (r)
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "identity %s does not exist", n->identity);
+	return tx_end(q, r < 0 ? -1 : 0, e);
+}
+
+static int
+sq_notify_get(struct store *s, const char *region, const char *owner, const char *identity,
+	      const char *account_id, struct notify_setting *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_NOTIFY_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, owner) | bt(st, 3, identity) | bt(st, 4, account_id))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		read_notify(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_notify_list(struct store *s, const char *region, const char *owner, const char *identity,
+	       store_notify_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_NOTIFY_LIST, e);
+	struct notify_setting *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, owner) | bt(st, 3, identity))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_notify(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		notify_setting_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_identity_set_forwarding(struct store *s, const char *region, const char *account_id,
+			   const char *name, bool enabled, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_ID_FORWARD, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, name) | bi(st, 4, enabled))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db) > 0;
+	return tx_end(q, r, e);
+}
+
 static int
 sq_mail_from_known(struct store *s, const char *domain, struct err *e)
 {
@@ -2269,6 +2425,10 @@ static const struct store_ops sqlite_ops = {
 	.suppression_list = sq_suppression_list,
 	.suppression_delete = sq_suppression_delete,
 	.mail_from_known = sq_mail_from_known,
+	.notify_put = sq_notify_put,
+	.notify_get = sq_notify_get,
+	.notify_list = sq_notify_list,
+	.identity_set_forwarding = sq_identity_set_forwarding,
 	.message_list = sq_message_list,
 	.message_get = sq_message_get,
 	.message_delete = sq_message_delete,

@@ -339,6 +339,7 @@ test_sqlite_migration_ed25519(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP TABLE suppressed;"
+				      "DROP TABLE notify_settings;"
 				      "ALTER TABLE accounts DROP COLUMN paused_reason;"
 				      "ALTER TABLE accounts DROP COLUMN resumed_at;"
 				      "ALTER TABLE identities DROP COLUMN dkim_ed25519_status;"
