@@ -86,7 +86,9 @@
 #include "core/reputation.h"
 #include "delivery/transport.h"
 #include "mail/build.h"
+#include "notify/notify.h"
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/codec.h"
 #include "util/log.h"
 #include "util/testable.h"
@@ -438,21 +440,42 @@ queue_suppress_reason(const char *count)
 }
 
 static void
-ooto_done(void *arg, const char *message_id, const struct err *e)
+own_mail_done(void *arg, const char *message_id, const struct err *e)
 {
 	if (e != NULL)
-		log_warn("queue: the simulator's auto-reply was not queued: %s", e->message);
+		log_warn("queue: %s was not queued: %s", (const char *)arg, e->message);
+}
+
+/* Queue sesame's own mail (charged to nobody, null envelope sender: RFC
+ * 3834) from `from` to `to`: the simulator's auto-reply, forwarded
+ * feedback. Takes `raw` (malloc'd). Store thread; stored with the next
+ * batch. */
+static void
+own_mail(struct queue *q, const char *id, const char *region, const char *from, const char *to,
+	 const char *subject, char *raw, const char *what)
+{
+	struct queue_msg r = {0};
+
+	snprintf(r.id, sizeof(r.id), "%s", id);
+	snprintf(r.region, sizeof(r.region), "%s", region);
+	r.source = xstrdup(from);
+	r.mail_from = xstrdup("");
+	r.from_addr = xstrdup(from);
+	r.subject = xstrdup(subject);
+	r.destinations = xcalloc(1, sizeof(*r.destinations));
+	r.destinations[0] = xstrdup(to);
+	r.ndestinations = 1;
+	r.raw = (uint8_t *)raw;
+	r.raw_len = strlen(raw);
+	queue_submit(q, &r, NULL, own_mail_done, (void *)what);
 }
 
 /* The mailbox simulator's out-of-office answer to message m, mailed to its
- * Return-Path (spec/feedback-notify.md §4) as sesame's own mail: charged
- * to nobody, null envelope sender (RFC 3834). Store thread; queued for the
- * next batch. */
+ * Return-Path (spec/feedback-notify.md §4). */
 static void
 ooto_reply(struct queue *q, const struct store_message *m, const char *from)
 {
-	struct queue_msg r = {0};
-	char date[64], mid[400], orig[200];
+	char date[64], id[80], mid[400], orig[200];
 	time_t now = time(NULL);
 	struct tm tm;
 
@@ -460,17 +483,9 @@ ooto_reply(struct queue *q, const struct store_message *m, const char *from)
 		return;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	queue_message_id(r.id);
-	snprintf(mid, sizeof(mid), "<%s@%s>", r.id, q->conf->helo);
+	queue_message_id(id);
+	snprintf(mid, sizeof(mid), "<%s@%s>", id, q->conf->helo);
 	build_message_id(m->region, m->id, orig, sizeof(orig));
-	snprintf(r.region, sizeof(r.region), "%s", m->region);
-	r.source = xstrdup(from);
-	r.mail_from = xstrdup("");
-	r.from_addr = xstrdup(from);
-	r.subject = xstrdup("Out of the office");
-	r.destinations = xcalloc(1, sizeof(*r.destinations));
-	r.destinations[0] = xstrdup(m->source);
-	r.ndestinations = 1;
 	char *text = xasprintf("From: %s\r\nTo: %s\r\nSubject: Out of the office\r\n"
 			       "Date: %s\r\nMessage-ID: %s\r\nIn-Reply-To: %s\r\n"
 			       "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
@@ -478,9 +493,48 @@ ooto_reply(struct queue *q, const struct store_message *m, const char *from)
 			       "I am out of the office and will reply when I return.\r\n"
 			       "(An automatic answer of the mailbox simulator to message %s.)\r\n",
 			       from, m->source, date, mid, orig, m->id);
-	r.raw = (uint8_t *)text;
-	r.raw_len = strlen(text);
-	queue_submit(q, &r, NULL, ooto_done, NULL);
+	own_mail(q, id, m->region, from, m->source, "Out of the office", text,
+		 "the simulator's auto-reply");
+}
+
+/* Route event `ev` of message m (notify/): its notices ride on the event,
+ * so they are published in the transaction that writes it. */
+static void
+route(struct queue *q, struct notify_cache *c, const struct store_message *m,
+      struct store_event *ev, struct notify_out *out)
+{
+	struct err e;
+
+	if (notify_route(q->store, c, m, ev->type, ev->recipient, ev->detail, ev->ts_ms, out,
+			 &e) != 0) {
+		log_warn("queue: %s: notifications not routed: %s", m->id, e.message);
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	ev->notices = out->v;
+	ev->nnotices = out->n;
+}
+
+/* After the commit that wrote event ev of m: feedback forwarding by email
+ * to the Return-Path, when notify_route asked for it. */
+static void
+forward(struct queue *q, const struct store_message *m, const struct store_event *ev)
+{
+	char id[80], mid[400], from[300];
+	struct buf b;
+
+	if (m->source == NULL || m->source[0] == '\0')
+		return;
+	queue_message_id(id);
+	snprintf(mid, sizeof(mid), "<%s@%s>", id, q->conf->helo);
+	snprintf(from, sizeof(from), "MAILER-DAEMON@%s", q->conf->helo);
+	buf_init(&b, 0);
+	notify_forward_mail(m, ev->type, ev->recipient, ev->detail, q->conf->helo, mid, ev->ts_ms,
+			    &b);
+	own_mail(q, id, m->region, from, m->source,
+		 strcmp(ev->type, "Bounce") == 0 ? "Delivery Status Notification (Failure)"
+						 : "Complaint about your message",
+		 buf_steal(&b, NULL), "forwarded feedback");
 }
 
 /* The events of a recipient whose fate is known at accept — on the sending
@@ -594,19 +648,27 @@ static void
 results_write(struct queue *q, struct transport_job *jobs)
 {
 	int64_t now_ms = clock_ms(CLOCK_REALTIME);
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, njobs = 0, ji;
 	struct store_rcpt_outcome *o;
 	struct store_event *ev;
 	struct outcome *dec;
+	struct notify_out *nout;
+	struct store_message *msg; /* per job, read when one of its events notifies */
+	size_t *ev_job;
+	struct notify_cache *cache = notify_cache_new();
 	struct transport_job *j;
 	struct err e;
 
-	for (j = jobs; j != NULL; j = j->next)
+	for (j = jobs; j != NULL; j = j->next, njobs++)
 		n += j->nrcpt;
 	o = xcalloc(n ? n : 1, sizeof(*o));
 	ev = xcalloc(n ? n : 1, sizeof(*ev));
 	dec = xcalloc(n ? n : 1, sizeof(*dec));
-	for (j = jobs; j != NULL; j = j->next) {
+	nout = xcalloc(n ? n : 1, sizeof(*nout));
+	ev_job = xcalloc(n ? n : 1, sizeof(*ev_job));
+	msg = xcalloc(njobs ? njobs : 1, sizeof(*msg));
+	for (j = jobs, ji = 0; j != NULL; j = j->next, ji++) {
+		int loaded = 0;
 		q->inflight_rcpts -= j->nrcpt < q->inflight_rcpts ? j->nrcpt : q->inflight_rcpts;
 		if (j->cancelled)
 			continue; /* invariant 4: the lease is given back at the next start */
@@ -632,18 +694,29 @@ results_write(struct queue *q, struct transport_job *jobs)
 								dec[k].bounce_subtype, r->address);
 				ev[k].suppress = queue_suppress_reason(ev[k].count);
 				o[k].event = &ev[k];
+				if (j->sending_account[0] != '\0' && loaded == 0)
+					loaded = q->store->ops->message_get(q->store, j->message_id,
+									    &msg[ji], &e) == 1
+							 ? 1
+							 : -1;
+				if (loaded == 1)
+					route(q, cache, &msg[ji], &ev[k], &nout[k]);
 			}
+			ev_job[k] = ji;
 			log_info("queue: %s to %s: %s (%d %s)", j->message_id, r->address,
 				 o[k].status, r->code, r->reply);
 			k++;
 		}
 	}
 	if (k > 0 && q->store->ops->rcpt_finish(q->store, QUEUE_OWNER, q->transport->ops->name,
-						o, k, now_ms, &e) < 0)
+						o, k, now_ms, &e) < 0) {
 		log_warn("queue: cannot record %zu delivery results (the recipients stay claimed "
 			 "until their lease ends): %s",
 			 k, e.message);
-	else
+	} else {
+		for (size_t i = 0; i < k; i++)
+			if (nout[i].forward)
+				forward(q, &msg[ev_job[i]], &ev[i]);
 		for (j = jobs, n = 0; j != NULL; j = j->next) {
 			bool counted = false;
 			for (size_t i = 0; !j->cancelled && i < j->nrcpt; i++)
@@ -652,8 +725,17 @@ results_write(struct queue *q, struct transport_job *jobs)
 			if (counted)
 				reputation_check(q, j->sending_account, now_ms / 1000);
 		}
-	for (size_t i = 0; i < k; i++)
+	}
+	for (size_t i = 0; i < k; i++) {
 		outcome_clear(&dec[i]);
+		notify_out_clear(&nout[i]);
+	}
+	for (size_t i = 0; i < njobs; i++)
+		store_message_clear(&msg[i]);
+	notify_cache_free(cache);
+	free(msg);
+	free(ev_job);
+	free(nout);
 	free(dec);
 	free(ev);
 	free(o);
@@ -840,16 +922,36 @@ feedback_write(struct queue *q, struct fb_item *list)
 {
 	while (list != NULL) {
 		struct fb_item *f = list;
+		struct store_message m = {0};
+		struct notify_out *nout = xcalloc(f->n ? f->n : 1, sizeof(*nout));
+		bool *written = xcalloc(f->n ? f->n : 1, sizeof(*written));
 		bool counted = false;
+		struct err e;
 		list = f->next;
 		f->next = NULL;
-		f->written = q->store->ops->event_add(q->store, f->ev, f->n, &f->e);
+		/* one report is about one message: its settings route every event */
+		if (f->n > 0 && f->account[0] != '\0' &&
+		    q->store->ops->message_get(q->store, f->ev[0].message_id, &m, &e) == 1)
+			for (size_t i = 0; i < f->n; i++)
+				route(q, NULL, &m, &f->ev[i], &nout[i]);
+		f->written = q->store->ops->feedback_add(q->store, f->ev, f->n, written, &f->e);
 		if (f->written < 0)
 			log_warn("queue: cannot record feedback for %s: %s", f->account, f->e.message);
-		for (size_t i = 0; f->written > 0 && i < f->n; i++)
-			counted = counted || f->ev[i].count != NULL;
+		for (size_t i = 0; f->written > 0 && i < f->n; i++) {
+			counted = counted || (written[i] && f->ev[i].count != NULL);
+			if (written[i] && nout[i].forward)
+				forward(q, &m, &f->ev[i]);
+		}
 		if (counted)
 			reputation_check(q, f->account, clock_ms(CLOCK_REALTIME) / 1000);
+		for (size_t i = 0; i < f->n; i++) {
+			f->ev[i].notices = NULL;
+			f->ev[i].nnotices = 0;
+			notify_out_clear(&nout[i]);
+		}
+		free(nout);
+		free(written);
+		store_message_clear(&m);
 		fb_complete(f);
 	}
 }
@@ -924,10 +1026,14 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 		nev += v[i].ndestinations * 3;
 	struct store_event *ev = xcalloc(nev ? nev : 1, sizeof(*ev));
 	struct outcome *dec = xcalloc(nev ? nev : 1, sizeof(*dec));
+	struct notify_out *nout = xcalloc(nev ? nev : 1, sizeof(*nout));
+	size_t *ev_msg = xcalloc(nev ? nev : 1, sizeof(*ev_msg));
+	struct notify_cache *cache = notify_cache_new();
 	const char ***state = xcalloc(n, sizeof(*state));
 	size_t ndec = 0;
 	bool queued_any = false;
 	int64_t now_ms = clock_ms(CLOCK_REALTIME);
+	size_t first = 0; /* the first event of message i */
 	for (i = 0; i < n; i++) {
 		size_t nd = v[i].ndestinations, nreal = 0, ndelivered = 0;
 		struct store_rcpt *rc = xcalloc(nd ? nd : 1, sizeof(*rc));
@@ -995,6 +1101,12 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 		} else {
 			queued_any = true;
 		}
+		/* the events decided now notify now: their notices ride on them */
+		while (first < k) {
+			ev_msg[first] = i;
+			route(q, cache, &v[i], &ev[first], &nout[first]);
+			first++;
+		}
 	}
 	if (q->store->ops->message_insert(q->store, v, n, ev, k, &e) == 0) {
 		for (i = 0; i < n; i++)
@@ -1030,6 +1142,14 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	}
 	if (queued_any)
 		q->claim_now = true;
+	for (size_t x = 0; x < k; x++) {
+		if (nout[x].forward && ok[ev_msg[x]])
+			forward(q, &v[ev_msg[x]], &ev[x]);
+		notify_out_clear(&nout[x]);
+	}
+	notify_cache_free(cache);
+	free(nout);
+	free(ev_msg);
 	for (i = 0; i < ndec; i++)
 		outcome_clear(&dec[i]);
 	for (i = 0; i < n; i++) {

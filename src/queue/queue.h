@@ -93,7 +93,7 @@ void queue_record(struct queue *q, const char *account, int64_t ts, const char *
 
 /* Feedback learnt after a message left (feedback/: DSN and ARF reports).
  * The store thread writes the `n` events (copied; `count` and `suppress`
- * must be static strings) with the store's event_add — each at most once
+ * must be static strings) with the store's feedback_add — each at most once
  * per message, recipient and type — and then re-checks the reputation of
  * `account`, the sending account of their message, when one counted. done
  * runs as for queue_submit, with how many were written, or -1 and e. */

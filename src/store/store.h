@@ -211,6 +211,14 @@ typedef int (*store_message_cb)(void *arg, const struct store_message *m);
 #define STORE_EV_COMPLAINT "Complaint"
 #define STORE_EV_REJECT "Reject"
 
+/* A notification published with an event: SNS's Subject (NULL = none) and
+ * Message for one topic. */
+struct store_notice {
+	const char *topic_arn;
+	const char *subject;
+	const char *message;
+};
+
 /* One row of `events`: every per-recipient transition writes one, in the
  * transaction of the transition. Borrowed strings when written; owned (and
  * released by store_event_clear) when read. */
@@ -230,6 +238,12 @@ struct store_event {
 	 * account's suppression list (reason, this message, the detail's
 	 * feedbackId, now) in the same transaction; NULL = not */
 	const char *suppress;
+	/* write only: published to those topics in the same transaction as the
+	 * event (the durable outbox): one outbox row per CONFIRMED subscription
+	 * of each topic at that moment; a topic that no longer exists publishes
+	 * nothing */
+	const struct store_notice *notices;
+	size_t nnotices;
 };
 void store_event_clear(struct store_event *ev);
 typedef int (*store_event_cb)(void *arg, const struct store_event *ev);
@@ -430,8 +444,10 @@ struct store_ops {
 	 * simulator's complaint): each event is written, with its count and
 	 * suppression, only if its message exists and it has no event of the
 	 * same type for the same recipient yet (so a report mailed twice is
-	 * recorded once). One transaction. Returns how many were written. */
-	int (*event_add)(struct store *s, const struct store_event *ev, size_t n, struct err *e);
+	 * recorded once). One transaction. Returns how many were written;
+	 * written[i] (when written != NULL) says whether ev[i] was. */
+	int (*feedback_add)(struct store *s, const struct store_event *ev, size_t n, bool *written,
+			    struct err *e);
 	/* The events of one message, oldest first. */
 	int (*event_list)(struct store *s, const char *message_id, store_event_cb cb, void *arg,
 			  struct err *e);

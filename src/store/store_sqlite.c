@@ -486,7 +486,7 @@ static const char *const sql[S_COUNT] = {
 			   " ON CONFLICT (account_id, address) DO UPDATE SET reason = excluded.reason,"
 			   " message_id = excluded.message_id, feedback_id = excluded.feedback_id,"
 			   " ts = excluded.ts",
-	/* event_add: the message exists and has no such event for the recipient */
+	/* feedback_add: the message exists and has no such event for the recipient */
 	[S_EVT_SEEN] = "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1)"
 		       " OR EXISTS (SELECT 1 FROM events WHERE message_id = ?1"
 		       " AND recipient IS ?2 AND type = ?3)",
@@ -1830,7 +1830,8 @@ event_write(struct sq *q, const struct store_event *ev, struct err *e)
 }
 
 static int
-sq_event_add(struct store *s, const struct store_event *ev, size_t n, struct err *e)
+sq_feedback_add(struct store *s, const struct store_event *ev, size_t n, bool *written_out,
+		struct err *e)
 {
 	struct sq *q = sq_of(s);
 	int written = 0, r = 0;
@@ -1856,6 +1857,8 @@ sq_event_add(struct store *s, const struct store_event *ev, size_t n, struct err
 			r = -1;
 		else if (seen == 0 && (r = event_write(q, &ev[i], e)) == 0)
 			written++;
+		if (written_out != NULL)
+			written_out[i] = r == 0 && seen == 0;
 	}
 	return tx_end_data(q, r < 0 ? -1 : written, e);
 }
@@ -2418,7 +2421,7 @@ static const struct store_ops sqlite_ops = {
 	.rcpt_claim = sq_rcpt_claim,
 	.rcpt_finish = sq_rcpt_finish,
 	.rcpt_release = sq_rcpt_release,
-	.event_add = sq_event_add,
+	.feedback_add = sq_feedback_add,
 	.event_list = sq_event_list,
 	.suppression_put = sq_suppression_put,
 	.suppression_get = sq_suppression_get,

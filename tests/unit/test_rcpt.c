@@ -328,7 +328,7 @@ test_delivered_message_has_no_rows(void **state)
 	assert_int_equal(claim(f, "A", T0 + 1, T0 + 300, 10, &c), 0);
 }
 
-/* Feedback after delivery (event_add): written once per message, recipient
+/* Feedback after delivery (feedback_add): written once per message, recipient
  * and type, never for an unknown message; its count and suppression go to
  * the sending account in the same transaction. */
 static void
@@ -346,10 +346,10 @@ test_feedback_once(void **state)
 	int nev = 0;
 
 	insert(f, "m5", 2);
-	assert_int_equal(f->s->ops->event_add(f->s, &b, 1, &e), 1);
-	assert_int_equal(f->s->ops->event_add(f->s, &b, 1, &e), 0); /* mailed twice */
+	assert_int_equal(f->s->ops->feedback_add(f->s, &b, 1, NULL, &e), 1);
+	assert_int_equal(f->s->ops->feedback_add(f->s, &b, 1, NULL, &e), 0); /* mailed twice */
 	unknown.message_id = "no-such-message";
-	assert_int_equal(f->s->ops->event_add(f->s, &unknown, 1, &e), 0);
+	assert_int_equal(f->s->ops->feedback_add(f->s, &unknown, 1, NULL, &e), 0);
 	assert_int_equal(f->s->ops->event_sum(f->s, ACCT, "bounce", 0, &n, &e), 0);
 	assert_int_equal(n, 1);
 	assert_int_equal(f->s->ops->event_list(f->s, "m5", count_ev, &nev, &e), 0);
@@ -362,7 +362,7 @@ test_feedback_once(void **state)
 	assert_int_equal(f->s->ops->suppression_get(f->s, ACCT, "a1@x.test", &p, &e), 0);
 	/* a complaint on the same recipient is another type: written, and the reason moves */
 	b.type = STORE_EV_COMPLAINT, b.count = "complaint", b.suppress = STORE_SUPPRESS_COMPLAINT;
-	assert_int_equal(f->s->ops->event_add(f->s, &b, 1, &e), 1);
+	assert_int_equal(f->s->ops->feedback_add(f->s, &b, 1, NULL, &e), 1);
 	assert_int_equal(f->s->ops->suppression_get(f->s, ACCT, "a0@x.test", &p, &e), 1);
 	assert_string_equal(p.reason, STORE_SUPPRESS_COMPLAINT);
 }
