@@ -306,7 +306,8 @@ act_get_identity_notification_attributes(struct api_ctx *ctx, struct err *e)
 		for (size_t j = 0; j < i && !dup; j++)
 			dup = strcmp(l.values[j], l.values[i]) == 0;
 		/* unknown or unreadable identities are left out, as SES does */
-		if (dup || resolve(ctx, l.values[i], "GetIdentityNotificationAttributes", false, &t,
+		/* another account's identity shows only to a delegate it lets send */
+		if (dup || resolve(ctx, l.values[i], "GetIdentityNotificationAttributes", true, &t,
 				   &miss) != 0) {
 			if (!dup && miss.temporary) {
 				*e = miss;
