@@ -108,7 +108,12 @@ def dsn(original, recipients, status=None, action="failed", diagnostic=None,
         if diag:
             f.append(("Diagnostic-Code", fold_once(diag) if fold else diag))
         blocks.append(_block(f))
-    ds.set_payload(blocks)
+    if global_status:
+        # the generator lays out only message/delivery-status block by
+        # block; a global one would lose all but its first block
+        ds.set_payload("".join(_bytes(b).decode() for b in blocks))
+    else:
+        ds.set_payload(blocks)
     outer.attach(ds)
     if headers_only:
         part = MIMEBase("text", "rfc822-headers")
