@@ -427,3 +427,79 @@ def test_the_feedback_listener_dialogue(server, world, mx):
     assert stats_totals(world.dc)["Bounces"] == 1
     st, _ = server.get("/_sesame/health")
     assert st == 200
+
+
+# ---- 8. what a report cannot do, and what it still finds -----------------------------------------
+
+def test_a_report_binds_only_the_messages_own_recipients_and_each_bounce_once(server, world, mx):
+    """A DSN to B's VERP address naming an address that was never a
+    recipient of that message changes nothing (it cannot put strangers on
+    B's list); a DSN for a recipient the MX already refused synchronously is
+    not a second bounce; a Final-Recipient whose domain is written in
+    capitals still finds its recipient; an ARF mailed with a non-null
+    envelope sender (as many feedback loops do) is taken."""
+    gone, kept, stranger = "gone@" + DEST, "kept@" + DEST, "stranger@" + DEST
+    mx.rule(gone, mxmod.reject())
+    mid = world.send(to=(gone, kept))
+    original = delivered_copy(mx, mid)
+    wait_types(server, mid, gone, ["Send", "Bounce"], timeout=30)
+    port, verp = server.feedback_port, f"{mid}@{BOUNCE}"
+
+    report_ok(port, verp, rep.dsn(original, stranger, status="5.1.1",
+                                  diagnostic="smtp; 550 5.1.1 unknown"))
+    report_ok(port, verp, rep.dsn(original, gone, status="5.1.1",
+                                  diagnostic="smtp; 550 5.1.1 unknown (again, by DSN)"))
+    time.sleep(SETTLE)
+    ev = server.events(mid)
+    assert not [e for e in ev if e["Recipient"] == stranger], ev
+    assert len(of(ev, gone, "Bounce")) == 1, ev
+    assert stats_totals(world.dc)["Bounces"] == 1
+    assert set(suppressed(server, world.delegate)) == {gone}
+
+    report_ok(port, verp, rep.dsn(original, "kept@" + DEST.upper(), status="5.1.1",
+                                  diagnostic="smtp; 550 5.1.1 unknown"))
+    wait_types(server, mid, kept, ["Send", "Delivery", "Bounce"])
+    code, text = rep.mail_report(port, verp, rep.arf(original, original_rcpt_to=kept),
+                                 sender="fbl@isp.example")
+    assert code == 250, (code, text)
+    wait_types(server, mid, kept, ["Send", "Delivery", "Bounce", "Complaint"])
+    assert stats_totals(world.dc) == {"DeliveryAttempts": 2, "Bounces": 2, "Complaints": 1,
+                                      "Rejects": 0}
+    assert stats_totals(world.oc) == zeros()
+
+
+def test_feedback_on_smtp_mail_and_on_the_owners_own_mail_lands_on_each_sender(
+        server, world, mx):
+    """B's message sent over SMTP and answered by a DSN is B's bounce; A's
+    own message (A is the sender) answered by an ARF is A's complaint and on
+    A's list, not B's."""
+    import ssl
+    from test_delivery import REGION, raw_message
+    bs, ac = "bsmtp@" + DEST, "aown@" + DEST
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10) as c:
+        c.starttls(context=ctx)
+        c.login(world.dkey["SmtpUsername"], world.dkey["SmtpPasswords"][REGION])
+        c.mail(f"billing@{OWNER_DOMAIN}")
+        c.rcpt(bs)
+        code, text = c.data(raw_message(bs, extra=[f"X-SES-SOURCE-ARN: {world.arn}"]))
+    assert code == 250, text
+    bmid = re.search(rb"(0100[0-9a-f-]+-000000)", text).group(1).decode()
+    report_ok(server.feedback_port, f"{bmid}@{BOUNCE}",
+              rep.dsn(delivered_copy(mx, bmid), bs, status="5.1.1",
+                      diagnostic="smtp; 550 5.1.1 user unknown"))
+    wait_types(server, bmid, bs, ["Send", "Delivery", "Bounce"])
+
+    amid = world.send(to=(ac,), frm=f"billing@{OWNER_DOMAIN}", client=world.oc)
+    report_ok(server.feedback_port, f"{amid}@{BOUNCE}",
+              rep.arf(delivered_copy(mx, amid), original_rcpt_to=ac))
+    wait_types(server, amid, ac, ["Send", "Delivery", "Complaint"])
+
+    b, a = stats_totals(world.dc), stats_totals(world.oc)
+    assert (b["DeliveryAttempts"], b["Bounces"], b["Complaints"]) == (1, 1, 0), b
+    assert (a["DeliveryAttempts"], a["Bounces"], a["Complaints"]) == (1, 0, 1), a
+    assert {k: v["Reason"] for k, v in suppressed(server, world.delegate).items()} == {
+        bs: "BOUNCE"}
+    assert {k: v["Reason"] for k, v in suppressed(server, world.owner).items()} == {
+        ac: "COMPLAINT"}
