@@ -107,7 +107,16 @@ MAPPING = [
      "Bounce", "Transient", "MailboxFull"),
     ("slow", "4.4.7", "delayed", "smtp; 451 4.4.7 Delivery time expired, still trying",
      "DeliveryDelay", None, None),
+    ("nullmx", "5.1.10", "failed", "smtp; 556 5.1.10 Recipient address has null MX",
+     "Bounce", "Permanent", "NoEmail"),
+    ("moved", "5.1.6", "failed", "smtp; 551 5.1.6 User has moved; no forwarding address",
+     "Bounce", "Permanent", "NoEmail"),
+    ("big", "5.3.4", "failed", "smtp; 552 5.3.4 Message size exceeds fixed limit",
+     "Bounce", "Transient", "MessageTooLarge"),
+    ("conv", "5.6.0", "failed", "smtp; 554 5.6.0 Message content conversion failed",
+     "Bounce", "Transient", "ContentRejected"),
 ]
+PERMANENT = {"nouser", "routed", "nullmx", "moved"}
 
 
 @pytest.mark.parametrize("fold,headers_only,global_status", [
@@ -118,9 +127,11 @@ def test_each_status_maps_to_its_bounce_type_and_only_permanent_ones_count(
     """One message to five recipients; each recipient answered by its own
     DSN (a separate report each, as a remote MTA sends one per delivery
     attempt) to the VERP address: 5.1.1 Permanent/NoEmail, other 5.x.x
-    Permanent/General, 5.2.2 and 4.2.2 Transient/MailboxFull, Action
-    delayed a DeliveryDelay. The Diagnostic-Code comes back unfolded. Only
-    the two Permanent ones count in B's Bounces and go on B's list."""
+    Permanent/General, 5.2.2 and 4.2.2 Transient/MailboxFull, 5.1.10 and
+    5.1.6 NoEmail, 5.3.4 Transient/MessageTooLarge, 5.6.x
+    Transient/ContentRejected, Action delayed a DeliveryDelay (spec §2).
+    The Diagnostic-Code comes back unfolded. Only the Permanent ones count
+    in B's Bounces and go on B's list."""
     rcpts = {lp: f"{lp}@{DEST}" for lp, *_ in MAPPING}
     mid = world.send(to=tuple(rcpts.values()))
     originals = delivered_copies(mx, mid, 1)
@@ -138,11 +149,11 @@ def test_each_status_maps_to_its_bounce_type_and_only_permanent_ones_count(
         d = ev[-1]["Detail"]
         if want == "Bounce":
             check_bounce_detail(d, a, status, btype, sub, diag=diag.format(a=a))
-    assert stats_totals(world.dc) == {"DeliveryAttempts": 5, "Bounces": 2, "Complaints": 0,
-                                      "Rejects": 0}
+    assert stats_totals(world.dc) == {"DeliveryAttempts": len(MAPPING),
+                                      "Bounces": len(PERMANENT), "Complaints": 0, "Rejects": 0}
     assert stats_totals(world.oc) == zeros()
     lst = suppressed(server, world.delegate)
-    assert set(lst) == {rcpts["nouser"], rcpts["routed"]}
+    assert set(lst) == {rcpts[lp] for lp in PERMANENT}
     for a in lst:
         assert lst[a]["Reason"] == "BOUNCE" and lst[a]["MessageId"] == mid
         assert ISO.match(lst[a]["LastUpdateTime"]), lst[a]
@@ -503,3 +514,44 @@ def test_feedback_on_smtp_mail_and_on_the_owners_own_mail_lands_on_each_sender(
         bs: "BOUNCE"}
     assert {k: v["Reason"] for k, v in suppressed(server, world.owner).items()} == {
         ac: "COMPLAINT"}
+
+
+def test_success_dsns_and_an_oversized_report_change_nothing_and_the_listener_goes_on(
+        server, world, mx):
+    """A DSN whose recipient blocks say delivered / relayed / expanded (a
+    NOTIFY=SUCCESS answer) is no bounce; an unreadable Status is an
+    Undetermined bounce that counts nowhere. A report over the 10 MB limit (11
+    MB, under the 20 MB one test_feedback.py mails) is refused at DATA with
+    552 or by closing the connection; either way the next report on a new
+    connection is taken and recorded."""
+    a, b, c = "ok1@" + DEST, "ok2@" + DEST, "ok3@" + DEST
+    mid = world.send(to=(a, b, c))
+    original = delivered_copies(mx, mid, 1)[0].raw
+    port, verp = server.feedback_port, f"{mid}@{BOUNCE}"
+    report_ok(port, verp, rep.dsn(original, [(a, "delivered", "2.0.0", "smtp; 250 2.0.0 Ok"),
+                                             (b, "relayed", "2.0.0", ""),
+                                             (c, "expanded", "2.0.0", "")]))
+    # a failed block whose Status cannot be read: Undetermined, which is no
+    # Permanent bounce (not counted, not suppressed)
+    odd = "odd@" + DEST
+    omid = world.send(to=(odd,))
+    report_ok(port, f"{omid}@{BOUNCE}",
+              rep.dsn(delivered_copy(mx, omid), odd, status="bogus",
+                      diagnostic="smtp; something odd happened"))
+    ev = wait_types(server, omid, odd, ["Send", "Delivery", "Bounce"])
+    d = ev[-1]["Detail"]
+    assert (d["bounceType"], d["bounceSubType"]) == ("Undetermined", "Undetermined"), d
+    assert d["bouncedRecipients"][0]["diagnosticCode"] == "smtp; something odd happened"
+    before = stats_totals(world.dc)
+    assert before["Bounces"] == 0, before
+    codes = rep.mail_report_codes(port, verp, rep.huge_report(11 * 1024 * 1024))
+    assert codes["rcpt"] == 250 and codes["data"] in (552, None), codes
+    time.sleep(SETTLE)
+    ev = server.events(mid)
+    for r in (a, b, c):
+        assert types(ev, r) == ["Send", "Delivery"], ev
+    assert stats_totals(world.dc) == before
+    assert suppressed(server, world.delegate) == {}
+    report_ok(port, verp, rep.dsn(original, a, status="5.1.1",
+                                  diagnostic="smtp; 550 5.1.1 now gone"))
+    wait_types(server, mid, a, ["Send", "Delivery", "Bounce"])
