@@ -12,13 +12,17 @@ from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.utils import make_msgid
 
 ARRIVAL = "Sat, 5 Dec 2026 15:00:00 +0000"
 
 
+_POLICY = policy.SMTP.clone(max_line_length=998)  # fold only where the builder folds
+
+
 def _bytes(msg):
     buf = io.BytesIO()
-    BytesGenerator(buf, policy=policy.SMTP).flatten(msg)
+    BytesGenerator(buf, policy=_POLICY).flatten(msg)
     return buf.getvalue()
 
 
@@ -30,19 +34,63 @@ def _block(fields):
 
 
 def _headers_of(original):
-    return original.split(b"\r\n\r\n", 1)[0] + b"\r\n"
+    if isinstance(original, str):
+        original = original.encode()
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        if sep in original:
+            return original.split(sep, 1)[0] + sep[: len(sep) // 2]
+    return original
 
 
-def dsn(original, recipients, reporting_mta="mx.dest.test", headers_only=False,
-        to="postmaster@bounces.sesame.test", global_status=False):
-    """A multipart/report; report-type=delivery-status. `recipients` is a
-    list of (address, action, status, diagnostic); a long diagnostic is
-    folded over lines by the generator, as MTAs fold it. The original goes
-    back whole (message/rfc822) or as its headers (text/rfc822-headers)."""
-    outer = MIMEMultipart("report", report_type="delivery-status")
-    outer["From"] = f"Mail Delivery System <MAILER-DAEMON@{reporting_mta}>"
+def _original(original):
+    if isinstance(original, Message):
+        return original
+    if isinstance(original, str):
+        original = original.encode()
+    return message_from_bytes(original)
+
+
+def fold_once(value, width=40):
+    """`value` folded over two lines at the first space after `width`
+    characters (CRLF + the space, as RFC 5322 folds): unfolding gives back
+    `value` exactly. A value without such a space is returned as is."""
+    i = value.find(" ", width)
+    if i < 0:
+        i = value.rfind(" ")
+    if i <= 0:
+        return value
+    return value[:i] + "\n" + value[i:]
+
+
+def _envelope_headers(outer, frm, to, subject, reporting_mta):
+    outer["From"] = frm
     outer["To"] = to
-    outer["Subject"] = "Undelivered Mail Returned to Sender"
+    outer["Subject"] = subject
+    outer["Date"] = ARRIVAL
+    outer["Message-ID"] = make_msgid(domain=reporting_mta)
+
+
+def dsn(original, recipients, status=None, action="failed", diagnostic=None,
+        reporting_mta="mx.dest.test", fold=True, headers_only=False,
+        to="postmaster@bounces.sesame.test", global_status=False):
+    """A multipart/report; report-type=delivery-status, as Postfix writes
+    one: a human text part, message/delivery-status (per-message block
+    Reporting-MTA, Arrival-Date; then one block per recipient:
+    Final-Recipient rfc822;..., Original-Recipient, Action, Status,
+    Remote-MTA, Diagnostic-Code), and the original back whole
+    (message/rfc822) or as its headers (text/rfc822-headers, headers_only).
+
+    `recipients` is a list of (address, action, status, diagnostic), or one
+    address with `status`/`action`/`diagnostic` given by keyword. With
+    fold=True each Diagnostic-Code is folded over two lines (the server must
+    unfold it back to the one-line value); with fold=False no line of the
+    report is folded. `original` is the message's bytes (or str), or only
+    its header section."""
+    if isinstance(recipients, str):
+        recipients = [(recipients, action, status or "5.1.1", diagnostic)]
+    outer = MIMEMultipart("report", report_type="delivery-status")
+    _envelope_headers(outer, f"Mail Delivery System <MAILER-DAEMON@{reporting_mta}>", to,
+                      "Undelivered Mail Returned to Sender", reporting_mta)
     outer["Auto-Submitted"] = "auto-replied"
     outer.attach(MIMEText(f"This is the mail system at host {reporting_mta}.\n\n"
                           "I'm sorry to have to inform you that your message could not\n"
@@ -53,33 +101,43 @@ def dsn(original, recipients, reporting_mta="mx.dest.test", headers_only=False,
     blocks = [_block([("Reporting-MTA", f"dns; {reporting_mta}"),
                       ("X-Postfix-Queue-ID", "4F1B2C0A3D"),
                       ("Arrival-Date", ARRIVAL)])]
-    for addr, action, status, diag in recipients:
+    for addr, act, st, diag in recipients:
         f = [("Final-Recipient", f"rfc822; {addr}"), ("Original-Recipient", f"rfc822;{addr}"),
-             ("Action", action), ("Status", status),
+             ("Action", act), ("Status", st),
              ("Remote-MTA", f"dns; {reporting_mta}")]
         if diag:
-            f.append(("Diagnostic-Code", diag))
+            f.append(("Diagnostic-Code", fold_once(diag) if fold else diag))
         blocks.append(_block(f))
-    ds.set_payload(blocks)
+    if global_status:
+        # the generator lays out only message/delivery-status block by
+        # block; a global one would lose all but its first block
+        ds.set_payload("".join(_bytes(b).decode() for b in blocks))
+    else:
+        ds.set_payload(blocks)
     outer.attach(ds)
     if headers_only:
         part = MIMEBase("text", "rfc822-headers")
         part.set_payload(_headers_of(original).decode("utf-8", "replace"))
         outer.attach(part)
     else:
-        outer.attach(MIMEMessage(message_from_bytes(original)))
+        outer.attach(MIMEMessage(_original(original)))
     return _bytes(outer)
 
 
 def arf(original, feedback_type="abuse", original_rcpt_to=None, user_agent="ExampleISP-FBL/2.1",
-        redact_to=False, to="fbl@bounces.sesame.test"):
-    """A multipart/report; report-type=feedback-report. With
-    original_rcpt_to None the report names no recipient, and with
-    redact_to the original's To is masked, as providers redact."""
+        redact_to=False, to="fbl@bounces.sesame.test", headers_only=False,
+        reporting_mta="fbl.isp.example"):
+    """A multipart/report; report-type=feedback-report (RFC 5965), as a
+    mailbox provider's feedback loop sends it: a text part,
+    message/feedback-report (Feedback-Type, User-Agent, Version,
+    Original-Mail-From, Arrival-Date, Source-IP, Reported-Domain, and
+    Original-Rcpt-To only when `original_rcpt_to` is given: None is the
+    redacted report), then the original (message/rfc822, or
+    text/rfc822-headers with headers_only). With redact_to the original's
+    To is masked too, as providers redact."""
     outer = MIMEMultipart("report", report_type="feedback-report")
-    outer["From"] = "Feedback Loop <fbl@isp.example>"
-    outer["To"] = to
-    outer["Subject"] = "FW: complaint about a message from you"
+    _envelope_headers(outer, "Feedback Loop <fbl@isp.example>", to,
+                      "FW: complaint about a message from you", reporting_mta)
     outer.attach(MIMEText("This is an email abuse report for an email message received "
                           "from IP 127.0.0.1.\n"))
     fr = MIMEBase("message", "feedback-report")
@@ -91,11 +149,16 @@ def arf(original, feedback_type="abuse", original_rcpt_to=None, user_agent="Exam
         fields.append(("Original-Rcpt-To", f"<{original_rcpt_to}>"))
     fr.set_payload("".join(f"{k}: {v}\r\n" for k, v in fields))
     outer.attach(fr)
-    orig = message_from_bytes(original)
+    orig = _original(original)
     if redact_to:
         del orig["To"]
         orig["To"] = "xxxxxxxx@isp.example"
-    outer.attach(MIMEMessage(orig))
+    if headers_only:
+        part = MIMEBase("text", "rfc822-headers")
+        part.set_payload(_headers_of(orig.as_bytes()).decode("utf-8", "replace"))
+        outer.attach(part)
+    else:
+        outer.attach(MIMEMessage(orig))
     return _bytes(outer)
 
 
@@ -133,3 +196,25 @@ def mail_report(port, rcpt, data, sender=""):
             return c.data(data)
         except smtplib.SMTPDataError as e:
             return e.smtp_code, e.smtp_error
+
+
+def mail_report_codes(port, rcpt, data, sender=""):
+    """Like mail_report, but the reply code of every step as a dict
+    {"mail": .., "rcpt": .., "data": ..} (a step not reached is absent);
+    "data" is None when the server closed the connection instead."""
+    out = {}
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as c:
+        c.ehlo("mx.dest.test")
+        out["mail"] = c.mail(sender)[0]
+        if out["mail"] != 250:
+            return out
+        out["rcpt"] = c.rcpt(rcpt)[0]
+        if out["rcpt"] != 250:
+            return out
+        try:
+            out["data"] = c.data(data)[0]
+        except smtplib.SMTPDataError as e:
+            out["data"] = e.smtp_code
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            out["data"] = None
+    return out
