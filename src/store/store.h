@@ -443,8 +443,10 @@ struct store_ops {
 	/* Feedback learnt after a message left (a DSN, an ARF report, the
 	 * simulator's complaint): each event is written, with its count and
 	 * suppression, only if its message exists and it has no event of the
-	 * same type for the same recipient yet (so a report mailed twice is
-	 * recorded once). One transaction. Returns how many were written;
+	 * same type for the same recipient yet — of the same bounceType for a
+	 * Bounce, the same complaintFeedbackType for a Complaint (so a report
+	 * mailed twice is recorded once, and a Permanent bounce after a
+	 * Transient one still counts). One transaction. Returns how many were written;
 	 * written[i] (when written != NULL) says whether ev[i] was. */
 	int (*feedback_add)(struct store *s, const struct store_event *ev, size_t n, bool *written,
 			    struct err *e);

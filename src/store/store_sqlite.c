@@ -489,7 +489,10 @@ static const char *const sql[S_COUNT] = {
 	/* feedback_add: the message exists and has no such event for the recipient */
 	[S_EVT_SEEN] = "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1)"
 		       " OR EXISTS (SELECT 1 FROM events WHERE message_id = ?1"
-		       " AND recipient IS ?2 AND type = ?3)",
+		       " AND recipient IS ?2 AND type = ?3"
+		       " AND json_extract(detail, '$.bounceType') IS json_extract(?4, '$.bounceType')"
+		       " AND json_extract(detail, '$.complaintFeedbackType')"
+		       " IS json_extract(?4, '$.complaintFeedbackType'))",
 	[S_RCPT_INS_AS] = "INSERT INTO recipients (message_id, idx, address, status)"
 			  " VALUES (?1, ?2, ?3, ?4)",
 	[S_SUP_PUT] = "INSERT INTO suppressed (account_id, address, reason, message_id,"
@@ -1846,7 +1849,8 @@ sq_feedback_add(struct store *s, const struct store_event *ev, size_t n, bool *w
 			r = -1;
 			break;
 		}
-		if (bt(st, 1, ev[i].message_id) | bt(st, 2, ev[i].recipient) | bt(st, 3, ev[i].type)) {
+		if (bt(st, 1, ev[i].message_id) | bt(st, 2, ev[i].recipient) | bt(st, 3, ev[i].type) |
+		    bt(st, 4, ev[i].detail != NULL ? ev[i].detail : "{}")) {
 			r = bind_fail(q, st, e);
 			break;
 		}

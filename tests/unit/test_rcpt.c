@@ -354,12 +354,21 @@ test_feedback_once(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(f->s->ops->event_list(f->s, "m5", count_ev, &nev, &e), 0);
 	assert_int_equal(nev, 3); /* two Send, one Bounce */
+	nev = 0;
 	assert_int_equal(f->s->ops->suppression_get(f->s, ACCT, "A0@X.test", &p, &e), 1);
 	assert_string_equal(p.reason, STORE_SUPPRESS_BOUNCE);
 	assert_string_equal(p.message_id, "m5");
 	assert_string_equal(p.feedback_id, "fb-1");
 	assert_int_equal(p.ts, T0);
 	assert_int_equal(f->s->ops->suppression_get(f->s, ACCT, "a1@x.test", &p, &e), 0);
+	/* a Permanent bounce after a Transient one is news; a repeat is not */
+	struct store_event t = {.message_id = "m5", .recipient = "a1@x.test",
+				.type = STORE_EV_BOUNCE, .ts_ms = (int64_t)T0 * 1000,
+				.detail = "{\"bounceType\": \"Transient\"}"};
+	assert_int_equal(f->s->ops->feedback_add(f->s, &t, 1, NULL, &e), 1);
+	t.detail = "{\"bounceType\": \"Permanent\"}";
+	assert_int_equal(f->s->ops->feedback_add(f->s, &t, 1, NULL, &e), 1);
+	assert_int_equal(f->s->ops->feedback_add(f->s, &t, 1, NULL, &e), 0);
 	/* a complaint on the same recipient is another type: written, and the reason moves */
 	b.type = STORE_EV_COMPLAINT, b.count = "complaint", b.suppress = STORE_SUPPRESS_COMPLAINT;
 	assert_int_equal(f->s->ops->feedback_add(f->s, &b, 1, NULL, &e), 1);
