@@ -14,7 +14,7 @@ trap cleanup EXIT
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HP=$(port); NP=$(port)
 
-./build/sesame serve --data "$work/var" --http 127.0.0.1:$HP --smtp 127.0.0.1:$(port) \
+./build/sesame serve --data "$work/var" --http 127.0.0.1:$HP --smtp 127.0.0.1:$(port) --feedback 127.0.0.1:$(port) \
 	--smtps 127.0.0.1:$(port) --log-level warn ${SESAME_ARGS:-} >"$work/sesame.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$HP/_sesame/health" >/dev/null && break; sleep 0.1; done

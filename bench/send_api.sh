@@ -24,7 +24,7 @@ if [ ! -x "$npmdir/node_modules/.bin/aws-ses-v2-local" ]; then
 fi
 
 HP=$(port)
-./build/sesame serve --data "$work/var" --http 127.0.0.1:$HP --smtp 127.0.0.1:$(port) \
+./build/sesame serve --data "$work/var" --http 127.0.0.1:$HP --smtp 127.0.0.1:$(port) --feedback 127.0.0.1:$(port) \
 	--smtps 127.0.0.1:$(port) --log-level warn --threads 2 >"$work/sesame.log" 2>&1 &
 pids+=($!)
 wait_http "http://127.0.0.1:$HP/_sesame/health"
