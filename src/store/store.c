@@ -76,6 +76,24 @@ notify_setting_clear(struct notify_setting *n)
 }
 
 void
+sns_topic_clear(struct sns_topic *t)
+{
+	if (t == NULL)
+		return;
+	free(t->attributes);
+	memset(t, 0, sizeof(*t));
+}
+
+void
+sns_subscription_clear(struct sns_subscription *s)
+{
+	if (s == NULL)
+		return;
+	free(s->endpoint);
+	memset(s, 0, sizeof(*s));
+}
+
+void
 store_message_clear(struct store_message *m)
 {
 	if (m == NULL)

@@ -268,6 +268,64 @@ struct notify_setting {
 void notify_setting_clear(struct notify_setting *n);
 typedef int (*store_notify_cb)(void *arg, const struct notify_setting *n);
 
+/* ---- SNS: topics, subscriptions, the outbox, the signing key --------- */
+
+/* Deliveries (rows of sns_outbox) by type, spelt as SNS spells them. */
+#define STORE_SNS_NOTIFICATION "Notification"
+#define STORE_SNS_CONFIRMATION "SubscriptionConfirmation"
+#define STORE_SNS_UNSUBSCRIBE "UnsubscribeConfirmation"
+
+#define STORE_SNS_ARN_MAX 320  /* arn:aws:sns:<region>:<account>:<name 256> */
+#define STORE_SNS_SUB_MAX 360  /* a topic ARN, ':' and a uuid */
+
+/* One topic. `attributes` is a JSON object of the settable attributes
+ * (DisplayName, SignatureVersion "1"|"2"); owned, sns_topic_clear. The
+ * counts are read only (sns_topic_get, sns_topic_list). */
+struct sns_topic {
+	char arn[STORE_SNS_ARN_MAX];
+	char region[33];
+	char account_id[13];
+	char name[257];
+	char *attributes;            /* JSON object text; NULL on write = {} */
+	int64_t created;             /* unix seconds */
+	int64_t confirmed, pending;  /* read: its subscriptions by state */
+};
+void sns_topic_clear(struct sns_topic *t);
+typedef int (*store_sns_topic_cb)(void *arg, const struct sns_topic *t);
+
+/* One subscription of a topic (http or https). */
+struct sns_subscription {
+	char arn[STORE_SNS_SUB_MAX];
+	char topic_arn[STORE_SNS_ARN_MAX];
+	char account_id[13];         /* the subscriber's account (the caller) */
+	char protocol[8];            /* "http" | "https" */
+	char *endpoint;              /* the URL; owned */
+	bool confirmed;
+	char token[129];             /* the confirmation token (hex) */
+	bool raw_message_delivery;
+	int64_t created;             /* unix seconds */
+};
+void sns_subscription_clear(struct sns_subscription *s);
+typedef int (*store_sns_sub_cb)(void *arg, const struct sns_subscription *s);
+
+/* One claimed delivery (sns_outbox_claim): the outbox row joined with its
+ * subscription as it is now. Valid only during the callback. */
+struct sns_delivery {
+	int64_t id;                  /* the outbox row */
+	const char *message_id;      /* SNS MessageId (a uuid) */
+	const char *type;            /* STORE_SNS_* */
+	const char *topic_arn;
+	const char *subscription_arn;
+	const char *subject;         /* NULL = none */
+	const char *message;
+	int64_t timestamp_ms;        /* SNS's Timestamp: when it was published */
+	int attempts;                /* INCLUDING the one just claimed */
+	const char *protocol, *endpoint, *token;
+	bool raw_message_delivery;
+	const char *signature_version; /* the topic's: "1" or "2" */
+};
+typedef int (*store_sns_claim_cb)(void *arg, const struct sns_delivery *d);
+
 /* ---- the account-level suppression list ------------------------------ */
 
 /* Reasons, as SES v2 spells them. */
@@ -490,6 +548,102 @@ struct store_ops {
 	 * write): 1 changed or already so, 0 no such identity */
 	int (*identity_set_forwarding)(struct store *s, const char *region, const char *account_id,
 				       const char *name, bool enabled, struct err *e);
+
+	/*
+	 * SNS (src/sns/, src/api/act_sns.c). Topic ARNs are unique across
+	 * accounts and regions; the caller checks ownership.
+	 *
+	 * sns_topic_put: insert `t` unless a topic of that ARN exists; 1
+	 * created, 0 existed (left as it was: CreateTopic is idempotent). An
+	 * absent account fails with STORE_ERR_NO_PARENT.
+	 * sns_topic_get: 1 found (out filled, counts too), 0 absent.
+	 * sns_topic_list: the account's topics in `region` ordered by ARN,
+	 * ARNs > after (NULL = start), at most `limit` (<= 0: all).
+	 * sns_topic_set_attributes: replace the attributes JSON; 1 / 0 absent.
+	 * sns_topic_delete: the topic, its subscriptions and their pending
+	 * deliveries; 1 deleted, 0 absent.
+	 */
+	int (*sns_topic_put)(struct store *s, const struct sns_topic *t, struct err *e);
+	int (*sns_topic_get)(struct store *s, const char *arn, struct sns_topic *out,
+			     struct err *e);
+	int (*sns_topic_list)(struct store *s, const char *account_id, const char *region,
+			      const char *after, int limit, store_sns_topic_cb cb, void *arg,
+			      struct err *e);
+	int (*sns_topic_set_attributes)(struct store *s, const char *arn, const char *attributes,
+					struct err *e);
+	int (*sns_topic_delete)(struct store *s, const char *arn, struct err *e);
+	/*
+	 * Subscribe in ONE transaction: when the topic has a subscription with
+	 * sub's protocol and endpoint, *out is that one (nothing new is made),
+	 * else `sub` is inserted and *out is a copy of it; either way, when *out
+	 * is unconfirmed one SubscriptionConfirmation (Message
+	 * `confirm_message`, Timestamp now_ms) is queued in the outbox for it.
+	 * Returns 1 created, 0 existing, -1 (an absent topic:
+	 * STORE_ERR_NO_PARENT). out: sns_subscription_clear.
+	 */
+	int (*sns_subscribe)(struct store *s, const struct sns_subscription *sub,
+			     const char *confirm_message, int64_t now_ms,
+			     struct sns_subscription *out, struct err *e);
+	/* 1 found, 0 absent */
+	int (*sns_sub_get)(struct store *s, const char *arn, struct sns_subscription *out,
+			   struct err *e);
+	/* Confirm the subscription of `topic_arn` holding `token`: 1 confirmed
+	 * now or already (out filled), 0 no such token on that topic. */
+	int (*sns_sub_confirm)(struct store *s, const char *topic_arn, const char *token,
+			       struct sns_subscription *out, struct err *e);
+	/* 1 updated, 0 absent */
+	int (*sns_sub_set_raw)(struct store *s, const char *arn, bool raw, struct err *e);
+	/* the subscription and its pending deliveries; 1 deleted, 0 absent */
+	int (*sns_sub_delete)(struct store *s, const char *arn, struct err *e);
+	/* subscriptions ordered by ARN, ARNs > after (NULL = start), at most
+	 * `limit` (<= 0: all): of topic `topic_arn` when it is not NULL, else
+	 * those whose subscriber is `account_id` in `region` */
+	int (*sns_sub_list)(struct store *s, const char *account_id, const char *region,
+			    const char *topic_arn, const char *after, int limit,
+			    store_sns_sub_cb cb, void *arg, struct err *e);
+	/*
+	 * Publish `message` (and `subject`, NULL = none) to `topic_arn` in its
+	 * own transaction: one Notification outbox row per CONFIRMED
+	 * subscription of the topic at this moment, all with one fresh
+	 * MessageId (a uuid, into msgid_out when it is not NULL, even when the
+	 * topic has no subscription) and Timestamp now_ms, due at once. The
+	 * same as an event's notices (store_event.notices). Returns the number
+	 * of rows written (0 when the topic is gone or has no confirmed
+	 * subscription), or -1.
+	 */
+	int (*sns_publish)(struct store *s, const char *topic_arn, const char *subject,
+			   const char *message, int64_t now_ms, char msgid_out[37], struct err *e);
+	/*
+	 * The deliverer's lease-based claim (as rcpt_claim): up to `limit`
+	 * outbox rows that are queued and due (next_attempt_ms <= now_ms), or
+	 * sending under another owner's ended lease (never the caller's own)
+	 * become sending, leased to `owner` until lease_until_ms, attempts + 1,
+	 * in one transaction; then cb runs per row, oldest due first. Returns
+	 * the number claimed, or -1.
+	 */
+	int (*sns_outbox_claim)(struct store *s, const char *owner, int64_t now_ms,
+				int64_t lease_until_ms, int limit, store_sns_claim_cb cb,
+				void *arg, struct err *e);
+	/* The outcome of a claimed row, only if it is still leased to `owner`:
+	 * next_attempt_ms == 0 deletes it (delivered, or dropped), else it is
+	 * queued again, due then. 1 changed, 0 not ours (any more). */
+	int (*sns_outbox_finish)(struct store *s, const char *owner, int64_t id,
+				 int64_t next_attempt_ms, struct err *e);
+	/* Give back every lease `owner` holds (a restarted server's): sending →
+	 * queued, due at once. Returns the count, or -1. */
+	int (*sns_outbox_release)(struct store *s, const char *owner, struct err *e);
+	/* Rows in the outbox (tests and metrics): all, or of one type when
+	 * `type` is not NULL. */
+	int (*sns_outbox_count)(struct store *s, const char *type, int64_t *out, struct err *e);
+	/* The SNS signing key (one per store): its sealed PKCS#8 PEM (vault.h)
+	 * and its certificate PEM. get: 1 found (sealed_out may be NULL when
+	 * only the certificate is wanted; both malloc'd, caller frees), 0 none.
+	 * put: 1 stored, 0 a key existed already (read it: another process
+	 * won the race). */
+	int (*sns_key_get)(struct store *s, uint8_t **sealed_out, size_t *sealed_len_out,
+			   char **cert_out, struct err *e);
+	int (*sns_key_put)(struct store *s, const uint8_t *sealed, size_t sealed_len,
+			   const char *cert_pem, int64_t now, struct err *e);
 
 	/* 1 when some identity (any region, account) has `domain` as its
 	 * custom MAIL FROM domain and that domain is verified (Success), else 0:

@@ -44,6 +44,7 @@
 
 #include "store/backend.h"
 #include "store/store.h"
+#include "util/codec.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -227,6 +228,53 @@ static const char *const migrations[] = {
 	 "  PRIMARY KEY (region, owner, identity, account_id),"
 	 "  FOREIGN KEY (region, owner, identity)"
 	 "    REFERENCES identities(region, account_id, name) ON DELETE CASCADE) WITHOUT ROWID;"),
+	/* 9: SNS (src/sns/): topics, their subscriptions, the durable outbox
+	 * (one row per delivery to one subscription; deleting a topic deletes
+	 * its subscriptions, deleting a subscription its pending deliveries)
+	 * and the one signing key, sealed, with its certificate */
+	("CREATE TABLE sns_topics ("
+	 "  arn TEXT PRIMARY KEY,"
+	 "  region TEXT NOT NULL,"
+	 "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	 "  name TEXT NOT NULL,"
+	 "  attributes TEXT NOT NULL DEFAULT '{}',"
+	 "  created INTEGER NOT NULL);"
+	 "CREATE INDEX sns_topics_account ON sns_topics(account_id, region, arn);"
+	 "CREATE TABLE sns_subscriptions ("
+	 "  arn TEXT PRIMARY KEY,"
+	 "  topic_arn TEXT NOT NULL REFERENCES sns_topics(arn) ON DELETE CASCADE,"
+	 "  account_id TEXT NOT NULL,"
+	 "  protocol TEXT NOT NULL CHECK (protocol IN ('http', 'https')),"
+	 "  endpoint TEXT NOT NULL,"
+	 "  confirmed INTEGER NOT NULL DEFAULT 0,"
+	 "  token TEXT NOT NULL,"
+	 "  raw_message_delivery INTEGER NOT NULL DEFAULT 0,"
+	 "  created INTEGER NOT NULL,"
+	 "  UNIQUE (topic_arn, protocol, endpoint));"
+	 "CREATE INDEX sns_subscriptions_account ON sns_subscriptions(account_id, arn);"
+	 "CREATE TABLE sns_outbox ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  message_id TEXT NOT NULL,"
+	 "  type TEXT NOT NULL CHECK (type IN ('Notification', 'SubscriptionConfirmation',"
+	 "    'UnsubscribeConfirmation')),"
+	 "  topic_arn TEXT NOT NULL,"
+	 "  subscription_arn TEXT NOT NULL"
+	 "    REFERENCES sns_subscriptions(arn) ON DELETE CASCADE,"
+	 "  subject TEXT,"
+	 "  message TEXT NOT NULL,"
+	 "  timestamp_ms INTEGER NOT NULL,"
+	 "  attempts INTEGER NOT NULL DEFAULT 0,"
+	 "  next_attempt_ms INTEGER NOT NULL,"
+	 "  lease_owner TEXT,"
+	 "  lease_until INTEGER NOT NULL DEFAULT 0,"
+	 "  state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sending')));"
+	 "CREATE INDEX sns_outbox_due ON sns_outbox(state, next_attempt_ms);"
+	 "CREATE INDEX sns_outbox_sub ON sns_outbox(subscription_arn);"
+	 "CREATE TABLE sns_keys ("
+	 "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	 "  sealed BLOB NOT NULL,"
+	 "  cert TEXT NOT NULL,"
+	 "  created INTEGER NOT NULL);"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -297,6 +345,30 @@ enum sid {
 	S_NOTIFY_GET,
 	S_NOTIFY_LIST,
 	S_ID_FORWARD,
+	S_SNS_TOPIC_INS,
+	S_SNS_TOPIC_GET,
+	S_SNS_TOPIC_LIST,
+	S_SNS_TOPIC_ATTRS,
+	S_SNS_TOPIC_DEL,
+	S_SNS_SUB_INS,
+	S_SNS_SUB_FIND,
+	S_SNS_SUB_GET,
+	S_SNS_SUB_CONFIRM,
+	S_SNS_SUB_BY_TOKEN,
+	S_SNS_SUB_RAW,
+	S_SNS_SUB_DEL,
+	S_SNS_SUB_LIST_TOPIC,
+	S_SNS_SUB_LIST_ACC,
+	S_SNS_OUT_PUBLISH,
+	S_SNS_OUT_CONFIRM,
+	S_SNS_OUT_DUE,
+	S_SNS_OUT_LEASE,
+	S_SNS_OUT_DONE,
+	S_SNS_OUT_RETRY,
+	S_SNS_OUT_RELEASE,
+	S_SNS_OUT_COUNT,
+	S_SNS_KEY_GET,
+	S_SNS_KEY_PUT,
 	S_COUNT
 };
 
@@ -325,6 +397,14 @@ enum sid {
 #define NOTIFY_COLS                                                                          \
 	"region, owner, identity, account_id, bounce_topic, complaint_topic, delivery_topic,"    \
 	" headers_bounce, headers_complaint, headers_delivery"
+
+#define SNS_TOPIC_COLS                                                                       \
+	"arn, region, account_id, name, attributes, created,"                                  \
+	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed),"  \
+	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND NOT confirmed)"
+#define SNS_SUB_COLS                                                                         \
+	"arn, topic_arn, account_id, protocol, endpoint, confirmed, token,"                    \
+	" raw_message_delivery, created"
 
 static const char *const sql[S_COUNT] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -525,6 +605,60 @@ static const char *const sql[S_COUNT] = {
 			  " AND owner = ?2 AND identity = ?3 ORDER BY account_id",
 	[S_ID_FORWARD] = "UPDATE identities SET forwarding_enabled = ?4"
 			 " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_SNS_TOPIC_INS] = "INSERT INTO sns_topics (arn, region, account_id, name, attributes, created)"
+			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (arn) DO NOTHING",
+	[S_SNS_TOPIC_GET] = "SELECT " SNS_TOPIC_COLS " FROM sns_topics t WHERE arn = ?1",
+	[S_SNS_TOPIC_LIST] = "SELECT " SNS_TOPIC_COLS " FROM sns_topics t WHERE account_id = ?1"
+			     " AND region = ?2 AND (?3 IS NULL OR arn > ?3) ORDER BY arn LIMIT ?4",
+	[S_SNS_TOPIC_ATTRS] = "UPDATE sns_topics SET attributes = ?2 WHERE arn = ?1",
+	[S_SNS_TOPIC_DEL] = "DELETE FROM sns_topics WHERE arn = ?1",
+	[S_SNS_SUB_INS] = "INSERT INTO sns_subscriptions (" SNS_SUB_COLS ")"
+			  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[S_SNS_SUB_FIND] = "SELECT " SNS_SUB_COLS " FROM sns_subscriptions WHERE topic_arn = ?1"
+			   " AND protocol = ?2 AND endpoint = ?3",
+	[S_SNS_SUB_GET] = "SELECT " SNS_SUB_COLS " FROM sns_subscriptions WHERE arn = ?1",
+	[S_SNS_SUB_CONFIRM] = "UPDATE sns_subscriptions SET confirmed = 1 WHERE topic_arn = ?1"
+			      " AND token = ?2",
+	[S_SNS_SUB_BY_TOKEN] = "SELECT " SNS_SUB_COLS " FROM sns_subscriptions WHERE topic_arn = ?1"
+			       " AND token = ?2",
+	[S_SNS_SUB_RAW] = "UPDATE sns_subscriptions SET raw_message_delivery = ?2 WHERE arn = ?1",
+	[S_SNS_SUB_DEL] = "DELETE FROM sns_subscriptions WHERE arn = ?1",
+	[S_SNS_SUB_LIST_TOPIC] = "SELECT " SNS_SUB_COLS " FROM sns_subscriptions WHERE topic_arn = ?1"
+				 " AND (?2 IS NULL OR arn > ?2) ORDER BY arn LIMIT ?3",
+	[S_SNS_SUB_LIST_ACC] = "SELECT " SNS_SUB_COLS " FROM sns_subscriptions WHERE account_id = ?1"
+			       " AND topic_arn LIKE ('arn:aws:sns:' || ?4 || ':%')"
+			       " AND (?2 IS NULL OR arn > ?2) ORDER BY arn LIMIT ?3",
+	[S_SNS_OUT_PUBLISH] = "INSERT INTO sns_outbox (message_id, type, topic_arn, subscription_arn,"
+			      " subject, message, timestamp_ms, next_attempt_ms)"
+			      " SELECT ?1, 'Notification', topic_arn, arn, ?3, ?4, ?5, ?5"
+			      " FROM sns_subscriptions WHERE topic_arn = ?2 AND confirmed = 1"
+			      " ORDER BY arn",
+	[S_SNS_OUT_CONFIRM] = "INSERT INTO sns_outbox (message_id, type, topic_arn, subscription_arn,"
+			      " subject, message, timestamp_ms, next_attempt_ms)"
+			      " VALUES (?1, 'SubscriptionConfirmation', ?2, ?3, NULL, ?4, ?5, ?5)",
+	[S_SNS_OUT_DUE] = "SELECT o.id, o.message_id, o.type, o.topic_arn, o.subscription_arn,"
+			  " o.subject, o.message, o.timestamp_ms, o.attempts + 1, s.protocol,"
+			  " s.endpoint, s.token, s.raw_message_delivery,"
+			  " coalesce(json_extract(t.attributes, '$.SignatureVersion'), '1')"
+			  " FROM sns_outbox o JOIN sns_subscriptions s ON s.arn = o.subscription_arn"
+			  " JOIN sns_topics t ON t.arn = s.topic_arn"
+			  " WHERE (o.state = 'queued' AND o.next_attempt_ms <= ?2)"
+			  " OR (o.state = 'sending' AND o.lease_until <= ?2 AND o.lease_owner IS NOT ?1)"
+			  " ORDER BY o.next_attempt_ms, o.id LIMIT ?3",
+	[S_SNS_OUT_LEASE] = "UPDATE sns_outbox SET state = 'sending', lease_owner = ?2,"
+			    " lease_until = ?3, attempts = attempts + 1 WHERE id = ?1",
+	[S_SNS_OUT_DONE] = "DELETE FROM sns_outbox WHERE id = ?1 AND state = 'sending'"
+			   " AND lease_owner = ?2",
+	[S_SNS_OUT_RETRY] = "UPDATE sns_outbox SET state = 'queued', lease_owner = NULL,"
+			    " lease_until = 0, next_attempt_ms = ?3"
+			    " WHERE id = ?1 AND state = 'sending' AND lease_owner = ?2",
+	[S_SNS_OUT_RELEASE] = "UPDATE sns_outbox SET state = 'queued', lease_owner = NULL,"
+			      " lease_until = 0, next_attempt_ms = 0"
+			      " WHERE state = 'sending' AND lease_owner = ?1",
+	[S_SNS_OUT_COUNT] = "SELECT count(*) FROM sns_outbox WHERE ?1 IS NULL OR type = ?1",
+	[S_SNS_KEY_GET] = "SELECT sealed, cert FROM sns_keys WHERE id = 1",
+	[S_SNS_KEY_PUT] = "INSERT INTO sns_keys (id, sealed, cert, created) VALUES (1, ?1, ?2, ?3)"
+			  " ON CONFLICT (id) DO NOTHING",
 	[S_MF_KNOWN] = "SELECT EXISTS (SELECT 1 FROM identities WHERE mail_from_domain = lower(?1)"
 		       " AND mail_from_status = 'Success')",
 };
@@ -1798,7 +1932,11 @@ rcpts_insert(struct sq *q, const struct store_message *m, struct err *e)
 	return r;
 }
 
-/* Inside the caller's transaction: one events row. */
+static int outbox_publish(struct sq *q, const char *topic_arn, const char *subject,
+			  const char *message, int64_t now_ms, char msgid_out[37], struct err *e);
+
+/* Inside the caller's transaction: one events row, its count, its
+ * suppression and its notices (outbox_publish). */
 static int
 event_write(struct sq *q, const struct store_event *ev, struct err *e)
 {
@@ -1829,6 +1967,10 @@ event_write(struct sq *q, const struct store_event *ev, struct err *e)
 		r = step(q, st, e);
 		release(st);
 	}
+	/* the notices ride on the event: published in its transaction */
+	for (size_t i = 0; r >= 0 && i < ev->nnotices; i++)
+		r = outbox_publish(q, ev->notices[i].topic_arn, ev->notices[i].subject,
+				   ev->notices[i].message, ev->ts_ms, NULL, e);
 	return r < 0 ? -1 : 0;
 }
 
@@ -2392,6 +2534,542 @@ sq_event_list(struct store *s, const char *message_id, store_event_cb cb, void *
 	return r < 0 ? -1 : 0;
 }
 
+/* ---- SNS: topics, subscriptions, the outbox, the signing key ------------ */
+
+/* A fresh version-4 uuid, lower-case, as SNS writes MessageIds. */
+static void
+sns_uuid(char out[37])
+{
+	uint8_t r[16];
+	char hex[33];
+
+	random_bytes(r, sizeof(r));
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	hex_encode(r, sizeof(r), hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
+/*
+ * Inside the caller's transaction: one Notification row per confirmed
+ * subscription of `topic_arn` (none when the topic is gone: its
+ * subscriptions went with it), one MessageId for all. Returns the number of
+ * rows written, or -1.
+ */
+static int
+outbox_publish(struct sq *q, const char *topic_arn, const char *subject, const char *message,
+	       int64_t now_ms, char msgid_out[37], struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, S_SNS_OUT_PUBLISH, e);
+	char id[37];
+	int r;
+
+	if (st == NULL)
+		return -1;
+	sns_uuid(id);
+	if (msgid_out != NULL)
+		memcpy(msgid_out, id, sizeof(id));
+	if (bt(st, 1, id) | bt(st, 2, topic_arn) | bt(st, 3, subject) | bt(st, 4, message) |
+	    bi(st, 5, now_ms))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	release(st);
+	return r < 0 ? -1 : sqlite3_changes(q->db);
+}
+
+static int
+sq_sns_publish(struct store *s, const char *topic_arn, const char *subject, const char *message,
+	       int64_t now_ms, char msgid_out[37], struct err *e)
+{
+	struct sq *q = sq_of(s);
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	return tx_end_data(q, outbox_publish(q, topic_arn, subject, message, now_ms, msgid_out, e),
+			   e);
+}
+
+static void
+read_sns_topic(sqlite3_stmt *st, struct sns_topic *t)
+{
+	memset(t, 0, sizeof(*t));
+	col_copy(st, 0, t->arn, sizeof(t->arn));
+	col_copy(st, 1, t->region, sizeof(t->region));
+	col_copy(st, 2, t->account_id, sizeof(t->account_id));
+	col_copy(st, 3, t->name, sizeof(t->name));
+	t->attributes = col_dup(st, 4);
+	t->created = sqlite3_column_int64(st, 5);
+	t->confirmed = sqlite3_column_int64(st, 6);
+	t->pending = sqlite3_column_int64(st, 7);
+}
+
+static void
+read_sns_sub(sqlite3_stmt *st, struct sns_subscription *u)
+{
+	memset(u, 0, sizeof(*u));
+	col_copy(st, 0, u->arn, sizeof(u->arn));
+	col_copy(st, 1, u->topic_arn, sizeof(u->topic_arn));
+	col_copy(st, 2, u->account_id, sizeof(u->account_id));
+	col_copy(st, 3, u->protocol, sizeof(u->protocol));
+	u->endpoint = col_dup(st, 4);
+	u->confirmed = sqlite3_column_int(st, 5) != 0;
+	col_copy(st, 6, u->token, sizeof(u->token));
+	u->raw_message_delivery = sqlite3_column_int(st, 7) != 0;
+	u->created = sqlite3_column_int64(st, 8);
+}
+
+static int
+sq_sns_topic_put(struct store *s, const struct sns_topic *t, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_SNS_TOPIC_INS, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, t->arn) | bt(st, 2, t->region) | bt(st, 3, t->account_id) |
+	    bt(st, 4, t->name) | bt(st, 5, t->attributes != NULL ? t->attributes : "{}") |
+	    bi(st, 6, t->created)) {
+		bind_fail(q, st, e);
+		return tx_end(q, -1, e);
+	}
+	r = step(q, st, e);
+	release(st);
+	return tx_end(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+}
+
+/* One row by a single text key into a struct: 1, 0, -1. */
+static int
+get_one(struct sq *q, enum sid id, const char *k1, const char *k2,
+	void (*read)(sqlite3_stmt *, void *), void *out, struct err *e)
+{
+	sqlite3_stmt *st = stmt(q, id, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, k1) | (k2 != NULL ? bt(st, 2, k2) : 0))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		read(st, out);
+	release(st);
+	return r;
+}
+
+static void
+read_topic_v(sqlite3_stmt *st, void *out)
+{
+	read_sns_topic(st, out);
+}
+
+static void
+read_sub_v(sqlite3_stmt *st, void *out)
+{
+	read_sns_sub(st, out);
+}
+
+static int
+sq_sns_topic_get(struct store *s, const char *arn, struct sns_topic *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(sq_of(s), S_SNS_TOPIC_GET, arn, NULL, read_topic_v, out, e);
+}
+
+static int
+sq_sns_topic_list(struct store *s, const char *account_id, const char *region, const char *after,
+		  int limit, store_sns_topic_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_SNS_TOPIC_LIST, e);
+	struct sns_topic *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, account_id) | bt(st, 2, region) | bt(st, 3, after) |
+	    bi(st, 4, limit > 0 ? limit : -1))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_sns_topic(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		sns_topic_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+/* A one-statement write keyed by text (plus an optional text or int), in
+ * its own transaction: 1 changed a row, 0 none. */
+static int
+write_one(struct sq *q, enum sid id, const char *k1, const char *t2, int64_t i2, bool use_int,
+	  struct err *e)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, id, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, k1) | (use_int ? bi(st, 2, i2) : t2 != NULL ? bt(st, 2, t2) : 0)) {
+		bind_fail(q, st, e);
+		return tx_end(q, -1, e);
+	}
+	r = step(q, st, e);
+	release(st);
+	return tx_end(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+}
+
+static int
+sq_sns_topic_set_attributes(struct store *s, const char *arn, const char *attributes,
+			    struct err *e)
+{
+	return write_one(sq_of(s), S_SNS_TOPIC_ATTRS, arn, attributes, 0, false, e);
+}
+
+static int
+sq_sns_topic_delete(struct store *s, const char *arn, struct err *e)
+{
+	return write_one(sq_of(s), S_SNS_TOPIC_DEL, arn, NULL, 0, false, e);
+}
+
+static int
+sq_sns_sub_set_raw(struct store *s, const char *arn, bool raw, struct err *e)
+{
+	return write_one(sq_of(s), S_SNS_SUB_RAW, arn, NULL, raw ? 1 : 0, true, e);
+}
+
+static int
+sq_sns_sub_delete(struct store *s, const char *arn, struct err *e)
+{
+	return write_one(sq_of(s), S_SNS_SUB_DEL, arn, NULL, 0, false, e);
+}
+
+static int
+sq_sns_sub_get(struct store *s, const char *arn, struct sns_subscription *out, struct err *e)
+{
+	memset(out, 0, sizeof(*out));
+	return get_one(sq_of(s), S_SNS_SUB_GET, arn, NULL, read_sub_v, out, e);
+}
+
+static int
+sq_sns_subscribe(struct store *s, const struct sns_subscription *sub, const char *confirm_message,
+		 int64_t now_ms, struct sns_subscription *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	char id[37];
+	int r, created = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_SNS_SUB_FIND, e)) == NULL)
+		goto fail;
+	if (bt(st, 1, sub->topic_arn) | bt(st, 2, sub->protocol) | bt(st, 3, sub->endpoint)) {
+		bind_fail(q, st, e);
+		goto fail;
+	}
+	r = step(q, st, e);
+	if (r == 1)
+		read_sns_sub(st, out);
+	release(st);
+	if (r < 0)
+		goto fail;
+	if (r == 0) {
+		if ((st = stmt(q, S_SNS_SUB_INS, e)) == NULL)
+			goto fail;
+		if (bt(st, 1, sub->arn) | bt(st, 2, sub->topic_arn) | bt(st, 3, sub->account_id) |
+		    bt(st, 4, sub->protocol) | bt(st, 5, sub->endpoint) |
+		    bi(st, 6, sub->confirmed) | bt(st, 7, sub->token) |
+		    bi(st, 8, sub->raw_message_delivery) | bi(st, 9, sub->created)) {
+			bind_fail(q, st, e);
+			goto fail;
+		}
+		r = step(q, st, e);
+		release(st);
+		if (r < 0)
+			goto fail;
+		*out = *sub;
+		out->endpoint = xstrdup(sub->endpoint);
+		created = 1;
+	}
+	if (!out->confirmed) {
+		if ((st = stmt(q, S_SNS_OUT_CONFIRM, e)) == NULL)
+			goto fail;
+		sns_uuid(id);
+		if (bt(st, 1, id) | bt(st, 2, out->topic_arn) | bt(st, 3, out->arn) |
+		    bt(st, 4, confirm_message) | bi(st, 5, now_ms)) {
+			bind_fail(q, st, e);
+			goto fail;
+		}
+		r = step(q, st, e);
+		release(st);
+		if (r < 0)
+			goto fail;
+	}
+	if (tx_end(q, created, e) < 0) {
+		sns_subscription_clear(out);
+		return -1;
+	}
+	return created;
+fail:
+	sns_subscription_clear(out);
+	return tx_end(q, -1, e);
+}
+
+static int
+sq_sns_sub_confirm(struct store *s, const char *topic_arn, const char *token,
+		   struct sns_subscription *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_SNS_SUB_CONFIRM, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, topic_arn) | bt(st, 2, token)) {
+		bind_fail(q, st, e);
+		return tx_end(q, -1, e);
+	}
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = get_one(q, S_SNS_SUB_BY_TOKEN, topic_arn, token, read_sub_v, out, e);
+	if ((r = tx_end(q, r, e)) <= 0)
+		sns_subscription_clear(out);
+	return r;
+}
+
+static int
+sq_sns_sub_list(struct store *s, const char *account_id, const char *region,
+		const char *topic_arn, const char *after, int limit, store_sns_sub_cb cb, void *arg,
+		struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, topic_arn != NULL ? S_SNS_SUB_LIST_TOPIC : S_SNS_SUB_LIST_ACC, e);
+	struct sns_subscription *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, topic_arn != NULL ? topic_arn : account_id) | bt(st, 2, after) |
+	    bi(st, 3, limit > 0 ? limit : -1) | (topic_arn == NULL ? bt(st, 4, region) : 0))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_sns_sub(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		sns_subscription_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+/* A claimed row copied out of its statement (the strings are owned). */
+struct sns_row {
+	struct sns_delivery d;
+	char *s[11];
+};
+
+static int
+sq_sns_outbox_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_until_ms,
+		    int limit, store_sns_claim_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	struct sns_row *v = NULL;
+	size_t n = 0, i;
+	int r;
+
+	if (limit <= 0)
+		return 0;
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_SNS_OUT_DUE, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, owner) | bi(st, 2, now_ms) | bi(st, 3, limit)) {
+		bind_fail(q, st, e);
+		return tx_end_data(q, -1, e);
+	}
+	v = xcalloc((size_t)limit, sizeof(*v));
+	while ((r = step(q, st, e)) == 1 && n < (size_t)limit) {
+		struct sns_row *w = &v[n++];
+		static const int text_cols[] = {1, 2, 3, 4, 5, 6, 9, 10, 11, 13};
+		for (size_t k = 0; k < sizeof(text_cols) / sizeof(text_cols[0]); k++)
+			w->s[k] = col_dup(st, text_cols[k]);
+		w->d.id = sqlite3_column_int64(st, 0);
+		w->d.message_id = w->s[0];
+		w->d.type = w->s[1];
+		w->d.topic_arn = w->s[2];
+		w->d.subscription_arn = w->s[3];
+		w->d.subject = w->s[4];
+		w->d.message = w->s[5] != NULL ? w->s[5] : "";
+		w->d.timestamp_ms = sqlite3_column_int64(st, 7);
+		w->d.attempts = sqlite3_column_int(st, 8);
+		w->d.protocol = w->s[6];
+		w->d.endpoint = w->s[7];
+		w->d.token = w->s[8];
+		w->d.raw_message_delivery = sqlite3_column_int(st, 12) != 0;
+		w->d.signature_version = w->s[9] != NULL ? w->s[9] : "1";
+	}
+	release(st);
+	for (i = 0; r >= 0 && i < n; i++) {
+		if ((st = stmt(q, S_SNS_OUT_LEASE, e)) == NULL) {
+			r = -1;
+			break;
+		}
+		if (bi(st, 1, v[i].d.id) | bt(st, 2, owner) | bi(st, 3, lease_until_ms)) {
+			r = bind_fail(q, st, e);
+			break;
+		}
+		r = step(q, st, e);
+		release(st);
+	}
+	r = tx_end_data(q, r < 0 ? -1 : (int)n, e);
+	for (i = 0; r > 0 && i < n; i++)
+		if (cb(arg, &v[i].d) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		for (size_t k = 0; k < sizeof(v[i].s) / sizeof(v[i].s[0]); k++)
+			free(v[i].s[k]);
+	free(v);
+	return r;
+}
+
+static int
+sq_sns_outbox_finish(struct store *s, const char *owner, int64_t id, int64_t next_attempt_ms,
+		     struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, next_attempt_ms == 0 ? S_SNS_OUT_DONE : S_SNS_OUT_RETRY, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bi(st, 1, id) | bt(st, 2, owner) | (next_attempt_ms != 0 ? bi(st, 3, next_attempt_ms) : 0)) {
+		bind_fail(q, st, e);
+		return tx_end_data(q, -1, e);
+	}
+	r = step(q, st, e);
+	release(st);
+	return tx_end_data(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+}
+
+static int
+sq_sns_outbox_release(struct store *s, const char *owner, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_SNS_OUT_RELEASE, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, owner)) {
+		bind_fail(q, st, e);
+		return tx_end_data(q, -1, e);
+	}
+	r = step(q, st, e);
+	release(st);
+	return tx_end_data(q, r < 0 ? -1 : sqlite3_changes(q->db), e);
+}
+
+static int
+sq_sns_outbox_count(struct store *s, const char *type, int64_t *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_SNS_OUT_COUNT, e);
+	int r;
+
+	*out = 0;
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, type))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1)
+		*out = sqlite3_column_int64(st, 0);
+	release(st);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_sns_key_get(struct store *s, uint8_t **sealed_out, size_t *sealed_len_out, char **cert_out,
+	       struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_SNS_KEY_GET, e);
+	int r;
+
+	if (sealed_out != NULL)
+		*sealed_out = NULL;
+	if (sealed_len_out != NULL)
+		*sealed_len_out = 0;
+	*cert_out = NULL;
+	if (st == NULL)
+		return -1;
+	r = step(q, st, e);
+	if (r == 1) {
+		size_t len;
+		if (sealed_out != NULL) {
+			*sealed_out = col_blob(st, 0, &len);
+			if (sealed_len_out != NULL)
+				*sealed_len_out = len;
+		}
+		*cert_out = col_dup(st, 1);
+	}
+	release(st);
+	return r;
+}
+
+static int
+sq_sns_key_put(struct store *s, const uint8_t *sealed, size_t sealed_len, const char *cert_pem,
+	       int64_t now, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_SNS_KEY_PUT, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bb(st, 1, sealed, sealed_len) | bt(st, 2, cert_pem) | bi(st, 3, now)) {
+		bind_fail(q, st, e);
+		return tx_end_data(q, -1, e);
+	}
+	r = step(q, st, e);
+	release(st);
+	return tx_end_data(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+}
+
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
 	.account_create = sq_account_create,
@@ -2436,6 +3114,24 @@ static const struct store_ops sqlite_ops = {
 	.notify_get = sq_notify_get,
 	.notify_list = sq_notify_list,
 	.identity_set_forwarding = sq_identity_set_forwarding,
+	.sns_topic_put = sq_sns_topic_put,
+	.sns_topic_get = sq_sns_topic_get,
+	.sns_topic_list = sq_sns_topic_list,
+	.sns_topic_set_attributes = sq_sns_topic_set_attributes,
+	.sns_topic_delete = sq_sns_topic_delete,
+	.sns_subscribe = sq_sns_subscribe,
+	.sns_sub_get = sq_sns_sub_get,
+	.sns_sub_confirm = sq_sns_sub_confirm,
+	.sns_sub_set_raw = sq_sns_sub_set_raw,
+	.sns_sub_delete = sq_sns_sub_delete,
+	.sns_sub_list = sq_sns_sub_list,
+	.sns_publish = sq_sns_publish,
+	.sns_outbox_claim = sq_sns_outbox_claim,
+	.sns_outbox_finish = sq_sns_outbox_finish,
+	.sns_outbox_release = sq_sns_outbox_release,
+	.sns_outbox_count = sq_sns_outbox_count,
+	.sns_key_get = sq_sns_key_get,
+	.sns_key_put = sq_sns_key_put,
 	.message_list = sq_message_list,
 	.message_get = sq_message_get,
 	.message_delete = sq_message_delete,
