@@ -710,3 +710,113 @@ template_escape_html(struct buf *out, const char *s, size_t n)
 	}
 	return buf_append(out, s + run, n - run);
 }
+
+/* ---- a template's parts ----------------------------------------------------- */
+
+static const char *const part_names[3] = {"SubjectPart", "TextPart", "HtmlPart"};
+
+void
+template_rendered_clear(struct template_rendered *r)
+{
+	if (r == NULL)
+		return;
+	free(r->subject);
+	free(r->text);
+	free(r->html);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+template_check_parts(const struct template_parts *p, struct err *e)
+{
+	const char *v[3] = {p->subject, p->text, p->html};
+	size_t total = 0;
+
+	for (int i = 0; i < 3; i++) {
+		struct template *t;
+		if (v[i] == NULL)
+			continue;
+		total += strlen(v[i]);
+		if (template_compile(v[i], strlen(v[i]), &t, e) != 0) {
+			char msg[sizeof(e->message)];
+			snprintf(msg, sizeof(msg), "%s", e->message);
+			return err_set(e, 400, "InvalidTemplate", "%s: %.900s", part_names[i], msg);
+		}
+		template_free(t);
+	}
+	if (total > TEMPLATE_MAX_BYTES)
+		return err_set(e, 400, "InvalidTemplate",
+			       "The template is %zu bytes long; the limit is %d bytes.", total,
+			       TEMPLATE_MAX_BYTES);
+	return 0;
+}
+
+static json_t *
+load_object(const char *s, size_t n, const char *what, struct err *e)
+{
+	json_error_t je;
+	json_t *j;
+
+	if (n > TEMPLATE_MAX_DATA) {
+		err_set(e, 400, "InvalidRenderingParameter",
+			"%s is %zu bytes long; the limit is %d bytes.", what, n, TEMPLATE_MAX_DATA);
+		return NULL;
+	}
+	if ((j = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+		err_set(e, 400, "InvalidRenderingParameter", "%s is not valid JSON: %s (position %d).",
+			what, je.text, je.position);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		err_set(e, 400, "InvalidRenderingParameter", "%s must be a JSON object.", what);
+		return NULL;
+	}
+	return j;
+}
+
+int
+template_render_parts(const struct template_parts *p, const char *defaults, const char *data,
+		      size_t len, struct template_rendered *out, struct err *e)
+{
+	const char *v[3] = {p->subject, p->text, p->html};
+	char **o[3] = {&out->subject, &out->text, &out->html};
+	json_t *d, *def = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if ((d = load_object(data, len, "Template data", e)) == NULL)
+		return -1;
+	if (defaults != NULL) {
+		if ((def = load_object(defaults, strlen(defaults), "Default template data", e)) ==
+		    NULL) {
+			json_decref(d);
+			return -1;
+		}
+		json_object_update_missing(d, def);
+		json_decref(def);
+	}
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		struct template *t;
+		struct buf b;
+		if (v[i] == NULL)
+			continue;
+		if ((rc = template_compile(v[i], strlen(v[i]), &t, e)) != 0)
+			break;
+		buf_init(&b, 0);
+		rc = template_render(t, d, i == 2 ? TEMPLATE_HTML : TEMPLATE_PLAIN, &b, e);
+		template_free(t);
+		if (rc == 0 && memchr(b.data != NULL ? b.data : "", '\0', b.len) != NULL)
+			rc = err_set(e, 400, "InvalidRenderingParameter",
+				     "The rendered %s holds a NUL character.", part_names[i]);
+		if (rc == 0) {
+			buf_putc(&b, '\0');
+			*o[i] = buf_steal(&b, NULL);
+		}
+		buf_free(&b);
+	}
+	json_decref(d);
+	if (rc != 0)
+		template_rendered_clear(out);
+	return rc;
+}

@@ -60,6 +60,41 @@ void template_free(struct template *t);
 int template_render(const struct template *t, const json_t *data, enum template_mode mode,
 		    struct buf *out, struct err *e);
 
+/*
+ * A stored template's parts, as SES's Template shape has them (NULL: the
+ * part is absent), and the same parts rendered (malloc'd; NULL where the
+ * template has no such part). What CreateTemplate/UpdateTemplate,
+ * TestRenderTemplate, SendTemplatedEmail and SendBulkTemplatedEmail (and
+ * v2's EmailTemplate actions) share.
+ */
+#define TEMPLATE_MAX_DATA 262144 /* bytes of TemplateData (botocore's max) */
+
+struct template_parts {
+	const char *subject, *text, *html;
+};
+struct template_rendered {
+	char *subject, *text, *html;
+};
+/* NULL and a cleared struct are fine. */
+void template_rendered_clear(struct template_rendered *r);
+
+/* Every part compiles and together they are at most TEMPLATE_MAX_BYTES:
+ * 0, or -1 with InvalidTemplate naming the part ("SubjectPart: …"). */
+int template_check_parts(const struct template_parts *p, struct err *e);
+
+/*
+ * Render the parts (subject and text plain, html HTML-escaped) against the
+ * JSON object `data` (len bytes), with the members of the JSON object
+ * `defaults` (NULL: none) for names `data` lacks — SendBulkTemplatedEmail's
+ * DefaultTemplateData under a destination's ReplacementTemplateData. 0 with
+ * *out filled, or -1 with e filled and *out cleared: InvalidRenderingParameter
+ * (not a JSON object, longer than TEMPLATE_MAX_DATA), TEMPLATE_ERR_MISSING,
+ * InvalidTemplate (a part that does not compile).
+ */
+int template_render_parts(const struct template_parts *p, const char *defaults,
+			  const char *data, size_t len, struct template_rendered *out,
+			  struct err *e);
+
 /* Append s[0..n) HTML-escaped as Handlebars escapes it: & < > " ' ` =. */
 int template_escape_html(struct buf *out, const char *s, size_t n);
 

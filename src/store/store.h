@@ -210,6 +210,8 @@ typedef int (*store_message_cb)(void *arg, const struct store_message *m);
 #define STORE_EV_DELAY "DeliveryDelay"
 #define STORE_EV_COMPLAINT "Complaint"
 #define STORE_EV_REJECT "Reject"
+#define STORE_EV_RENDERING_FAILURE "RenderingFailure" /* recipient NULL; detail
+							 * {"templateName", "errorMessage"} */
 
 /* A notification published with an event: SNS's Subject (NULL = none) and
  * Message for one topic. */
