@@ -1056,8 +1056,7 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 			ev_msg[k] = i;
 			k++;
 			first = k;
-			snprintf(v[i].transport, sizeof(v[i].transport), "%s",
-				 q->transport->ops->name);
+			/* no transport ever had it: it is in no inbox */
 			snprintf(v[i].status, sizeof(v[i].status), "%s", STORE_MSG_FAILED);
 			v[i].delivered_ms = now_ms;
 			continue;
