@@ -762,7 +762,7 @@ load_object(const char *s, size_t n, const char *what, struct err *e)
 			"%s is %zu bytes long; the limit is %d bytes.", what, n, TEMPLATE_MAX_DATA);
 		return NULL;
 	}
-	if ((j = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je)) == NULL) {
+	if ((j = json_loadb(s, n, 0, &je)) == NULL) {
 		err_set(e, 400, "InvalidRenderingParameter", "%s is not valid JSON: %s (position %d).",
 			what, je.text, je.position);
 		return NULL;

@@ -11,6 +11,7 @@
  */
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,5 +57,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_free(&plain);
 	json_decref(d);
 	template_free(t);
+
+	/* the same through the parts API, with the data as text (JSON parsing,
+	 * the defaults merge): the template is every part, and the defaults */
+	if (nul != NULL) {
+		char *tpl = strndup(s, tn);
+		char *txt = strndup(nul + 1, size - tn - 1);
+		struct template_parts p = {tpl, tpl, tpl};
+		struct template_rendered r = {0};
+		struct err e3 = {0};
+		if (template_check_parts(&p, &e3) == 0 &&
+		    template_render_parts(&p, "{\"d\": [1, {\"x\": \"<\"}]}", txt, strlen(txt), &r,
+					  &e3) == 0 &&
+		    (r.subject == NULL || r.text == NULL || r.html == NULL ||
+		     strcmp(r.subject, r.text) != 0))
+			abort(); /* every part rendered, subject and text alike */
+		template_rendered_clear(&r);
+		free(tpl);
+		free(txt);
+	}
 	return 0;
 }

@@ -360,3 +360,24 @@ def test_delegate_without_templated_action_refused(sesame):
     assert (code, status) == ("AccessDenied", 403)
     assert "ses:SendTemplatedEmail" in msg
     assert messages(sesame) == []
+
+
+def test_clean_shutdown_after_every_path(sesame):
+    """Under integration-asan a leak in any template path fails the exit."""
+    _, _, ses = owner(sesame)
+    ses.create_template(Template=WELCOME)
+    ses.test_render_template(TemplateName="welcome", TemplateData=json.dumps(DATA))
+    err_of(lambda: ses.test_render_template(TemplateName="welcome", TemplateData="{}"))
+    ses.send_templated_email(Source=f"shop@{DOMAIN}", Destination={"ToAddresses": ["a@dest.test"]},
+                             Template="welcome", TemplateData=json.dumps(DATA))
+    ses.send_templated_email(Source=f"shop@{DOMAIN}", Destination={"ToAddresses": ["a@dest.test"]},
+                             Template="welcome", TemplateData="{}")
+    ses.send_bulk_templated_email(
+        Source=f"shop@{DOMAIN}", Template="welcome", DefaultTemplateData=json.dumps(DATA),
+        Destinations=[{"Destination": {"ToAddresses": ["b@dest.test"]}},
+                      {"Destination": {"ToAddresses": ["bad"]}},
+                      {"Destination": {"ToAddresses": ["c@dest.test"]},
+                       "ReplacementTemplateData": "{bad json"}])
+    ses.list_templates(MaxItems=1)
+    ses.delete_template(TemplateName="welcome")
+    assert sesame.stop() == 0

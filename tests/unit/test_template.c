@@ -341,6 +341,80 @@ test_bytes(void **state)
 	json_decref(d);
 }
 
+/* The parts API: compile checks naming the part, defaults under data,
+ * escaping only in the HTML part, data errors. */
+static void
+test_parts(void **state)
+{
+	struct template_parts p = {"Hi {{name}}", "T {{name}} {{shop}}", "<b>{{name}}</b>"};
+	struct template_rendered r = {0};
+	struct err e = {0};
+	const char *data = "{\"name\": \"<A>\"}";
+
+	assert_int_equal(template_check_parts(&p, &e), 0);
+	assert_int_equal(template_render_parts(&p, "{\"shop\": \"S\", \"name\": \"no\"}", data,
+					       strlen(data), &r, &e),
+			 0);
+	assert_string_equal(r.subject, "Hi <A>");
+	assert_string_equal(r.text, "T <A> S");
+	assert_string_equal(r.html, "<b>&lt;A&gt;</b>");
+	template_rendered_clear(&r);
+	template_rendered_clear(&r);
+
+	/* without the defaults, shop is missing */
+	assert_int_equal(template_render_parts(&p, NULL, data, strlen(data), &r, &e), -1);
+	assert_string_equal(e.code, TEMPLATE_ERR_MISSING);
+	assert_string_equal(e.message, "Attribute 'shop' is not present in the rendering data.");
+	assert_null(r.subject);
+
+	/* absent parts stay absent */
+	struct template_parts only = {NULL, "x", NULL};
+	assert_int_equal(template_render_parts(&only, NULL, "{}", 2, &r, &e), 0);
+	assert_null(r.subject);
+	assert_string_equal(r.text, "x");
+	assert_null(r.html);
+	template_rendered_clear(&r);
+
+	/* data that is not a JSON object */
+	static const char *const bad[] = {"", "{", "[1]", "\"s\""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(template_render_parts(&only, NULL, bad[i], strlen(bad[i]), &r, &e),
+				 -1);
+		assert_string_equal(e.code, "InvalidRenderingParameter");
+	}
+	assert_int_equal(template_render_parts(&only, "[]", "{}", 2, &r, &e), -1);
+	assert_string_equal(e.code, "InvalidRenderingParameter");
+
+	/* data of TEMPLATE_MAX_DATA - 1, TEMPLATE_MAX_DATA, + 1 bytes */
+	for (size_t n = TEMPLATE_MAX_DATA - 1; n <= TEMPLATE_MAX_DATA + 1; n++) {
+		char *d = xmalloc(n + 1);
+		memset(d, ' ', n);
+		memcpy(d, "{}", 2);
+		d[n] = '\0';
+		assert_int_equal(template_render_parts(&only, NULL, d, n, &r, &e),
+				 n <= TEMPLATE_MAX_DATA ? 0 : -1);
+		template_rendered_clear(&r);
+		free(d);
+	}
+
+	/* a part that does not compile is named */
+	struct template_parts broken = {"ok", "{{#each x}}", NULL};
+	assert_int_equal(template_check_parts(&broken, &e), -1);
+	assert_string_equal(e.code, "InvalidTemplate");
+	assert_non_null(strstr(e.message, "TextPart: Template syntax error on line 1"));
+
+	/* the 500 KB cap is on the parts together */
+	char *half = xmalloc(TEMPLATE_MAX_BYTES / 2 + 2);
+	memset(half, 'a', TEMPLATE_MAX_BYTES / 2 + 1);
+	half[TEMPLATE_MAX_BYTES / 2 + 1] = '\0';
+	struct template_parts two = {NULL, half, half};
+	assert_int_equal(template_check_parts(&two, &e), -1);
+	assert_non_null(strstr(e.message, "limit is 512000 bytes"));
+	half[TEMPLATE_MAX_BYTES / 2] = '\0';
+	assert_int_equal(template_check_parts(&two, &e), 0);
+	free(half);
+}
+
 int
 main(void)
 {
@@ -349,7 +423,7 @@ main(void)
 		cmocka_unit_test(test_if),        cmocka_unit_test(test_each),
 		cmocka_unit_test(test_missing),   cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_caps),      cmocka_unit_test(test_runaway),
-		cmocka_unit_test(test_bytes),
+		cmocka_unit_test(test_bytes),     cmocka_unit_test(test_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
