@@ -43,5 +43,28 @@ int act_set_identity_feedback_forwarding_enabled(struct api_ctx *ctx, struct err
 /* act_send.c */
 int act_send_email(struct api_ctx *ctx, struct err *e);
 int act_send_raw_email(struct api_ctx *ctx, struct err *e);
+int act_send_templated_email(struct api_ctx *ctx, struct err *e);
+int act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e);
+
+/* act_template.c */
+int act_create_template(struct api_ctx *ctx, struct err *e);
+int act_get_template(struct api_ctx *ctx, struct err *e);
+int act_update_template(struct api_ctx *ctx, struct err *e);
+int act_delete_template(struct api_ctx *ctx, struct err *e);
+int act_list_templates(struct api_ctx *ctx, struct err *e);
+int act_test_render_template(struct api_ctx *ctx, struct err *e);
+/* Shared with the templated sends (and v2's template actions): the
+ * CALLER's own template named `name`, or by `arn` (of the caller's account
+ * and region) when name is NULL; TemplateDoesNotExist otherwise. 0 with
+ * *out (email_template_clear), -1 with e filled. */
+struct email_template;
+struct template_rendered;
+int act_template_load(struct api_ctx *ctx, const char *name, const char *arn,
+		      struct email_template *out, struct err *e);
+/* Render t against data (over defaults, may be NULL): core/template's
+ * errors; an empty subject and text stand in for absent parts. */
+int act_template_render(struct api_ctx *ctx, const struct email_template *t,
+			const char *defaults, const char *data, struct template_rendered *out,
+			struct err *e);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * act_send.c — SendEmail and SendRawEmail: the Query API front end of the
+ * act_send.c — SendEmail, SendRawEmail, SendTemplatedEmail and
+ * SendBulkTemplatedEmail: the Query API front end of the
  * send decision (DESIGN.md "The send decision"; notes in
  * docs/internals/send.md).
  *
@@ -18,6 +19,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "api/act.h"
 #include "conf/conf.h"
 #include "api/form.h"
@@ -25,6 +28,7 @@
 #include "core/address.h"
 #include "core/arn.h"
 #include "core/authz.h"
+#include "core/template.h"
 #include "mail/raw.h"
 #include "send/send.h"
 #include "store/store.h"
@@ -135,11 +139,13 @@ check_tags_param(struct api_ctx *ctx, bool *present, struct err *e)
 	return rc;
 }
 
+/* Source, ReturnPath, the recipients of destination `dest` ("Destination",
+ * or one of SendBulkTemplatedEmail's) and ReplyToAddresses. */
 static int
-read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
+read_addresses(struct api_ctx *ctx, struct send *s, const char *dest, struct err *e)
 {
-	const char *source, *rp, *subject;
-	bool tags;
+	const char *source, *rp;
+	char to[96], cc[96], bcc_name[96];
 
 	if ((source = api_param(ctx, "Source", e)) == NULL ||
 	    parse_address(source, &s->req.source, e) != 0)
@@ -150,15 +156,15 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 			return -1;
 		s->req.has_return_path = true;
 	}
+	snprintf(to, sizeof(to), "%s.ToAddresses", dest);
+	snprintf(cc, sizeof(cc), "%s.CcAddresses", dest);
+	snprintf(bcc_name, sizeof(bcc_name), "%s.BccAddresses", dest);
 	static const char too_many[] = "Recipient count exceeds 50.";
 	struct address *bcc = NULL;
 	size_t nbcc = 0, total = 0, nrt = 0;
-	if (parse_list(ctx, "Destination.ToAddresses", &s->to, &s->built.nto, &total,
-	               MAX_RECIPIENTS, too_many, e) != 0 ||
-	    parse_list(ctx, "Destination.CcAddresses", &s->cc, &s->built.ncc, &total,
-	               MAX_RECIPIENTS, too_many, e) != 0 ||
-	    parse_list(ctx, "Destination.BccAddresses", &bcc, &nbcc, &total, MAX_RECIPIENTS,
-	               too_many, e) != 0) {
+	if (parse_list(ctx, to, &s->to, &s->built.nto, &total, MAX_RECIPIENTS, too_many, e) != 0 ||
+	    parse_list(ctx, cc, &s->cc, &s->built.ncc, &total, MAX_RECIPIENTS, too_many, e) != 0 ||
+	    parse_list(ctx, bcc_name, &bcc, &nbcc, &total, MAX_RECIPIENTS, too_many, e) != 0) {
 		free(bcc);
 		return -1;
 	}
@@ -173,8 +179,36 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 			memcpy(s->rcpt + s->built.nto + s->built.ncc, bcc, nbcc * sizeof(*s->rcpt));
 	}
 	free(bcc);
-	if (parse_list(ctx, "ReplyToAddresses", &s->reply_to, &s->built.nreply_to, &nrt,
-	               MAX_REPLY_TO, "Reply-to address count exceeds 50.", e) != 0)
+	return parse_list(ctx, "ReplyToAddresses", &s->reply_to, &s->built.nreply_to, &nrt,
+			  MAX_REPLY_TO, "Reply-to address count exceeds 50.", e);
+}
+
+/* SourceArn, ReturnPathArn, Tags (when `tags`), ConfigurationSetName, and
+ * at least one recipient. */
+static int
+read_controls(struct api_ctx *ctx, struct send *s, bool tags, struct err *e)
+{
+	bool given;
+
+	s->req.arn[AUTHZ_SOURCE] = api_param_opt(ctx, "SourceArn");
+	s->req.arn[AUTHZ_RETURN_PATH] = api_param_opt(ctx, "ReturnPathArn");
+	if (check_arn(s->req.arn[AUTHZ_SOURCE], e) != 0 ||
+	    check_arn(s->req.arn[AUTHZ_RETURN_PATH], e) != 0)
+		return -1;
+	if ((tags && check_tags_param(ctx, &given, e) != 0) ||
+	    send_check_configuration_set(api_param_opt(ctx, "ConfigurationSetName"), e) != 0)
+		return -1;
+	if (s->req.nrcpt == 0)
+		return err_set(e, 400, "MessageRejected", "There are no recipients specified.");
+	return 0;
+}
+
+static int
+read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
+{
+	const char *subject;
+
+	if (read_addresses(ctx, s, "Destination", e) != 0)
 		return -1;
 	if ((subject = api_param(ctx, "Message.Subject.Data", e)) == NULL)
 		return -1;
@@ -187,17 +221,7 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 	if (s->built.text == NULL && s->built.html == NULL)
 		return invalid(e, "The message body must contain Text, Html or both "
 				  "(Message.Body.Text.Data, Message.Body.Html.Data).");
-	s->req.arn[AUTHZ_SOURCE] = api_param_opt(ctx, "SourceArn");
-	s->req.arn[AUTHZ_RETURN_PATH] = api_param_opt(ctx, "ReturnPathArn");
-	if (check_arn(s->req.arn[AUTHZ_SOURCE], e) != 0 ||
-	    check_arn(s->req.arn[AUTHZ_RETURN_PATH], e) != 0)
-		return -1;
-	if (check_tags_param(ctx, &tags, e) != 0 ||
-	    send_check_configuration_set(api_param_opt(ctx, "ConfigurationSetName"), e) != 0)
-		return -1;
-	if (s->req.nrcpt == 0)
-		return err_set(e, 400, "MessageRejected", "There are no recipients specified.");
-	return 0;
+	return read_controls(ctx, s, true, e);
 }
 
 /* SendRawEmail: the parameters are the envelope; send/ reads the message. */
@@ -252,9 +276,11 @@ send_done(void *arg, const char *message_id, const struct err *e)
 	api_complete(ctx, e);
 }
 
-/* Fill the caller's half of r (who, where, when) and submit. */
+/* Fill the caller's half of r (who, where, when) and submit: send_submit's
+ * answer (`done` runs later on this loop when 0). */
 static int
-send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
+send_submit_ctx(struct api_ctx *ctx, struct send_request *r, send_done_fn done, void *arg,
+		struct err *e)
 {
 	struct send_env env = {
 		.store = ctx->store,
@@ -274,7 +300,13 @@ send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
 	r->secure = ctx->secure;
 	r->now = ctx->now;
 	r->api_version = API_VERSION;
-	return send_submit(&env, r, send_done, ctx, e) == 0 ? API_PENDING : -1;
+	return send_submit(&env, r, done, arg, e);
+}
+
+static int
+send_run(struct api_ctx *ctx, struct send_request *r, struct err *e)
+{
+	return send_submit_ctx(ctx, r, send_done, ctx, e) == 0 ? API_PENDING : -1;
 }
 
 int
@@ -306,5 +338,279 @@ act_send_raw_email(struct api_ctx *ctx, struct err *e)
 		return -1;
 	rc = send_run(ctx, &m.req, e);
 	send_raw_clear(&m);
+	return rc;
+}
+
+/* ---- templated sends ------------------------------------------------------ */
+
+/*
+ * Render template t for one send into s: the parts become the message. A
+ * template that does not render (a missing attribute, data that is not a
+ * JSON object) does not refuse the send: as in SES it is accepted and
+ * decided like any other, then stored failed with a RenderingFailure event
+ * (*failure_out, malloc'd detail JSON) and never delivered.
+ */
+static void
+render_into(struct api_ctx *ctx, struct send *s, const struct email_template *t,
+	    const char *defaults, const char *data, struct template_rendered *r,
+	    char **failure_out)
+{
+	struct err re = {0};
+
+	*failure_out = NULL;
+	if (act_template_render(ctx, t, defaults, data, r, &re) != 0) {
+		json_t *d = json_pack("{s:s, s:s}", "templateName", t->name, "errorMessage",
+				      re.message);
+		*failure_out = json_dumps(d, JSON_COMPACT);
+		json_decref(d);
+		s->subject = xstrdup("");
+		s->built.text = "";
+		return;
+	}
+	s->subject = xstrdup(r->subject);
+	s->built.text = r->text;
+	s->built.html = r->html;
+}
+
+static int
+check_data(const char *name, const char *v, struct err *e)
+{
+	if (v != NULL && strlen(v) > TEMPLATE_MAX_DATA)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "%s is %zu bytes long; the limit is %d bytes.", name, strlen(v),
+			       TEMPLATE_MAX_DATA);
+	return 0;
+}
+
+int
+act_send_templated_email(struct api_ctx *ctx, struct err *e)
+{
+	struct send s = {.req.action = "SendTemplatedEmail"};
+	struct email_template t = {0};
+	struct template_rendered r = {0};
+	const char *data;
+	char *failure = NULL;
+	int rc = -1;
+
+	if (read_addresses(ctx, &s, "Destination", e) != 0 || read_controls(ctx, &s, true, e) != 0)
+		goto done;
+	if ((data = api_param(ctx, "TemplateData", e)) == NULL ||
+	    check_data("TemplateData", data, e) != 0)
+		goto done;
+	/* the caller's own template: a delegate's, never the identity owner's */
+	if (act_template_load(ctx, api_param_opt(ctx, "Template"), api_param_opt(ctx, "TemplateArn"),
+			      &t, e) != 0)
+		goto done;
+	render_into(ctx, &s, &t, NULL, data, &r, &failure);
+	s.built.to = s.to;
+	s.built.cc = s.cc;
+	s.built.reply_to = s.reply_to;
+	s.req.rcpt = s.rcpt;
+	s.req.subject = s.subject;
+	s.req.built = &s.built;
+	s.req.rendering_failure = failure;
+	rc = send_run(ctx, &s.req, e);
+done:
+	free(failure);
+	template_rendered_clear(&r);
+	email_template_clear(&t);
+	send_clear(&s);
+	return rc;
+}
+
+/*
+ * SendBulkTemplatedEmail: one send per destination, each through
+ * send_submit with its own MessageId (and its own decision, charge and
+ * status). The answer waits for all of them; statuses are in destination
+ * order. All completions run on this loop, so the counters need no lock.
+ */
+#define MAX_BULK 50
+
+struct bulk_status {
+	const char *status;   /* BulkEmailStatus */
+	char *error;
+	char message_id[80];
+};
+
+struct bulk {
+	struct api_ctx *ctx;
+	size_t n, pending;
+	struct bulk_status st[MAX_BULK];
+};
+
+struct bulk_one {
+	struct bulk *b;
+	size_t i;
+};
+
+static const char *
+bulk_status_of(const struct err *e)
+{
+	static const struct {
+		const char *code, *status;
+	} map[] = {
+		{"MessageRejected", "MessageRejected"},
+		{"MailFromDomainNotVerifiedException", "MailFromDomainNotVerified"},
+		{"ConfigurationSetDoesNotExist", "ConfigurationSetDoesNotExist"},
+		{"TemplateDoesNotExist", "TemplateDoesNotExist"},
+		{"AccountSendingPausedException", "AccountSendingPaused"},
+		{"InvalidParameterValue", "InvalidParameterValue"},
+		{"MissingParameter", "InvalidParameterValue"},
+	};
+
+	if (strcmp(e->code, "Throttling") == 0)
+		return strstr(e->message, "24") != NULL || strstr(e->message, "quota") != NULL
+			       ? "AccountDailyQuotaExceeded"
+			       : "AccountThrottled";
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(e->code, map[i].code) == 0)
+			return map[i].status;
+	return e->temporary ? "TransientFailure" : "Failed";
+}
+
+static void
+bulk_set(struct bulk *b, size_t i, const char *message_id, const struct err *e)
+{
+	struct bulk_status *st = &b->st[i];
+
+	if (e == NULL) {
+		st->status = "Success";
+		snprintf(st->message_id, sizeof(st->message_id), "%s", message_id);
+	} else {
+		st->status = bulk_status_of(e);
+		st->error = xstrdup(e->message);
+	}
+}
+
+/* Write the statuses and free b; 0, or -1 with e. */
+static int
+bulk_answer(struct bulk *b, struct err *e)
+{
+	struct buf *o = b->ctx->out;
+	int rc = xml_open(o, "Status");
+
+	for (size_t i = 0; i < b->n; i++) {
+		rc |= xml_open(o, "member");
+		rc |= xml_elem(o, "Status", b->st[i].status);
+		rc |= xml_elem(o, "Error", b->st[i].error);
+		if (b->st[i].message_id[0] != '\0')
+			rc |= xml_elem(o, "MessageId", b->st[i].message_id);
+		rc |= xml_close(o, "member");
+		free(b->st[i].error);
+	}
+	rc |= xml_close(o, "Status");
+	free(b);
+	return rc != 0 ? err_set(e, 500, "InternalFailure", "The response could not be written.")
+		       : 0;
+}
+
+static void
+bulk_done(void *arg, const char *message_id, const struct err *e)
+{
+	struct bulk_one *one = arg;
+	struct bulk *b = one->b;
+	struct api_ctx *ctx = b->ctx;
+	struct err fail;
+
+	bulk_set(b, one->i, message_id, e);
+	free(one);
+	if (--b->pending > 0)
+		return;
+	api_complete(ctx, bulk_answer(b, &fail) == 0 ? NULL : &fail);
+}
+
+int
+act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e)
+{
+	struct form_list dests = {0};
+	struct email_template t = {0};
+	const char *defaults = api_param_opt(ctx, "DefaultTemplateData");
+	struct bulk *b = NULL;
+	struct send probe = {0};
+	int rc = -1;
+
+	/* the request as a whole: Source, the controls, the template */
+	if (api_param(ctx, "Source", e) == NULL)
+		return -1;
+	if (form_members(ctx->form, "Destinations", MAX_LIST, &dests, e) != 0)
+		return -1;
+	if (dests.n == 0) {
+		rc = err_set(e, 400, "MissingParameter",
+			     "The request must contain the parameter Destinations.");
+		goto done;
+	}
+	if (dests.n > MAX_BULK) {
+		rc = invalid(e, "Too many destinations: at most 50 are allowed.");
+		goto done;
+	}
+	if (check_data("DefaultTemplateData", defaults, e) != 0)
+		goto done;
+	probe.req.nrcpt = 1; /* recipients are checked per destination */
+	if (read_controls(ctx, &probe, false, e) != 0)
+		goto done;
+	if (act_template_load(ctx, api_param_opt(ctx, "Template"), api_param_opt(ctx, "TemplateArn"),
+			      &t, e) != 0)
+		goto done;
+	if (defaults != NULL) {
+		/* bad defaults refuse the whole request (they are everyone's) */
+		struct template_rendered r;
+		if (act_template_render(ctx, &t, NULL, defaults, &r, e) != 0 &&
+		    strcmp(e->code, "InvalidRenderingParameter") == 0)
+			goto done;
+		template_rendered_clear(&r);
+	}
+
+	b = xcalloc(1, sizeof(*b));
+	b->ctx = ctx;
+	b->n = dests.n;
+	for (size_t i = 0; i < dests.n; i++) {
+		char dest[96], key[128];
+		struct send s = {.req.action = "SendBulkTemplatedEmail"};
+		struct template_rendered r = {0};
+		struct err de = {0};
+		char *failure = NULL;
+		const char *data;
+
+		snprintf(dest, sizeof(dest), "Destinations.member.%lu.Destination", dests.index[i]);
+		snprintf(key, sizeof(key), "Destinations.member.%lu.ReplacementTemplateData",
+			 dests.index[i]);
+		data = api_param_opt(ctx, key);
+		if (data == NULL)
+			data = defaults != NULL ? defaults : "{}";
+		if (read_addresses(ctx, &s, dest, &de) != 0 || read_controls(ctx, &s, false, &de) != 0 ||
+		    check_data("ReplacementTemplateData", data, &de) != 0) {
+			bulk_set(b, i, NULL, &de);
+			send_clear(&s);
+			continue;
+		}
+		render_into(ctx, &s, &t, data == defaults ? NULL : defaults, data, &r, &failure);
+		s.built.to = s.to;
+		s.built.cc = s.cc;
+		s.built.reply_to = s.reply_to;
+		s.req.rcpt = s.rcpt;
+		s.req.subject = s.subject;
+		s.req.built = &s.built;
+		s.req.rendering_failure = failure;
+		struct bulk_one *one = xcalloc(1, sizeof(*one));
+		one->b = b;
+		one->i = i;
+		if (send_submit_ctx(ctx, &s.req, bulk_done, one, &de) == 0) {
+			b->pending++;
+		} else {
+			bulk_set(b, i, NULL, &de);
+			free(one);
+		}
+		free(failure);
+		template_rendered_clear(&r);
+		send_clear(&s);
+	}
+	if (b->pending > 0)
+		rc = API_PENDING; /* bulk_done answers when the last one is queued */
+	else
+		rc = bulk_answer(b, e);
+done:
+	email_template_clear(&t);
+	form_list_free(&dests);
+	send_clear(&probe);
 	return rc;
 }

@@ -58,6 +58,15 @@ static const struct api_action actions[] = {
 	/* sending (act_send.c) */
 	{"SendEmail", act_send_email, true, API_IAM_SEND, NULL},
 	{"SendRawEmail", act_send_raw_email, true, API_IAM_SEND, NULL},
+	{"SendTemplatedEmail", act_send_templated_email, true, API_IAM_SEND, NULL},
+	{"SendBulkTemplatedEmail", act_send_bulk_templated_email, true, API_IAM_SEND, NULL},
+	/* templates (act_template.c): the caller's own */
+	{"CreateTemplate", act_create_template, true, API_IAM_ACCOUNT, NULL},
+	{"GetTemplate", act_get_template, true, API_IAM_ACCOUNT, NULL},
+	{"UpdateTemplate", act_update_template, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteTemplate", act_delete_template, true, API_IAM_ACCOUNT, NULL},
+	{"ListTemplates", act_list_templates, true, API_IAM_ACCOUNT, NULL},
+	{"TestRenderTemplate", act_test_render_template, true, API_IAM_ACCOUNT, NULL},
 };
 
 const struct api_action *

@@ -482,7 +482,7 @@ part_bytes(GMimePart *part, const char **p_out, size_t *n_out)
 		return NULL;
 	}
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	*p_out = (const char *)ba->data;
+	*p_out = ba->len > 0 ? (const char *)ba->data : ""; /* data is NULL when empty */
 	*n_out = ba->len;
 	return mem;
 }

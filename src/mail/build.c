@@ -236,7 +236,7 @@ build_email(const struct build_email *b, struct buf *out, struct err *e)
 
 	msg = g_mime_message_new(FALSE);
 	g_mime_object_set_header(GMIME_OBJECT(msg), "Date", b->date, NULL);
-	add_addresses(msg, GMIME_ADDRESS_TYPE_FROM, b->from, 1);
+	add_addresses(msg, GMIME_ADDRESS_TYPE_FROM, b->from, b->from != NULL);
 	add_addresses(msg, GMIME_ADDRESS_TYPE_REPLY_TO, b->reply_to, b->nreply_to);
 	add_addresses(msg, GMIME_ADDRESS_TYPE_TO, b->to, b->nto);
 	add_addresses(msg, GMIME_ADDRESS_TYPE_CC, b->cc, b->ncc);

@@ -22,7 +22,7 @@
 #include "util/err.h"
 
 struct build_email {
-	const struct address *from;
+	const struct address *from;              /* NULL: no From (TestRenderTemplate) */
 	const struct address *to, *cc, *reply_to;
 	size_t nto, ncc, nreply_to;
 	const char *subject, *subject_charset;   /* charset NULL = UTF-8 */

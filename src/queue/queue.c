@@ -109,6 +109,7 @@ struct item {
 	bool failed;
 	struct err e;
 	char id[80];
+	char *rendering_failure;    /* queue_msg's: stored failed, never delivered */
 };
 
 /* A count for the statistics that is not an accept (a refusal, later
@@ -212,6 +213,7 @@ queue_msg_clear(struct queue_msg *m)
 		free(m->destinations[i]);
 	free(m->destinations);
 	free(m->raw);
+	free(m->rendering_failure);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -260,6 +262,7 @@ static void
 item_free(struct item *it)
 {
 	store_message_clear(&it->m);
+	free(it->rendering_failure);
 	free(it);
 }
 
@@ -311,6 +314,8 @@ queue_submit(struct queue *q, struct queue_msg *m, struct event_base *reply_base
 		snprintf(it->id, sizeof(it->id), "%s", m->id);
 	else
 		queue_message_id_at(ms, it->id);
+	it->rendering_failure = m->rendering_failure;
+	m->rendering_failure = NULL;
 	move_msg(&it->m, m, it->id, ms);
 
 	if (!recipients_utf8(&it->m)) {
@@ -1012,8 +1017,11 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	size_t i;
 
 	/* The items lend their messages to one contiguous array. */
-	for (i = 0, it = batch; it != NULL; it = it->next, i++)
+	const char **failure = xcalloc(n, sizeof(*failure));
+	for (i = 0, it = batch; it != NULL; it = it->next, i++) {
 		v[i] = it->m;
+		failure[i] = it->rendering_failure;
+	}
 	/* Every recipient gets its Send event. One whose fate is known at
 	 * accept (the suppression list, the mailbox simulator) gets its events
 	 * now and starts finished. A synchronous transport (capture) delivers
@@ -1023,7 +1031,7 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	 * any other. */
 	size_t nev = 0, k = 0;
 	for (i = 0; i < n; i++)
-		nev += v[i].ndestinations * 3;
+		nev += v[i].ndestinations * 3 + (failure[i] != NULL);
 	struct store_event *ev = xcalloc(nev ? nev : 1, sizeof(*ev));
 	struct outcome *dec = xcalloc(nev ? nev : 1, sizeof(*dec));
 	struct notify_out *nout = xcalloc(nev ? nev : 1, sizeof(*nout));
@@ -1036,6 +1044,23 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	size_t first = 0; /* the first event of message i */
 	for (i = 0; i < n; i++) {
 		size_t nd = v[i].ndestinations, nreal = 0, ndelivered = 0;
+		if (failure[i] != NULL) {
+			/* a template that did not render: accepted, stored failed
+			 * with its one RenderingFailure event, never delivered (and
+			 * not routed: no notification type carries it) */
+			ev[k].message_id = v[i].id;
+			ev[k].recipient = NULL;
+			ev[k].type = STORE_EV_RENDERING_FAILURE;
+			ev[k].ts_ms = now_ms;
+			ev[k].detail = (char *)failure[i];
+			ev_msg[k] = i;
+			k++;
+			first = k;
+			/* no transport ever had it: it is in no inbox */
+			snprintf(v[i].status, sizeof(v[i].status), "%s", STORE_MSG_FAILED);
+			v[i].delivered_ms = now_ms;
+			continue;
+		}
 		struct store_rcpt *rc = xcalloc(nd ? nd : 1, sizeof(*rc));
 		state[i] = xcalloc(nd ? nd : 1, sizeof(**state));
 		for (size_t r = 0; r < nd; r++) {
@@ -1164,6 +1189,7 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 		q->nmessages += ok[i];
 	free(v); /* the members still belong to the items */
 	free(ok);
+	free(failure);
 	while (batch != NULL) {
 		it = batch;
 		batch = batch->next;

@@ -51,6 +51,10 @@ struct queue_msg {
 	size_t ndestinations;
 	uint8_t *raw;               /* the message as it will be delivered */
 	size_t raw_len;
+	char *rendering_failure;    /* NULL: deliver. Else the detail JSON of a template
+				     * that did not render ({"templateName", "errorMessage"}):
+				     * the message is stored failed with this one
+				     * RenderingFailure event and never delivered */
 };
 
 /* Free every member (not the struct) and zero it. NULL is a no-op. */

@@ -743,6 +743,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	for (size_t i = 0; i < r->nrcpt; i++)
 		m.destinations[i] = xstrdup(r->rcpt[i].spec);
 	m.raw = (uint8_t *)buf_steal(&out, &m.raw_len);
+	m.rendering_failure = r->rendering_failure != NULL ? xstrdup(r->rendering_failure) : NULL;
 	m.mail_from = xasprintf("%s@%s", m.id,
 				lv.mail_from_domain[0] ? lv.mail_from_domain
 						       : env->bounce_domain != NULL && env->bounce_domain[0]
@@ -758,7 +759,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	job->rate = acct->max_rate;
 	job->n = r->nrcpt;
 	rc = 0;
-	if (!lv.dkim) {
+	if (!lv.dkim || m.rendering_failure != NULL) { /* never delivered: nothing to sign */
 		queue_submit(env->shared.queue, &m, env->base, send_done, job);
 		goto done;
 	}

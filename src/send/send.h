@@ -97,6 +97,11 @@ struct send_request {
 	/* the message: exactly one of these */
 	const struct raw_msg *raw;
 	const struct send_built *built;
+	/* a templated send whose template did not render: the detail JSON of its
+	 * RenderingFailure event. Decided like any send (account, authz, limits);
+	 * once allowed it is stored failed with that event, never delivered.
+	 * NULL: deliver. */
+	const char *rendering_failure;
 };
 
 /* Completion: exactly once per accepted submission, on env->base, after

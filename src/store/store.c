@@ -65,6 +65,17 @@ identity_policy_clear(struct identity_policy *p)
 }
 
 void
+email_template_clear(struct email_template *t)
+{
+	if (t == NULL)
+		return;
+	free(t->subject);
+	free(t->text);
+	free(t->html);
+	memset(t, 0, sizeof(*t));
+}
+
+void
 notify_setting_clear(struct notify_setting *n)
 {
 	if (n == NULL)

@@ -210,6 +210,8 @@ typedef int (*store_message_cb)(void *arg, const struct store_message *m);
 #define STORE_EV_DELAY "DeliveryDelay"
 #define STORE_EV_COMPLAINT "Complaint"
 #define STORE_EV_REJECT "Reject"
+#define STORE_EV_RENDERING_FAILURE "RenderingFailure" /* recipient NULL; detail
+							 * {"templateName", "errorMessage"} */
 
 /* A notification published with an event: SNS's Subject (NULL = none) and
  * Message for one topic. */
@@ -343,6 +345,21 @@ struct suppressed {
 	int64_t ts;                  /* unix seconds of the last update */
 };
 typedef int (*store_suppressed_cb)(void *arg, const struct suppressed *p);
+
+/* ---- email templates (CreateTemplate …; SES v2's EmailTemplate too) ---- */
+
+/* One account's template. Parts are NULL when absent; subject and parts
+ * are stored as given (core/template compiles them before they are put).
+ * Strings owned; email_template_clear. */
+struct email_template {
+	char region[33];
+	char account_id[13];
+	char name[65];
+	char *subject, *text, *html;
+	int64_t created;             /* unix seconds; kept by an update */
+};
+void email_template_clear(struct email_template *t);
+typedef int (*store_template_cb)(void *arg, const struct email_template *t);
 
 /* ---- recipients: per-recipient delivery state ------------------------- */
 
@@ -544,6 +561,24 @@ struct store_ops {
 			  struct err *e);
 	int (*notify_list)(struct store *s, const char *region, const char *owner,
 			   const char *identity, store_notify_cb cb, void *arg, struct err *e);
+	/* email templates of one account, keyed (region, account_id, name).
+	 * template_put with create: a new row (created = t->created), a taken
+	 * name fails with STORE_ERR_EXISTS, an absent account with
+	 * STORE_ERR_NO_PARENT; without create: replaces subject and parts of an
+	 * existing row (created kept). Returns 1 written, 0 (update) no such
+	 * template. template_get: 1 found, 0 not. template_list: ordered by
+	 * name, names > after (paging; NULL = start), at most limit (<= 0: all).
+	 * template_delete: 1 gone, 0 absent. Deleting the account deletes them. */
+	int (*template_put)(struct store *s, const struct email_template *t, bool create,
+			    struct err *e);
+	int (*template_get)(struct store *s, const char *region, const char *account_id,
+			    const char *name, struct email_template *out, struct err *e);
+	int (*template_list)(struct store *s, const char *region, const char *account_id,
+			     const char *after, int limit, store_template_cb cb, void *arg,
+			     struct err *e);
+	int (*template_delete)(struct store *s, const char *region, const char *account_id,
+			       const char *name, struct err *e);
+
 	/* the owner's feedback forwarding switch of an identity (a targeted
 	 * write): 1 changed or already so, 0 no such identity */
 	int (*identity_set_forwarding)(struct store *s, const char *region, const char *account_id,

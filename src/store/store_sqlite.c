@@ -228,7 +228,15 @@ static const char *const migrations[] = {
 	 "  PRIMARY KEY (region, owner, identity, account_id),"
 	 "  FOREIGN KEY (region, owner, identity)"
 	 "    REFERENCES identities(region, account_id, name) ON DELETE CASCADE) WITHOUT ROWID;"),
-	/* 9: SNS (src/sns/): topics, their subscriptions, the durable outbox
+	/* 9: email templates, the sending account's own (CreateTemplate …) */
+	("CREATE TABLE templates ("
+	 "  region TEXT NOT NULL,"
+	 "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	 "  name TEXT NOT NULL,"
+	 "  subject TEXT, text TEXT, html TEXT,"
+	 "  created INTEGER NOT NULL,"
+	 "  PRIMARY KEY (region, account_id, name)) WITHOUT ROWID;"),
+	/* 10: SNS (src/sns/): topics, their subscriptions, the durable outbox
 	 * (one row per delivery to one subscription; deleting a topic deletes
 	 * its subscriptions, deleting a subscription its pending deliveries)
 	 * and the one signing key, sealed, with its certificate */
@@ -345,6 +353,11 @@ enum sid {
 	S_NOTIFY_GET,
 	S_NOTIFY_LIST,
 	S_ID_FORWARD,
+	S_TPL_INS,
+	S_TPL_UPD,
+	S_TPL_GET,
+	S_TPL_LIST,
+	S_TPL_DEL,
 	S_SNS_TOPIC_INS,
 	S_SNS_TOPIC_GET,
 	S_SNS_TOPIC_LIST,
@@ -407,6 +420,16 @@ enum sid {
 	" raw_message_delivery, created"
 
 static const char *const sql[S_COUNT] = {
+	[S_TPL_INS] = "INSERT INTO templates (region, account_id, name, subject, text, html, created)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_TPL_UPD] = "UPDATE templates SET subject = ?4, text = ?5, html = ?6"
+		      " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_TPL_GET] = "SELECT region, account_id, name, subject, text, html, created FROM templates"
+		      " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_TPL_LIST] = "SELECT region, account_id, name, subject, text, html, created FROM templates"
+		       " WHERE region = ?1 AND account_id = ?2 AND (?3 IS NULL OR name > ?3)"
+		       " ORDER BY name LIMIT ?4",
+	[S_TPL_DEL] = "DELETE FROM templates WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
@@ -2101,6 +2124,107 @@ sq_suppression_delete(struct store *s, const char *account_id, const char *addre
 	return write_keyed(sq_of(s), S_SUP_DEL, k, 2, e);
 }
 
+/* ---- email templates ----------------------------------------------------- */
+
+static void
+read_template(sqlite3_stmt *st, struct email_template *t)
+{
+	memset(t, 0, sizeof(*t));
+	col_copy(st, 0, t->region, sizeof(t->region));
+	col_copy(st, 1, t->account_id, sizeof(t->account_id));
+	col_copy(st, 2, t->name, sizeof(t->name));
+	t->subject = col_dup(st, 3);
+	t->text = col_dup(st, 4);
+	t->html = col_dup(st, 5);
+	t->created = sqlite3_column_int64(st, 6);
+}
+
+static int
+sq_template_put(struct store *s, const struct email_template *t, bool create, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, create ? S_TPL_INS : S_TPL_UPD, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, t->region) | bt(st, 2, t->account_id) | bt(st, 3, t->name) |
+	    bt(st, 4, t->subject) | bt(st, 5, t->text) | bt(st, 6, t->html) |
+	    (create ? bi(st, 7, t->created) : 0))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = sqlite3_changes(q->db) > 0;
+	else if (strcmp(e->code, STORE_ERR_EXISTS) == 0)
+		err_set(e, 400, STORE_ERR_EXISTS, "Template %s already exists.", t->name);
+	else if (strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "account %s does not exist", t->account_id);
+	return tx_end(q, r, e);
+}
+
+static int
+sq_template_get(struct store *s, const char *region, const char *account_id, const char *name,
+		struct email_template *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_TPL_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, name))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1 && out != NULL)
+		read_template(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_template_list(struct store *s, const char *region, const char *account_id, const char *after,
+		 int limit, store_template_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	sqlite3_stmt *st = stmt(q, S_TPL_LIST, e);
+	struct email_template *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, after) |
+	    bi(st, 4, limit > 0 ? limit : -1))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_template(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	for (i = 0; i < n; i++)
+		email_template_clear(&v[i]);
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_template_delete(struct store *s, const char *region, const char *account_id,
+		   const char *name, struct err *e)
+{
+	const char *const k[] = {region, account_id, name};
+
+	return write_keyed(sq_of(s), S_TPL_DEL, k, 3, e);
+}
+
 /* ---- notification settings ---------------------------------------------- */
 
 static void
@@ -3109,6 +3233,10 @@ static const struct store_ops sqlite_ops = {
 	.suppression_get = sq_suppression_get,
 	.suppression_list = sq_suppression_list,
 	.suppression_delete = sq_suppression_delete,
+	.template_put = sq_template_put,
+	.template_get = sq_template_get,
+	.template_list = sq_template_list,
+	.template_delete = sq_template_delete,
 	.mail_from_known = sq_mail_from_known,
 	.notify_put = sq_notify_put,
 	.notify_get = sq_notify_get,

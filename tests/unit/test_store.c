@@ -335,11 +335,16 @@ test_sqlite_migration_ed25519(void **state)
 	assert_int_equal(f->s->ops->identity_put(f->s, &id, &e), 0);
 	store_close(f->s);
 	f->s = NULL;
-	/* back to schema 4 (migrations 6 and 7 undone too) */
+	/* back to schema 4 (the later migrations undone too) */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 				      "DROP TABLE suppressed;"
 				      "DROP TABLE notify_settings;"
+				      "DROP TABLE templates;"
+				      "DROP TABLE sns_keys;"
+				      "DROP TABLE sns_outbox;"
+				      "DROP TABLE sns_subscriptions;"
+				      "DROP TABLE sns_topics;"
 				      "ALTER TABLE accounts DROP COLUMN paused_reason;"
 				      "ALTER TABLE accounts DROP COLUMN resumed_at;"
 				      "ALTER TABLE identities DROP COLUMN dkim_ed25519_status;"
@@ -1186,6 +1191,109 @@ test_policies_cap_and_cascade(void **state)
 
 /* ---- generation ---------------------------------------------------------- */
 
+/* ---- email templates ---------------------------------------------------- */
+
+static int
+tpl_names_cb(void *arg, const struct email_template *t)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "%s%s", n ? "," : "", t->name);
+	return 0;
+}
+
+static void
+test_templates(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct email_template t = {.created = 1000}, got = {0};
+	char names[256];
+
+	mk_account(s, A1, "one");
+	mk_account(s, A2, "two");
+	snprintf(t.region, sizeof(t.region), REG);
+	snprintf(t.account_id, sizeof(t.account_id), A1);
+	snprintf(t.name, sizeof(t.name), "welcome");
+	t.subject = "Hi {{name}}";
+	t.html = "<p>{{name}}</p>";
+	assert_int_equal(s->ops->template_put(s, &t, true, &e), 1);
+	/* create again: taken */
+	assert_int_equal(s->ops->template_put(s, &t, true, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_EXISTS);
+	assert_int_equal(e.http, 400);
+	/* the same name in another account and another region is another template */
+	snprintf(t.account_id, sizeof(t.account_id), A2);
+	assert_int_equal(s->ops->template_put(s, &t, true, &e), 1);
+	snprintf(t.region, sizeof(t.region), "eu-west-1");
+	assert_int_equal(s->ops->template_put(s, &t, true, &e), 1);
+	/* an absent account */
+	snprintf(t.account_id, sizeof(t.account_id), "999999999999");
+	assert_int_equal(s->ops->template_put(s, &t, true, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+
+	assert_int_equal(s->ops->template_get(s, REG, A1, "welcome", &got, &e), 1);
+	assert_string_equal(got.name, "welcome");
+	assert_string_equal(got.account_id, A1);
+	assert_string_equal(got.subject, "Hi {{name}}");
+	assert_null(got.text);
+	assert_string_equal(got.html, "<p>{{name}}</p>");
+	assert_int_equal(got.created, 1000);
+	email_template_clear(&got);
+	assert_int_equal(s->ops->template_get(s, REG, A1, "absent", &got, &e), 0);
+
+	/* update: parts replaced, created kept; an absent one is 0 */
+	snprintf(t.region, sizeof(t.region), REG);
+	snprintf(t.account_id, sizeof(t.account_id), A1);
+	t.subject = "New";
+	t.text = "text {{x}}";
+	t.html = NULL;
+	t.created = 5000;
+	assert_int_equal(s->ops->template_put(s, &t, false, &e), 1);
+	assert_int_equal(s->ops->template_get(s, REG, A1, "welcome", &got, &e), 1);
+	assert_string_equal(got.subject, "New");
+	assert_string_equal(got.text, "text {{x}}");
+	assert_null(got.html);
+	assert_int_equal(got.created, 1000);
+	email_template_clear(&got);
+	email_template_clear(&got); /* a cleared struct is fine */
+	snprintf(t.name, sizeof(t.name), "absent");
+	assert_int_equal(s->ops->template_put(s, &t, false, &e), 0);
+
+	/* list: by name, paged */
+	const char *more[] = {"c", "a", "b"};
+	for (int i = 0; i < 3; i++) {
+		snprintf(t.name, sizeof(t.name), "%s", more[i]);
+		assert_int_equal(s->ops->template_put(s, &t, true, &e), 1);
+	}
+	names[0] = '\0';
+	assert_int_equal(s->ops->template_list(s, REG, A1, NULL, 0, tpl_names_cb, names, &e), 0);
+	assert_string_equal(names, "a,b,c,welcome");
+	names[0] = '\0';
+	assert_int_equal(s->ops->template_list(s, REG, A1, NULL, 2, tpl_names_cb, names, &e), 0);
+	assert_string_equal(names, "a,b");
+	names[0] = '\0';
+	assert_int_equal(s->ops->template_list(s, REG, A1, "b", 2, tpl_names_cb, names, &e), 0);
+	assert_string_equal(names, "c,welcome");
+	names[0] = '\0';
+	assert_int_equal(s->ops->template_list(s, REG, A2, NULL, 0, tpl_names_cb, names, &e), 0);
+	assert_string_equal(names, "welcome");
+
+	/* delete: 1 gone, 0 absent */
+	assert_int_equal(s->ops->template_delete(s, REG, A1, "a", &e), 1);
+	assert_int_equal(s->ops->template_delete(s, REG, A1, "a", &e), 0);
+	assert_int_equal(s->ops->template_get(s, REG, A1, "a", &got, &e), 0);
+
+	/* deleting the account deletes its templates, not the other's */
+	assert_int_equal(s->ops->account_delete(s, A1, &e), 1);
+	names[0] = '\0';
+	assert_int_equal(s->ops->template_list(s, REG, A1, NULL, 0, tpl_names_cb, names, &e), 0);
+	assert_string_equal(names, "");
+	assert_int_equal(s->ops->template_get(s, REG, A2, "welcome", &got, &e), 1);
+	email_template_clear(&got);
+}
+
 static void
 test_generation(void **state)
 {
@@ -1277,6 +1385,7 @@ run_suite(const char *tmpl)
 		cmocka_unit_test_setup_teardown(test_identity_set_next_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_cas_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies_cap_and_cascade, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handle_sees_writes, setup, teardown),
 	};
