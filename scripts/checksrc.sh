@@ -14,7 +14,7 @@ fi
 /usr/bin/python3 - <<'PY'
 import os, re, sys
 rank = {"util": 0, "core": 1, "dns": 1, "conf": 2, "store": 2, "mail": 2, "auth": 3,
-        "delivery": 3, "sns": 3, "notify": 3, "queue": 4, "feedback": 5, "send": 5, "verify": 5, "api": 6, "smtp": 6, "cli": 6,
+        "delivery": 3, "notify": 3, "queue": 4, "sns": 4, "feedback": 5, "send": 5, "verify": 5, "api": 6, "smtp": 6, "cli": 6,
         "(top)": 7}
 bad = []
 for root, _, files in os.walk("src"):

@@ -24,6 +24,7 @@
 #include "conf/conf.h"
 #include "serve.h"
 #include "smtp/server.h"
+#include "sns/deliver.h"
 #include "store/store.h"
 #include "auth/dkim_keys.h"
 #include "auth/vault.h"
@@ -57,6 +58,7 @@ serve_main(const struct conf *c)
 	struct send_shared shared;
 	struct queue *q = NULL;
 	struct verify *checker = NULL;
+	struct sns_deliverer *sns = NULL;
 	sigset_t set;
 	int sig, lvl, lock_fd = -1;
 	long holder;
@@ -109,8 +111,15 @@ serve_main(const struct conf *c)
 		smtp_server_stop(smtp);
 		goto fail;
 	}
+	/* SNS deliveries from the outbox (makes the signing key on first run) */
+	if ((sns = sns_deliver_start(c, v, &e)) == NULL) {
+		smtp_server_stop(smtp);
+		http_server_stop(http);
+		goto fail;
+	}
 	/* the DNS checker for pending domains, DKIM and MAIL FROM (--dns) */
 	if ((checker = verify_start(c, v, &e)) == NULL) {
+		sns_deliver_stop(sns);
 		smtp_server_stop(smtp);
 		http_server_stop(http);
 		goto fail;
@@ -144,6 +153,7 @@ serve_main(const struct conf *c)
 	 * with a temporary error on their loops, which still run */
 	workers_stop(w);
 	queue_stop(q);
+	sns_deliver_stop(sns);
 	smtp_server_stop(smtp);
 	http_server_stop(http);
 	queue_free(q);

@@ -67,4 +67,22 @@ int act_template_render(struct api_ctx *ctx, const struct email_template *t,
 			const char *defaults, const char *data, struct template_rendered *out,
 			struct err *e);
 
+/* act_sns.c: the SNS Query API (service "sns") */
+int act_sns_create_topic(struct api_ctx *ctx, struct err *e);
+int act_sns_delete_topic(struct api_ctx *ctx, struct err *e);
+int act_sns_list_topics(struct api_ctx *ctx, struct err *e);
+int act_sns_get_topic_attributes(struct api_ctx *ctx, struct err *e);
+int act_sns_set_topic_attributes(struct api_ctx *ctx, struct err *e);
+int act_sns_subscribe(struct api_ctx *ctx, struct err *e);
+int act_sns_confirm_subscription(struct api_ctx *ctx, struct err *e);
+int act_sns_unsubscribe(struct api_ctx *ctx, struct err *e);
+int act_sns_list_subscriptions(struct api_ctx *ctx, struct err *e);
+int act_sns_list_subscriptions_by_topic(struct api_ctx *ctx, struct err *e);
+int act_sns_get_subscription_attributes(struct api_ctx *ctx, struct err *e);
+int act_sns_set_subscription_attributes(struct api_ctx *ctx, struct err *e);
+int act_sns_publish(struct api_ctx *ctx, struct err *e);
+/* The actions a SubscribeURL / UnsubscribeURL GET may run without a
+ * signature (ConfirmSubscription, Unsubscribe), or NULL. */
+const struct api_action *act_sns_link_find(const char *action);
+
 #endif

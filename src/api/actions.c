@@ -10,6 +10,7 @@
 #include "api/act.h"
 #include "api/api.h"
 #include "api/form.h"
+#include "api/xml.h"
 #include "core/arn.h"
 #include "core/identity.h"
 
@@ -69,12 +70,15 @@ static const struct api_action actions[] = {
 	{"TestRenderTemplate", act_test_render_template, true, API_IAM_ACCOUNT, NULL},
 };
 
+const struct api_service api_ses = {"ses", "2010-12-01", XML_SES_NS, actions,
+				    sizeof(actions) / sizeof(actions[0])};
+
 const struct api_action *
-api_action_find(const char *name)
+api_action_find(const struct api_service *svc, const char *name)
 {
-	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++)
-		if (strcmp(actions[i].name, name) == 0)
-			return &actions[i];
+	for (size_t i = 0; i < svc->nactions; i++)
+		if (strcmp(svc->actions[i].name, name) == 0)
+			return &svc->actions[i];
 	return NULL;
 }
 

@@ -43,12 +43,14 @@ struct api_thread {
 };
 
 struct api_action;
+struct api_service;
 struct evhttp_request;
 
 struct api_ctx {
 	struct api_thread *t;
 	struct account account; /* the caller's account, read when authenticating */
 	struct evhttp_request *req;
+	const struct api_service *service; /* SES or SNS: the credential scope's */
 	const struct api_action *action;
 	const struct conf *conf;
 	struct store *store;
@@ -78,6 +80,8 @@ enum api_iam {
 	API_IAM_ACCOUNT,  /* resource "*": account-level actions */
 	API_IAM_IDENTITY, /* resource: the identity ARN named by `resource_param` */
 	API_IAM_SEND,     /* decided by core/authz with the message */
+	API_IAM_TOPIC,    /* resource: the SNS topic ARN `resource_param` names
+			     (a subscription ARN names its topic's) */
 };
 
 struct api_action {
@@ -88,8 +92,20 @@ struct api_action {
 	const char *resource_param; /* API_IAM_IDENTITY: "Identity", "EmailAddress", "Domain" */
 };
 
-/* The dispatch table (actions.c): NULL when `name` is not an action. */
-const struct api_action *api_action_find(const char *name);
+/* A Query API on the listener, picked by the SigV4 credential scope's
+ * service: SES ("ses", also "email") or SNS ("sns"). */
+struct api_service {
+	const char *name;     /* the IAM action prefix: "ses", "sns" */
+	const char *version;  /* the one Version accepted */
+	const char *xmlns;    /* of every response and error */
+	const struct api_action *actions;
+	size_t nactions;
+};
+extern const struct api_service api_ses; /* actions.c */
+extern const struct api_service api_sns; /* act_sns.c */
+
+/* The row of `name` in the service's table, or NULL. */
+const struct api_action *api_action_find(const struct api_service *svc, const char *name);
 
 /* Helpers shared by handlers. */
 /* Required string parameter: NULL with MissingParameter filled when absent. */

@@ -9,7 +9,9 @@
  * is the verification link, marked `anyone`: it is mailed to the address
  * owner, who clicks it from wherever their mail client runs (--public-url
  * may point anywhere), and it is a capability URL — the 256-bit token is
- * the whole credential and confirms one address only. Unknown paths and
+ * the whole credential and confirms one address only. The SNS signing
+ * certificate is public too: every subscriber fetches it from
+ * SigningCertURL to check signatures. Unknown paths and
  * methods are answered (404, 405) only to allowed clients as well.
  */
 #include "api/dev.h"
@@ -17,12 +19,14 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "conf/conf.h"
 #include "api/dev_messages.h"
 #include "api/dev_verify.h"
+#include "store/store.h"
 
 struct dev_route {
 	enum evhttp_cmd_type method;
@@ -38,14 +42,30 @@ health(struct evhttp_request *req, struct api_thread *t, const char *rest)
 	dev_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
+/* The certificate of the SNS signing key (sns/sns.h), PEM. */
+static void
+sns_cert(struct evhttp_request *req, struct api_thread *t, const char *rest)
+{
+	struct err e = {0};
+	char *cert = NULL;
+	int rc = t->store->ops->sns_key_get(t->store, NULL, NULL, &cert, &e);
+
+	if (rc == 1)
+		dev_reply(req, 200, "application/x-pem-file", cert, strlen(cert));
+	else
+		dev_reply(req, rc == 0 ? 404 : 503, "text/plain", "no certificate\n", 15);
+	free(cert);
+}
+
 static const struct dev_route routes[] = {
 	{EVHTTP_REQ_GET, "/_sesame/health", health, false},
 	/* the capture inbox (dev_messages.c) */
 	{EVHTTP_REQ_GET, "/_sesame/messages", dev_messages_list, false},
 	{EVHTTP_REQ_DELETE, "/_sesame/messages", dev_messages_delete, false},
 	{EVHTTP_REQ_GET, "/_sesame/messages/", dev_messages_raw, false},
-	/* the one route for anyone: its token is the credential */
+	/* for anyone: the link's token is the credential; the certificate is public */
 	{EVHTTP_REQ_GET, "/_sesame/verify", dev_verify, true},
+	{EVHTTP_REQ_GET, "/_sesame/sns/cert.pem", sns_cert, true},
 	/* last: a prefix that matches every path; the HTML inbox answers only
 	 * "/_sesame/" itself and 404 for the rest */
 	{EVHTTP_REQ_GET, "/_sesame/", dev_messages_inbox, false},

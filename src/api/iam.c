@@ -19,13 +19,14 @@
 static int
 denied(struct api_ctx *ctx, const char *resource, struct err *e)
 {
+	/* SNS says AuthorizationError where SES says AccessDenied */
+	const char *code = ctx->service == &api_sns ? "AuthorizationError" : "AccessDenied";
+
 	if (strcmp(resource, "*") == 0)
-		return err_set(e, 403, "AccessDenied",
-			       "User: %s is not authorized to perform: ses:%s",
-			       ctx->caller.principal_arn, ctx->action->name);
-	return err_set(e, 403, "AccessDenied",
-		       "User: %s is not authorized to perform: ses:%s on resource: %s",
-		       ctx->caller.principal_arn, ctx->action->name, resource);
+		return err_set(e, 403, code, "User: %s is not authorized to perform: %s:%s",
+			       ctx->caller.principal_arn, ctx->service->name, ctx->action->name);
+	return err_set(e, 403, code, "User: %s is not authorized to perform: %s:%s on resource: %s",
+		       ctx->caller.principal_arn, ctx->service->name, ctx->action->name, resource);
 }
 
 /* The identity ARN the action works on, in the caller's account. */
@@ -37,6 +38,15 @@ resource_of(struct api_ctx *ctx, char *out, size_t cap, struct err *e)
 	enum identity_type type;
 	const char *v;
 
+	if (a->iam == API_IAM_TOPIC) {
+		/* a subscription ARN is its topic's ARN and ":<uuid>" */
+		const char *colon;
+		if ((v = api_param(ctx, a->resource_param, e)) == NULL)
+			return -1;
+		colon = strcmp(a->resource_param, "SubscriptionArn") == 0 ? strrchr(v, ':') : NULL;
+		snprintf(out, cap, "%.*s", colon ? (int)(colon - v) : (int)strlen(v), v);
+		return 0;
+	}
 	if (a->iam != API_IAM_IDENTITY) {
 		snprintf(out, cap, "*");
 		return 0;
@@ -83,7 +93,7 @@ iam_check(struct api_ctx *ctx, struct err *e)
 	if (pol == NULL)
 		return denied(ctx, resource, e);
 
-	snprintf(action, sizeof(action), "ses:%s", ctx->action->name);
+	snprintf(action, sizeof(action), "%s:%s", ctx->service->name, ctx->action->name);
 	gmtime_r(&ctx->now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	snprintf(epoch, sizeof(epoch), "%lld", (long long)ctx->now);

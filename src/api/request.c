@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api/act.h"
 #include "api/api.h"
 #include "api/dev.h"
 #include "api/form.h"
@@ -44,19 +45,6 @@
 #define API_MAX_FORM (15 * 1024 * 1024)
 
 static void
-new_request_id(char out[37])
-{
-	uint8_t r[16];
-	char hex[33];
-
-	random_bytes(r, sizeof(r));
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	hex_encode(r, sizeof(r), hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
-static void
 reply(struct evhttp_request *req, int status, const char *ctype, const char *request_id,
       const char *body, size_t len)
 {
@@ -72,12 +60,13 @@ reply(struct evhttp_request *req, int status, const char *ctype, const char *req
 }
 
 static void
-reply_error(struct evhttp_request *req, const struct err *e, const char *request_id)
+reply_error(struct evhttp_request *req, const char *ns, const struct err *e,
+	    const char *request_id)
 {
 	struct buf b;
 
 	buf_init(&b, 0);
-	xml_error_response(&b, e, request_id);
+	xml_error_response(&b, ns, e, request_id);
 	reply(req, e->http ? e->http : 400, "text/xml", request_id, b.data, b.len);
 	buf_free(&b);
 }
@@ -138,6 +127,7 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 		return -1;
 	if (!conf_serves_region(ctx->conf, a.region))
 		return sigv4_fail_region(e);
+	ctx->service = strcmp(a.service, "sns") == 0 ? &api_sns : &api_ses;
 	snprintf(ctx->region, sizeof(ctx->region), "%s", a.region);
 
 	/* credentials_lookup reads the key on every request (a primary-key
@@ -162,14 +152,14 @@ dispatch(struct api_ctx *ctx, struct err *e)
 
 	if (action == NULL || action[0] == '\0')
 		return err_set(e, 400, "MissingAction", "Could not find operation in the request.");
-	act = api_action_find(action);
+	act = api_action_find(ctx->service, action);
 	if (act == NULL)
 		return err_set(e, 400, "InvalidAction",
 			       "The action %.128s is not valid for this web service.", action);
-	if (version != NULL && strcmp(version, "2010-12-01") != 0)
+	if (version != NULL && strcmp(version, ctx->service->version) != 0)
 		return err_set(e, 400, "InvalidParameterValue",
-			       "Unsupported API version %.32s; this service speaks 2010-12-01.",
-			       version);
+			       "Unsupported API version %.32s; this service speaks %s.", version,
+			       ctx->service->version);
 	ctx->action = act;
 	if (iam_check(ctx, e) != 0)
 		return -1;
@@ -186,7 +176,8 @@ api_complete(struct api_ctx *ctx, const struct err *e)
 
 	buf_init(&doc, 0);
 	if (e == NULL &&
-	    (xml_response_begin(&doc, ctx->action->name, ctx->action->has_result) != 0 ||
+	    (xml_response_begin(&doc, ctx->service->xmlns, ctx->action->name,
+				ctx->action->has_result) != 0 ||
 	     buf_append(&doc, ctx->out->data ? ctx->out->data : "", ctx->out->len) != 0 ||
 	     xml_response_end(&doc, ctx->action->name, ctx->action->has_result,
 			      ctx->request_id) != 0)) {
@@ -206,7 +197,7 @@ api_complete(struct api_ctx *ctx, const struct err *e)
 				 ctx->action ? ctx->action->name : "-",
 				 ctx->caller.account_id[0] ? ctx->caller.account_id : "-", e->http,
 				 e->code);
-		reply_error(ctx->req, e, ctx->request_id);
+		reply_error(ctx->req, ctx->service->xmlns, e, ctx->request_id);
 	}
 	buf_free(&doc);
 	form_free(ctx->form);
@@ -232,6 +223,7 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 	int rc;
 
 	ctx->t = t;
+	ctx->service = &api_ses;
 	ctx->req = req;
 	ctx->conf = t->conf;
 	ctx->store = t->store;
@@ -240,7 +232,7 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 	buf_init(ctx->out, 0);
 	ctx->now = time(NULL);
 	ctx->secure = false;
-	new_request_id(ctx->request_id);
+	uuid_v4(ctx->request_id);
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
 	/* An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d;
 	 * policies name it as IPv4 (aws:SourceIp conditions are per family). */
@@ -255,6 +247,17 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 		goto fail;
 	}
 	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") == NULL) {
+		/* SNS's SubscribeURL and UnsubscribeURL are plain GETs: the token
+		 * or the subscription ARN is the proof */
+		if (cmd == EVHTTP_REQ_GET && query != NULL &&
+		    form_parse_query(ctx->form, query, strlen(query), &e) == 0 &&
+		    (ctx->action = act_sns_link_find(form_get(ctx->form, "Action"))) != NULL) {
+			ctx->service = &api_sns;
+			rc = ctx->action->run(ctx, &e);
+			api_complete(ctx, rc == 0 ? NULL : &e);
+			return;
+		}
+		err_clear(&e);
 		err_set(&e, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
 		goto fail;
 	}

@@ -146,7 +146,7 @@ refuse_cb(struct evhttp_request *req, void *arg)
 
 	err_temp(&e, "The service is shutting down; try again.");
 	buf_init(&b, 0);
-	xml_error_response(&b, &e, "");
+	xml_error_response(&b, XML_SES_NS, &e, "");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/xml");
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 	evbuffer_add(out, b.data, b.len);

@@ -492,7 +492,8 @@ sigv4_parse(const struct sigv4_request *r, time_t now, struct sigv4_auth *out, s
 		fmt_iso_basic(out->when, out->amz_date);
 	}
 
-	if (strcmp(out->service, "ses") != 0 && strcmp(out->service, "email") != 0)
+	if (strcmp(out->service, "ses") != 0 && strcmp(out->service, "email") != 0 &&
+	    strcmp(out->service, "sns") != 0)
 		return err_set(e, 403, E_MISMATCH,
 			       "Credential should be scoped to correct service: 'ses'. ");
 

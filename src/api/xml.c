@@ -142,9 +142,9 @@ xml_elem_printf(struct buf *b, const char *name, const char *fmt, ...)
 }
 
 int
-xml_response_begin(struct buf *b, const char *action, bool has_result)
+xml_response_begin(struct buf *b, const char *ns, const char *action, bool has_result)
 {
-	if (buf_printf(b, "<%sResponse xmlns=\"" XML_SES_NS "\">", action) != 0)
+	if (buf_printf(b, "<%sResponse xmlns=\"%s\">", action, ns) != 0)
 		return -1;
 	if (has_result)
 		return buf_printf(b, "<%sResult>", action);
@@ -186,10 +186,10 @@ xml_response_end(struct buf *b, const char *action, bool has_result, const char 
 }
 
 int
-xml_error_response(struct buf *b, const struct err *e, const char *request_id)
+xml_error_response(struct buf *b, const char *ns, const struct err *e, const char *request_id)
 {
 	buf_reset(b);
-	if (buf_puts(b, "<ErrorResponse xmlns=\"" XML_SES_NS "\"><Error>") != 0 ||
+	if (buf_printf(b, "<ErrorResponse xmlns=\"%s\"><Error>", ns) != 0 ||
 	    xml_elem(b, "Type", e->http >= 500 ? "Receiver" : "Sender") != 0 ||
 	    xml_elem(b, "Code", e->code) != 0 ||
 	    xml_elem(b, "Message", e->message) != 0 ||

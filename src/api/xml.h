@@ -20,6 +20,7 @@
 #include "util/err.h"
 
 #define XML_SES_NS "http://ses.amazonaws.com/doc/2010-12-01/"
+#define XML_SNS_NS "http://sns.amazonaws.com/doc/2010-03-31/"
 
 /* Escaped text: & < > " ' become entities, CR becomes &#13; (so it survives
  * parsing), tab and LF pass, everything invalid becomes U+FFFD. */
@@ -36,13 +37,14 @@ int xml_elem_printf(struct buf *b, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* `<ActionResponse xmlns="…">` and, when has_result, `<ActionResult>`. */
-int xml_response_begin(struct buf *b, const char *action, bool has_result);
+int xml_response_begin(struct buf *b, const char *ns, const char *action, bool has_result);
 /* Closes what xml_response_begin opened and adds ResponseMetadata. A
  * Result with nothing written into it is closed as `<ActionResult/>`. */
 int xml_response_end(struct buf *b, const char *action, bool has_result, const char *request_id);
 
 /* The whole ErrorResponse document for `e` (Type Sender below HTTP 500,
  * Receiver from 500 on). The buffer is reset first. */
-int xml_error_response(struct buf *b, const struct err *e, const char *request_id);
+int xml_error_response(struct buf *b, const char *ns, const struct err *e,
+		       const char *request_id);
 
 #endif

@@ -273,6 +273,19 @@ conf_admin_allows(const struct conf *c, const char *ip)
 	return cidr_list_allows(c->admin_allow_net, c->nadmin_allow, ip);
 }
 
+void
+conf_public_base(const struct conf *c, char *out, size_t cap)
+{
+	size_t n = strlen(c->public_url);
+
+	while (n > 0 && c->public_url[n - 1] == '/')
+		n--;
+	if (n > 0)
+		snprintf(out, cap, "%.*s", (int)n, c->public_url);
+	else
+		snprintf(out, cap, "http://%s", c->http);
+}
+
 int
 conf_serves_region(const struct conf *c, const char *region)
 {

@@ -76,5 +76,9 @@ int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t err
 /* 1 if `region` is one of the served regions. */
 int conf_serves_region(const struct conf *c, const char *region);
 
+/* The base of every link sesame hands out (verification links, SNS's
+ * SubscribeURL, UnsubscribeURL and SigningCertURL): --public-url without
+ * trailing slashes, else http://<--http>. Truncated to cap. */
+void conf_public_base(const struct conf *c, char *out, size_t cap);
 
 #endif

@@ -2660,20 +2660,6 @@ sq_event_list(struct store *s, const char *message_id, store_event_cb cb, void *
 
 /* ---- SNS: topics, subscriptions, the outbox, the signing key ------------ */
 
-/* A fresh version-4 uuid, lower-case, as SNS writes MessageIds. */
-static void
-sns_uuid(char out[37])
-{
-	uint8_t r[16];
-	char hex[33];
-
-	random_bytes(r, sizeof(r));
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	hex_encode(r, sizeof(r), hex);
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
-}
-
 /*
  * Inside the caller's transaction: one Notification row per confirmed
  * subscription of `topic_arn` (none when the topic is gone: its
@@ -2690,7 +2676,7 @@ outbox_publish(struct sq *q, const char *topic_arn, const char *subject, const c
 
 	if (st == NULL)
 		return -1;
-	sns_uuid(id);
+	uuid_v4(id);
 	if (msgid_out != NULL)
 		memcpy(msgid_out, id, sizeof(id));
 	if (bt(st, 1, id) | bt(st, 2, topic_arn) | bt(st, 3, subject) | bt(st, 4, message) |
@@ -2933,7 +2919,7 @@ sq_sns_subscribe(struct store *s, const struct sns_subscription *sub, const char
 	if (!out->confirmed) {
 		if ((st = stmt(q, S_SNS_OUT_CONFIRM, e)) == NULL)
 			goto fail;
-		sns_uuid(id);
+		uuid_v4(id);
 		if (bt(st, 1, id) | bt(st, 2, out->topic_arn) | bt(st, 3, out->arn) |
 		    bt(st, 4, confirm_message) | bi(st, 5, now_ms)) {
 			bind_fail(q, st, e);

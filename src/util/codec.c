@@ -149,3 +149,16 @@ random_bytes(void *p, size_t n)
 		abort();
 	}
 }
+
+void
+uuid_v4(char out[37])
+{
+	uint8_t r[16];
+	char hex[33];
+
+	random_bytes(r, sizeof(r));
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	hex_encode(r, sizeof(r), hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}

@@ -22,5 +22,8 @@ int hex_value(unsigned char c);
 bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 /* Fill p with n cryptographically random bytes; aborts if the RNG fails. */
 void random_bytes(void *p, size_t n);
+/* A fresh random (version 4) uuid, lower-case: request ids, SNS MessageIds
+ * and subscription ARNs. */
+void uuid_v4(char out[37]);
 
 #endif

@@ -183,18 +183,11 @@ verify_mail_from_mx(const char *region, char *out, size_t cap)
 int
 verify_mail_link(const struct conf *c, const char *token, char *out, size_t cap)
 {
-	const char *base = c->public_url;
-	size_t n;
+	char base[300];
 	int w;
 
-	if (base[0] != '\0') {
-		n = strlen(base);
-		while (n > 0 && base[n - 1] == '/')
-			n--;
-		w = snprintf(out, cap, "%.*s/_sesame/verify?token=%s", (int)n, base, token);
-	} else {
-		w = snprintf(out, cap, "http://%s/_sesame/verify?token=%s", c->http, token);
-	}
+	conf_public_base(c, base, sizeof(base));
+	w = snprintf(out, cap, "%s/_sesame/verify?token=%s", base, token);
 	if (w < 0 || (size_t)w >= cap) {
 		if (cap > 0)
 			out[0] = '\0';

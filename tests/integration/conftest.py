@@ -109,27 +109,27 @@ class Sesame:
         return a["AccountId"], self.key(a["AccountId"])
 
     # --- clients ----------------------------------------------------------
-    def client(self, key, region="us-east-1", retries=0):
+    def client(self, key, region="us-east-1", retries=0, service="ses"):
         import boto3
         from botocore.config import Config
         return boto3.client(
-            "ses", region_name=region, endpoint_url=self.endpoint,
+            service, region_name=region, endpoint_url=self.endpoint,
             aws_access_key_id=key["AccessKeyId"],
             aws_secret_access_key=key["SecretAccessKey"],
             config=Config(retries={"total_max_attempts": retries + 1, "mode": "standard"}))
 
-    def aws(self, key, *args, region="us-east-1", check=True):
+    def aws(self, key, *args, region="us-east-1", check=True, service="ses"):
         env = dict(os.environ,
                    AWS_ACCESS_KEY_ID=key["AccessKeyId"],
                    AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
                    AWS_DEFAULT_REGION=region, AWS_PAGER="",
                    AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
                    AWS_MAX_ATTEMPTS="1")
-        p = subprocess.run([AWS, "ses", *args, "--endpoint-url", self.endpoint,
+        p = subprocess.run([AWS, service, *args, "--endpoint-url", self.endpoint,
                             "--region", region, "--output", "json"],
                            capture_output=True, text=True, env=env, timeout=60)
         if check and p.returncode != 0:
-            raise AssertionError(f"aws ses {' '.join(args)} failed: {p.stderr}")
+            raise AssertionError(f"aws {service} {' '.join(args)} failed: {p.stderr}")
         return p
 
     def get(self, path):

@@ -132,3 +132,71 @@ def test_feedback_forwarding_is_the_owners_alone_and_reaches_the_return_path(ser
     # removing a feedback topic turns forwarding back on
     world.oc.set_identity_notification_topic(Identity=OWNER_DOMAIN, NotificationType="Bounce")
     assert attrs(world.oc, OWNER_DOMAIN)["ForwardingEnabled"] is True
+
+
+# ---- delivered through sesame's own SNS topics -------------------------------------
+
+def sns_client(server, key):
+    import boto3
+    return boto3.client("sns", region_name=REGION, endpoint_url=server.endpoint,
+                        aws_access_key_id=key["AccessKeyId"],
+                        aws_secret_access_key=key["SecretAccessKey"])
+
+
+def by_kind(notes):
+    """{(notificationType, recipient): count} of SES notifications."""
+    out = {}
+    for _, n in notes:
+        kind = n["notificationType"]
+        obj = n[kind[0].lower() + kind[1:]]
+        rcpts = (obj.get("recipients") or [r["emailAddress"] for r in
+                 obj.get("bouncedRecipients", []) + obj.get("complainedRecipients", [])])
+        for r in rcpts:
+            out[(kind, r)] = out.get((kind, r), 0) + 1
+    return out
+
+
+def test_owner_and_delegate_endpoints_each_get_their_notifications_once(server, world, mx):
+    import report_mail as rep
+    from sns_endpoint import Endpoint, subscribe
+    from test_delivery import BOUNCE
+    ep_a, ep_b = Endpoint("owner"), Endpoint("delegate")
+    try:
+        sa, sb = sns_client(server, world.okey), sns_client(server, world.dkey)
+        ta = sa.create_topic(Name="a-feedback")["TopicArn"]
+        tb = sb.create_topic(Name="b-feedback")["TopicArn"]
+        subscribe(sa, ta, ep_a)
+        subscribe(sb, tb, ep_b)
+        for t in ("Bounce", "Complaint", "Delivery"):
+            world.oc.set_identity_notification_topic(Identity=OWNER_DOMAIN, NotificationType=t,
+                                                     SnsTopic=ta)
+            world.dc.set_identity_notification_topic(Identity=world.arn, NotificationType=t,
+                                                     SnsTopic=tb)
+        ok, gone, annoyed = "ok@" + DEST, "gone@" + DEST, "annoyed@" + DEST
+        mx.rule(gone, mxmod.reject())
+        mid = world.send(to=(ok, gone, annoyed))
+        server.wait_events(mid, terminal_for([ok, gone, annoyed]), timeout=30)
+        (copy,) = [c for c in arrived(mx, mid)]
+        arf = rep.arf(copy.raw, original_rcpt_to=annoyed)
+        assert rep.mail_report(server.feedback_port, f"{mid}@{BOUNCE}", arf)[0] == 250
+        want = {("Delivery", ok): 1, ("Delivery", annoyed): 1, ("Bounce", gone): 1,
+                ("Complaint", annoyed): 1}
+        for ep in (ep_a, ep_b):
+            got = ep.wait(lambda e: by_kind(e.notifications()) == want or None, timeout=30)
+            assert got, (ep.name, by_kind(ep.notifications()))
+            for env, n in ep.notifications():
+                assert n["mail"]["messageId"] == mid
+                assert n["mail"]["sendingAccountId"] == world.delegate
+                assert n["mail"]["sourceArn"] == world.arn
+                assert env["TopicArn"] == (ta if ep is ep_a else tb)
+        # the owner's own mail notifies only the owner's endpoint
+        own = world.send(to=("own@" + DEST,), frm=f"billing@{OWNER_DOMAIN}", client=world.oc)
+        assert ep_a.wait(lambda e: [n for _, n in e.notifications()
+                                    if n["mail"]["messageId"] == own] or None, timeout=30)
+        import time
+        time.sleep(1.5)
+        assert not [n for _, n in ep_b.notifications() if n["mail"]["messageId"] == own]
+        assert by_kind([x for x in ep_b.notifications()]) == want  # nothing twice
+    finally:
+        ep_a.stop()
+        ep_b.stop()

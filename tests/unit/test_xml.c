@@ -93,7 +93,7 @@ test_success_envelope(void **state)
 
 	(void)state;
 	buf_init(&b, 0);
-	assert_int_equal(xml_response_begin(&b, "SendEmail", true), 0);
+	assert_int_equal(xml_response_begin(&b, XML_SES_NS, "SendEmail", true), 0);
 	assert_int_equal(xml_elem(&b, "MessageId", "0100-abc"), 0);
 	assert_int_equal(xml_response_end(&b, "SendEmail", true, "req-1"), 0);
 	assert_string_equal(b.data,
@@ -104,7 +104,7 @@ test_success_envelope(void **state)
 
 	/* output shape without members: the Result element must still exist */
 	buf_reset(&b);
-	assert_int_equal(xml_response_begin(&b, "VerifyEmailIdentity", true), 0);
+	assert_int_equal(xml_response_begin(&b, XML_SES_NS, "VerifyEmailIdentity", true), 0);
 	assert_int_equal(xml_response_end(&b, "VerifyEmailIdentity", true, "req-2"), 0);
 	assert_string_equal(b.data,
 			    "<VerifyEmailIdentityResponse xmlns=\"" NS "\"><VerifyEmailIdentityResult/>"
@@ -113,7 +113,7 @@ test_success_envelope(void **state)
 
 	/* no output shape at all */
 	buf_reset(&b);
-	assert_int_equal(xml_response_begin(&b, "VerifyEmailAddress", false), 0);
+	assert_int_equal(xml_response_begin(&b, XML_SES_NS, "VerifyEmailAddress", false), 0);
 	assert_int_equal(xml_response_end(&b, "VerifyEmailAddress", false, "req-3"), 0);
 	assert_string_equal(b.data,
 			    "<VerifyEmailAddressResponse xmlns=\"" NS "\">"
@@ -165,7 +165,7 @@ test_error_envelope(void **state)
 		err_set(&e, cases[i].http, cases[i].code, "%s", cases[i].message);
 		buf_init(&b, 0);
 		buf_puts(&b, "leftover"); /* reset first */
-		assert_int_equal(xml_error_response(&b, &e, "rid"), 0);
+		assert_int_equal(xml_error_response(&b, XML_SES_NS, &e, "rid"), 0);
 		assert_string_equal(b.data, cases[i].want);
 		buf_free(&b);
 	}
