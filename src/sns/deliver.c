@@ -246,7 +246,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (room <= 0)
+	if (room <= 0 || d->signer == NULL)
 		return;
 	if (d->store->ops->sns_outbox_claim(d->store, SNS_OWNER, t, t + SNS_LEASE_MS, room,
 					    start_post, d, &e) < 0)
@@ -320,8 +320,13 @@ sns_deliver_start(const struct conf *c, const struct vault *v, struct err *e)
 		goto fail;
 	d->signer = sns_signer_load(s, v, e);
 	store_close(s);
-	if (d->signer == NULL)
-		goto fail;
+	if (d->signer == NULL) {
+		/* as with every sealed secret: a clear error, the rest serves */
+		log_err("sns: %s; SNS deliveries wait in the outbox until sesame runs with the "
+			"right master key",
+			e->message);
+		err_clear(e);
+	}
 	if ((d->tls = SSL_CTX_new(TLS_client_method())) == NULL ||
 	    SSL_CTX_set_min_proto_version(d->tls, TLS1_2_VERSION) != 1) {
 		err_set(e, 500, "InternalFailure", "sns: TLS client setup failed");

@@ -25,7 +25,9 @@ struct vault;
 #define SNS_POST_TIMEOUT_S 15
 
 struct sns_deliverer;
-/* Load (or make) the signing key and start the thread. NULL with e. */
+/* Load (or make) the signing key and start the thread. NULL with e. A
+ * key that cannot be unsealed (a wrong master key) is logged and the
+ * thread delivers nothing until a restart. */
 struct sns_deliverer *sns_deliver_start(const struct conf *c, const struct vault *v,
 					struct err *e);
 /* Stop: POSTs in flight are abandoned (their rows go back to the queue),
