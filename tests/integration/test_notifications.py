@@ -200,3 +200,34 @@ def test_owner_and_delegate_endpoints_each_get_their_notifications_once(server, 
     finally:
         ep_a.stop()
         ep_b.stop()
+
+
+def test_notifications_wait_out_a_down_subscriber_and_a_restart(server, world, mx):
+    """The subscriber answers 500 while the delegate's mail is delivered and
+    the server restarts; afterwards every Delivery notification arrives,
+    none twice."""
+    from sns_endpoint import Endpoint, subscribe
+    ep = Endpoint("owner")
+    try:
+        sa = sns_client(server, world.okey)
+        ta = sa.create_topic(Name="deliveries")["TopicArn"]
+        subscribe(sa, ta, ep)
+        world.oc.set_identity_notification_topic(Identity=OWNER_DOMAIN,
+                                                 NotificationType="Delivery", SnsTopic=ta)
+        ep.down = True
+        rcpts = [f"r{i}@{DEST}" for i in range(3)]
+        mid = world.send(to=rcpts)
+        server.wait_events(mid, terminal_for(rcpts), timeout=30)
+        import time
+        time.sleep(2)
+        assert ep.notifications() == []
+        server.stop()
+        server.start()
+        ep.down = False
+        want = {("Delivery", r): 1 for r in rcpts}
+        assert ep.wait(lambda e: by_kind(e.notifications()) == want or None, timeout=40), \
+            by_kind(ep.notifications())
+        time.sleep(1.5)
+        assert by_kind(ep.notifications()) == want
+    finally:
+        ep.stop()
