@@ -234,3 +234,60 @@ def test_subscriber_down_across_a_restart_gets_everything_once(sesame, ep):
     assert sorted(ids) == sorted(sent)  # every one, none twice
     for m in ep.messages("Notification"):
         verify_signature(m)  # the key survived the restart
+
+
+def test_iam_user_is_held_to_its_sns_policy(sesame, tmp_path):
+    acct, root = sesame.principal("a")
+    c = sns(sesame, root)
+    allowed = c.create_topic(Name="allowed")["TopicArn"]
+    other = c.create_topic(Name="other")["TopicArn"]
+    pol = tmp_path / "pol.json"
+    pol.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sns:Publish", "Resource": allowed}]}))
+    sesame.cli("user", "create", "--account", acct, "--name", "pub", "--policy", str(pol))
+    u = sns(sesame, sesame.key(acct, "--user", "pub"))
+    assert len(u.publish(TopicArn=allowed, Message="ok")["MessageId"]) == 36
+    code, status, msg = err(lambda: u.publish(TopicArn=other, Message="no"))
+    assert (code, status) == ("AuthorizationError", 403)
+    assert "sns:Publish" in msg and other in msg
+    assert err(lambda: u.create_topic(Name="mine"))[:2] == ("AuthorizationError", 403)
+
+
+def test_https_endpoint_with_a_trusted_certificate(sesame, tmp_path, monkeypatch):
+    """An https subscription: sesame checks the endpoint's certificate
+    against the CAs it trusts (here SSL_CERT_FILE) and its host name."""
+    import ssl
+    import subprocess
+    cert, key = tmp_path / "ep.pem", tmp_path / "ep.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    ep = Endpoint("tls")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    ep.server.socket = ctx.wrap_socket(ep.server.socket, server_side=True)
+    ep.url = ep.url.replace("http://127.0.0.1", "https://localhost")
+    untrusted = Endpoint("untrusted")
+    untrusted.server.socket = ctx.wrap_socket(untrusted.server.socket, server_side=True)
+    # the same certificate, reached by an address it does not name
+    untrusted.url = untrusted.url.replace("http://", "https://")
+    try:
+        sesame.stop()
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        sesame.start()
+        _, k = sesame.principal("tls")
+        c = sns(sesame, k)
+        arn = c.create_topic(Name="t")["TopicArn"]
+        c.subscribe(TopicArn=arn, Protocol="https", Endpoint=ep.url)
+        c.subscribe(TopicArn=arn, Protocol="https", Endpoint=untrusted.url)
+        conf = ep.confirm()
+        assert conf["TopicArn"] == arn
+        time.sleep(2)
+        assert untrusted.received == []  # host name 127.0.0.1 is not in the certificate
+        c.publish(TopicArn=arn, Message="over TLS")
+        (n,) = ep.wait(lambda e: e.messages("Notification"))
+        verify_signature(n)
+        assert n["Message"] == "over TLS"
+    finally:
+        ep.stop()
+        untrusted.stop()
