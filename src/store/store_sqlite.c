@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "store/backend.h"
+#include "store/sql.h"
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/log.h"
@@ -293,6 +294,7 @@ enum sid {
 	S_COMMIT,
 	S_ROLLBACK,
 	S_BUMP,
+	S_TX_LOCK,
 	S_GEN,
 	S_ACC_INS,
 	S_ACC_GET,
@@ -434,6 +436,7 @@ static const char *const sql[S_COUNT] = {
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_BUMP] = "UPDATE generation SET value = value + 1 WHERE id = 1",
+	[S_TX_LOCK] = "SELECT value FROM generation WHERE id = 1 FOR UPDATE", /* PostgreSQL's */
 	[S_GEN] = "SELECT value FROM generation WHERE id = 1",
 	[S_ACC_INS] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', 0)",
 	[S_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?1",
@@ -686,10 +689,18 @@ static const char *const sql[S_COUNT] = {
 		       " AND mail_from_status = 'Success')",
 };
 
+/* The PostgreSQL text of the statements whose SQLite text it does not
+ * accept (store_pg.c rewrites ?N to $N in both). */
+static const char *const sql_pg[S_COUNT] = {
+	[S_BEGIN] = "BEGIN",
+};
+
 struct sq {
 	struct store base; /* first: a struct store * is a struct sq * */
-	sqlite3 *db;
-	sqlite3_stmt *st[S_COUNT];
+	const struct sql_driver *drv;
+	struct sql_conn *c;
+	bool pg;           /* PostgreSQL: sql_pg[] texts where they differ */
+	struct sql_stmt *st[S_COUNT];
 };
 
 static struct sq *
@@ -703,61 +714,47 @@ sq_of(struct store *s)
 static int
 db_fail(struct sq *q, struct err *e)
 {
-	int x = sqlite3_extended_errcode(q->db);
-
-	switch (x) {
-	case SQLITE_CONSTRAINT_PRIMARYKEY:
-	case SQLITE_CONSTRAINT_UNIQUE:
+	switch (q->drv->failure(q->c)) {
+	case SQL_FAIL_UNIQUE:
 		return err_set(e, 400, STORE_ERR_EXISTS, "already exists");
-	case SQLITE_CONSTRAINT_FOREIGNKEY:
+	case SQL_FAIL_FOREIGN:
 		return err_set(e, 404, STORE_ERR_NO_PARENT, "refers to a row that does not exist");
+	case SQL_FAIL_CHECK:
+		return err_set(e, 400, "InvalidParameterValue", "store: %s", q->drv->errmsg(q->c));
 	default:
-		if ((x & 0xff) == SQLITE_CONSTRAINT)
-			return err_set(e, 400, "InvalidParameterValue", "store: %s",
-				       sqlite3_errmsg(q->db));
-		return err_temp(e, "store: %s", sqlite3_errmsg(q->db));
+		return err_temp(e, "store: %s", q->drv->errmsg(q->c));
 	}
 }
 
 /* The cached statement `id`, prepared on first use; NULL with e filled. */
-static sqlite3_stmt *
+static struct sql_stmt *
 stmt(struct sq *q, enum sid id, struct err *e)
 {
-	if (q->st[id] == NULL &&
-	    sqlite3_prepare_v3(q->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &q->st[id], NULL) !=
-		    SQLITE_OK) {
-		err_temp(e, "store: cannot prepare statement: %s", sqlite3_errmsg(q->db));
-		q->st[id] = NULL;
-		return NULL;
-	}
+	if (q->st[id] == NULL)
+		q->st[id] = q->drv->prepare(q->c, id, q->pg && sql_pg[id] ? sql_pg[id] : sql[id], e);
 	return q->st[id];
 }
 
 static void
-release(sqlite3_stmt *st)
+release(struct sql_stmt *st)
 {
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	st->drv->reset(st);
 }
 
 /* One step: 1 row, 0 done, -1 error (e filled). The caller releases. */
 static int
-step(struct sq *q, sqlite3_stmt *st, struct err *e)
+step(struct sq *q, struct sql_stmt *st, struct err *e)
 {
-	int rc = sqlite3_step(st);
+	int rc = st->drv->step(st);
 
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_fail(q, e);
+	return rc >= 0 ? rc : db_fail(q, e);
 }
 
 /* Run a parameterless statement to completion. */
 static int
 run(struct sq *q, enum sid id, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, id, e);
+	struct sql_stmt *st = stmt(q, id, e);
 	int rc;
 
 	if (st == NULL)
@@ -768,78 +765,124 @@ run(struct sq *q, enum sid id, struct err *e)
 }
 
 static int
-bind_fail(struct sq *q, sqlite3_stmt *st, struct err *e)
+bind_fail(struct sq *q, struct sql_stmt *st, struct err *e)
 {
-	err_temp(e, "store: cannot bind parameter: %s", sqlite3_errmsg(q->db));
+	err_temp(e, "store: cannot bind parameter: %s", q->drv->errmsg(q->c));
 	release(st);
 	return -1;
 }
 
-/* Bind helpers: NULL strings bind SQL NULL. SQLITE_STATIC is safe because
- * every statement is reset before the op returns (invariant 1). */
+/* Bind helpers: NULL strings bind SQL NULL. The values are borrowed until
+ * the statement is reset, which every op does before it returns
+ * (invariant 1). */
 static int
-bt(sqlite3_stmt *st, int i, const char *s)
+bt(struct sql_stmt *st, int i, const char *s)
 {
-	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+	return st->drv->bind_text(st, i, s);
 }
 
 /* "" binds NULL (optional names stored as NULL so composite FKs skip them). */
 static int
-bt_opt(sqlite3_stmt *st, int i, const char *s)
+bt_opt(struct sql_stmt *st, int i, const char *s)
 {
 	return bt(st, i, s != NULL && s[0] != '\0' ? s : NULL);
 }
 
 static int
-bi(sqlite3_stmt *st, int i, int64_t v)
+bi(struct sql_stmt *st, int i, int64_t v)
 {
-	return sqlite3_bind_int64(st, i, v);
+	return st->drv->bind_int(st, i, v);
 }
 
 static int
-bb(sqlite3_stmt *st, int i, const uint8_t *p, size_t n)
+bd(struct sql_stmt *st, int i, double v)
 {
-	if (p == NULL)
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC);
+	return st->drv->bind_double(st, i, v);
+}
+
+static int
+bnull(struct sql_stmt *st, int i)
+{
+	return st->drv->bind_text(st, i, NULL);
+}
+
+static int
+bb(struct sql_stmt *st, int i, const uint8_t *p, size_t n)
+{
+	return st->drv->bind_blob(st, i, p, n);
+}
+
+static int64_t
+col_i64(struct sql_stmt *st, int i)
+{
+	return st->drv->col_int(st, i);
+}
+
+static double
+col_f64(struct sql_stmt *st, int i)
+{
+	return st->drv->col_double(st, i);
+}
+
+static const char *
+col_text(struct sql_stmt *st, int i)
+{
+	return st->drv->col_text(st, i);
 }
 
 static void
-col_copy(sqlite3_stmt *st, int i, char *dst, size_t cap)
+col_copy(struct sql_stmt *st, int i, char *dst, size_t cap)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-	snprintf(dst, cap, "%s", t != NULL ? (const char *)t : "");
+	const char *t = col_text(st, i);
+	snprintf(dst, cap, "%s", t != NULL ? t : "");
 }
 
 static char *
-col_dup(sqlite3_stmt *st, int i)
+col_dup(struct sql_stmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t != NULL ? xstrdup((const char *)t) : NULL;
+	const char *t = col_text(st, i);
+	return t != NULL ? xstrdup(t) : NULL;
 }
 
 static uint8_t *
-col_blob(sqlite3_stmt *st, int i, size_t *len_out)
+col_blob(struct sql_stmt *st, int i, size_t *len_out)
 {
-	const void *p = sqlite3_column_blob(st, i);
-	int n = sqlite3_column_bytes(st, i);
+	size_t n = 0;
+	const uint8_t *p = st->drv->col_blob(st, i, &n);
 	uint8_t *out;
 
 	*len_out = 0;
-	if (p == NULL || n <= 0)
+	if (p == NULL || n == 0)
 		return NULL;
-	out = xmalloc((size_t)n);
-	memcpy(out, p, (size_t)n);
-	*len_out = (size_t)n;
+	out = xmalloc(n);
+	memcpy(out, p, n);
+	*len_out = n;
 	return out;
+}
+
+/* rows changed by the last write statement */
+static int64_t
+changes(struct sq *q)
+{
+	return q->drv->changes(q->c);
 }
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* Every write: on SQLite BEGIN IMMEDIATE takes the write lock; on
+ * PostgreSQL the generation row's lock serializes writers the same way
+ * (every write bumps or may bump it anyway), across nodes too. */
 static int
 tx_begin(struct sq *q, struct err *e)
 {
-	return run(q, S_BEGIN, e);
+	if (run(q, S_BEGIN, e) != 0)
+		return -1;
+	if (q->pg && run(q, S_TX_LOCK, e) != 0) {
+		struct err ignored;
+		run(q, S_ROLLBACK, &ignored);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -851,7 +894,7 @@ tx_end(struct sq *q, int r, struct err *e)
 {
 	if (r >= 0 && run(q, S_BUMP, e) == 0 && run(q, S_COMMIT, e) == 0)
 		return r;
-	if (!sqlite3_get_autocommit(q->db)) {
+	if (q->drv->in_tx(q->c)) {
 		struct err ignored;
 		run(q, S_ROLLBACK, &ignored);
 	}
@@ -870,71 +913,7 @@ tx_end_data(struct sq *q, int r, struct err *e)
 {
 	if (r >= 0 && run(q, S_COMMIT, e) == 0)
 		return r;
-	if (!sqlite3_get_autocommit(q->db)) {
-		struct err ignored;
-		run(q, S_ROLLBACK, &ignored);
-	}
-	return -1;
-}
-
-/* ---- open, migrate, close ---------------------------------------------- */
-
-static int
-pragma_text(struct sq *q, const char *pragma, char *out, size_t cap, struct err *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(q->db, pragma, -1, &st, NULL) != SQLITE_OK)
-		return err_temp(e, "store: %s: %s", pragma, sqlite3_errmsg(q->db));
-	rc = step(q, st, e);
-	if (rc == 1)
-		col_copy(st, 0, out, cap);
-	else if (rc == 0)
-		out[0] = '\0';
-	sqlite3_finalize(st);
-	return rc < 0 ? -1 : 0;
-}
-
-/* Apply the migrations past PRAGMA user_version, all in one transaction, so
- * two processes opening a fresh file at once cannot both migrate. */
-static int
-store_sqlite_migrate(struct sq *q, struct err *e)
-{
-	char v[32], set[64];
-	char *msg = NULL;
-	long version;
-
-	if (tx_begin(q, e) != 0)
-		return -1;
-	if (pragma_text(q, "PRAGMA user_version", v, sizeof(v), e) != 0)
-		goto fail;
-	version = strtol(v, NULL, 10);
-	if (version > NMIGRATIONS) {
-		err_temp(e, "store: database schema version %ld is newer than this build (%d)",
-			 version, NMIGRATIONS);
-		goto fail;
-	}
-	for (long i = version; i < NMIGRATIONS; i++) {
-		if (sqlite3_exec(q->db, migrations[i], NULL, NULL, &msg) != SQLITE_OK) {
-			err_temp(e, "store: migration %ld failed: %s", i + 1,
-				 msg != NULL ? msg : "unknown error");
-			sqlite3_free(msg);
-			goto fail;
-		}
-	}
-	if (version < NMIGRATIONS) {
-		snprintf(set, sizeof(set), "PRAGMA user_version = %d", NMIGRATIONS);
-		if (sqlite3_exec(q->db, set, NULL, NULL, NULL) != SQLITE_OK) {
-			err_temp(e, "store: cannot set schema version: %s", sqlite3_errmsg(q->db));
-			goto fail;
-		}
-	}
-	if (run(q, S_COMMIT, e) != 0)
-		goto fail;
-	return 0;
-fail:
-	if (!sqlite3_get_autocommit(q->db)) {
+	if (q->drv->in_tx(q->c)) {
 		struct err ignored;
 		run(q, S_ROLLBACK, &ignored);
 	}
@@ -947,33 +926,35 @@ sq_close(struct store *s)
 	struct sq *q = sq_of(s);
 
 	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(q->st[i]);
-	sqlite3_close_v2(q->db);
+		if (q->st[i] != NULL)
+			q->st[i]->drv->finalize(q->st[i]);
+	if (q->c != NULL)
+		q->drv->close(q->c);
 	free(q);
 }
 
 /* ---- accounts ---------------------------------------------------------- */
 
 static void
-read_account(sqlite3_stmt *st, struct account *a)
+read_account(struct sql_stmt *st, struct account *a)
 {
 	memset(a, 0, sizeof(*a));
 	col_copy(st, 0, a->id, sizeof(a->id));
 	col_copy(st, 1, a->name, sizeof(a->name));
-	a->max_24h = sqlite3_column_int64(st, 2);
-	a->max_rate = sqlite3_column_double(st, 3);
-	a->sandbox = sqlite3_column_int(st, 4) != 0;
-	a->sending_enabled = sqlite3_column_int(st, 5) != 0;
-	a->created = sqlite3_column_int64(st, 6);
+	a->max_24h = col_i64(st, 2);
+	a->max_rate = col_f64(st, 3);
+	a->sandbox = (int)col_i64(st, 4) != 0;
+	a->sending_enabled = (int)col_i64(st, 5) != 0;
+	a->created = col_i64(st, 6);
 	col_copy(st, 7, a->paused_reason, sizeof(a->paused_reason));
-	a->resumed_at = sqlite3_column_int64(st, 8);
+	a->resumed_at = col_i64(st, 8);
 }
 
 static int
 sq_account_create(struct store *s, const struct account *a, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -981,12 +962,13 @@ sq_account_create(struct store *s, const struct account *a, struct err *e)
 	if ((st = stmt(q, S_ACC_INS, e)) == NULL)
 		return tx_end(q, -1, e);
 	if (bt(st, 1, a->id) | bt(st, 2, a->name) | bi(st, 3, a->max_24h) |
-	    sqlite3_bind_double(st, 4, a->max_rate) | bi(st, 5, a->sandbox) |
+	    bd(st, 4, a->max_rate) | bi(st, 5, a->sandbox) |
 	    bi(st, 6, a->sending_enabled) | bi(st, 7, a->created))
 		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	if (r < 0 && strcmp(e->code, STORE_ERR_EXISTS) == 0) {
-		if (strstr(sqlite3_errmsg(q->db), "accounts.name") != NULL)
+		const char *why = q->drv->errmsg(q->c);
+		if (strstr(why, "accounts.name") != NULL || strstr(why, "accounts_name") != NULL)
 			err_set(e, 400, STORE_ERR_EXISTS, "account name '%s' already exists", a->name);
 		else
 			err_set(e, 400, STORE_ERR_EXISTS, "account %s already exists", a->id);
@@ -999,7 +981,7 @@ static int
 sq_account_get(struct store *s, const char *id, struct account *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_ACC_GET, e);
+	struct sql_stmt *st = stmt(q, S_ACC_GET, e);
 	int r;
 
 	if (st == NULL)
@@ -1018,7 +1000,7 @@ sq_account_list(struct store *s, int (*cb)(void *, const struct account *), void
 		struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_ACC_LIST, e);
+	struct sql_stmt *st = stmt(q, S_ACC_LIST, e);
 	struct account *v = NULL;
 	size_t n = 0, cap = 0;
 	int r;
@@ -1044,7 +1026,7 @@ sq_account_list(struct store *s, int (*cb)(void *, const struct account *), void
 static int
 write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struct err *e)
 {
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -1057,7 +1039,7 @@ write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struc
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db) > 0;
+		r = changes(q) > 0;
 	return tx_end(q, r, e);
 }
 
@@ -1066,7 +1048,7 @@ sq_account_set_pause(struct store *s, const char *id, const char *reason, int64_
 		     struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -1078,7 +1060,7 @@ sq_account_set_pause(struct store *s, const char *id, const char *reason, int64_
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db) > 0;
+		r = changes(q) > 0;
 	return tx_end(q, r, e);
 }
 
@@ -1093,7 +1075,7 @@ static int
 sq_account_set_sending(struct store *s, const char *id, bool enabled, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -1105,27 +1087,27 @@ sq_account_set_sending(struct store *s, const char *id, bool enabled, struct err
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db) > 0;
+		r = changes(q) > 0;
 	return tx_end(q, r, e);
 }
 
 /* ---- IAM users --------------------------------------------------------- */
 
 static void
-read_user(sqlite3_stmt *st, struct iam_user *u)
+read_user(struct sql_stmt *st, struct iam_user *u)
 {
 	memset(u, 0, sizeof(*u));
 	col_copy(st, 0, u->account_id, sizeof(u->account_id));
 	col_copy(st, 1, u->name, sizeof(u->name));
 	u->policy = col_dup(st, 2);
-	u->created = sqlite3_column_int64(st, 3);
+	u->created = col_i64(st, 3);
 }
 
 static int
 sq_user_create(struct store *s, const struct iam_user *u, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -1150,7 +1132,7 @@ sq_user_get(struct store *s, const char *account_id, const char *name, struct ia
 	    struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_USER_GET, e);
+	struct sql_stmt *st = stmt(q, S_USER_GET, e);
 	int r;
 
 	if (st == NULL)
@@ -1169,7 +1151,7 @@ sq_user_list(struct store *s, const char *account_id, int (*cb)(void *, const st
 	     void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_USER_LIST, e);
+	struct sql_stmt *st = stmt(q, S_USER_LIST, e);
 	struct iam_user *v = NULL;
 	size_t n = 0, cap = 0;
 	int r;
@@ -1206,7 +1188,7 @@ sq_user_delete(struct store *s, const char *account_id, const char *name, struct
 /* ---- access keys ------------------------------------------------------- */
 
 static void
-read_key(sqlite3_stmt *st, struct access_key *k)
+read_key(struct sql_stmt *st, struct access_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	col_copy(st, 0, k->id, sizeof(k->id));
@@ -1214,14 +1196,14 @@ read_key(sqlite3_stmt *st, struct access_key *k)
 	col_copy(st, 2, k->user, sizeof(k->user));
 	col_copy(st, 3, k->service, sizeof(k->service));
 	k->sealed = col_blob(st, 4, &k->sealed_len);
-	k->created = sqlite3_column_int64(st, 5);
+	k->created = col_i64(st, 5);
 }
 
 static int
 sq_key_create(struct store *s, const struct access_key *k, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (k->sealed == NULL || k->sealed_len == 0)
@@ -1248,7 +1230,7 @@ static int
 sq_key_get(struct store *s, const char *key_id, struct access_key *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_KEY_GET, e);
+	struct sql_stmt *st = stmt(q, S_KEY_GET, e);
 	int r;
 
 	if (st == NULL)
@@ -1267,7 +1249,7 @@ sq_key_list(struct store *s, const char *account_id, int (*cb)(void *, const str
 	    void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, account_id != NULL ? S_KEY_LIST_ACC : S_KEY_LIST, e);
+	struct sql_stmt *st = stmt(q, account_id != NULL ? S_KEY_LIST_ACC : S_KEY_LIST, e);
 	struct access_key *v = NULL;
 	size_t n = 0, cap = 0;
 	int r;
@@ -1310,9 +1292,9 @@ type_name(enum identity_type t)
 }
 
 static void
-read_identity(sqlite3_stmt *st, struct identity *id)
+read_identity(struct sql_stmt *st, struct identity *id)
 {
-	const unsigned char *t;
+	const char *t;
 
 	memset(id, 0, sizeof(*id));
 	col_copy(st, 0, id->region, sizeof(id->region));
@@ -1320,14 +1302,14 @@ read_identity(sqlite3_stmt *st, struct identity *id)
 	id->name = col_dup(st, 2);
 	if (id->name == NULL)
 		id->name = xstrdup("");
-	t = sqlite3_column_text(st, 3);
-	id->type = t != NULL && strcmp((const char *)t, "EmailAddress") == 0 ? IDENTITY_EMAIL
+	t = col_text(st, 3);
+	id->type = t != NULL && strcmp(t, "EmailAddress") == 0 ? IDENTITY_EMAIL
 									       : IDENTITY_DOMAIN;
 	col_copy(st, 4, id->status, sizeof(id->status));
 	id->token = col_dup(st, 5);
-	id->token_expires = sqlite3_column_int64(st, 6);
-	id->created = sqlite3_column_int64(st, 7);
-	id->dkim_enabled = sqlite3_column_int(st, 8) != 0;
+	id->token_expires = col_i64(st, 6);
+	id->created = col_i64(st, 7);
+	id->dkim_enabled = (int)col_i64(st, 8) != 0;
 	col_copy(st, 9, id->dkim_status, sizeof(id->dkim_status));
 	for (int i = 0; i < 3; i++)
 		id->dkim_tokens[i] = col_dup(st, 10 + i);
@@ -1338,12 +1320,12 @@ read_identity(sqlite3_stmt *st, struct identity *id)
 	id->bounce_topic = col_dup(st, 17);
 	id->complaint_topic = col_dup(st, 18);
 	id->delivery_topic = col_dup(st, 19);
-	id->forwarding_enabled = sqlite3_column_int(st, 20) != 0;
-	id->headers_in_bounce = sqlite3_column_int(st, 21) != 0;
-	id->headers_in_complaint = sqlite3_column_int(st, 22) != 0;
-	id->headers_in_delivery = sqlite3_column_int(st, 23) != 0;
-	id->next_check = sqlite3_column_int64(st, 24);
-	id->check_attempts = sqlite3_column_int(st, 25);
+	id->forwarding_enabled = (int)col_i64(st, 20) != 0;
+	id->headers_in_bounce = (int)col_i64(st, 21) != 0;
+	id->headers_in_complaint = (int)col_i64(st, 22) != 0;
+	id->headers_in_delivery = (int)col_i64(st, 23) != 0;
+	id->next_check = col_i64(st, 24);
+	id->check_attempts = (int)col_i64(st, 25);
 	col_copy(st, 26, id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status));
 }
 
@@ -1351,7 +1333,7 @@ static int
 sq_identity_put(struct store *s, const struct identity *id, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (id->name == NULL || id->name[0] == '\0')
@@ -1382,7 +1364,7 @@ sq_identity_put(struct store *s, const struct identity *id, struct err *e)
 }
 
 static int
-get_one_identity(struct sq *q, sqlite3_stmt *st, struct identity *out, struct err *e)
+get_one_identity(struct sq *q, struct sql_stmt *st, struct identity *out, struct err *e)
 {
 	int r = step(q, st, e);
 	if (r == 1)
@@ -1396,7 +1378,7 @@ sq_identity_get(struct store *s, const char *region, const char *account_id, con
 		struct identity *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_ID_GET, e);
+	struct sql_stmt *st = stmt(q, S_ID_GET, e);
 
 	if (st == NULL)
 		return -1;
@@ -1410,7 +1392,7 @@ sq_identity_get_by_token(struct store *s, const char *token, struct identity *ou
 			 struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 
 	if (token == NULL || token[0] == '\0')
 		return 0;
@@ -1423,7 +1405,7 @@ sq_identity_get_by_token(struct store *s, const char *token, struct identity *ou
 
 /* Copy every row out, release the statement, then call back (invariant 4). */
 static int
-identity_rows(struct sq *q, sqlite3_stmt *st, store_identity_cb cb, void *arg, struct err *e)
+identity_rows(struct sq *q, struct sql_stmt *st, store_identity_cb cb, void *arg, struct err *e)
 {
 	struct identity *v = NULL;
 	size_t n = 0, cap = 0, i;
@@ -1451,7 +1433,7 @@ sq_identity_list(struct store *s, const char *region, const char *account_id, in
 		 const char *after, int limit, store_identity_cb cb, void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_ID_LIST, e);
+	struct sql_stmt *st = stmt(q, S_ID_LIST, e);
 
 	if (st == NULL)
 		return -1;
@@ -1466,7 +1448,7 @@ static int
 sq_identity_due(struct store *s, int64_t now, store_identity_cb cb, void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_ID_DUE, e);
+	struct sql_stmt *st = stmt(q, S_ID_DUE, e);
 
 	if (st == NULL)
 		return -1;
@@ -1502,7 +1484,7 @@ static int
 link_update(struct sq *q, enum sid id, const char *token, int64_t now, int64_t dns_deadline,
 	    struct identity *out, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, id, e);
+	struct sql_stmt *st = stmt(q, id, e);
 	int r;
 
 	if (st == NULL)
@@ -1523,7 +1505,7 @@ sq_identity_verify_token(struct store *s, const char *token, int64_t now, int64_
 			 struct identity *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r, link;
 
 	memset(out, 0, sizeof(*out));
@@ -1571,7 +1553,7 @@ sq_identity_set_next_check(struct store *s, const char *region, const char *acco
 			   const char *name, int64_t next_check, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -1583,7 +1565,7 @@ sq_identity_set_next_check(struct store *s, const char *region, const char *acco
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db) > 0;
+		r = changes(q) > 0;
 	return tx_end_if(q, r, r == 1, e);
 }
 
@@ -1592,7 +1574,7 @@ sq_identity_cas_checks(struct store *s, const struct identity *seen, const struc
 		       struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (strcmp(seen->region, next->region) != 0 ||
@@ -1619,7 +1601,7 @@ sq_identity_cas_checks(struct store *s, const struct identity *seen, const struc
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db) > 0;
+		r = changes(q) > 0;
 	return tx_end_if(q, r, r == 1, e);
 }
 
@@ -1629,7 +1611,7 @@ sq_identity_cas_checks(struct store *s, const struct identity *seen, const struc
 static int
 policy_exists(struct sq *q, const char *const *k, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, S_POL_EXISTS, e);
+	struct sql_stmt *st = stmt(q, S_POL_EXISTS, e);
 	int r;
 
 	if (st == NULL)
@@ -1644,7 +1626,7 @@ policy_exists(struct sq *q, const char *const *k, struct err *e)
 static int64_t
 policy_count(struct sq *q, const char *const *k, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, S_POL_COUNT, e);
+	struct sql_stmt *st = stmt(q, S_POL_COUNT, e);
 	int64_t n = -1;
 	int r;
 
@@ -1654,7 +1636,7 @@ policy_count(struct sq *q, const char *const *k, struct err *e)
 		return bind_fail(q, st, e);
 	r = step(q, st, e);
 	if (r == 1)
-		n = sqlite3_column_int64(st, 0);
+		n = col_i64(st, 0);
 	else if (r == 0)
 		err_temp(e, "store: count returned no row");
 	release(st);
@@ -1668,7 +1650,7 @@ sq_policy_put(struct store *s, const char *region, const char *account_id,
 {
 	struct sq *q = sq_of(s);
 	const char *k[] = {region, account_id, identity, name};
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (document == NULL)
@@ -1706,7 +1688,7 @@ sq_policy_list(struct store *s, const char *region, const char *account_id,
 	       const char *identity, struct identity_policy *out, int cap, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int n = 0, r = 0;
 
 	if (cap <= 0)
@@ -1744,14 +1726,14 @@ static int
 sq_generation(struct store *s, int64_t *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_GEN, e);
+	struct sql_stmt *st = stmt(q, S_GEN, e);
 	int r;
 
 	if (st == NULL)
 		return -1;
 	r = step(q, st, e);
 	if (r == 1)
-		*out = sqlite3_column_int64(st, 0);
+		*out = col_i64(st, 0);
 	else if (r == 0)
 		err_temp(e, "store: generation row is missing");
 	release(st);
@@ -1765,7 +1747,7 @@ static int
 event_insert(struct sq *q, const char *account_id, int64_t ts, const char *kind,
 	     int64_t recipients, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, S_EV_INS, e);
+	struct sql_stmt *st = stmt(q, S_EV_INS, e);
 	int r;
 
 	if (st == NULL)
@@ -1793,7 +1775,7 @@ sq_event_sum(struct store *s, const char *account_id, const char *kind, int64_t 
 	     int64_t *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_EV_SUM, e);
+	struct sql_stmt *st = stmt(q, S_EV_SUM, e);
 	int r;
 
 	if (st == NULL)
@@ -1801,7 +1783,7 @@ sq_event_sum(struct store *s, const char *account_id, const char *kind, int64_t 
 	if (bt(st, 1, account_id) | bt(st, 2, kind) | bi(st, 3, since))
 		return bind_fail(q, st, e);
 	r = step(q, st, e);
-	*out = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+	*out = r == 1 ? col_i64(st, 0) : 0;
 	release(st);
 	return r < 0 ? -1 : 0;
 }
@@ -1811,7 +1793,7 @@ sq_event_buckets(struct store *s, const char *account_id, int64_t since,
 		 int (*cb)(void *arg, const struct send_bucket *b), void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_EV_BUCKETS, e);
+	struct sql_stmt *st = stmt(q, S_EV_BUCKETS, e);
 	struct send_bucket *v = NULL;
 	size_t n = 0, cap = 0, i;
 	int r;
@@ -1825,11 +1807,11 @@ sq_event_buckets(struct store *s, const char *account_id, int64_t since,
 			cap = cap ? 2 * cap : 64;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		v[n].start = sqlite3_column_int64(st, 0);
-		v[n].attempts = sqlite3_column_int64(st, 1);
-		v[n].bounces = sqlite3_column_int64(st, 2);
-		v[n].complaints = sqlite3_column_int64(st, 3);
-		v[n].rejects = sqlite3_column_int64(st, 4);
+		v[n].start = col_i64(st, 0);
+		v[n].attempts = col_i64(st, 1);
+		v[n].bounces = col_i64(st, 2);
+		v[n].complaints = col_i64(st, 3);
+		v[n].rejects = col_i64(st, 4);
 		n++;
 	}
 	release(st);
@@ -1872,7 +1854,7 @@ dests_parse(const char *text, struct store_message *m)
 }
 
 static void
-read_message(sqlite3_stmt *st, struct store_message *m)
+read_message(struct sql_stmt *st, struct store_message *m)
 {
 	memset(m, 0, sizeof(*m));
 	col_copy(st, 0, m->id, sizeof(m->id));
@@ -1887,18 +1869,18 @@ read_message(sqlite3_stmt *st, struct store_message *m)
 	m->source = col_dup(st, 9);
 	m->from_addr = col_dup(st, 10);
 	m->subject = col_dup(st, 11);
-	dests_parse((const char *)sqlite3_column_text(st, 12), m);
+	dests_parse(col_text(st, 12), m);
 	m->raw = col_blob(st, 13, &m->raw_len);
 	col_copy(st, 14, m->status, sizeof(m->status));
-	m->created_ms = sqlite3_column_int64(st, 15);
-	m->delivered_ms = sqlite3_column_int64(st, 16);
+	m->created_ms = col_i64(st, 15);
+	m->delivered_ms = col_i64(st, 16);
 	col_copy(st, 17, m->transport, sizeof(m->transport));
 	m->mail_from = col_dup(st, 18);
 }
 
 /* Copy every row out, release the statement, then call back (invariant 4). */
 static int
-message_rows(struct sq *q, sqlite3_stmt *st, store_message_cb cb, void *arg, struct err *e)
+message_rows(struct sq *q, struct sql_stmt *st, store_message_cb cb, void *arg, struct err *e)
 {
 	struct store_message *v = NULL;
 	size_t n = 0, cap = 0, i;
@@ -1933,7 +1915,7 @@ rcpts_insert(struct sq *q, const struct store_message *m, struct err *e)
 	for (size_t i = 0; r == 0 && i < m->ndestinations; i++) {
 		const char *state = m->rcpt_state != NULL ? m->rcpt_state[i] : NULL;
 		bool queued = state == NULL || strcmp(state, STORE_RCPT_QUEUED) == 0;
-		sqlite3_stmt *st = stmt(q, queued ? S_RCPT_INS : S_RCPT_INS_AS, e);
+		struct sql_stmt *st = stmt(q, queued ? S_RCPT_INS : S_RCPT_INS_AS, e);
 		if (st == NULL)
 			return -1;
 		todo = todo || queued;
@@ -1945,7 +1927,7 @@ rcpts_insert(struct sq *q, const struct store_message *m, struct err *e)
 	}
 	if (r != 0 || todo)
 		return r;
-	sqlite3_stmt *done = stmt(q, S_MSG_DONE, e);
+	struct sql_stmt *done = stmt(q, S_MSG_DONE, e);
 	if (done == NULL)
 		return -1;
 	if (bt(done, 1, m->id) | bt_opt(done, 2, m->transport) | bi(done, 3, m->created_ms))
@@ -1963,7 +1945,7 @@ static int outbox_publish(struct sq *q, const char *topic_arn, const char *subje
 static int
 event_write(struct sq *q, const struct store_event *ev, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, S_EVT_INS, e);
+	struct sql_stmt *st = stmt(q, S_EVT_INS, e);
 	int r;
 
 	if (st == NULL)
@@ -2009,7 +1991,7 @@ sq_feedback_add(struct store *s, const struct store_event *ev, size_t n, bool *w
 	if (tx_begin(q, e) != 0)
 		return -1;
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		sqlite3_stmt *st = stmt(q, S_EVT_SEEN, e);
+		struct sql_stmt *st = stmt(q, S_EVT_SEEN, e);
 		if (st == NULL) {
 			r = -1;
 			break;
@@ -2020,7 +2002,7 @@ sq_feedback_add(struct store *s, const struct store_event *ev, size_t n, bool *w
 			break;
 		}
 		int seen = step(q, st, e);
-		seen = seen == 1 ? sqlite3_column_int(st, 0) : seen < 0 ? -1 : 1;
+		seen = seen == 1 ? (int)col_i64(st, 0) : seen < 0 ? -1 : 1;
 		release(st);
 		if (seen < 0)
 			r = -1;
@@ -2035,7 +2017,7 @@ sq_feedback_add(struct store *s, const struct store_event *ev, size_t n, bool *w
 /* ---- the suppression list ------------------------------------------------ */
 
 static void
-read_suppressed(sqlite3_stmt *st, struct suppressed *p)
+read_suppressed(struct sql_stmt *st, struct suppressed *p)
 {
 	memset(p, 0, sizeof(*p));
 	col_copy(st, 0, p->account_id, sizeof(p->account_id));
@@ -2043,14 +2025,14 @@ read_suppressed(sqlite3_stmt *st, struct suppressed *p)
 	col_copy(st, 2, p->reason, sizeof(p->reason));
 	col_copy(st, 3, p->message_id, sizeof(p->message_id));
 	col_copy(st, 4, p->feedback_id, sizeof(p->feedback_id));
-	p->ts = sqlite3_column_int64(st, 5);
+	p->ts = col_i64(st, 5);
 }
 
 static int
 sq_suppression_put(struct store *s, const struct suppressed *p, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -2072,7 +2054,7 @@ sq_suppression_get(struct store *s, const char *account_id, const char *address,
 		   struct suppressed *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_SUP_GET, e);
+	struct sql_stmt *st = stmt(q, S_SUP_GET, e);
 	int r;
 
 	if (st == NULL)
@@ -2091,7 +2073,7 @@ sq_suppression_list(struct store *s, const char *account_id, const char *after, 
 		    store_suppressed_cb cb, void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_SUP_LIST, e);
+	struct sql_stmt *st = stmt(q, S_SUP_LIST, e);
 	struct suppressed *v = NULL;
 	size_t n = 0, cap = 0, i;
 	int r;
@@ -2127,7 +2109,7 @@ sq_suppression_delete(struct store *s, const char *account_id, const char *addre
 /* ---- email templates ----------------------------------------------------- */
 
 static void
-read_template(sqlite3_stmt *st, struct email_template *t)
+read_template(struct sql_stmt *st, struct email_template *t)
 {
 	memset(t, 0, sizeof(*t));
 	col_copy(st, 0, t->region, sizeof(t->region));
@@ -2136,14 +2118,14 @@ read_template(sqlite3_stmt *st, struct email_template *t)
 	t->subject = col_dup(st, 3);
 	t->text = col_dup(st, 4);
 	t->html = col_dup(st, 5);
-	t->created = sqlite3_column_int64(st, 6);
+	t->created = col_i64(st, 6);
 }
 
 static int
 sq_template_put(struct store *s, const struct email_template *t, bool create, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -2157,7 +2139,7 @@ sq_template_put(struct store *s, const struct email_template *t, bool create, st
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db) > 0;
+		r = changes(q) > 0;
 	else if (strcmp(e->code, STORE_ERR_EXISTS) == 0)
 		err_set(e, 400, STORE_ERR_EXISTS, "Template %s already exists.", t->name);
 	else if (strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
@@ -2170,7 +2152,7 @@ sq_template_get(struct store *s, const char *region, const char *account_id, con
 		struct email_template *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_TPL_GET, e);
+	struct sql_stmt *st = stmt(q, S_TPL_GET, e);
 	int r;
 
 	if (st == NULL)
@@ -2189,7 +2171,7 @@ sq_template_list(struct store *s, const char *region, const char *account_id, co
 		 int limit, store_template_cb cb, void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_TPL_LIST, e);
+	struct sql_stmt *st = stmt(q, S_TPL_LIST, e);
 	struct email_template *v = NULL;
 	size_t n = 0, cap = 0, i;
 	int r;
@@ -2228,7 +2210,7 @@ sq_template_delete(struct store *s, const char *region, const char *account_id,
 /* ---- notification settings ---------------------------------------------- */
 
 static void
-read_notify(sqlite3_stmt *st, struct notify_setting *n)
+read_notify(struct sql_stmt *st, struct notify_setting *n)
 {
 	memset(n, 0, sizeof(*n));
 	col_copy(st, 0, n->region, sizeof(n->region));
@@ -2237,7 +2219,7 @@ read_notify(sqlite3_stmt *st, struct notify_setting *n)
 	col_copy(st, 3, n->account_id, sizeof(n->account_id));
 	for (int i = 0; i < NOTIFY_NTYPES; i++) {
 		n->topic[i] = col_dup(st, 4 + i);
-		n->headers[i] = sqlite3_column_int(st, 7 + i) != 0;
+		n->headers[i] = (int)col_i64(st, 7 + i) != 0;
 	}
 }
 
@@ -2246,7 +2228,7 @@ sq_notify_put(struct store *s, const struct notify_setting *n, struct err *e)
 {
 	struct sq *q = sq_of(s);
 	bool empty = true;
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	for (int i = 0; i < NOTIFY_NTYPES; i++)
@@ -2273,7 +2255,7 @@ sq_notify_get(struct store *s, const char *region, const char *owner, const char
 	      const char *account_id, struct notify_setting *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_NOTIFY_GET, e);
+	struct sql_stmt *st = stmt(q, S_NOTIFY_GET, e);
 	int r;
 
 	if (st == NULL)
@@ -2292,7 +2274,7 @@ sq_notify_list(struct store *s, const char *region, const char *owner, const cha
 	       store_notify_cb cb, void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_NOTIFY_LIST, e);
+	struct sql_stmt *st = stmt(q, S_NOTIFY_LIST, e);
 	struct notify_setting *v = NULL;
 	size_t n = 0, cap = 0, i;
 	int r;
@@ -2323,7 +2305,7 @@ sq_identity_set_forwarding(struct store *s, const char *region, const char *acco
 			   const char *name, bool enabled, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -2335,7 +2317,7 @@ sq_identity_set_forwarding(struct store *s, const char *region, const char *acco
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db) > 0;
+		r = changes(q) > 0;
 	return tx_end(q, r, e);
 }
 
@@ -2343,7 +2325,7 @@ static int
 sq_mail_from_known(struct store *s, const char *domain, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_MF_KNOWN, e);
+	struct sql_stmt *st = stmt(q, S_MF_KNOWN, e);
 	int r;
 
 	if (st == NULL)
@@ -2351,7 +2333,7 @@ sq_mail_from_known(struct store *s, const char *domain, struct err *e)
 	if (bt(st, 1, domain))
 		return bind_fail(q, st, e);
 	r = step(q, st, e);
-	r = r == 1 ? sqlite3_column_int(st, 0) != 0 : r < 0 ? -1 : 0;
+	r = r == 1 ? (int)col_i64(st, 0) != 0 : r < 0 ? -1 : 0;
 	release(st);
 	return r;
 }
@@ -2362,7 +2344,7 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 {
 	char *dests = dests_json(m);
 	bool queued = m->status[0] == '\0' || strcmp(m->status, STORE_MSG_QUEUED) == 0;
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (dests == NULL)
@@ -2378,7 +2360,7 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 	    bt(st, 10, m->source) | bt(st, 11, m->from_addr) | bt(st, 12, m->subject) |
 	    bt(st, 13, dests) | bb(st, 14, m->raw, m->raw_len) |
 	    bt(st, 15, queued ? STORE_MSG_QUEUED : m->status) | bi(st, 16, m->created_ms) |
-	    (m->delivered_ms ? bi(st, 17, m->delivered_ms) : sqlite3_bind_null(st, 17)) |
+	    (m->delivered_ms ? bi(st, 17, m->delivered_ms) : bnull(st, 17)) |
 	    bt_opt(st, 18, m->transport) | bt(st, 19, m->mail_from)) {
 		r = bind_fail(q, st, e);
 		free(dests);
@@ -2422,7 +2404,7 @@ sq_message_list(struct store *s, const char *transport, int limit, store_message
 		void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_MSG_LIST, e);
+	struct sql_stmt *st = stmt(q, S_MSG_LIST, e);
 
 	if (st == NULL)
 		return -1;
@@ -2435,7 +2417,7 @@ static int
 sq_message_get(struct store *s, const char *id, struct store_message *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_MSG_GET, e);
+	struct sql_stmt *st = stmt(q, S_MSG_GET, e);
 	int r;
 
 	if (st == NULL)
@@ -2453,7 +2435,7 @@ static int
 sq_message_delete(struct store *s, const char *transport, int64_t *n_out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	*n_out = 0;
@@ -2466,7 +2448,7 @@ sq_message_delete(struct store *s, const char *transport, int64_t *n_out, struct
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0) {
-		*n_out = sqlite3_changes64(q->db);
+		*n_out = changes(q);
 		r = 0;
 	}
 	return tx_end_data(q, r, e);
@@ -2497,7 +2479,7 @@ sq_rcpt_claim(struct store *s, const char *owner, int64_t now, int64_t lease_unt
 	struct sq *q = sq_of(s);
 	struct claimed *v = NULL;
 	size_t n = 0, cap = 0, i, j;
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -2513,9 +2495,9 @@ sq_rcpt_claim(struct store *s, const char *owner, int64_t now, int64_t lease_unt
 			v = xrealloc(v, cap * sizeof(*v));
 		}
 		col_copy(st, 0, v[n].message_id, sizeof(v[n].message_id));
-		v[n].idx = sqlite3_column_int(st, 1);
-		v[n].attempts = sqlite3_column_int(st, 3);
-		v[n].delayed = sqlite3_column_int(st, 4) != 0;
+		v[n].idx = (int)col_i64(st, 1);
+		v[n].attempts = (int)col_i64(st, 3);
+		v[n].delayed = (int)col_i64(st, 4) != 0;
 		n++;
 	}
 	release(st);
@@ -2565,7 +2547,7 @@ sq_rcpt_finish(struct store *s, const char *owner, const char *transport,
 	       const struct store_rcpt_outcome *o, size_t n, int64_t now_ms, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st, *done;
+	struct sql_stmt *st, *done;
 	int changed = 0, r = 0;
 
 	if (n == 0)
@@ -2583,7 +2565,7 @@ sq_rcpt_finish(struct store *s, const char *owner, const char *transport,
 		}
 		r = step(q, st, e) < 0 ? -1 : 0;
 		release(st);
-		c = r == 0 ? sqlite3_changes(q->db) : 0;
+		c = r == 0 ? changes(q) : 0;
 		if (c == 0)
 			continue;
 		changed += c;
@@ -2605,7 +2587,7 @@ static int
 sq_rcpt_release(struct store *s, const char *owner, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -2617,7 +2599,7 @@ sq_rcpt_release(struct store *s, const char *owner, struct err *e)
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
-		r = sqlite3_changes(q->db);
+		r = changes(q);
 	return tx_end_data(q, r, e);
 }
 
@@ -2626,7 +2608,7 @@ sq_event_list(struct store *s, const char *message_id, store_event_cb cb, void *
 	      struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_EVT_LIST, e);
+	struct sql_stmt *st = stmt(q, S_EVT_LIST, e);
 	struct store_event *v = NULL;
 	size_t n = 0, cap = 0, i;
 	int r;
@@ -2640,11 +2622,11 @@ sq_event_list(struct store *s, const char *message_id, store_event_cb cb, void *
 			cap = cap ? 2 * cap : 16;
 			v = xrealloc(v, cap * sizeof(*v));
 		}
-		v[n].seq = sqlite3_column_int64(st, 0);
+		v[n].seq = col_i64(st, 0);
 		v[n].message_id = col_dup(st, 1);
 		v[n].recipient = col_dup(st, 2);
 		v[n].type = col_dup(st, 3);
-		v[n].ts_ms = sqlite3_column_int64(st, 4);
+		v[n].ts_ms = col_i64(st, 4);
 		v[n].detail = col_dup(st, 5);
 		n++;
 	}
@@ -2670,7 +2652,7 @@ static int
 outbox_publish(struct sq *q, const char *topic_arn, const char *subject, const char *message,
 	       int64_t now_ms, char msgid_out[37], struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, S_SNS_OUT_PUBLISH, e);
+	struct sql_stmt *st = stmt(q, S_SNS_OUT_PUBLISH, e);
 	char id[37];
 	int r;
 
@@ -2684,7 +2666,7 @@ outbox_publish(struct sq *q, const char *topic_arn, const char *subject, const c
 		return bind_fail(q, st, e);
 	r = step(q, st, e);
 	release(st);
-	return r < 0 ? -1 : sqlite3_changes(q->db);
+	return r < 0 ? -1 : changes(q);
 }
 
 static int
@@ -2700,7 +2682,7 @@ sq_sns_publish(struct store *s, const char *topic_arn, const char *subject, cons
 }
 
 static void
-read_sns_topic(sqlite3_stmt *st, struct sns_topic *t)
+read_sns_topic(struct sql_stmt *st, struct sns_topic *t)
 {
 	memset(t, 0, sizeof(*t));
 	col_copy(st, 0, t->arn, sizeof(t->arn));
@@ -2708,13 +2690,13 @@ read_sns_topic(sqlite3_stmt *st, struct sns_topic *t)
 	col_copy(st, 2, t->account_id, sizeof(t->account_id));
 	col_copy(st, 3, t->name, sizeof(t->name));
 	t->attributes = col_dup(st, 4);
-	t->created = sqlite3_column_int64(st, 5);
-	t->confirmed = sqlite3_column_int64(st, 6);
-	t->pending = sqlite3_column_int64(st, 7);
+	t->created = col_i64(st, 5);
+	t->confirmed = col_i64(st, 6);
+	t->pending = col_i64(st, 7);
 }
 
 static void
-read_sns_sub(sqlite3_stmt *st, struct sns_subscription *u)
+read_sns_sub(struct sql_stmt *st, struct sns_subscription *u)
 {
 	memset(u, 0, sizeof(*u));
 	col_copy(st, 0, u->arn, sizeof(u->arn));
@@ -2722,17 +2704,17 @@ read_sns_sub(sqlite3_stmt *st, struct sns_subscription *u)
 	col_copy(st, 2, u->account_id, sizeof(u->account_id));
 	col_copy(st, 3, u->protocol, sizeof(u->protocol));
 	u->endpoint = col_dup(st, 4);
-	u->confirmed = sqlite3_column_int(st, 5) != 0;
+	u->confirmed = (int)col_i64(st, 5) != 0;
 	col_copy(st, 6, u->token, sizeof(u->token));
-	u->raw_message_delivery = sqlite3_column_int(st, 7) != 0;
-	u->created = sqlite3_column_int64(st, 8);
+	u->raw_message_delivery = (int)col_i64(st, 7) != 0;
+	u->created = col_i64(st, 8);
 }
 
 static int
 sq_sns_topic_put(struct store *s, const struct sns_topic *t, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -2747,15 +2729,15 @@ sq_sns_topic_put(struct store *s, const struct sns_topic *t, struct err *e)
 	}
 	r = step(q, st, e);
 	release(st);
-	return tx_end(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+	return tx_end(q, r < 0 ? -1 : changes(q) > 0, e);
 }
 
 /* One row by a single text key into a struct: 1, 0, -1. */
 static int
 get_one(struct sq *q, enum sid id, const char *k1, const char *k2,
-	void (*read)(sqlite3_stmt *, void *), void *out, struct err *e)
+	void (*read)(struct sql_stmt *, void *), void *out, struct err *e)
 {
-	sqlite3_stmt *st = stmt(q, id, e);
+	struct sql_stmt *st = stmt(q, id, e);
 	int r;
 
 	if (st == NULL)
@@ -2770,13 +2752,13 @@ get_one(struct sq *q, enum sid id, const char *k1, const char *k2,
 }
 
 static void
-read_topic_v(sqlite3_stmt *st, void *out)
+read_topic_v(struct sql_stmt *st, void *out)
 {
 	read_sns_topic(st, out);
 }
 
 static void
-read_sub_v(sqlite3_stmt *st, void *out)
+read_sub_v(struct sql_stmt *st, void *out)
 {
 	read_sns_sub(st, out);
 }
@@ -2793,7 +2775,7 @@ sq_sns_topic_list(struct store *s, const char *account_id, const char *region, c
 		  int limit, store_sns_topic_cb cb, void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_SNS_TOPIC_LIST, e);
+	struct sql_stmt *st = stmt(q, S_SNS_TOPIC_LIST, e);
 	struct sns_topic *v = NULL;
 	size_t n = 0, cap = 0, i;
 	int r;
@@ -2826,7 +2808,7 @@ static int
 write_one(struct sq *q, enum sid id, const char *k1, const char *t2, int64_t i2, bool use_int,
 	  struct err *e)
 {
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -2839,7 +2821,7 @@ write_one(struct sq *q, enum sid id, const char *k1, const char *t2, int64_t i2,
 	}
 	r = step(q, st, e);
 	release(st);
-	return tx_end(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+	return tx_end(q, r < 0 ? -1 : changes(q) > 0, e);
 }
 
 static int
@@ -2879,7 +2861,7 @@ sq_sns_subscribe(struct store *s, const struct sns_subscription *sub, const char
 		 int64_t now_ms, struct sns_subscription *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	char id[37];
 	int r, created = 0;
 
@@ -2945,7 +2927,7 @@ sq_sns_sub_confirm(struct store *s, const char *topic_arn, const char *token,
 		   struct sns_subscription *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -2972,7 +2954,7 @@ sq_sns_sub_list(struct store *s, const char *account_id, const char *region,
 		struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, topic_arn != NULL ? S_SNS_SUB_LIST_TOPIC : S_SNS_SUB_LIST_ACC, e);
+	struct sql_stmt *st = stmt(q, topic_arn != NULL ? S_SNS_SUB_LIST_TOPIC : S_SNS_SUB_LIST_ACC, e);
 	struct sns_subscription *v = NULL;
 	size_t n = 0, cap = 0, i;
 	int r;
@@ -3010,7 +2992,7 @@ sq_sns_outbox_claim(struct store *s, const char *owner, int64_t now_ms, int64_t 
 		    int limit, store_sns_claim_cb cb, void *arg, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	struct sns_row *v = NULL;
 	size_t n = 0, i;
 	int r;
@@ -3031,19 +3013,19 @@ sq_sns_outbox_claim(struct store *s, const char *owner, int64_t now_ms, int64_t 
 		static const int text_cols[] = {1, 2, 3, 4, 5, 6, 9, 10, 11, 13};
 		for (size_t k = 0; k < sizeof(text_cols) / sizeof(text_cols[0]); k++)
 			w->s[k] = col_dup(st, text_cols[k]);
-		w->d.id = sqlite3_column_int64(st, 0);
+		w->d.id = col_i64(st, 0);
 		w->d.message_id = w->s[0];
 		w->d.type = w->s[1];
 		w->d.topic_arn = w->s[2];
 		w->d.subscription_arn = w->s[3];
 		w->d.subject = w->s[4];
 		w->d.message = w->s[5] != NULL ? w->s[5] : "";
-		w->d.timestamp_ms = sqlite3_column_int64(st, 7);
-		w->d.attempts = sqlite3_column_int(st, 8);
+		w->d.timestamp_ms = col_i64(st, 7);
+		w->d.attempts = (int)col_i64(st, 8);
 		w->d.protocol = w->s[6];
 		w->d.endpoint = w->s[7];
 		w->d.token = w->s[8];
-		w->d.raw_message_delivery = sqlite3_column_int(st, 12) != 0;
+		w->d.raw_message_delivery = (int)col_i64(st, 12) != 0;
 		w->d.signature_version = w->s[9] != NULL ? w->s[9] : "1";
 	}
 	release(st);
@@ -3075,7 +3057,7 @@ sq_sns_outbox_finish(struct store *s, const char *owner, int64_t id, int64_t nex
 		     struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -3088,14 +3070,14 @@ sq_sns_outbox_finish(struct store *s, const char *owner, int64_t id, int64_t nex
 	}
 	r = step(q, st, e);
 	release(st);
-	return tx_end_data(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+	return tx_end_data(q, r < 0 ? -1 : changes(q) > 0, e);
 }
 
 static int
 sq_sns_outbox_release(struct store *s, const char *owner, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -3108,14 +3090,14 @@ sq_sns_outbox_release(struct store *s, const char *owner, struct err *e)
 	}
 	r = step(q, st, e);
 	release(st);
-	return tx_end_data(q, r < 0 ? -1 : sqlite3_changes(q->db), e);
+	return tx_end_data(q, r < 0 ? -1 : changes(q), e);
 }
 
 static int
 sq_sns_outbox_count(struct store *s, const char *type, int64_t *out, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_SNS_OUT_COUNT, e);
+	struct sql_stmt *st = stmt(q, S_SNS_OUT_COUNT, e);
 	int r;
 
 	*out = 0;
@@ -3125,7 +3107,7 @@ sq_sns_outbox_count(struct store *s, const char *type, int64_t *out, struct err 
 		return bind_fail(q, st, e);
 	r = step(q, st, e);
 	if (r == 1)
-		*out = sqlite3_column_int64(st, 0);
+		*out = col_i64(st, 0);
 	release(st);
 	return r < 0 ? -1 : 0;
 }
@@ -3135,7 +3117,7 @@ sq_sns_key_get(struct store *s, uint8_t **sealed_out, size_t *sealed_len_out, ch
 	       struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st = stmt(q, S_SNS_KEY_GET, e);
+	struct sql_stmt *st = stmt(q, S_SNS_KEY_GET, e);
 	int r;
 
 	if (sealed_out != NULL)
@@ -3164,7 +3146,7 @@ sq_sns_key_put(struct store *s, const uint8_t *sealed, size_t sealed_len, const 
 	       int64_t now, struct err *e)
 {
 	struct sq *q = sq_of(s);
-	sqlite3_stmt *st;
+	struct sql_stmt *st;
 	int r;
 
 	if (tx_begin(q, e) != 0)
@@ -3177,7 +3159,7 @@ sq_sns_key_put(struct store *s, const uint8_t *sealed, size_t sealed_len, const 
 	}
 	r = step(q, st, e);
 	release(st);
-	return tx_end_data(q, r < 0 ? -1 : sqlite3_changes(q->db) > 0, e);
+	return tx_end_data(q, r < 0 ? -1 : changes(q) > 0, e);
 }
 
 static const struct store_ops sqlite_ops = {
@@ -3304,48 +3286,310 @@ private_files(const char *path, struct err *e)
 	return 0;
 }
 
+struct store *
+sql_store_new(const struct sql_driver *drv, struct sql_conn *c, bool pg)
+{
+	struct sq *q = xcalloc(1, sizeof(*q));
+
+	q->base.ops = &sqlite_ops;
+	q->drv = drv;
+	q->c = c;
+	q->pg = pg;
+	return &q->base;
+}
+
+/* ---- the SQLite driver ------------------------------------------------- */
+
+struct sqlite_conn {
+	struct sql_conn base;
+	sqlite3 *db;
+};
+
+struct sqlite_stmt {
+	struct sql_stmt base;
+	sqlite3_stmt *st;
+	struct sqlite_conn *c;
+};
+
+static struct sqlite_stmt *
+lite(struct sql_stmt *st)
+{
+	return (struct sqlite_stmt *)st;
+}
+
+static sqlite3 *
+lite_db(struct sql_conn *c)
+{
+	return ((struct sqlite_conn *)c)->db;
+}
+
+static const struct sql_driver sqlite_driver;
+
+static struct sql_stmt *
+lite_prepare(struct sql_conn *c, int id, const char *text, struct err *e)
+{
+	struct sqlite_stmt *s = xcalloc(1, sizeof(*s));
+
+	(void)id;
+	s->base.drv = &sqlite_driver;
+	s->c = (struct sqlite_conn *)c;
+	if (sqlite3_prepare_v3(s->c->db, text, -1, SQLITE_PREPARE_PERSISTENT, &s->st, NULL) !=
+	    SQLITE_OK) {
+		err_temp(e, "store: cannot prepare statement: %s", sqlite3_errmsg(s->c->db));
+		sqlite3_finalize(s->st);
+		free(s);
+		return NULL;
+	}
+	return &s->base;
+}
+
+static void
+lite_finalize(struct sql_stmt *st)
+{
+	sqlite3_finalize(lite(st)->st);
+	free(st);
+}
+
+/* SQLITE_STATIC: the values are borrowed until the reset (sql.h) */
+static int
+lite_bind_text(struct sql_stmt *st, int i, const char *s)
+{
+	return sqlite3_bind_text(lite(st)->st, i, s, -1, SQLITE_STATIC) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+lite_bind_int(struct sql_stmt *st, int i, int64_t v)
+{
+	return sqlite3_bind_int64(lite(st)->st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+lite_bind_double(struct sql_stmt *st, int i, double v)
+{
+	return sqlite3_bind_double(lite(st)->st, i, v) == SQLITE_OK ? 0 : -1;
+}
+
+static int
+lite_bind_blob(struct sql_stmt *st, int i, const uint8_t *p, size_t n)
+{
+	int rc = p == NULL ? sqlite3_bind_null(lite(st)->st, i)
+			   : sqlite3_bind_blob64(lite(st)->st, i, p, n, SQLITE_STATIC);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int
+lite_step(struct sql_stmt *st)
+{
+	int rc = sqlite3_step(lite(st)->st);
+
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+lite_reset(struct sql_stmt *st)
+{
+	sqlite3_reset(lite(st)->st);
+	sqlite3_clear_bindings(lite(st)->st);
+}
+
+static int64_t
+lite_col_int(struct sql_stmt *st, int i)
+{
+	return sqlite3_column_int64(lite(st)->st, i);
+}
+
+static double
+lite_col_double(struct sql_stmt *st, int i)
+{
+	return sqlite3_column_double(lite(st)->st, i);
+}
+
+static const char *
+lite_col_text(struct sql_stmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(lite(st)->st, i);
+}
+
+static const uint8_t *
+lite_col_blob(struct sql_stmt *st, int i, size_t *n)
+{
+	const void *p = sqlite3_column_blob(lite(st)->st, i);
+	int len = sqlite3_column_bytes(lite(st)->st, i);
+
+	*n = len > 0 ? (size_t)len : 0;
+	return p;
+}
+
+static int64_t
+lite_changes(struct sql_conn *c)
+{
+	return sqlite3_changes64(lite_db(c));
+}
+
+static const char *
+lite_errmsg(struct sql_conn *c)
+{
+	return sqlite3_errmsg(lite_db(c));
+}
+
+static enum sql_fail
+lite_failure(struct sql_conn *c)
+{
+	int x = sqlite3_extended_errcode(lite_db(c));
+
+	switch (x) {
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+	case SQLITE_CONSTRAINT_UNIQUE:
+		return SQL_FAIL_UNIQUE;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return SQL_FAIL_FOREIGN;
+	default:
+		return (x & 0xff) == SQLITE_CONSTRAINT ? SQL_FAIL_CHECK : SQL_FAIL_OTHER;
+	}
+}
+
+static bool
+lite_in_tx(struct sql_conn *c)
+{
+	return !sqlite3_get_autocommit(lite_db(c));
+}
+
+static void
+lite_close(struct sql_conn *c)
+{
+	sqlite3_close_v2(lite_db(c));
+	free(c);
+}
+
+static const struct sql_driver sqlite_driver = {
+	.name = "sqlite",
+	.prepare = lite_prepare,
+	.finalize = lite_finalize,
+	.bind_text = lite_bind_text,
+	.bind_int = lite_bind_int,
+	.bind_double = lite_bind_double,
+	.bind_blob = lite_bind_blob,
+	.step = lite_step,
+	.reset = lite_reset,
+	.col_int = lite_col_int,
+	.col_double = lite_col_double,
+	.col_text = lite_col_text,
+	.col_blob = lite_col_blob,
+	.changes = lite_changes,
+	.errmsg = lite_errmsg,
+	.failure = lite_failure,
+	.in_tx = lite_in_tx,
+	.close = lite_close,
+};
+
+/* ---- open and migrate (SQLite) ------------------------------------------ */
+
+static int
+pragma_text(sqlite3 *db, const char *pragma, char *out, size_t cap, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, pragma, -1, &st, NULL) != SQLITE_OK)
+		return err_temp(e, "store: %s: %s", pragma, sqlite3_errmsg(db));
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		out[0] = '\0';
+	else
+		err_temp(e, "store: %s: %s", pragma, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Apply the migrations past PRAGMA user_version, all in one transaction, so
+ * two processes opening a fresh file at once cannot both migrate. */
+static int
+store_sqlite_migrate(sqlite3 *db, struct err *e)
+{
+	char v[32], set[64];
+	char *msg = NULL;
+	long version;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return err_temp(e, "store: cannot begin the migration: %s", sqlite3_errmsg(db));
+	if (pragma_text(db, "PRAGMA user_version", v, sizeof(v), e) != 0)
+		goto fail;
+	version = strtol(v, NULL, 10);
+	if (version > NMIGRATIONS) {
+		err_temp(e, "store: database schema version %ld is newer than this build (%d)",
+			 version, NMIGRATIONS);
+		goto fail;
+	}
+	for (long i = version; i < NMIGRATIONS; i++) {
+		if (sqlite3_exec(db, migrations[i], NULL, NULL, &msg) != SQLITE_OK) {
+			err_temp(e, "store: migration %ld failed: %s", i + 1,
+				 msg != NULL ? msg : "unknown error");
+			sqlite3_free(msg);
+			goto fail;
+		}
+	}
+	if (version < NMIGRATIONS) {
+		snprintf(set, sizeof(set), "PRAGMA user_version = %d", NMIGRATIONS);
+		if (sqlite3_exec(db, set, NULL, NULL, NULL) != SQLITE_OK) {
+			err_temp(e, "store: cannot set schema version: %s", sqlite3_errmsg(db));
+			goto fail;
+		}
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		err_temp(e, "store: cannot commit the migration: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
 static struct store *
 sq_open(const char *path, struct err *e)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	struct sq *q = xcalloc(1, sizeof(*q));
+	struct sqlite_conn *c = xcalloc(1, sizeof(*c));
 	char mode[32];
 
 	pthread_once(&once, sqlite_init_once);
-	q->base.ops = &sqlite_ops;
+	c->base.drv = &sqlite_driver;
 	if (private_files(path, e) != 0)
 		goto fail;
-	if (sqlite3_open_v2(path, &q->db,
+	if (sqlite3_open_v2(path, &c->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK) {
 		err_temp(e, "store: cannot open %s: %s", path,
-			 q->db != NULL ? sqlite3_errmsg(q->db) : "out of memory");
+			 c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_extended_result_codes(q->db, 1);
-	sqlite3_busy_timeout(q->db, BUSY_TIMEOUT_MS);
-	if (pragma_text(q, "PRAGMA journal_mode = WAL", mode, sizeof(mode), e) != 0)
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	if (pragma_text(c->db, "PRAGMA journal_mode = WAL", mode, sizeof(mode), e) != 0)
 		goto fail;
 	if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
 		err_temp(e, "store: %s: cannot switch to WAL mode (got '%s')", path, mode);
 		goto fail;
 	}
-	if (sqlite3_exec(q->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL,
+	if (sqlite3_exec(c->db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;", NULL,
 			 NULL, NULL) != SQLITE_OK) {
-		err_temp(e, "store: %s: %s", path, sqlite3_errmsg(q->db));
+		err_temp(e, "store: %s: %s", path, sqlite3_errmsg(c->db));
 		goto fail;
 	}
-	if (pragma_text(q, "PRAGMA foreign_keys", mode, sizeof(mode), e) != 0)
+	if (pragma_text(c->db, "PRAGMA foreign_keys", mode, sizeof(mode), e) != 0)
 		goto fail;
 	if (strcmp(mode, "1") != 0) {
 		err_temp(e, "store: this SQLite has no foreign key support");
 		goto fail;
 	}
-	if (store_sqlite_migrate(q, e) != 0)
+	if (store_sqlite_migrate(c->db, e) != 0)
 		goto fail;
-	return &q->base;
+	return sql_store_new(&sqlite_driver, &c->base, false);
 fail:
-	sq_close(&q->base);
+	lite_close(&c->base);
 	return NULL;
 }
 
