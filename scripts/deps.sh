@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libsqlite3-dev libpq-dev libcmocka-dev)
 test_pkgs=(awscli python3-boto3 python3-pytest python3-pytest-xdist python3-dkim python3-nacl
   python3-cryptography python3-aiosmtpd python3-dnspython swaks libnet-ssleay-perl dnsmasq-base
-  openssl sqlite3 curl)
+  openssl sqlite3 curl postgresql)
 bench_pkgs=(wrk nginx-light postfix)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")

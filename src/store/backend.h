@@ -20,4 +20,8 @@ typedef struct store *(*store_backend_open_fn)(const char *url, struct err *e);
  * `sqlite:///abs/file.db`). */
 struct store *store_sqlite_open(const char *url, struct err *e);
 
+/* store_pg.c: `postgresql://…` or `postgres://…`, libpq's connection URI
+ * (host, port, user, password, dbname, sslmode …). */
+struct store *store_pg_open(const char *url, struct err *e);
+
 #endif

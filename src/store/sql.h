@@ -69,7 +69,4 @@ struct sql_driver {
  * have one. Takes ownership of c. */
 struct store *sql_store_new(const struct sql_driver *drv, struct sql_conn *c, bool pg);
 
-/* store_pg.c */
-struct store *store_pg_open(const char *url, struct err *e);
-
 #endif

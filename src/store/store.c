@@ -147,8 +147,8 @@ static const struct {
 	const char *name;   /* for "not available" */
 } backends[] = {
 	{"sqlite:", store_sqlite_open, "SQLite"},
-	{"postgresql://", NULL, "PostgreSQL"},
-	{"postgres://", NULL, "PostgreSQL"},
+	{"postgresql://", store_pg_open, "PostgreSQL"},
+	{"postgres://", store_pg_open, "PostgreSQL"},
 };
 
 static struct store *

@@ -415,8 +415,8 @@ enum sid {
 
 #define SNS_TOPIC_COLS                                                                       \
 	"arn, region, account_id, name, attributes, created,"                                  \
-	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed),"  \
-	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND NOT confirmed)"
+	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed = 1),"  \
+	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed = 0)"
 #define SNS_SUB_COLS                                                                         \
 	"arn, topic_arn, account_id, protocol, endpoint, confirmed, token,"                    \
 	" raw_message_delivery, created"
@@ -429,7 +429,7 @@ static const char *const sql[S_COUNT] = {
 	[S_TPL_GET] = "SELECT region, account_id, name, subject, text, html, created FROM templates"
 		      " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_TPL_LIST] = "SELECT region, account_id, name, subject, text, html, created FROM templates"
-		       " WHERE region = ?1 AND account_id = ?2 AND (?3 IS NULL OR name > ?3)"
+		       " WHERE region = ?1 AND account_id = ?2 AND (CAST(?3 AS TEXT) IS NULL OR name > ?3)"
 		       " ORDER BY name LIMIT ?4",
 	[S_TPL_DEL] = "DELETE FROM templates WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -481,8 +481,8 @@ static const char *const sql[S_COUNT] = {
 	[S_ID_TOKEN] = "SELECT " ID_COLS " FROM identities WHERE token = ?1"
 		       " ORDER BY created LIMIT 1",
 	[S_ID_LIST] = "SELECT " ID_COLS " FROM identities"
-		      " WHERE region = ?1 AND account_id = ?2 AND (?3 IS NULL OR type = ?3)"
-		      " AND (?4 IS NULL OR name > ?4) ORDER BY name LIMIT ?5",
+		      " WHERE region = ?1 AND account_id = ?2 AND (CAST(?3 AS TEXT) IS NULL OR type = ?3)"
+		      " AND (CAST(?4 AS TEXT) IS NULL OR name > ?4) ORDER BY name LIMIT ?5",
 	[S_ID_DUE] = "SELECT " ID_COLS " FROM identities"
 		     " WHERE next_check > 0 AND next_check <= ?1 ORDER BY next_check",
 	[S_ID_DEL] = "DELETE FROM identities WHERE region = ?1 AND account_id = ?2 AND name = ?3",
@@ -499,17 +499,17 @@ static const char *const sql[S_COUNT] = {
 	[S_POL_DEL] = "DELETE FROM identity_policies WHERE region = ?1 AND account_id = ?2"
 		      " AND identity = ?3 AND name = ?4",
 	[S_EV_INS] = "INSERT INTO send_counts (account_id, kind, minute, recipients)"
-		     " VALUES (?1, ?4, ?2 / 60, ?3) ON CONFLICT (account_id, kind, minute)"
-		     " DO UPDATE SET recipients = recipients + excluded.recipients",
+		     " VALUES (?1, ?4, CAST(?2 AS BIGINT) / 60, ?3) ON CONFLICT (account_id, kind, minute)"
+		     " DO UPDATE SET recipients = send_counts.recipients + excluded.recipients",
 	/* minute granularity: the window may include up to 59 s more, never less */
 	[S_EV_SUM] = "SELECT coalesce(sum(recipients), 0) FROM send_counts"
-		     " WHERE account_id = ?1 AND kind = ?2 AND minute >= ?3 / 60",
+		     " WHERE account_id = ?1 AND kind = ?2 AND minute >= CAST(?3 AS BIGINT) / 60",
 	[S_EV_BUCKETS] = "SELECT (minute / 15) * 900 AS b,"
 			 " sum(CASE kind WHEN 'accept' THEN recipients ELSE 0 END),"
 			 " sum(CASE kind WHEN 'bounce' THEN recipients ELSE 0 END),"
 			 " sum(CASE kind WHEN 'complaint' THEN recipients ELSE 0 END),"
 			 " sum(CASE kind WHEN 'reject' THEN recipients ELSE 0 END)"
-			 " FROM send_counts WHERE account_id = ?1 AND minute >= ?2 / 60"
+			 " FROM send_counts WHERE account_id = ?1 AND minute >= CAST(?2 AS BIGINT) / 60"
 			 " GROUP BY b ORDER BY b",
 	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, delivered,"
 		      " transport, mail_from)"
@@ -542,8 +542,9 @@ static const char *const sql[S_COUNT] = {
 		     " token_expires = ?8, next_check = ?9, check_attempts = ?10,"
 		     " dkim_ed25519_status = ?22"
 		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3 AND type = ?4"
-		     " AND token IS ?11 AND dkim_token1 IS ?12 AND dkim_token2 IS ?13"
-		     " AND dkim_token3 IS ?14 AND mail_from_domain IS ?15 AND status = ?16"
+		     " AND token IS NOT DISTINCT FROM ?11 AND dkim_token1 IS NOT DISTINCT FROM ?12"
+		     " AND dkim_token2 IS NOT DISTINCT FROM ?13 AND dkim_token3 IS NOT DISTINCT FROM ?14"
+		     " AND mail_from_domain IS NOT DISTINCT FROM ?15 AND status = ?16"
 		     " AND dkim_status = ?17 AND mail_from_status = ?18 AND token_expires = ?19"
 		     " AND next_check = ?20 AND check_attempts = ?21 AND dkim_ed25519_status = ?23",
 	[S_RCPT_INS] = "INSERT INTO recipients (message_id, idx, address, status)"
@@ -556,11 +557,12 @@ static const char *const sql[S_COUNT] = {
 			 "   WHERE status = 'queued' AND next_attempt <= ?2"
 			 "  UNION ALL SELECT message_id, idx, lease_until AS t FROM recipients"
 			 "   WHERE status = 'sending' AND lease_until <= ?2"
-			 "   AND lease_owner IS NOT ?1)"
+			 "   AND lease_owner IS DISTINCT FROM ?1)"
 			 "  ORDER BY t LIMIT ?4)"
 			 " RETURNING message_id, idx, address, attempts, delayed",
 	[S_RCPT_FINISH] = "UPDATE recipients SET status = ?4, next_attempt = ?5,"
-			  " delayed = delayed OR ?6, lease_owner = NULL, lease_until = 0"
+			  " delayed = CASE WHEN CAST(?6 AS BIGINT) <> 0 THEN 1 ELSE delayed END,"
+			  " lease_owner = NULL, lease_until = 0"
 			  " WHERE message_id = ?1 AND idx = ?2 AND status = 'sending'"
 			  " AND lease_owner = ?3",
 	[S_RCPT_RELEASE] = "UPDATE recipients SET status = 'queued', next_attempt = 0,"
@@ -574,10 +576,10 @@ static const char *const sql[S_COUNT] = {
 		       "  recipients WHERE message_id = ?1 AND status IN ('queued', 'sending'))",
 	/* an event's statistics count, charged to its message's sending account */
 	[S_EVT_COUNT] = "INSERT INTO send_counts (account_id, kind, minute, recipients)"
-			" SELECT sending_account, ?2, ?3 / 60000, 1 FROM messages"
-			" WHERE id = ?1 AND sending_account <> ''"
+			" SELECT sending_account, CAST(?2 AS TEXT), CAST(?3 AS BIGINT) / 60000, 1"
+			" FROM messages WHERE id = ?1 AND sending_account <> ''"
 			" ON CONFLICT (account_id, kind, minute)"
-			" DO UPDATE SET recipients = recipients + 1",
+			" DO UPDATE SET recipients = send_counts.recipients + 1",
 	[S_EVT_INS] = "INSERT INTO events (message_id, recipient, type, ts, detail)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5)",
 	[S_EVT_LIST] = "SELECT seq, message_id, recipient, type, ts, detail FROM events"
@@ -585,8 +587,8 @@ static const char *const sql[S_COUNT] = {
 	/* an event's suppression, on its message's sending account's list */
 	[S_EVT_SUPPRESS] = "INSERT INTO suppressed (account_id, address, reason, message_id,"
 			   " feedback_id, ts)"
-			   " SELECT m.sending_account, lower(?2), ?3, m.id,"
-			   " coalesce(json_extract(?5, '$.feedbackId'), ''), ?4 / 1000"
+			   " SELECT m.sending_account, lower(?2), CAST(?3 AS TEXT), m.id,"
+			   " coalesce(json_extract(?5, '$.feedbackId'), ''), CAST(?4 AS BIGINT) / 1000"
 			   " FROM messages m JOIN accounts a ON a.id = m.sending_account"
 			   " WHERE m.id = ?1"
 			   " ON CONFLICT (account_id, address) DO UPDATE SET reason = excluded.reason,"
@@ -595,7 +597,7 @@ static const char *const sql[S_COUNT] = {
 	/* feedback_add: the message exists and has no such event for the recipient */
 	[S_EVT_SEEN] = "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1)"
 		       " OR EXISTS (SELECT 1 FROM events WHERE message_id = ?1"
-		       " AND recipient IS ?2 AND type = ?3"
+		       " AND recipient IS NOT DISTINCT FROM ?2 AND type = ?3"
 		       " AND json_extract(detail, '$.bounceType') IS json_extract(?4, '$.bounceType')"
 		       " AND json_extract(detail, '$.complaintFeedbackType')"
 		       " IS json_extract(?4, '$.complaintFeedbackType'))",
@@ -609,7 +611,7 @@ static const char *const sql[S_COUNT] = {
 	[S_SUP_GET] = "SELECT account_id, address, reason, message_id, feedback_id, ts"
 		      " FROM suppressed WHERE account_id = ?1 AND address = lower(?2)",
 	[S_SUP_LIST] = "SELECT account_id, address, reason, message_id, feedback_id, ts"
-		       " FROM suppressed WHERE account_id = ?1 AND (?2 IS NULL OR address > ?2)"
+		       " FROM suppressed WHERE account_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR address > ?2)"
 		       " ORDER BY address LIMIT ?3",
 	[S_SUP_DEL] = "DELETE FROM suppressed WHERE account_id = ?1 AND address = lower(?2)",
 	[S_NOTIFY_PUT] = "INSERT INTO notify_settings (region, owner, identity, account_id,"
@@ -635,7 +637,7 @@ static const char *const sql[S_COUNT] = {
 			    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (arn) DO NOTHING",
 	[S_SNS_TOPIC_GET] = "SELECT " SNS_TOPIC_COLS " FROM sns_topics t WHERE arn = ?1",
 	[S_SNS_TOPIC_LIST] = "SELECT " SNS_TOPIC_COLS " FROM sns_topics t WHERE account_id = ?1"
-			     " AND region = ?2 AND (?3 IS NULL OR arn > ?3) ORDER BY arn LIMIT ?4",
+			     " AND region = ?2 AND (CAST(?3 AS TEXT) IS NULL OR arn > ?3) ORDER BY arn LIMIT ?4",
 	[S_SNS_TOPIC_ATTRS] = "UPDATE sns_topics SET attributes = ?2 WHERE arn = ?1",
 	[S_SNS_TOPIC_DEL] = "DELETE FROM sns_topics WHERE arn = ?1",
 	[S_SNS_SUB_INS] = "INSERT INTO sns_subscriptions (" SNS_SUB_COLS ")"
@@ -650,13 +652,14 @@ static const char *const sql[S_COUNT] = {
 	[S_SNS_SUB_RAW] = "UPDATE sns_subscriptions SET raw_message_delivery = ?2 WHERE arn = ?1",
 	[S_SNS_SUB_DEL] = "DELETE FROM sns_subscriptions WHERE arn = ?1",
 	[S_SNS_SUB_LIST_TOPIC] = "SELECT " SNS_SUB_COLS " FROM sns_subscriptions WHERE topic_arn = ?1"
-				 " AND (?2 IS NULL OR arn > ?2) ORDER BY arn LIMIT ?3",
+				 " AND (CAST(?2 AS TEXT) IS NULL OR arn > ?2) ORDER BY arn LIMIT ?3",
 	[S_SNS_SUB_LIST_ACC] = "SELECT " SNS_SUB_COLS " FROM sns_subscriptions WHERE account_id = ?1"
 			       " AND topic_arn LIKE ('arn:aws:sns:' || ?4 || ':%')"
-			       " AND (?2 IS NULL OR arn > ?2) ORDER BY arn LIMIT ?3",
+			       " AND (CAST(?2 AS TEXT) IS NULL OR arn > ?2) ORDER BY arn LIMIT ?3",
 	[S_SNS_OUT_PUBLISH] = "INSERT INTO sns_outbox (message_id, type, topic_arn, subscription_arn,"
 			      " subject, message, timestamp_ms, next_attempt_ms)"
-			      " SELECT ?1, 'Notification', topic_arn, arn, ?3, ?4, ?5, ?5"
+			      " SELECT CAST(?1 AS TEXT), 'Notification', topic_arn, arn, CAST(?3 AS TEXT),"
+			      " CAST(?4 AS TEXT), CAST(?5 AS BIGINT), CAST(?5 AS BIGINT)"
 			      " FROM sns_subscriptions WHERE topic_arn = ?2 AND confirmed = 1"
 			      " ORDER BY arn",
 	[S_SNS_OUT_CONFIRM] = "INSERT INTO sns_outbox (message_id, type, topic_arn, subscription_arn,"
@@ -669,7 +672,8 @@ static const char *const sql[S_COUNT] = {
 			  " FROM sns_outbox o JOIN sns_subscriptions s ON s.arn = o.subscription_arn"
 			  " JOIN sns_topics t ON t.arn = s.topic_arn"
 			  " WHERE (o.state = 'queued' AND o.next_attempt_ms <= ?2)"
-			  " OR (o.state = 'sending' AND o.lease_until <= ?2 AND o.lease_owner IS NOT ?1)"
+			  " OR (o.state = 'sending' AND o.lease_until <= ?2"
+			  " AND o.lease_owner IS DISTINCT FROM ?1)"
 			  " ORDER BY o.next_attempt_ms, o.id LIMIT ?3",
 	[S_SNS_OUT_LEASE] = "UPDATE sns_outbox SET state = 'sending', lease_owner = ?2,"
 			    " lease_until = ?3, attempts = attempts + 1 WHERE id = ?1",
@@ -681,7 +685,7 @@ static const char *const sql[S_COUNT] = {
 	[S_SNS_OUT_RELEASE] = "UPDATE sns_outbox SET state = 'queued', lease_owner = NULL,"
 			      " lease_until = 0, next_attempt_ms = 0"
 			      " WHERE state = 'sending' AND lease_owner = ?1",
-	[S_SNS_OUT_COUNT] = "SELECT count(*) FROM sns_outbox WHERE ?1 IS NULL OR type = ?1",
+	[S_SNS_OUT_COUNT] = "SELECT count(*) FROM sns_outbox WHERE CAST(?1 AS TEXT) IS NULL OR type = ?1",
 	[S_SNS_KEY_GET] = "SELECT sealed, cert FROM sns_keys WHERE id = 1",
 	[S_SNS_KEY_PUT] = "INSERT INTO sns_keys (id, sealed, cert, created) VALUES (1, ?1, ?2, ?3)"
 			  " ON CONFLICT (id) DO NOTHING",
@@ -693,6 +697,36 @@ static const char *const sql[S_COUNT] = {
  * accept (store_pg.c rewrites ?N to $N in both). */
 static const char *const sql_pg[S_COUNT] = {
 	[S_BEGIN] = "BEGIN",
+	[S_MSG_LIST] = "SELECT * FROM (SELECT " MSG_COLS_A "NULL" MSG_COLS_B
+		       " FROM messages WHERE transport = ?1 AND status <> 'queued'"
+		       " ORDER BY created DESC, id DESC LIMIT ?2) m ORDER BY created, id",
+	[S_EVT_SUPPRESS] = "INSERT INTO suppressed (account_id, address, reason, message_id,"
+			   " feedback_id, ts)"
+			   " SELECT m.sending_account, lower(?2), CAST(?3 AS TEXT), m.id,"
+			   " coalesce(CAST(?5 AS TEXT)::jsonb->>'feedbackId', ''),"
+			   " CAST(?4 AS BIGINT) / 1000"
+			   " FROM messages m JOIN accounts a ON a.id = m.sending_account"
+			   " WHERE m.id = ?1"
+			   " ON CONFLICT (account_id, address) DO UPDATE SET reason = excluded.reason,"
+			   " message_id = excluded.message_id, feedback_id = excluded.feedback_id,"
+			   " ts = excluded.ts",
+	[S_EVT_SEEN] = "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1)"
+		       " OR EXISTS (SELECT 1 FROM events WHERE message_id = ?1"
+		       " AND recipient IS NOT DISTINCT FROM ?2 AND type = ?3"
+		       " AND (detail::jsonb->>'bounceType') IS NOT DISTINCT FROM"
+		       " (CAST(?4 AS TEXT)::jsonb->>'bounceType')"
+		       " AND (detail::jsonb->>'complaintFeedbackType') IS NOT DISTINCT FROM"
+		       " (CAST(?4 AS TEXT)::jsonb->>'complaintFeedbackType'))",
+	[S_SNS_OUT_DUE] = "SELECT o.id, o.message_id, o.type, o.topic_arn, o.subscription_arn,"
+			  " o.subject, o.message, o.timestamp_ms, o.attempts + 1, s.protocol,"
+			  " s.endpoint, s.token, s.raw_message_delivery,"
+			  " coalesce(t.attributes::jsonb->>'SignatureVersion', '1')"
+			  " FROM sns_outbox o JOIN sns_subscriptions s ON s.arn = o.subscription_arn"
+			  " JOIN sns_topics t ON t.arn = s.topic_arn"
+			  " WHERE (o.state = 'queued' AND o.next_attempt_ms <= ?2)"
+			  " OR (o.state = 'sending' AND o.lease_until <= ?2"
+			  " AND o.lease_owner IS DISTINCT FROM ?1)"
+			  " ORDER BY o.next_attempt_ms, o.id LIMIT ?3 FOR UPDATE OF o SKIP LOCKED",
 };
 
 struct sq {

@@ -14,6 +14,36 @@ SESAME = os.environ.get("SESAME_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build", "sesame")
 AWS = "/usr/bin/aws"
 REGIONS = "us-east-1,us-west-2,eu-west-1"
+# The store under test: SQLite in each data dir (the default), or, with
+# SESAME_TEST_PG set to a PostgreSQL URL (make test's second pass,
+# scripts/pg.sh), a fresh database per data dir on that server.
+PG = os.environ.get("SESAME_TEST_PG", "")
+
+
+def store_url(data):
+    """The --db for data dir `data`: "" (SQLite inside it), or its own
+    PostgreSQL database, made on first use (one per data dir, so a
+    restarted server and the CLI see the same store)."""
+    if not PG:
+        return ""
+    import hashlib
+    name = "t" + hashlib.sha1(os.path.abspath(str(data)).encode()).hexdigest()[:20]
+    base, _, _ = PG.rpartition("/")
+    r = subprocess.run(["psql", "-X", "-q", "-d", PG, "-tAc",
+                        f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                       capture_output=True, text=True, timeout=30)
+    if r.stdout.strip() != "1":
+        c = subprocess.run(["psql", "-X", "-q", "-d", PG, "-c", f"CREATE DATABASE {name}"],
+                           capture_output=True, text=True, timeout=60)
+        if c.returncode != 0 and "already exists" not in c.stderr:
+            raise RuntimeError("cannot create the test database: " + c.stderr)
+    return f"{base}/{name}"
+
+
+def db_args(data):
+    """["--db", URL] for a PostgreSQL run, else []."""
+    u = store_url(data)
+    return ["--db", u] if u else []
 
 
 def free_port():
@@ -33,6 +63,7 @@ class Sesame:
         self.feedback_port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.http_port}"
         self.extra = list(extra)
+        self.db = db_args(self.data)
         self.proc = None
         self.log = open(os.path.join(self.data, "serve.log"), "ab")
 
@@ -43,7 +74,7 @@ class Sesame:
                 "--smtps", f"127.0.0.1:{self.smtps_port}",
                 "--feedback", f"127.0.0.1:{self.feedback_port}",
                 "--regions", REGIONS, "--transport", "capture",
-                "--public-url", self.endpoint] + self.extra
+                "--public-url", self.endpoint] + self.db + self.extra
 
     def start(self, _tries=5):
         self.proc = subprocess.Popen(self.args(), stdout=self.log, stderr=self.log)
@@ -88,7 +119,7 @@ class Sesame:
 
     # --- admin CLI --------------------------------------------------------
     def cli(self, *args, check=True, stdin=None):
-        p = subprocess.run([SESAME, *args, "--data", self.data, "--regions", REGIONS],
+        p = subprocess.run([SESAME, *args, "--data", self.data, "--regions", REGIONS, *self.db],
                            capture_output=True, text=True, input=stdin, timeout=30)
         if check and p.returncode != 0:
             raise AssertionError(f"sesame {' '.join(args)} failed ({p.returncode}): {p.stderr}")

@@ -235,8 +235,8 @@ test_open_urls(void **state)
 		const char *url;
 		const char *msg;
 	} bad[] = {
-	    {"postgresql://u:hunter2@db/sesame", "PostgreSQL store is not available in this build"},
-	    {"postgres://db/sesame", "PostgreSQL store is not available in this build"},
+	    {"postgresql://u:hunter2@127.0.0.1:1/sesame", "cannot connect to PostgreSQL"},
+	    {"postgres://127.0.0.1:1/sesame?connect_timeout=2", "cannot connect to PostgreSQL"},
 	    {"mysql://db", "unsupported store URL scheme 'mysql'"},
 	    {"sqlite:", "needs a path"},
 	    {"sqlite:/nonexistent-dir/deeper/x.db", "cannot open"},
