@@ -32,6 +32,12 @@ unit: build-test
 integration: build
 	SESAME_BIN=$(CURDIR)/build/sesame $(PY) -m pytest -q -n $(PYTEST_JOBS) -p no:cacheprovider tests/integration
 
+# The same suite on PostgreSQL (a throwaway cluster on loopback): the store
+# vtable suite and every integration test, each data dir its own database.
+integration-pg: build build-test
+	bash scripts/with_pg.sh sh -c 'cd build-test && ./test_store && cd .. && \
+	SESAME_BIN=$(CURDIR)/build/sesame $(PY) -m pytest -q -n $(PYTEST_JOBS) -p no:cacheprovider tests/integration'
+
 # The same suite against the ASan+UBSan server: a memory error or undefined
 # behaviour aborts the server and fails the test that caused it; a leak
 # fails the clean-shutdown test.
@@ -53,7 +59,7 @@ fuzz: build-fuzz
 check:
 	@bash scripts/checksrc.sh
 
-test: check unit integration integration-asan fuzz-short
+test: check unit integration integration-pg integration-asan fuzz-short
 	@echo "make test: all suites passed"
 
 bench: build

@@ -226,6 +226,10 @@ move_msg(struct store_message *dst, struct queue_msg *m, const char *id, int64_t
 	snprintf(dst->sending_account, sizeof(dst->sending_account), "%s", m->sending_account);
 	snprintf(dst->identity_owner, sizeof(dst->identity_owner), "%s", m->identity_owner);
 	snprintf(dst->source_ip, sizeof(dst->source_ip), "%s", m->source_ip);
+	/* a quota of 0 never reaches the queue (send.c refuses first); 0 here
+	 * is a caller that does not charge a quota (tests, sesame's own mail) */
+	dst->check_quota = m->sending_account[0] != '\0' && m->max_24h != 0;
+	dst->max_24h = m->max_24h;
 	dst->source_arn = m->source_arn;
 	dst->from_arn = m->from_arn;
 	dst->return_path_arn = m->return_path_arn;

@@ -726,6 +726,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 
 	snprintf(m.region, sizeof(m.region), "%s", r->region);
 	snprintf(m.sending_account, sizeof(m.sending_account), "%s", acct->id);
+	m.max_24h = acct->max_24h;
 	if (res.role[AUTHZ_FROM].delegated)
 		snprintf(m.identity_owner, sizeof(m.identity_owner), "%s", res.role[AUTHZ_FROM].owner);
 	m.source_arn = dup_or_null(res.role[AUTHZ_SOURCE].identity_arn);

@@ -193,6 +193,12 @@ struct store_message {
 	 * was known at accept (the mailbox simulator, the suppression list),
 	 * NULL or STORE_RCPT_QUEUED for the transport. NULL: all queued. */
 	const char *const *rcpt_state;
+	/* write only: check the sending account's 24 h quota (max_24h; -1
+	 * unlimited) again inside message_insert's transaction, against the
+	 * accepts every node has committed — Throttling "Daily message quota
+	 * exceeded." (permanent) when this message would cross it */
+	bool check_quota;
+	int64_t max_24h;
 	char status[16];             /* STORE_MSG_*; "" on insert means queued */
 	char transport[16];          /* transport that finished it; "" if none yet */
 	int64_t created_ms;          /* accept time, unix milliseconds */

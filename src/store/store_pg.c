@@ -285,8 +285,9 @@ static char *
 rewrite(const char *text, int *nparams)
 {
 	static const char lim[] = "LIMIT ?";
-	size_t n = strlen(text);
-	char *out = xmalloc(2 * n + 1), *o = out;
+	/* "LIMIT ?N" (8+ bytes) grows to at most 4x; ?N → $N keeps its size. */
+	size_t cap = 4 * strlen(text) + 64;
+	char *out = xmalloc(cap), *o = out;
 	bool quoted = false;
 
 	*nparams = 0;
@@ -298,7 +299,7 @@ rewrite(const char *text, int *nparams)
 			long v = strtol(p + sizeof(lim) - 1, &end, 10);
 			if (v > *nparams)
 				*nparams = (int)v;
-			o += sprintf(o, "LIMIT NULLIF($%ld::bigint, -1)", v);
+			o += snprintf(o, cap - (size_t)(o - out), "LIMIT NULLIF($%ld::bigint, -1)", v);
 			p = end - 1;
 			continue;
 		}

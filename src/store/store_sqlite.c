@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/quota.h"
 #include "store/backend.h"
 #include "store/sql.h"
 #include "store/store.h"
@@ -557,7 +558,7 @@ static const char *const sql[S_COUNT] = {
 			 "   WHERE status = 'queued' AND next_attempt <= ?2"
 			 "  UNION ALL SELECT message_id, idx, lease_until AS t FROM recipients"
 			 "   WHERE status = 'sending' AND lease_until <= ?2"
-			 "   AND lease_owner IS DISTINCT FROM ?1)"
+			 "   AND lease_owner IS DISTINCT FROM ?1) due"
 			 "  ORDER BY t LIMIT ?4)"
 			 " RETURNING message_id, idx, address, attempts, delayed",
 	[S_RCPT_FINISH] = "UPDATE recipients SET status = ?4, next_attempt = ?5,"
@@ -1805,10 +1806,9 @@ sq_event_record(struct store *s, const char *account_id, int64_t ts, const char 
 }
 
 static int
-sq_event_sum(struct store *s, const char *account_id, const char *kind, int64_t since,
-	     int64_t *out, struct err *e)
+event_sum(struct sq *q, const char *account_id, const char *kind, int64_t since, int64_t *out,
+	  struct err *e)
 {
-	struct sq *q = sq_of(s);
 	struct sql_stmt *st = stmt(q, S_EV_SUM, e);
 	int r;
 
@@ -1820,6 +1820,13 @@ sq_event_sum(struct store *s, const char *account_id, const char *kind, int64_t 
 	*out = r == 1 ? col_i64(st, 0) : 0;
 	release(st);
 	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_event_sum(struct store *s, const char *account_id, const char *kind, int64_t since,
+	     int64_t *out, struct err *e)
+{
+	return event_sum(sq_of(s), account_id, kind, since, out, e);
 }
 
 static int
@@ -2411,6 +2418,15 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 		return -1;
 	if (m->sending_account[0] == '\0')
 		return 0; /* sesame's own mail (verification): nobody is charged */
+	if (m->check_quota) {
+		/* writers are serialized, so this sum is every node's, this
+		 * batch's earlier messages included */
+		int64_t sent = 0;
+		if (event_sum(q, m->sending_account, "accept", m->created_ms / 1000 - 86400, &sent,
+			      e) != 0 ||
+		    quota_daily_check(m->max_24h, sent, m->ndestinations, e) != 0)
+			return -1;
+	}
 	return event_insert(q, m->sending_account, m->created_ms / 1000, "accept",
 			    (int64_t)m->ndestinations, e);
 }

@@ -40,6 +40,29 @@ def store_url(data):
     return f"{base}/{name}"
 
 
+def store_sql(data, query, fk_off=False):
+    """Run SQL on data dir `data`'s store, SQLite or PostgreSQL, as a test
+    that plants or inspects rows must; rows come back '|'-separated.
+    fk_off: foreign keys not enforced for this statement."""
+    u = store_url(data)
+    if u:
+        pre = "SET session_replication_role = replica; " if fk_off else ""
+        argv = ["psql", "-X", "-q", "-tA", "-v", "ON_ERROR_STOP=1", "-d", u, "-c", pre + query]
+    else:
+        argv = ["/usr/bin/sqlite3", "-cmd", ".timeout 5000"]
+        if fk_off:
+            argv += ["-cmd", "PRAGMA foreign_keys = OFF"]
+        argv += [os.path.join(str(data), "sesame.db"), query]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return p.stdout.strip()
+
+
+def sql_blob(b):
+    """An SQL literal of bytes for store_sql, in the store's dialect."""
+    return ("'\\x" + b.hex() + "'::bytea") if PG else ("X'" + b.hex() + "'")
+
+
 def db_args(data):
     """["--db", URL] for a PostgreSQL run, else []."""
     u = store_url(data)

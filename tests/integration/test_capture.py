@@ -2,7 +2,7 @@
 (GetSendQuota, GetSendStatistics) against a real `sesame serve`.
 
 Until the send actions exist, rows are put in the store the way the queue
-writes them, with /usr/bin/sqlite3 on the test's own data dir: a captured
+writes them, with SQL on the test's own store (conftest.store_sql): a captured
 message is a `messages` row with status 'delivered' and transport 'capture';
 an accept is counted in `send_counts` (per account, kind and minute). The queue's own path (group commit,
 delivery, recovery) is also driven here through a row left 'queued', as a
@@ -17,7 +17,8 @@ import urllib.request
 
 import pytest
 
-SQLITE = "/usr/bin/sqlite3"
+from conftest import sql_blob, store_sql
+
 
 ID1 = "0100018c00000001-11111111-2222-4333-8444-555555555555-000000"
 ID2 = "0100018c00000002-11111111-2222-4333-8444-666666666666-000000"
@@ -28,10 +29,7 @@ RAW = (b"From: \"Sender\" <sender@example.com>\r\nTo: a@example.net\r\n"
 
 
 def sql(s, query):
-    p = subprocess.run([SQLITE, "-cmd", ".timeout 5000", os.path.join(s.data, "sesame.db"), query],
-                       capture_output=True, text=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    return p.stdout.strip()
+    return store_sql(s.data, query)
 
 
 def q(v):
@@ -39,7 +37,7 @@ def q(v):
     if v is None:
         return "NULL"
     if isinstance(v, bytes):
-        return "X'" + v.hex() + "'"
+        return sql_blob(v)
     if isinstance(v, int):
         return str(v)
     return "'" + v.replace("'", "''") + "'"

@@ -18,7 +18,7 @@ import time
 import botocore.exceptions
 import pytest
 
-from conftest import SESAME, Sesame, free_port
+from conftest import PG, SESAME, Sesame, free_port
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -383,6 +383,7 @@ def test_missing_explicit_master_key_is_never_created(tmp_path, how):
     assert not os.path.exists(kf)
 
 
+@pytest.mark.skipif(bool(PG), reason="the SQLite file's modes; PostgreSQL keeps its own")
 def test_data_files_are_private(tmp_path):
     """sesame.db and its WAL files are 0600 like the key, whatever the umask."""
     old = os.umask(0)
@@ -404,6 +405,7 @@ def test_data_files_are_private(tmp_path):
         s.stop()
 
 
+@pytest.mark.skipif(bool(PG), reason="the SQLite file's modes; PostgreSQL keeps its own")
 def test_existing_wide_database_is_narrowed(tmp_path):
     s = Sesame(tmp_path)
     s.cli_json("account", "create", "--name", "a")

@@ -15,10 +15,9 @@ import urllib.request
 import botocore.exceptions
 import pytest
 
-from conftest import Sesame
+from conftest import Sesame, store_sql
 
 DNSMASQ = "/usr/sbin/dnsmasq"
-SQLITE = "/usr/bin/sqlite3"
 ZONE = "example.test"
 
 
@@ -162,10 +161,7 @@ def stored(s, acct, name, region="us-east-1"):
 
 
 def sql(s, query):
-    p = subprocess.run([SQLITE, "-cmd", ".timeout 5000", os.path.join(s.data, "sesame.db"), query],
-                       capture_output=True, text=True, timeout=30)
-    assert p.returncode == 0, p.stderr
-    return p.stdout.strip()
+    return store_sql(s.data, query)
 
 
 def link_for(s, address):
@@ -425,7 +421,7 @@ def test_verify_link_expired(sesame):
     ses.verify_email_identity(EmailAddress=addr)
     link = link_for(sesame, addr)
     # 24 hours pass
-    sql(sesame, f"UPDATE identities SET token_expires = strftime('%s','now') - 1 "
+    sql(sesame, f"UPDATE identities SET token_expires = {int(time.time()) - 1} "
                 f"WHERE name = '{addr}'")
     assert vstatus(ses, addr) == "Failed"
     status, body = http_get(link)
@@ -478,8 +474,8 @@ def test_expired_link_fails_without_a_click(sesame):
     ses = sesame.client(key)
     addr = "never@" + ZONE
     ses.verify_email_identity(EmailAddress=addr)
-    sql(sesame, f"UPDATE identities SET token_expires = strftime('%s','now') - 1, "
-                f"next_check = strftime('%s','now') - 1 WHERE name = '{addr}'")
+    sql(sesame, f"UPDATE identities SET token_expires = {int(time.time()) - 1}, "
+                f"next_check = {int(time.time()) - 1} WHERE name = '{addr}'")
     # read the store, not the API (whose read could itself notice the expiry)
     status = lambda: stored(sesame, acct, addr)["VerificationStatus"]
     assert wait_for(status, "Failed", timeout=5) == "Failed"

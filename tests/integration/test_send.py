@@ -7,7 +7,6 @@ captured and nothing charged; quota and rate are the delegate's."""
 import base64
 import json
 import os
-import sqlite3
 import time
 import urllib.parse
 from email.message import EmailMessage
@@ -350,11 +349,7 @@ def test_deleted_owner_fails_closed(sesame, world):
     not exist, never decided on an account that is not there."""
     world.allow()
     simple(world.dc, SourceArn=world.arn)
-    db = sqlite3.connect(os.path.join(sesame.data, "sesame.db"), timeout=10)
-    db.execute("PRAGMA foreign_keys = OFF")
-    db.execute("DELETE FROM accounts WHERE id = ?", (world.owner,))
-    db.commit()
-    db.close()
+    conftest.store_sql(sesame.data, f"DELETE FROM accounts WHERE id = '{world.owner}'", fk_off=True)
     code, msg, status = err_of(lambda: simple(world.dc, SourceArn=world.arn))
     assert (code, status) == ("MessageRejected", 400)
     assert msg == ("Email address is not verified. The following identities failed the check "
