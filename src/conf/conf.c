@@ -60,6 +60,7 @@ static const struct row table[] = {
 	I("reputation-min-volume", reputation_min_volume, "100", 1, 2000000000),
 	S("master-key", master_key, ""),
 	S("admin-allow", admin_allow, "127.0.0.1/32,::1/128"),
+	S("node-name", node_name, ""),
 };
 #define NROWS (sizeof(table) / sizeof(table[0]))
 
@@ -257,6 +258,10 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 	if (c->helo[0] == '\0' && (gethostname(c->helo, sizeof(c->helo) - 1) != 0 ||
 				   c->helo[0] == '\0'))
 		snprintf(c->helo, sizeof(c->helo), "localhost");
+	/* a node's lease name: stable across its restarts (so it takes back its
+	 * own claims at once), distinct between nodes sharing a store */
+	if (c->node_name[0] == '\0')
+		snprintf(c->node_name, sizeof(c->node_name), "%.200s/%s", c->helo, c->http);
 	if (c->bounce_domain[0] == '\0')
 		snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s", c->helo);
 	/* a listener given as "off" is not opened */

@@ -46,6 +46,9 @@ struct conf {
 	char master_key[512];  /* --master-key FILE, else $SESAME_MASTER_KEY_FILE;
 				  "" = DATA/master.key (vault.h) */
 	char admin_allow[512]; /* --admin-allow CIDR[,CIDR]: who may use /_sesame/ */
+	char node_name[340];   /* --node-name: this node's name on its leases
+				  ("" = HOST/HTTP-ADDR); unique among the nodes
+				  sharing a store */
 
 	/* derived */
 	int nregions;

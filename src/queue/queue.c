@@ -96,7 +96,6 @@
 
 #define SCAN_INTERVAL_MS 1000       /* look for due recipients this often */
 #define QUEUE_INFLIGHT_MAX 2048     /* recipients claimed and not yet recorded */
-#define QUEUE_OWNER "local"         /* this node's lease name (one node per store) */
 #define STOP_WAIT_MS 5000           /* queue_stop waits this long for answers to run */
 
 struct item {
@@ -717,7 +716,7 @@ results_write(struct queue *q, struct transport_job *jobs)
 			k++;
 		}
 	}
-	if (k > 0 && q->store->ops->rcpt_finish(q->store, QUEUE_OWNER, q->transport->ops->name,
+	if (k > 0 && q->store->ops->rcpt_finish(q->store, q->conf->node_name, q->transport->ops->name,
 						o, k, now_ms, &e) < 0) {
 		log_warn("queue: cannot record %zu delivery results (the recipients stay claimed "
 			 "until their lease ends): %s",
@@ -784,7 +783,7 @@ claim_due(struct queue *q)
 
 	if (room <= 0)
 		return false;
-	n = q->store->ops->rcpt_claim(q->store, QUEUE_OWNER, now, now + q->conf->lease, room,
+	n = q->store->ops->rcpt_claim(q->store, q->conf->node_name, now, now + q->conf->lease, room,
 				      claim_one, q, &e);
 	if (n < 0) {
 		log_warn("queue: cannot claim due recipients: %s", e.message);
@@ -1222,7 +1221,7 @@ queue_main(void *arg)
 	int n;
 
 	/* invariant 4: leases this node held when it died are ours to give back */
-	if ((n = q->store->ops->rcpt_release(q->store, QUEUE_OWNER, &e)) < 0)
+	if ((n = q->store->ops->rcpt_release(q->store, q->conf->node_name, &e)) < 0)
 		log_warn("queue: cannot release the claims of the last run: %s", e.message);
 	else if (n > 0)
 		log_info("queue: %d recipients claimed by the last run are due again", n);

@@ -25,7 +25,6 @@
 #include "util/xalloc.h"
 
 /* this node's lease name (one serve per store, as the queue's) */
-#define SNS_OWNER "local"
 #define SNS_MAX_RESPONSE (1024 * 1024)
 
 struct post;
@@ -97,7 +96,7 @@ finish(struct post *p, bool ok, const char *why)
 	} else {
 		log_debug("sns: %s delivered", p->what);
 	}
-	if (d->store->ops->sns_outbox_finish(d->store, SNS_OWNER, p->id, next, &e) < 0)
+	if (d->store->ops->sns_outbox_finish(d->store, d->conf->node_name, p->id, next, &e) < 0)
 		log_warn("sns: recording %s: %s", p->what, e.message);
 }
 
@@ -248,7 +247,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (room <= 0 || d->signer == NULL)
 		return;
-	if (d->store->ops->sns_outbox_claim(d->store, SNS_OWNER, t, t + SNS_LEASE_MS, room,
+	if (d->store->ops->sns_outbox_claim(d->store, d->conf->node_name, t, t + SNS_LEASE_MS, room,
 					    start_post, d, &e) < 0)
 		log_warn("sns: claiming deliveries: %s", e.message);
 }
@@ -270,7 +269,7 @@ deliverer_cleanup(void *arg, int i, struct event_base *base)
 	}
 	d->inflight = NULL;
 	if (d->store != NULL &&
-	    d->store->ops->sns_outbox_release(d->store, SNS_OWNER, &e) < 0)
+	    d->store->ops->sns_outbox_release(d->store, d->conf->node_name, &e) < 0)
 		log_warn("sns: giving back the deliveries in flight: %s", e.message);
 	if (d->tick != NULL)
 		event_free(d->tick);
@@ -292,7 +291,7 @@ deliverer_init(void *arg, int i, struct event_base *base, struct err *e)
 	if ((d->store = store_open(d->conf->db, d->conf->data, e)) == NULL)
 		return -1;
 	/* the last run's leases are ours to give back (one serve per store) */
-	if ((n = d->store->ops->sns_outbox_release(d->store, SNS_OWNER, e)) < 0)
+	if ((n = d->store->ops->sns_outbox_release(d->store, d->conf->node_name, e)) < 0)
 		return -1;
 	if (n > 0)
 		log_info("sns: %d deliveries in flight at the last stop are queued again", n);
