@@ -571,6 +571,26 @@ act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e)
 	if (read_controls(ctx, &probe, false, e) != 0 ||
 	    read_tags(ctx, "DefaultTags", &probe.tags, &given, e) != 0)
 		goto done;
+	/* the configuration set is the whole request's (the model's
+	 * ConfigurationSetDoesNotExist of the action), the caller's own */
+	if (probe.req.configuration_set != NULL) {
+		struct config_set cs;
+		int k = ctx->store->ops->cset_get(ctx->store, ctx->region, ctx->caller.account_id,
+						  probe.req.configuration_set, &cs, e);
+		if (k < 0)
+			goto done;
+		if (k == 0) {
+			rc = err_set(e, 400, "ConfigurationSetDoesNotExist",
+				     "Configuration set <%.128s> does not exist.",
+				     probe.req.configuration_set);
+			goto done;
+		}
+		if (!cs.sending_enabled) {
+			rc = err_set(e, 400, "ConfigurationSetSendingPausedException",
+				     "Sending is paused for configuration set <%s>.", cs.name);
+			goto done;
+		}
+	}
 	if (act_template_load(ctx, api_param_opt(ctx, "Template"), api_param_opt(ctx, "TemplateArn"),
 			      &t, e) != 0)
 		goto done;

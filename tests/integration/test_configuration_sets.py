@@ -25,6 +25,7 @@ from test_delivery import DEST, OWNER_DOMAIN, REGION, World, arrived, net, start
 __all__ = ["net"]
 
 SIM_BOUNCE = "bounce@simulator.amazonses.com"
+SIM_COMPLAINT = "complaint@simulator.amazonses.com"
 MODEL = botocore.session.get_session().get_service_model("ses")
 
 
@@ -168,7 +169,17 @@ def test_actions_shapes_and_errors(sesame):
     raw = raw_mail("me@a.test", "to@dest.test", [("X-SES-CONFIGURATION-SET", "set-1")])
     assert err(lambda: ses.send_raw_email(RawMessage={"Data": raw}))[0] \
         == "ConfigurationSetSendingPausedException"
+    ses.create_template(Template={"TemplateName": "t", "SubjectPart": "s", "TextPart": "b"})
+    bulk = dict(Source="me@a.test", Template="t", DefaultTemplateData="{}",
+                Destinations=[{"Destination": {"ToAddresses": ["to@dest.test"]}}])
+    assert err(lambda: ses.send_bulk_templated_email(ConfigurationSetName="set-1", **bulk))[0] \
+        == "ConfigurationSetSendingPausedException"
+    assert err(lambda: ses.send_bulk_templated_email(ConfigurationSetName="nope", **bulk))[0] \
+        == "ConfigurationSetDoesNotExist"
     ses.update_configuration_set_sending_enabled(ConfigurationSetName="set-1", Enabled=True)
+    st = ses.send_bulk_templated_email(ConfigurationSetName="set-1",
+                                       DefaultTags=[{"Name": "d", "Value": "1"}], **bulk)
+    assert [x["Status"] for x in st["Status"]] == ["Success"]
     ses.send_email(ConfigurationSetName="set-1", Tags=[{"Name": "campaign", "Value": "c-1"}],
                    **send)
     # tags: SES's character rules, on the parameter and on the header
@@ -280,20 +291,24 @@ def test_delegate_set_gets_its_events_once(server, world, mx):
         assert code == "ConfigurationSetDoesNotExist" and "a-set" in text
 
         mid = b.send_email(Source=frm, SourceArn=world.arn,
-                           Destination={"ToAddresses": [ok, SIM_BOUNCE]}, Message=msg,
+                           Destination={"ToAddresses": [ok, SIM_BOUNCE, SIM_COMPLAINT]},
+                           Message=msg,
                            ConfigurationSetName="b-set",
                            Tags=[{"Name": "campaign", "Value": "spring"},
                                  {"Name": "team", "Value": "b_team"}])["MessageId"]
-        server.wait_events(mid, terminal_for([ok, SIM_BOUNCE]), timeout=30)
-        got = ep.wait(lambda e: kinds(events_of(e, mid)) == ["Bounce", "Delivery", "Send"]
-                      or None, timeout=30)
+        server.wait_events(mid, terminal_for([ok, SIM_BOUNCE, SIM_COMPLAINT]), timeout=30)
+        want = ["Bounce", "Complaint", "Delivery", "Delivery", "Send"]
+        got = ep.wait(lambda e: kinds(events_of(e, mid)) == want or None, timeout=30)
         assert got, kinds(events_of(ep, mid))
-        evs = {e["eventType"]: e for e in events_of(ep, mid)}
+        evs = {(e["eventType"], json.dumps(e.get("delivery", {}).get("recipients"))): e
+               for e in events_of(ep, mid)}
+        evs = {k[0] if k[0] != "Delivery" else ("Delivery", json.loads(k[1])[0]): v
+               for k, v in evs.items()}
         for e in evs.values():
             assert "notificationType" not in e
             m = e["mail"]
             assert m["sendingAccountId"] == world.delegate and m["sourceArn"] == world.arn
-            assert m["destination"] == [ok, SIM_BOUNCE]
+            assert m["destination"] == [ok, SIM_BOUNCE, SIM_COMPLAINT]
             assert m["commonHeaders"]["subject"] == "hi"
             t = m["tags"]
             assert t["campaign"] == ["spring"] and t["team"] == ["b_team"]
@@ -302,7 +317,10 @@ def test_delegate_set_gets_its_events_once(server, world, mx):
             assert t["ses:caller-identity"] == ["root"]
             assert t["ses:source-ip"] == ["127.0.0.1"]
         assert evs["Send"]["send"] == {}
-        assert evs["Delivery"]["delivery"]["recipients"] == [ok]
+        assert evs[("Delivery", ok)]["delivery"]["recipients"] == [ok]
+        assert evs[("Delivery", SIM_COMPLAINT)]["delivery"]["recipients"] == [SIM_COMPLAINT]
+        c_obj = evs["Complaint"]["complaint"]
+        assert [r["emailAddress"] for r in c_obj["complainedRecipients"]] == [SIM_COMPLAINT]
         b_obj = evs["Bounce"]["bounce"]
         assert b_obj["bounceType"] == "Permanent"
         assert [r["emailAddress"] for r in b_obj["bouncedRecipients"]] == [SIM_BOUNCE]
@@ -347,7 +365,7 @@ def test_delegate_set_gets_its_events_once(server, world, mx):
 
         # nothing twice, and the owner's set heard nothing of the delegate's mail
         time.sleep(2)
-        assert kinds(events_of(ep, mid)) == ["Bounce", "Delivery", "Send"]
+        assert kinds(events_of(ep, mid)) == want
         assert kinds(events_of(ep, rf)) == ["RenderingFailure"]
         assert ep_a.notifications() == []
     finally:
