@@ -371,3 +371,37 @@ def test_delegate_set_gets_its_events_once(server, world, mx):
     finally:
         ep.stop()
         ep_a.stop()
+
+
+def test_delivery_delay_is_published(server, world, mx):
+    import mx as mxmod
+    from sns_endpoint import Endpoint, subscribe
+    ep = Endpoint("delays")
+    try:
+        sb = sns_of(server, world.dkey)
+        tb = sb.create_topic(Name="delays")["TopicArn"]
+        subscribe(sb, tb, ep)
+        world.dc.create_configuration_set(ConfigurationSet={"Name": "d"})
+        world.dc.create_configuration_set_event_destination(
+            ConfigurationSetName="d",
+            EventDestination={"Name": "sns", "Enabled": True,
+                              "MatchingEventTypes": ["deliveryDelay"],
+                              "SNSDestination": {"TopicARN": tb}})
+        rcpt = "full@" + DEST
+        mx.rule(rcpt, mxmod.mailbox_full())
+        mid = world.dc.send_email(
+            Source=f"billing@{OWNER_DOMAIN}", SourceArn=world.arn,
+            Destination={"ToAddresses": [rcpt]}, ConfigurationSetName="d",
+            Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}})["MessageId"]
+        got = ep.wait(lambda e: events_of(e, mid) or None, timeout=30)
+        assert got
+        (d,) = got
+        assert d["eventType"] == "DeliveryDelay"
+        dd = d["deliveryDelay"]
+        assert dd["delayType"] == "MailboxFull"
+        assert dd["delayedRecipients"][0]["emailAddress"] == rcpt
+        # only deliveryDelay matches: no Send event
+        time.sleep(1.5)
+        assert kinds(events_of(ep, mid)) == ["DeliveryDelay"]
+    finally:
+        ep.stop()
