@@ -118,6 +118,8 @@ def test_actions_shapes_and_errors(sesame):
     d = ses.describe_configuration_set(ConfigurationSetName="set-1",
                                        ConfigurationSetAttributeNames=["eventDestinations"])
     assert d["EventDestinations"] == [dest]
+    assert set(d["EventDestinations"][0]) <= set(MODEL.shape_for("EventDestination").members)
+    assert set(MODEL.shape_for("ConfigurationSet").members) == {"Name"}
     upd = dict(dest, Enabled=False, MatchingEventTypes=["delivery", "renderingFailure",
                                                         "deliveryDelay", "open", "click"])
     ses.update_configuration_set_event_destination(ConfigurationSetName="set-1",
@@ -157,6 +159,7 @@ def test_actions_shapes_and_errors(sesame):
         ConfigurationSetName="set-1",
         ConfigurationSetAttributeNames=["reputationOptions"])["ReputationOptions"]
     assert rep["SendingEnabled"] is False and rep["ReputationMetricsEnabled"] is True
+    assert set(rep) <= set(MODEL.shape_for("ReputationOptions").members)
 
     # sends: a paused set refuses, an unknown one does not exist
     sesame.cli("identity", "verify", "--account", acct, "--region", "us-east-1", "a.test")
