@@ -299,6 +299,8 @@ notify_route(struct store *s, struct notify_cache *cache, const struct store_mes
 	memset(out, 0, sizeof(*out));
 	if (m->sending_account[0] == '\0' || from == NULL)
 		return 0; /* sesame's own mail notifies nobody */
+	if (t < 0 && m->config_set == NULL)
+		return 0; /* only configuration sets publish the other types */
 	out->v = xcalloc(NOTICES_MAX + 8, sizeof(*out->v)); /* identity topics + sets */
 	/* the most specific identity of the owner covering the address */
 	const char *at = strrchr(from, '@');
