@@ -1,7 +1,10 @@
 /*
  * notify.c — routing an event to the owner's and the delegate's identity
- * topics, SES's notification JSON, and the feedback-forwarding mail
- * (notify.h).
+ * topics and to the sending account's configuration set destinations, SES's
+ * notification JSON and event publishing JSON, and the feedback-forwarding
+ * mail (notify.h). Owns only the per-batch cache (identities and their
+ * settings, sets and their destinations); every notice it returns is the
+ * caller's (notify_out_clear). Notes: docs/internals/notify.md.
  */
 #include "notify/notify.h"
 

@@ -10,7 +10,9 @@
  * send_submit runs, in order:
  *   render  the message as delivered (raw: X-SES-* and Bcc stripped,
  *           Date/Message-ID replaced; built: MIME from the parts);
- *   account the caller's account: sending enabled, sandbox recipients;
+ *   account the caller's account: sending enabled, sandbox recipients; the
+ *           configuration set named, among the caller's own (exists, not
+ *           paused), whose name and mail.tags the message keeps;
  *   authz   authz_decide over From, Source and Return-Path, through the
  *           loop's send_lookup cache; the owner's sandbox when delegated;
  *   limits  the 24 h quota and the rate, charged to the CALLER's account;
