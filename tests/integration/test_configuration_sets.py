@@ -235,7 +235,8 @@ def world(server, net):
         "Version": "2012-10-17", "Statement": [{
             "Sid": "Delegate", "Effect": "Allow",
             "Principal": {"AWS": f"arn:aws:iam::{w.delegate}:root"},
-            "Action": ["ses:SendEmail", "ses:SendRawEmail", "ses:SendTemplatedEmail"],
+            "Action": ["ses:SendEmail", "ses:SendRawEmail", "ses:SendTemplatedEmail",
+                       "ses:SendBulkTemplatedEmail"],
             "Resource": w.arn}]}))
     return w
 
@@ -341,6 +342,22 @@ def test_delegate_set_gets_its_events_once(server, world, mx):
         (f,) = events_of(ep, rf)
         assert f["failure"]["templateName"] == "t" and f["failure"]["errorMessage"]
         assert f["mail"]["tags"]["kind"] == ["tpl"]
+
+        # SendBulkTemplatedEmail: DefaultTags, a destination's ReplacementTags win by name
+        st = b.send_bulk_templated_email(
+            Source=frm, SourceArn=world.arn, Template="t", DefaultTemplateData='{"name": "x"}',
+            ConfigurationSetName="b-set",
+            DefaultTags=[{"Name": "d", "Value": "1"}, {"Name": "keep", "Value": "k"}],
+            Destinations=[{"Destination": {"ToAddresses": [ok]},
+                           "ReplacementTags": [{"Name": "d", "Value": "2"}]}])["Status"]
+        assert [x["Status"] for x in st] == ["Success"], st
+        bid = st[0]["MessageId"]
+        got = ep.wait(lambda e: kinds(events_of(e, bid)) == ["Delivery", "Send"] or None,
+                      timeout=30)
+        assert got, kinds(events_of(ep, bid))
+        tags = events_of(ep, bid)[0]["mail"]["tags"]
+        assert tags["d"] == ["2"] and tags["keep"] == ["k"]
+        assert tags["ses:configuration-set"] == ["b-set"]
 
         # SMTP: X-SES-CONFIGURATION-SET and X-SES-MESSAGE-TAGS, stripped on the way out
         raw = raw_mail(frm, ok, [("X-SES-SOURCE-ARN", world.arn),
