@@ -200,6 +200,17 @@ def test_actions_shapes_and_errors(sesame):
     assert "X-SES-CONFIGURATION-SET" not in body.upper() and "X-SES-MESSAGE-TAGS" not in \
         body.upper() and "Subject: raw" in body
 
+    # SMTP: the same checks, in SMTP's words
+    for hdr, words in ((("X-SES-CONFIGURATION-SET", "nope"),
+                        b"Configuration set <nope> does not exist"),
+                       (("X-SES-MESSAGE-TAGS", "a=1, b c=2"), b"Invalid tag name")):
+        raw = raw_mail("me@a.test", "to@dest.test", [hdr])
+        with pytest.raises(smtplib.SMTPDataError) as ei:
+            smtp_send(sesame, key, "me@a.test", "to@dest.test", raw)
+        assert ei.value.smtp_code == 554 and words in ei.value.smtp_error, ei.value.smtp_error
+    smtp_send(sesame, key, "me@a.test", "to@dest.test",
+              raw_mail("me@a.test", "to@dest.test", [("X-SES-CONFIGURATION-SET", "set-1")]))
+
     # aws-cli sees the same
     p = sesame.aws(key, "describe-configuration-set", "--configuration-set-name", "set-1",
                    "--configuration-set-attribute-names", "reputationOptions")
