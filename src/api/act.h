@@ -46,6 +46,17 @@ int act_send_raw_email(struct api_ctx *ctx, struct err *e);
 int act_send_templated_email(struct api_ctx *ctx, struct err *e);
 int act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e);
 
+/* act_cset.c */
+int act_create_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_delete_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_describe_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_list_configuration_sets(struct api_ctx *ctx, struct err *e);
+int act_create_configuration_set_event_destination(struct api_ctx *ctx, struct err *e);
+int act_update_configuration_set_event_destination(struct api_ctx *ctx, struct err *e);
+int act_delete_configuration_set_event_destination(struct api_ctx *ctx, struct err *e);
+int act_update_configuration_set_sending_enabled(struct api_ctx *ctx, struct err *e);
+int act_update_configuration_set_reputation_metrics_enabled(struct api_ctx *ctx, struct err *e);
+
 /* act_template.c */
 int act_create_template(struct api_ctx *ctx, struct err *e);
 int act_get_template(struct api_ctx *ctx, struct err *e);

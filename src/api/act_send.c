@@ -28,6 +28,7 @@
 #include "core/address.h"
 #include "core/arn.h"
 #include "core/authz.h"
+#include "core/msgtags.h"
 #include "core/template.h"
 #include "mail/raw.h"
 #include "send/send.h"
@@ -50,6 +51,7 @@ struct send {
 	/* owned */
 	struct address *rcpt, *to, *cc, *reply_to;
 	char *subject;                /* UTF-8 */
+	struct msgtags tags;          /* Tags (and SendBulkTemplatedEmail's) */
 };
 
 static void
@@ -115,28 +117,41 @@ check_arn(const char *v, struct err *e)
 	return v == NULL ? 0 : arn_identity_parse(v, strlen(v), &a, e);
 }
 
-/* Tags.member.N.{Name,Value}: checked, then unused (no event publishing yet). */
+/* The tag list `list` (Tags, DefaultTags, Destinations.member.N.ReplacementTags)
+ * .member.N.{Name,Value}: checked and added to *tags (NULL: checked only). */
 static int
-check_tags_param(struct api_ctx *ctx, bool *present, struct err *e)
+read_tags(struct api_ctx *ctx, const char *list, struct msgtags *tags, bool *present,
+	  struct err *e)
 {
 	struct form_list l = {0};
+	struct msgtags scratch;
 	int rc = 0;
 
-	if (form_members(ctx->form, "Tags", MAX_TAGS, &l, e) != 0)
+	if (form_members(ctx->form, list, MAX_TAGS, &l, e) != 0)
 		return -1;
 	*present = l.present && l.n > 0;
+	if (tags == NULL) {
+		scratch.n = 0;
+		tags = &scratch;
+	}
 	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		const char *n = form_member_get(ctx->form, "Tags", l.index[i], "Name");
-		const char *v = form_member_get(ctx->form, "Tags", l.index[i], "Value");
+		const char *n = form_member_get(ctx->form, list, l.index[i], "Name");
+		const char *v = form_member_get(ctx->form, list, l.index[i], "Value");
 		if (n == NULL || v == NULL)
 			rc = err_set(e, 400, "MissingParameter",
-				     "The request must contain the parameter Tags.member.%lu.%s.",
+				     "The request must contain the parameter %s.member.%lu.%s.", list,
 				     l.index[i], n == NULL ? "Name" : "Value");
 		else
-			rc = send_check_tag(n, strlen(n), v, strlen(v), e);
+			rc = msgtags_add(tags, n, strlen(n), v, strlen(v), e);
 	}
 	form_list_free(&l);
 	return rc;
+}
+
+static int
+check_tags_param(struct api_ctx *ctx, struct msgtags *tags, bool *present, struct err *e)
+{
+	return read_tags(ctx, "Tags", tags, present, e);
 }
 
 /* Source, ReturnPath, the recipients of destination `dest` ("Destination",
@@ -189,15 +204,18 @@ static int
 read_controls(struct api_ctx *ctx, struct send *s, bool tags, struct err *e)
 {
 	bool given;
+	const char *cs = api_param_opt(ctx, "ConfigurationSetName");
 
 	s->req.arn[AUTHZ_SOURCE] = api_param_opt(ctx, "SourceArn");
 	s->req.arn[AUTHZ_RETURN_PATH] = api_param_opt(ctx, "ReturnPathArn");
 	if (check_arn(s->req.arn[AUTHZ_SOURCE], e) != 0 ||
 	    check_arn(s->req.arn[AUTHZ_RETURN_PATH], e) != 0)
 		return -1;
-	if ((tags && check_tags_param(ctx, &given, e) != 0) ||
-	    send_check_configuration_set(api_param_opt(ctx, "ConfigurationSetName"), e) != 0)
+	if ((tags && check_tags_param(ctx, &s->tags, &given, e) != 0) ||
+	    send_check_configuration_set(cs, e) != 0)
 		return -1;
+	s->req.configuration_set = cs;
+	s->req.tags = &s->tags;
 	if (s->req.nrcpt == 0)
 		return err_set(e, 400, "MessageRejected", "There are no recipients specified.");
 	return 0;
@@ -226,7 +244,7 @@ read_send_email(struct api_ctx *ctx, struct send *s, struct err *e)
 
 /* SendRawEmail: the parameters are the envelope; send/ reads the message. */
 static int
-read_send_raw(struct api_ctx *ctx, struct send_raw *out, struct err *e)
+read_send_raw(struct api_ctx *ctx, struct send_raw *out, struct msgtags *tags, struct err *e)
 {
 	static const char *const arn_params[AUTHZ_NROLES] = {
 		[AUTHZ_FROM] = "FromArn",
@@ -242,7 +260,7 @@ read_send_raw(struct api_ctx *ctx, struct send_raw *out, struct err *e)
 
 	if ((data = api_param(ctx, "RawMessage.Data", e)) == NULL)
 		return -1;
-	if (check_tags_param(ctx, &env.tags_given, e) != 0 ||
+	if (check_tags_param(ctx, tags, &env.tags_given, e) != 0 ||
 	    form_list(ctx->form, "Destinations", MAX_LIST, &dest, e) != 0)
 		return -1;
 	if ((bytes = base64_decode(data, strlen(data), &len)) == NULL) {
@@ -256,6 +274,8 @@ read_send_raw(struct api_ctx *ctx, struct send_raw *out, struct err *e)
 		env.arn[i] = api_param_opt(ctx, arn_params[i]);
 	env.configuration_set = api_param_opt(ctx, "ConfigurationSetName");
 	rc = send_request_from_raw(bytes, len, &env, out, e);
+	if (rc == 0 && env.tags_given)
+		out->req.tags = tags;
 	free(bytes);
 	form_list_free(&dest);
 	return rc;
@@ -332,12 +352,13 @@ int
 act_send_raw_email(struct api_ctx *ctx, struct err *e)
 {
 	struct send_raw m = {0};
-	int rc = read_send_raw(ctx, &m, e);
+	struct msgtags *tags = xcalloc(1, sizeof(*tags));
+	int rc = read_send_raw(ctx, &m, tags, e);
 
-	if (rc != 0)
-		return -1;
-	rc = send_run(ctx, &m.req, e);
+	if (rc == 0)
+		rc = send_run(ctx, &m.req, e);
 	send_raw_clear(&m);
+	free(tags);
 	return rc;
 }
 
@@ -546,8 +567,30 @@ act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e)
 	if (check_data("DefaultTemplateData", defaults, e) != 0)
 		goto done;
 	probe.req.nrcpt = 1; /* recipients are checked per destination */
-	if (read_controls(ctx, &probe, false, e) != 0)
+	bool given;
+	if (read_controls(ctx, &probe, false, e) != 0 ||
+	    read_tags(ctx, "DefaultTags", &probe.tags, &given, e) != 0)
 		goto done;
+	/* the configuration set is the whole request's (the model's
+	 * ConfigurationSetDoesNotExist of the action), the caller's own */
+	if (probe.req.configuration_set != NULL) {
+		struct config_set cs;
+		int k = ctx->store->ops->cset_get(ctx->store, ctx->region, ctx->caller.account_id,
+						  probe.req.configuration_set, &cs, e);
+		if (k < 0)
+			goto done;
+		if (k == 0) {
+			rc = err_set(e, 400, "ConfigurationSetDoesNotExist",
+				     "Configuration set <%.128s> does not exist.",
+				     probe.req.configuration_set);
+			goto done;
+		}
+		if (!cs.sending_enabled) {
+			rc = err_set(e, 400, "ConfigurationSetSendingPausedException",
+				     "Sending is paused for configuration set <%s>.", cs.name);
+			goto done;
+		}
+	}
 	if (act_template_load(ctx, api_param_opt(ctx, "Template"), api_param_opt(ctx, "TemplateArn"),
 			      &t, e) != 0)
 		goto done;
@@ -577,7 +620,13 @@ act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e)
 		data = api_param_opt(ctx, key);
 		if (data == NULL)
 			data = defaults != NULL ? defaults : "{}";
+		char rtags[96];
+		bool rgiven;
+		snprintf(rtags, sizeof(rtags), "Destinations.member.%lu.ReplacementTags",
+			 dests.index[i]);
+		s.tags = probe.tags; /* the defaults, a replacement of one name wins */
 		if (read_addresses(ctx, &s, dest, &de) != 0 || read_controls(ctx, &s, false, &de) != 0 ||
+		    read_tags(ctx, rtags, &s.tags, &rgiven, &de) != 0 ||
 		    check_data("ReplacementTemplateData", data, &de) != 0) {
 			bulk_set(b, i, NULL, &de);
 			send_clear(&s);

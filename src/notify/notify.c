@@ -1,7 +1,10 @@
 /*
  * notify.c — routing an event to the owner's and the delegate's identity
- * topics, SES's notification JSON, and the feedback-forwarding mail
- * (notify.h).
+ * topics and to the sending account's configuration set destinations, SES's
+ * notification JSON and event publishing JSON, and the feedback-forwarding
+ * mail (notify.h). Owns only the per-batch cache (identities and their
+ * settings, sets and their destinations); every notice it returns is the
+ * caller's (notify_out_clear). Notes: docs/internals/notify.md.
  */
 #include "notify/notify.h"
 
@@ -19,6 +22,8 @@
 
 #define CACHE_MAX 64                 /* identities remembered per batch */
 #define HEADERS_MAX (10 * 1024)      /* SES: headers past 10 KB are truncated */
+#define SETS_MAX 16                  /* configuration sets remembered per batch */
+#define NOTICES_MAX 16               /* topics one event publishes to */
 
 /* ---- the per-batch cache ------------------------------------------------ */
 
@@ -30,9 +35,18 @@ struct cached {
 	size_t nset;
 };
 
+/* one configuration set's destinations, read once per batch */
+struct cached_set {
+	char region[33], account[13], name[65];
+	struct cset_dest *d;
+	size_t n;
+};
+
 struct notify_cache {
 	struct cached v[CACHE_MAX];
 	size_t n;
+	struct cached_set sets[SETS_MAX];
+	size_t nsets;
 };
 
 struct notify_cache *
@@ -58,7 +72,54 @@ notify_cache_free(struct notify_cache *c)
 		return;
 	for (size_t i = 0; i < c->n; i++)
 		cached_clear(&c->v[i]);
+	for (size_t i = 0; i < c->nsets; i++)
+		free(c->sets[i].d);
 	free(c);
+}
+
+static int
+keep_dest(void *arg, const struct cset_dest *d)
+{
+	struct cached_set *c = arg;
+
+	c->d = xrealloc(c->d, (c->n + 1) * sizeof(*c->d));
+	c->d[c->n++] = *d;
+	return 0;
+}
+
+/* The destinations of configuration set `name` of `account`: owned by the
+ * cache, or by *tmp without one; NULL on a store error. */
+static struct cached_set *
+lookup_set(struct store *s, struct notify_cache *cache, struct cached_set *tmp, const char *region,
+	   const char *account, const char *name, struct err *e)
+{
+	struct cached_set *c = tmp;
+
+	for (size_t i = 0; cache != NULL && i < cache->nsets; i++)
+		if (strcmp(cache->sets[i].region, region) == 0 &&
+		    strcmp(cache->sets[i].account, account) == 0 &&
+		    strcmp(cache->sets[i].name, name) == 0)
+			return &cache->sets[i];
+	if (cache != NULL) {
+		if (cache->nsets == SETS_MAX) {
+			for (size_t i = 0; i < cache->nsets; i++)
+				free(cache->sets[i].d);
+			cache->nsets = 0;
+		}
+		c = &cache->sets[cache->nsets];
+	}
+	memset(c, 0, sizeof(*c));
+	snprintf(c->region, sizeof(c->region), "%s", region);
+	snprintf(c->account, sizeof(c->account), "%s", account);
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	if (s->ops->cset_dest_list(s, region, account, name, keep_dest, c, e) != 0) {
+		free(c->d);
+		memset(c, 0, sizeof(*c));
+		return NULL;
+	}
+	if (cache != NULL)
+		cache->nsets++;
+	return c;
 }
 
 static int
@@ -118,6 +179,28 @@ lookup(struct store *s, struct notify_cache *cache, struct cached *tmp, const ch
 
 /* ---- routing ---------------------------------------------------------------- */
 
+/* The MatchingEventTypes bit of event `type`; 0 for types no destination
+ * takes. */
+static unsigned
+event_bit(const char *type)
+{
+	static const struct {
+		const char *type;
+		unsigned bit;
+	} map[] = {{"Send", CSET_EV_SEND},
+		   {"Reject", CSET_EV_REJECT},
+		   {"Bounce", CSET_EV_BOUNCE},
+		   {"Complaint", CSET_EV_COMPLAINT},
+		   {"Delivery", CSET_EV_DELIVERY},
+		   {"DeliveryDelay", CSET_EV_DELIVERY_DELAY},
+		   {"RenderingFailure", CSET_EV_RENDERING_FAILURE}};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(type, map[i].type) == 0)
+			return map[i].bit;
+	return 0;
+}
+
 static int
 type_index(const char *type)
 {
@@ -143,6 +226,65 @@ notify_out_clear(struct notify_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* The identity ARN the notifications name as mail.sourceArn. */
+static void
+source_arn(const struct store_message *m, const char *owner, const char *name, char *arn,
+	   size_t cap)
+{
+	if (m->from_arn != NULL)
+		snprintf(arn, cap, "%s", m->from_arn);
+	else if (m->source_arn != NULL)
+		snprintf(arn, cap, "%s", m->source_arn);
+	else
+		snprintf(arn, cap, "arn:aws:ses:%s:%s:identity/%s", m->region, owner, name);
+}
+
+/*
+ * The event-publishing notices of the sending account's configuration set
+ * of m (DESIGN.md: D's sets get D's mail only — the set is the sending
+ * account's by construction, send_submit looked it up there). A Send event
+ * is written per recipient but SES publishes one per message: only the
+ * first recipient's publishes. Appended to out; one per topic.
+ */
+static int
+route_set(struct store *s, struct notify_cache *cache, const struct store_message *m,
+	  const char *type, const char *recipient, const char *detail, const char *arn,
+	  struct notify_out *out, struct err *e)
+{
+	unsigned bit = event_bit(type);
+	struct cached_set tmp, *cs;
+	char *json = NULL;
+
+	if (bit == 0 || m->config_set == NULL || m->sending_account[0] == '\0')
+		return 0;
+	if (bit == CSET_EV_SEND && recipient != NULL && m->ndestinations > 0 &&
+	    strcmp(recipient, m->destinations[0]) != 0)
+		return 0;
+	if ((cs = lookup_set(s, cache, &tmp, m->region, m->sending_account, m->config_set, e)) ==
+	    NULL)
+		return -1;
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct cset_dest *d = &cs->d[i];
+		bool seen = false;
+		if (!d->enabled || (d->types & bit) == 0)
+			continue;
+		for (size_t k = 0; k < out->n && !seen; k++)
+			seen = out->v[k].subject == NULL && strcmp(out->v[k].topic_arn, d->topic_arn) == 0;
+		if (seen || out->n >= NOTICES_MAX)
+			continue;
+		if (json == NULL)
+			json = notify_event_json(m, arn, type, detail);
+		out->v[out->n].topic_arn = xstrdup(d->topic_arn);
+		out->v[out->n].subject = NULL;
+		out->v[out->n].message = xstrdup(json);
+		out->n++;
+	}
+	free(json);
+	if (cs == &tmp)
+		free(tmp.d);
+	return 0;
+}
+
 int
 notify_route(struct store *s, struct notify_cache *cache, const struct store_message *m,
 	     const char *type, const char *recipient, const char *detail, int64_t now_ms,
@@ -154,34 +296,32 @@ notify_route(struct store *s, struct notify_cache *cache, const struct store_mes
 	struct cached tmp, *id = NULL;
 	const char *topics[8];
 	bool headers[8];
-	size_t n = 0;
-	char arn[512];
+	size_t n = 0, nid;
+	char arn[512], domain[256];
 
 	memset(out, 0, sizeof(*out));
-	if (t < 0 || m->sending_account[0] == '\0' || from == NULL)
+	if (m->sending_account[0] == '\0' || from == NULL)
 		return 0; /* sesame's own mail notifies nobody */
+	if (t < 0 && m->config_set == NULL)
+		return 0; /* only configuration sets publish the other types */
+	out->v = xcalloc(NOTICES_MAX + 8, sizeof(*out->v)); /* identity topics + sets */
 	/* the most specific identity of the owner covering the address */
 	const char *at = strrchr(from, '@');
-	char domain[256];
 	snprintf(domain, sizeof(domain), "%s", at != NULL ? at + 1 : "");
 	for (char *p = domain; *p != '\0'; p++)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
 	const char *names[2] = {from, domain};
-	for (int k = 0; k < 2 && (id == NULL || !id->exists); k++) {
+	for (int k = 0; t >= 0 && k < 2 && (id == NULL || !id->exists); k++) {
 		if (id == &tmp)
 			cached_clear(&tmp);
 		if (names[k][0] == '\0')
 			continue;
-		if ((id = lookup(s, cache, &tmp, m->region, owner, names[k], e)) == NULL)
+		if ((id = lookup(s, cache, &tmp, m->region, owner, names[k], e)) == NULL) {
+			notify_out_clear(out);
 			return -1;
+		}
 	}
-	if (id == NULL || !id->exists) {
-		if (id == &tmp)
-			cached_clear(&tmp);
-		out->forward = t != NOTIFY_DELIVERY;
-		return 0;
-	}
-	for (size_t i = 0; i < id->nset; i++) {
+	for (size_t i = 0; id != NULL && id->exists && i < id->nset; i++) {
 		const struct notify_setting *st = &id->set[i];
 		bool mine = strcmp(st->account_id, owner) == 0 ||
 			    strcmp(st->account_id, m->sending_account) == 0;
@@ -197,23 +337,30 @@ notify_route(struct store *s, struct notify_cache *cache, const struct store_mes
 		if (k < n)
 			headers[k] = headers[k] || st->headers[t];
 	}
-	if (m->from_arn != NULL)
-		snprintf(arn, sizeof(arn), "%s", m->from_arn);
-	else if (m->source_arn != NULL)
-		snprintf(arn, sizeof(arn), "%s", m->source_arn);
-	else
-		snprintf(arn, sizeof(arn), "arn:aws:ses:%s:%s:identity/%s", m->region, owner,
-			 id->name);
-	out->v = xcalloc(n ? n : 1, sizeof(*out->v));
+	source_arn(m, owner, id != NULL && id->exists ? id->name : (at != NULL ? domain : from), arn,
+		   sizeof(arn));
 	for (size_t k = 0; k < n; k++) {
 		out->v[k].topic_arn = xstrdup(topics[k]);
 		out->v[k].message = notify_json(m, arn, type, detail, headers[k]);
+		/* identity notifications carry no Subject either: mark them apart
+		 * from the event-publishing ones for the de-duplication below */
+		out->v[k].subject = NULL;
 	}
-	out->n = n;
-	out->forward = t != NOTIFY_DELIVERY && (id->forwarding || n == 0);
-	(void)recipient, (void)now_ms;
+	out->n = nid = n;
+	bool forwarding = id != NULL && id->exists && id->forwarding;
+	bool known = id != NULL && id->exists;
 	if (id == &tmp)
 		cached_clear(&tmp);
+	/* event publishing: deduplicated among the set's destinations only */
+	struct notify_out sets = {.v = out->v + nid};
+	if (route_set(s, cache, m, type, recipient, detail, arn, &sets, e) != 0) {
+		notify_out_clear(out);
+		return -1;
+	}
+	out->n = nid + sets.n;
+	/* feedback forwarding: the owner's switch, or when nothing routes it */
+	out->forward = t >= 0 && t != NOTIFY_DELIVERY && (!known || forwarding || out->n == 0);
+	(void)now_ms;
 	return 0;
 }
 
@@ -318,6 +465,62 @@ notify_json(const struct store_message *m, const char *identity_arn, const char 
 	snprintf(key, sizeof(key), "%s", type);
 	key[0] = (char)(key[0] >= 'A' && key[0] <= 'Z' ? key[0] - 'A' + 'a' : key[0]);
 	json_object_set_new(o, key, d != NULL ? d : json_object());
+	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (out == NULL)
+		abort(); /* jansson cannot allocate: out of memory */
+	return out;
+}
+
+/* The key of the type object in event publishing JSON. */
+static void
+event_key(const char *type, char *key, size_t cap)
+{
+	if (strcmp(type, "RenderingFailure") == 0) {
+		snprintf(key, cap, "failure");
+		return;
+	}
+	snprintf(key, cap, "%s", type);
+	key[0] = (char)(key[0] >= 'A' && key[0] <= 'Z' ? key[0] - 'A' + 'a' : key[0]);
+}
+
+char *
+notify_event_json(const struct store_message *m, const char *identity_arn, const char *type,
+		  const char *detail)
+{
+	json_t *o = json_object(), *mail = json_object(), *dest = json_array(), *d, *tags;
+	char ts[TIMEFMT_LEN], key[32];
+	char *out;
+
+	timefmt_iso_ms(m->created_ms, ts);
+	json_object_set_new(mail, "timestamp", json_string(ts));
+	json_object_set_new(mail, "source", jstr(m->source));
+	json_object_set_new(mail, "sourceArn", jstr(identity_arn));
+	json_object_set_new(mail, "sourceIp", jstr(m->source_ip));
+	json_object_set_new(mail, "sendingAccountId", jstr(m->sending_account));
+	json_object_set_new(mail, "callerIdentity", jstr(caller_identity(m->principal)));
+	json_object_set_new(mail, "messageId", jstr(m->id));
+	for (size_t i = 0; i < m->ndestinations; i++)
+		json_array_append_new(dest, jstr(m->destinations[i]));
+	json_object_set_new(mail, "destination", dest);
+	add_headers(mail, m);
+	tags = m->tags != NULL ? json_loads(m->tags, 0, NULL) : NULL;
+	if (json_is_object(tags)) {
+		json_object_set_new(mail, "tags", tags);
+	} else {
+		json_decref(tags);
+		json_object_set_new(mail, "tags", json_object());
+	}
+	json_object_set_new(o, "eventType", jstr(type));
+	json_object_set_new(o, "mail", mail);
+	d = detail != NULL ? json_loads(detail, 0, NULL) : NULL;
+	event_key(type, key, sizeof(key));
+	if (json_is_object(d)) {
+		json_object_set_new(o, key, d);
+	} else {
+		json_decref(d);
+		json_object_set_new(o, key, json_object());
+	}
 	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (out == NULL)

@@ -10,6 +10,10 @@
  *   - S's settings on I, S != O (set naming I by ARN): S's messages only;
  *   - one notification per topic, whoever routed there (headers included
  *     when any setting routing there asks for them);
+ *   - S's configuration set named by m (S's own, looked up at send): its
+ *     enabled SNS destinations matching the event type get SES's event
+ *     publishing JSON (Send, Reject, Bounce, Complaint, Delivery,
+ *     DeliveryDelay, RenderingFailure), one per topic;
  *   - feedback forwarding (Bounce, Complaint): when O's ForwardingEnabled is
  *     on, or when nothing at all routes the event (ses-api.md §8).
  * The callers (queue/, feedback/) attach the notices to the event they
@@ -45,8 +49,8 @@ struct notify_out {
 void notify_out_clear(struct notify_out *o);
 
 /*
- * The notices event `type` ("Bounce", "Complaint", "Delivery"; others
- * publish nothing here) of recipient `recipient` with SES detail object
+ * The notices event `type` (identity topics: "Bounce", "Complaint",
+ * "Delivery"; configuration sets: every STORE_EV_* type) of recipient `recipient` with SES detail object
  * `detail` (JSON text) of message m makes, at `now_ms`. m needs its raw
  * bytes only when a setting asks for headers. 0, or -1 on a store error
  * (e: temporary). `c` may be NULL.
@@ -60,6 +64,13 @@ int notify_route(struct store *s, struct notify_cache *c, const struct store_mes
  * malloc'd. */
 char *notify_json(const struct store_message *m, const char *identity_arn, const char *type,
 		  const char *detail, bool headers);
+
+/* SES's event publishing JSON for one event of a configuration set's
+ * destination (eventType, mail with headers and tags, and the type object:
+ * send, reject, bounce, complaint, delivery, deliveryDelay, or failure for
+ * RenderingFailure). malloc'd. */
+char *notify_event_json(const struct store_message *m, const char *identity_arn,
+			const char *type, const char *detail);
 
 /* The feedback-forwarding mail for a Bounce or Complaint of `recipient` of
  * m: a multipart/report (DSN for a bounce, ARF for a complaint) from

@@ -213,6 +213,8 @@ queue_msg_clear(struct queue_msg *m)
 	free(m->destinations);
 	free(m->raw);
 	free(m->rendering_failure);
+	free(m->config_set);
+	free(m->tags);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -237,6 +239,8 @@ move_msg(struct store_message *dst, struct queue_msg *m, const char *id, int64_t
 	dst->mail_from = m->mail_from;
 	dst->from_addr = m->from_addr;
 	dst->subject = m->subject;
+	dst->config_set = m->config_set;
+	dst->tags = m->tags;
 	dst->destinations = m->destinations;
 	dst->ndestinations = m->ndestinations;
 	dst->raw = m->raw;
@@ -1049,14 +1053,15 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 		size_t nd = v[i].ndestinations, nreal = 0, ndelivered = 0;
 		if (failure[i] != NULL) {
 			/* a template that did not render: accepted, stored failed
-			 * with its one RenderingFailure event, never delivered (and
-			 * not routed: no notification type carries it) */
+			 * with its one RenderingFailure event, never delivered; only
+			 * a configuration set publishes it (no identity topic does) */
 			ev[k].message_id = v[i].id;
 			ev[k].recipient = NULL;
 			ev[k].type = STORE_EV_RENDERING_FAILURE;
 			ev[k].ts_ms = now_ms;
 			ev[k].detail = (char *)failure[i];
 			ev_msg[k] = i;
+			route(q, cache, &v[i], &ev[k], &nout[k]);
 			k++;
 			first = k;
 			/* no transport ever had it: it is in no inbox */

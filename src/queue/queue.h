@@ -53,6 +53,8 @@ struct queue_msg {
 	size_t raw_len;
 	int64_t max_24h;            /* the sending account's 24 h quota (-1 unlimited),
 				     * checked again when the message is committed */
+	char *config_set;           /* the sending account's configuration set, NULL = none */
+	char *tags;                 /* mail.tags JSON object text, NULL = {} */
 	char *rendering_failure;    /* NULL: deliver. Else the detail JSON of a template
 				     * that did not render ({"templateName", "errorMessage"}):
 				     * the message is stored failed with this one

@@ -15,9 +15,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "auth/dkim_keys.h"
 #include "core/arn.h"
 #include "core/identity.h"
+#include "core/msgtags.h"
 #include "mail/build.h"
 #include "mail/dkim.h"
 #include "mail/raw.h"
@@ -37,69 +40,26 @@
 
 /* ---- shared checks of SES control values ---------------------------------- */
 
-static bool
-tag_chars_ok(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
 int
 send_check_tag(const char *name, size_t nn, const char *value, size_t vn, struct err *e)
 {
-	if (nn == 0 || nn > TAG_MAX || !tag_chars_ok(name, nn))
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Invalid tag name <%.*s>: only ASCII letters, digits, '_' and '-' "
-			       "are allowed, 1 to 256 of them.",
-			       (int)(nn < 300 ? nn : 300), name);
-	if (vn > TAG_MAX || !tag_chars_ok(value, vn))
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Invalid tag value <%.*s>: only ASCII letters, digits, '_' and '-' "
-			       "are allowed, at most 256 of them.",
-			       (int)(vn < 300 ? vn : 300), value);
-	return 0;
+	return msgtags_check(name, nn, value, vn, e);
 }
 
 int
 send_check_tags_header(const char *h, struct err *e)
 {
-	size_t count = 0;
+	struct msgtags *t = xcalloc(1, sizeof(*t));
+	int rc = msgtags_parse_header(h, strlen(h), t, e);
 
-	while (*h != '\0') {
-		const char *end = strchr(h, ','), *eq;
-		size_t n = end ? (size_t)(end - h) : strlen(h), b = 0;
-		while (b < n && (h[b] == ' ' || h[b] == '\t'))
-			b++;
-		while (n > b && (h[n - 1] == ' ' || h[n - 1] == '\t'))
-			n--;
-		if (n > b) {
-			eq = memchr(h + b, '=', n - b);
-			if (eq == NULL)
-				return err_set(e, 400, "InvalidParameterValue",
-					       "X-SES-MESSAGE-TAGS: each tag must be name=value.");
-			if (++count > MAX_TAGS)
-				return err_set(e, 400, "InvalidParameterValue",
-					       "X-SES-MESSAGE-TAGS: more than 50 tags.");
-			size_t nn = (size_t)(eq - (h + b));
-			if (send_check_tag(h + b, nn, eq + 1, n - b - nn - 1, e) != 0)
-				return -1;
-		}
-		if (end == NULL)
-			break;
-		h = end + 1;
-	}
-	return 0;
+	free(t);
+	return rc;
 }
 
 int
 send_check_configuration_set(const char *name, struct err *e)
 {
-	if (name == NULL)
+	if (name == NULL || (name[0] != '\0' && strlen(name) <= 64))
 		return 0;
 	return err_set(e, 400, "ConfigurationSetDoesNotExist",
 		       "Configuration set <%.128s> does not exist.", name);
@@ -136,24 +96,6 @@ empty_to(const struct raw_msg *m)
 	}
 	buf_free(&b);
 	return empty;
-}
-
-/* A control header's check when the envelope did not override it. */
-static int
-check_header(const struct raw_msg *m, const char *name, int (*check)(const char *, struct err *),
-	     struct err *e)
-{
-	char *h = raw_get(m, name);
-	int rc = h != NULL && h[0] != '\0' ? check(h, e) : 0;
-
-	free(h);
-	return rc;
-}
-
-static int
-check_configuration_set_header(const char *h, struct err *e)
-{
-	return send_check_configuration_set(h, e);
 }
 
 int
@@ -230,16 +172,35 @@ send_request_from_raw(const void *data, size_t len, const struct send_raw_envelo
 	r->rcpt = out->rcpt;
 
 	/* tags and configuration set: the envelope's win, headers are not merged */
-	if (!env->tags_given &&
-	    check_header(out->msg, "X-SES-MESSAGE-TAGS", send_check_tags_header, e) != 0)
-		goto fail;
-	if (env->configuration_set != NULL) {
-		if (send_check_configuration_set(env->configuration_set, e) != 0)
+	if (!env->tags_given) {
+		char *h = raw_get(out->msg, "X-SES-MESSAGE-TAGS");
+		if (h != NULL && h[0] != '\0') {
+			out->tags = xcalloc(1, sizeof(*out->tags));
+			rc = msgtags_parse_header(h, strlen(h), out->tags, e);
+		}
+		free(h);
+		if (rc != 0)
 			goto fail;
-	} else if (check_header(out->msg, "X-SES-CONFIGURATION-SET", check_configuration_set_header,
-				e) != 0) {
-		goto fail;
+		r->tags = out->tags;
 	}
+	if (env->configuration_set != NULL) {
+		r->configuration_set = env->configuration_set;
+	} else {
+		char *h = raw_get(out->msg, "X-SES-CONFIGURATION-SET");
+		if (h != NULL && h[0] != '\0') {
+			/* blanks around the name are the header's, not the name's */
+			size_t b = 0, n = strlen(h);
+			while (h[b] == ' ' || h[b] == '\t')
+				b++;
+			while (n > b && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+				n--;
+			out->configuration_set = xstrndup(h + b, n - b);
+			r->configuration_set = out->configuration_set;
+		}
+		free(h);
+	}
+	if (send_check_configuration_set(r->configuration_set, e) != 0)
+		goto fail;
 
 	char *subject = raw_get(out->msg, "Subject");
 	if (subject != NULL) {
@@ -263,6 +224,8 @@ send_raw_clear(struct send_raw *r)
 	for (int i = 0; i < AUTHZ_NROLES; i++)
 		free(r->hdr[i]);
 	free(r->subject);
+	free(r->configuration_set);
+	free(r->tags);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -608,6 +571,31 @@ render(const struct send_request *r, char id[80], struct buf *out, struct err *e
 	return 0;
 }
 
+/* mail.tags of event publishing: the message tags, then SES's auto-tags
+ * (ses:outgoing-ip is not known at accept). malloc'd JSON object text. */
+static char *
+tags_json(const struct send_request *r)
+{
+	json_t *o = json_object();
+	const char *caller = r->user != NULL && r->user[0] ? r->user
+			     : r->service != NULL && r->service[0] ? r->service
+								    : "root";
+	char *out;
+
+	for (size_t i = 0; r->tags != NULL && i < r->tags->n; i++)
+		json_object_set_new(o, r->tags->v[i].name, json_pack("[s]", r->tags->v[i].value));
+	json_object_set_new(o, "ses:configuration-set", json_pack("[s]", r->configuration_set));
+	if (r->source_ip != NULL && r->source_ip[0])
+		json_object_set_new(o, "ses:source-ip", json_pack("[s]", r->source_ip));
+	json_object_set_new(o, "ses:from-domain", json_pack("[s]", r->from.domain));
+	json_object_set_new(o, "ses:caller-identity", json_pack("[s]", caller));
+	out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (out == NULL)
+		abort(); /* jansson cannot allocate: out of memory */
+	return out;
+}
+
 static char *
 dup_or_null(const char *s)
 {
@@ -648,6 +636,23 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	}
 	if (acct->sandbox && check_sandbox(r, c, acct->id, e) != 0)
 		goto refused;
+	/* the caller's own configuration set (DESIGN.md "Semantics we pin") */
+	if (r->configuration_set != NULL) {
+		struct config_set cs;
+		int k = st->ops->cset_get(st, r->region, acct->id, r->configuration_set, &cs, e);
+		if (k < 0)
+			goto done;
+		if (k == 0) {
+			err_set(e, 400, "ConfigurationSetDoesNotExist",
+				"Configuration set <%.128s> does not exist.", r->configuration_set);
+			goto done;
+		}
+		if (!cs.sending_enabled) {
+			err_set(e, 400, "ConfigurationSetSendingPausedException",
+				"Sending is paused for configuration set <%s>.", cs.name);
+			goto done;
+		}
+	}
 
 	/* who may send as these addresses */
 	rcpt = xcalloc(r->nrcpt ? r->nrcpt : 1, sizeof(*rcpt));
@@ -745,6 +750,10 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 		m.destinations[i] = xstrdup(r->rcpt[i].spec);
 	m.raw = (uint8_t *)buf_steal(&out, &m.raw_len);
 	m.rendering_failure = r->rendering_failure != NULL ? xstrdup(r->rendering_failure) : NULL;
+	if (r->configuration_set != NULL) {
+		m.config_set = xstrdup(r->configuration_set);
+		m.tags = tags_json(r);
+	}
 	m.mail_from = xasprintf("%s@%s", m.id,
 				lv.mail_from_domain[0] ? lv.mail_from_domain
 						       : env->bounce_domain != NULL && env->bounce_domain[0]

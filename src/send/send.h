@@ -10,7 +10,9 @@
  * send_submit runs, in order:
  *   render  the message as delivered (raw: X-SES-* and Bcc stripped,
  *           Date/Message-ID replaced; built: MIME from the parts);
- *   account the caller's account: sending enabled, sandbox recipients;
+ *   account the caller's account: sending enabled, sandbox recipients; the
+ *           configuration set named, among the caller's own (exists, not
+ *           paused), whose name and mail.tags the message keeps;
  *   authz   authz_decide over From, Source and Return-Path, through the
  *           loop's send_lookup cache; the owner's sandbox when delegated;
  *   limits  the 24 h quota and the rate, charged to the CALLER's account;
@@ -31,6 +33,7 @@
 
 #include "core/address.h"
 #include "core/authz.h"
+#include "core/msgtags.h"
 #include "util/err.h"
 
 struct account;
@@ -102,6 +105,11 @@ struct send_request {
 	 * once allowed it is stored failed with that event, never delivered.
 	 * NULL: deliver. */
 	const char *rendering_failure;
+	/* event publishing: the configuration set named (ConfigurationSetName,
+	 * X-SES-CONFIGURATION-SET; looked up among the CALLER's own sets in the
+	 * region) and the message tags; NULL = none */
+	const char *configuration_set;
+	const struct msgtags *tags;
 };
 
 /* Completion: exactly once per accepted submission, on env->base, after
@@ -123,8 +131,9 @@ int send_submit(const struct send_env *env, const struct send_request *r, send_d
 int send_check_tag(const char *name, size_t nn, const char *value, size_t vn, struct err *e);
 /* An X-SES-MESSAGE-TAGS value: `name1=value1, name2=value2`, at most 50. */
 int send_check_tags_header(const char *h, struct err *e);
-/* A configuration set name (sesame has none yet, so any name is unknown).
- * NULL is fine. */
+/* A configuration set name as given (non-empty, at most 64 characters, else
+ * ConfigurationSetDoesNotExist: no set can have it). NULL is fine; whether
+ * the set exists is send_submit's look-up. */
 int send_check_configuration_set(const char *name, struct err *e);
 
 /*
@@ -159,6 +168,8 @@ struct send_raw {
 	struct address *rcpt;
 	char *hdr[AUTHZ_NROLES];
 	char *subject;
+	char *configuration_set;  /* the X-SES-CONFIGURATION-SET header's */
+	struct msgtags *tags;     /* the X-SES-MESSAGE-TAGS header's */
 };
 
 /*

@@ -116,6 +116,8 @@ store_message_clear(struct store_message *m)
 	free(m->source);
 	free(m->from_addr);
 	free(m->subject);
+	free(m->config_set);
+	free(m->tags);
 	for (size_t i = 0; i < m->ndestinations; i++)
 		free(m->destinations[i]);
 	free(m->destinations);

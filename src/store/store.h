@@ -184,6 +184,9 @@ struct store_message {
 				      * <MessageId>@<bounce domain>); NULL = source */
 	char *from_addr;             /* From header addr-spec */
 	char *subject;               /* may be NULL */
+	char *config_set;            /* the sending account's configuration set; NULL = none */
+	char *tags;                  /* mail.tags of event publishing: a JSON object of
+				      * name -> [value] (message tags and auto-tags); NULL = {} */
 	char **destinations;         /* envelope recipients (UTF-8) */
 	size_t ndestinations;
 	uint8_t *raw;                /* the bytes delivered; NULL in message_list rows */
@@ -366,6 +369,42 @@ struct email_template {
 };
 void email_template_clear(struct email_template *t);
 typedef int (*store_template_cb)(void *arg, const struct email_template *t);
+
+/* ---- configuration sets (event publishing, SES v1) -------------------- */
+
+/* Event types a destination matches (MatchingEventTypes), as bits. */
+#define CSET_EV_SEND (1u << 0)
+#define CSET_EV_REJECT (1u << 1)
+#define CSET_EV_BOUNCE (1u << 2)
+#define CSET_EV_COMPLAINT (1u << 3)
+#define CSET_EV_DELIVERY (1u << 4)
+#define CSET_EV_OPEN (1u << 5)
+#define CSET_EV_CLICK (1u << 6)
+#define CSET_EV_RENDERING_FAILURE (1u << 7)
+#define CSET_EV_DELIVERY_DELAY (1u << 8)
+
+/* One account's configuration set in one region. */
+struct config_set {
+	char region[33];
+	char account_id[13];
+	char name[65];
+	bool sending_enabled;        /* false: sends naming it are refused */
+	bool reputation_enabled;     /* ReputationMetricsEnabled (recorded only) */
+	int64_t created;             /* unix seconds */
+};
+typedef int (*store_cset_cb)(void *arg, const struct config_set *c);
+
+/* One SNS event destination of a set. */
+struct cset_dest {
+	char region[33];
+	char account_id[13];
+	char set[65];
+	char name[65];
+	bool enabled;
+	unsigned types;              /* CSET_EV_* bits */
+	char topic_arn[STORE_SNS_ARN_MAX];
+};
+typedef int (*store_cset_dest_cb)(void *arg, const struct cset_dest *d);
 
 /* ---- recipients: per-recipient delivery state ------------------------- */
 
@@ -584,6 +623,37 @@ struct store_ops {
 			     struct err *e);
 	int (*template_delete)(struct store *s, const char *region, const char *account_id,
 			       const char *name, struct err *e);
+
+	/*
+	 * Configuration sets, keyed (region, account_id, name); deleting the
+	 * account deletes them, deleting a set its destinations.
+	 * cset_create: a taken name fails with STORE_ERR_EXISTS, an absent
+	 * account with STORE_ERR_NO_PARENT. cset_get: 1 found (out may be
+	 * NULL), 0 not. cset_list: ordered by name, names > after (NULL =
+	 * start), at most limit (<= 0: all). cset_delete: 1 gone, 0 absent.
+	 * cset_set_flag: which 0 = sending_enabled, 1 = reputation_enabled; 1
+	 * set, 0 no such set.
+	 * cset_dest_put with create: a new destination (STORE_ERR_EXISTS when
+	 * the set has one of that name, STORE_ERR_NO_PARENT without the set),
+	 * 1; without: replaces enabled, types and topic of an existing one, 1,
+	 * or 0 when there is none. cset_dest_delete: 1 gone, 0 absent.
+	 * cset_dest_list: the set's destinations ordered by name.
+	 */
+	int (*cset_create)(struct store *s, const struct config_set *c, struct err *e);
+	int (*cset_get)(struct store *s, const char *region, const char *account_id,
+			const char *name, struct config_set *out, struct err *e);
+	int (*cset_list)(struct store *s, const char *region, const char *account_id,
+			 const char *after, int limit, store_cset_cb cb, void *arg, struct err *e);
+	int (*cset_delete)(struct store *s, const char *region, const char *account_id,
+			   const char *name, struct err *e);
+	int (*cset_set_flag)(struct store *s, const char *region, const char *account_id,
+			     const char *name, int which, bool value, struct err *e);
+	int (*cset_dest_put)(struct store *s, const struct cset_dest *d, bool create,
+			     struct err *e);
+	int (*cset_dest_delete)(struct store *s, const char *region, const char *account_id,
+				const char *set, const char *name, struct err *e);
+	int (*cset_dest_list)(struct store *s, const char *region, const char *account_id,
+			      const char *set, store_cset_dest_cb cb, void *arg, struct err *e);
 
 	/* the owner's feedback forwarding switch of an identity (a targeted
 	 * write): 1 changed or already so, 0 no such identity */

@@ -223,6 +223,29 @@ static const char *const pg_migrations[] = {
 	"  sealed BYTEA NOT NULL,"
 	"  cert TEXT NOT NULL,"
 	"  created BIGINT NOT NULL);",
+	/* 2: SQLite's migration 11 — configuration sets, their SNS event
+	 * destinations, and the set and mail.tags of each message */
+	"CREATE TABLE config_sets ("
+	"  region TEXT NOT NULL,"
+	"  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL,"
+	"  sending_enabled BIGINT NOT NULL DEFAULT 1,"
+	"  reputation_enabled BIGINT NOT NULL DEFAULT 0,"
+	"  created BIGINT NOT NULL,"
+	"  PRIMARY KEY (region, account_id, name));"
+	"CREATE TABLE config_set_destinations ("
+	"  region TEXT NOT NULL,"
+	"  account_id TEXT NOT NULL,"
+	"  set_name TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  enabled BIGINT NOT NULL DEFAULT 0,"
+	"  types BIGINT NOT NULL,"
+	"  topic_arn TEXT NOT NULL,"
+	"  PRIMARY KEY (region, account_id, set_name, name),"
+	"  FOREIGN KEY (region, account_id, set_name)"
+	"    REFERENCES config_sets(region, account_id, name) ON DELETE CASCADE);"
+	"ALTER TABLE messages ADD COLUMN config_set TEXT;"
+	"ALTER TABLE messages ADD COLUMN tags TEXT;",
 };
 #define PG_NMIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

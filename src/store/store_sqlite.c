@@ -285,6 +285,29 @@ static const char *const migrations[] = {
 	 "  sealed BLOB NOT NULL,"
 	 "  cert TEXT NOT NULL,"
 	 "  created INTEGER NOT NULL);"),
+	/* 11: configuration sets and their SNS event destinations (event
+	 * publishing); a message keeps the set it named and its mail.tags */
+	("CREATE TABLE config_sets ("
+	 "  region TEXT NOT NULL,"
+	 "  account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+	 "  name TEXT NOT NULL,"
+	 "  sending_enabled INTEGER NOT NULL DEFAULT 1,"
+	 "  reputation_enabled INTEGER NOT NULL DEFAULT 0,"
+	 "  created INTEGER NOT NULL,"
+	 "  PRIMARY KEY (region, account_id, name)) WITHOUT ROWID;"
+	 "CREATE TABLE config_set_destinations ("
+	 "  region TEXT NOT NULL,"
+	 "  account_id TEXT NOT NULL,"
+	 "  set_name TEXT NOT NULL,"
+	 "  name TEXT NOT NULL,"
+	 "  enabled INTEGER NOT NULL DEFAULT 0,"
+	 "  types INTEGER NOT NULL,"
+	 "  topic_arn TEXT NOT NULL,"
+	 "  PRIMARY KEY (region, account_id, set_name, name),"
+	 "  FOREIGN KEY (region, account_id, set_name)"
+	 "    REFERENCES config_sets(region, account_id, name) ON DELETE CASCADE) WITHOUT ROWID;"
+	 "ALTER TABLE messages ADD COLUMN config_set TEXT;"
+	 "ALTER TABLE messages ADD COLUMN tags TEXT;"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -385,6 +408,16 @@ enum sid {
 	S_SNS_OUT_COUNT,
 	S_SNS_KEY_GET,
 	S_SNS_KEY_PUT,
+	S_CS_INS,
+	S_CS_GET,
+	S_CS_LIST,
+	S_CS_DEL,
+	S_CS_SENDING,
+	S_CS_REPUTATION,
+	S_CSD_INS,
+	S_CSD_UPD,
+	S_CSD_DEL,
+	S_CSD_LIST,
 	S_COUNT
 };
 
@@ -408,7 +441,7 @@ enum sid {
 #define MSG_COLS_A                                                                           \
 	"id, region, sending_account, identity_owner, source_arn, from_arn, return_path_arn,"   \
 	" principal, source_ip, source, from_addr, subject, destinations, "
-#define MSG_COLS_B ", status, created, delivered, transport, mail_from"
+#define MSG_COLS_B ", status, created, delivered, transport, mail_from, config_set, tags"
 #define MSG_COLS MSG_COLS_A "raw" MSG_COLS_B
 #define NOTIFY_COLS                                                                          \
 	"region, owner, identity, account_id, bounce_topic, complaint_topic, delivery_topic,"    \
@@ -418,6 +451,8 @@ enum sid {
 	"arn, region, account_id, name, attributes, created,"                                  \
 	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed = 1),"  \
 	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed = 0)"
+#define CS_COLS "region, account_id, name, sending_enabled, reputation_enabled, created"
+#define CSD_COLS "region, account_id, set_name, name, enabled, types, topic_arn"
 #define SNS_SUB_COLS                                                                         \
 	"arn, topic_arn, account_id, protocol, endpoint, confirmed, token,"                    \
 	" raw_message_delivery, created"
@@ -513,9 +548,9 @@ static const char *const sql[S_COUNT] = {
 			 " FROM send_counts WHERE account_id = ?1 AND minute >= CAST(?2 AS BIGINT) / 60"
 			 " GROUP BY b ORDER BY b",
 	[S_MSG_INS] = "INSERT INTO messages (" MSG_COLS_A "raw, status, created, delivered,"
-		      " transport, mail_from)"
+		      " transport, mail_from, config_set, tags)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,"
-		      " ?16, ?17, ?18, ?19)",
+		      " ?16, ?17, ?18, ?19, ?20, ?21)",
 	[S_MSG_LIST] = "SELECT * FROM (SELECT " MSG_COLS_A "NULL" MSG_COLS_B ", rowid AS r"
 		       " FROM messages WHERE transport = ?1 AND status <> 'queued'"
 		       " ORDER BY created DESC, rowid DESC LIMIT ?2) ORDER BY created, r",
@@ -690,6 +725,25 @@ static const char *const sql[S_COUNT] = {
 	[S_SNS_KEY_GET] = "SELECT sealed, cert FROM sns_keys WHERE id = 1",
 	[S_SNS_KEY_PUT] = "INSERT INTO sns_keys (id, sealed, cert, created) VALUES (1, ?1, ?2, ?3)"
 			  " ON CONFLICT (id) DO NOTHING",
+	[S_CS_INS] = "INSERT INTO config_sets (region, account_id, name, sending_enabled,"
+		     " reputation_enabled, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[S_CS_GET] = "SELECT " CS_COLS " FROM config_sets"
+		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_CS_LIST] = "SELECT " CS_COLS " FROM config_sets WHERE region = ?1 AND account_id = ?2"
+		      " AND (CAST(?3 AS TEXT) IS NULL OR name > ?3) ORDER BY name LIMIT ?4",
+	[S_CS_DEL] = "DELETE FROM config_sets WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_CS_SENDING] = "UPDATE config_sets SET sending_enabled = ?4"
+			 " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_CS_REPUTATION] = "UPDATE config_sets SET reputation_enabled = ?4"
+			    " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_CSD_INS] = "INSERT INTO config_set_destinations (" CSD_COLS ")"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_CSD_UPD] = "UPDATE config_set_destinations SET enabled = ?5, types = ?6, topic_arn = ?7"
+		      " WHERE region = ?1 AND account_id = ?2 AND set_name = ?3 AND name = ?4",
+	[S_CSD_DEL] = "DELETE FROM config_set_destinations WHERE region = ?1 AND account_id = ?2"
+		      " AND set_name = ?3 AND name = ?4",
+	[S_CSD_LIST] = "SELECT " CSD_COLS " FROM config_set_destinations WHERE region = ?1"
+		       " AND account_id = ?2 AND set_name = ?3 ORDER BY name",
 	[S_MF_KNOWN] = "SELECT EXISTS (SELECT 1 FROM identities WHERE mail_from_domain = lower(?1)"
 		       " AND mail_from_status = 'Success')",
 };
@@ -1917,6 +1971,8 @@ read_message(struct sql_stmt *st, struct store_message *m)
 	m->delivered_ms = col_i64(st, 16);
 	col_copy(st, 17, m->transport, sizeof(m->transport));
 	m->mail_from = col_dup(st, 18);
+	m->config_set = col_dup(st, 19);
+	m->tags = col_dup(st, 20);
 }
 
 /* Copy every row out, release the statement, then call back (invariant 4). */
@@ -2248,6 +2304,201 @@ sq_template_delete(struct store *s, const char *region, const char *account_id,
 	return write_keyed(sq_of(s), S_TPL_DEL, k, 3, e);
 }
 
+/* ---- configuration sets --------------------------------------------------- */
+
+static void
+read_cset(struct sql_stmt *st, struct config_set *c)
+{
+	memset(c, 0, sizeof(*c));
+	col_copy(st, 0, c->region, sizeof(c->region));
+	col_copy(st, 1, c->account_id, sizeof(c->account_id));
+	col_copy(st, 2, c->name, sizeof(c->name));
+	c->sending_enabled = col_i64(st, 3) != 0;
+	c->reputation_enabled = col_i64(st, 4) != 0;
+	c->created = col_i64(st, 5);
+}
+
+static int
+sq_cset_create(struct store *s, const struct config_set *c, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_CS_INS, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, c->region) | bt(st, 2, c->account_id) | bt(st, 3, c->name) |
+	    bi(st, 4, c->sending_enabled) | bi(st, 5, c->reputation_enabled) |
+	    bi(st, 6, c->created))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r < 0 && strcmp(e->code, STORE_ERR_EXISTS) == 0)
+		err_set(e, 400, STORE_ERR_EXISTS, "Configuration set <%s> already exists.", c->name);
+	else if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "account %s does not exist", c->account_id);
+	return tx_end(q, r < 0 ? -1 : 0, e);
+}
+
+static int
+sq_cset_get(struct store *s, const char *region, const char *account_id, const char *name,
+	    struct config_set *out, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st = stmt(q, S_CS_GET, e);
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, name))
+		return bind_fail(q, st, e);
+	r = step(q, st, e);
+	if (r == 1 && out != NULL)
+		read_cset(st, out);
+	release(st);
+	return r;
+}
+
+static int
+sq_cset_list(struct store *s, const char *region, const char *account_id, const char *after,
+	     int limit, store_cset_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st = stmt(q, S_CS_LIST, e);
+	struct config_set *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, after) |
+	    bi(st, 4, limit > 0 ? limit : -1))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_cset(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
+static int
+sq_cset_delete(struct store *s, const char *region, const char *account_id, const char *name,
+	       struct err *e)
+{
+	const char *const k[] = {region, account_id, name};
+
+	return write_keyed(sq_of(s), S_CS_DEL, k, 3, e);
+}
+
+static int
+sq_cset_set_flag(struct store *s, const char *region, const char *account_id, const char *name,
+		 int which, bool value, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, which == 0 ? S_CS_SENDING : S_CS_REPUTATION, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, name) | bi(st, 4, value))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = changes(q) > 0;
+	return tx_end(q, r, e);
+}
+
+static void
+read_cset_dest(struct sql_stmt *st, struct cset_dest *d)
+{
+	memset(d, 0, sizeof(*d));
+	col_copy(st, 0, d->region, sizeof(d->region));
+	col_copy(st, 1, d->account_id, sizeof(d->account_id));
+	col_copy(st, 2, d->set, sizeof(d->set));
+	col_copy(st, 3, d->name, sizeof(d->name));
+	d->enabled = col_i64(st, 4) != 0;
+	d->types = (unsigned)col_i64(st, 5);
+	col_copy(st, 6, d->topic_arn, sizeof(d->topic_arn));
+}
+
+static int
+sq_cset_dest_put(struct store *s, const struct cset_dest *d, bool create, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, create ? S_CSD_INS : S_CSD_UPD, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, d->region) | bt(st, 2, d->account_id) | bt(st, 3, d->set) |
+	    bt(st, 4, d->name) | bi(st, 5, d->enabled) | bi(st, 6, (int64_t)d->types) |
+	    bt(st, 7, d->topic_arn))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = changes(q) > 0;
+	else if (strcmp(e->code, STORE_ERR_EXISTS) == 0)
+		err_set(e, 400, STORE_ERR_EXISTS, "Event destination %s already exists.", d->name);
+	else if (strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
+		err_set(e, 404, STORE_ERR_NO_PARENT, "Configuration set <%s> does not exist.",
+			d->set);
+	return tx_end(q, r, e);
+}
+
+static int
+sq_cset_dest_delete(struct store *s, const char *region, const char *account_id,
+		    const char *set, const char *name, struct err *e)
+{
+	const char *const k[] = {region, account_id, set, name};
+
+	return write_keyed(sq_of(s), S_CSD_DEL, k, 4, e);
+}
+
+static int
+sq_cset_dest_list(struct store *s, const char *region, const char *account_id, const char *set,
+		  store_cset_dest_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st = stmt(q, S_CSD_LIST, e);
+	struct cset_dest *v = NULL;
+	size_t n = 0, cap = 0, i;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, set))
+		return bind_fail(q, st, e);
+	while ((r = step(q, st, e)) == 1) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		read_cset_dest(st, &v[n++]);
+	}
+	release(st);
+	for (i = 0; r == 0 && i < n; i++)
+		if (cb(arg, &v[i]) != 0)
+			break;
+	free(v);
+	return r < 0 ? -1 : 0;
+}
+
 /* ---- notification settings ---------------------------------------------- */
 
 static void
@@ -2402,7 +2653,8 @@ message_insert_one(struct sq *q, const struct store_message *m, struct err *e)
 	    bt(st, 13, dests) | bb(st, 14, m->raw, m->raw_len) |
 	    bt(st, 15, queued ? STORE_MSG_QUEUED : m->status) | bi(st, 16, m->created_ms) |
 	    (m->delivered_ms ? bi(st, 17, m->delivered_ms) : bnull(st, 17)) |
-	    bt_opt(st, 18, m->transport) | bt(st, 19, m->mail_from)) {
+	    bt_opt(st, 18, m->transport) | bt(st, 19, m->mail_from) | bt(st, 20, m->config_set) |
+	    bt(st, 21, m->tags)) {
 		r = bind_fail(q, st, e);
 		free(dests);
 		return r;
@@ -3255,6 +3507,14 @@ static const struct store_ops sqlite_ops = {
 	.template_get = sq_template_get,
 	.template_list = sq_template_list,
 	.template_delete = sq_template_delete,
+	.cset_create = sq_cset_create,
+	.cset_get = sq_cset_get,
+	.cset_list = sq_cset_list,
+	.cset_delete = sq_cset_delete,
+	.cset_set_flag = sq_cset_set_flag,
+	.cset_dest_put = sq_cset_dest_put,
+	.cset_dest_delete = sq_cset_dest_delete,
+	.cset_dest_list = sq_cset_dest_list,
 	.mail_from_known = sq_mail_from_known,
 	.notify_put = sq_notify_put,
 	.notify_get = sq_notify_get,

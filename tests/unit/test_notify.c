@@ -276,10 +276,115 @@ test_json(void **state)
 	notify_out_clear(&o);
 }
 
+/* A configuration set of `account` with one SNS destination. */
+static void
+mk_set(struct store *s, const char *account, const char *name, const char *topic,
+       unsigned types, bool enabled)
+{
+	struct config_set c = {.sending_enabled = true};
+	struct cset_dest d = {.enabled = enabled, .types = types};
+	struct err e;
+
+	snprintf(c.region, sizeof(c.region), REG);
+	snprintf(c.account_id, sizeof(c.account_id), "%s", account);
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	assert_int_equal(s->ops->cset_create(s, &c, &e), 0);
+	d.region[0] = '\0';
+	snprintf(d.region, sizeof(d.region), REG);
+	snprintf(d.account_id, sizeof(d.account_id), "%s", account);
+	snprintf(d.set, sizeof(d.set), "%s", name);
+	snprintf(d.name, sizeof(d.name), "%s-dest", name);
+	snprintf(d.topic_arn, sizeof(d.topic_arn), "%s", topic);
+	assert_int_equal(s->ops->cset_dest_put(s, &d, true, &e), 1);
+}
+
+static void
+test_configuration_set(void **state)
+{
+	struct fx *f = *state;
+	char *dest[] = {"a@dest.test", "b@dest.test"};
+	struct store_message m;
+	struct notify_out o;
+	struct err e;
+	json_t *j;
+
+	mk_set(f->s, DELEG, "d-set", T_DELEG,
+	       CSET_EV_SEND | CSET_EV_DELIVERY | CSET_EV_RENDERING_FAILURE, true);
+	mk_set(f->s, DELEG, "off", T_DELEG, CSET_EV_SEND, false);
+	set_topic(f->s, "example.test", OWNER, NOTIFY_DELIVERY, T_OWNER, false);
+	message(&m, DELEG, dest);
+	m.ndestinations = 2;
+	m.config_set = "d-set";
+	m.tags = "{\"campaign\":[\"x\"],\"ses:configuration-set\":[\"d-set\"]}";
+
+	/* Send: once per message (the first recipient's), event JSON */
+	assert_int_equal(notify_route(f->s, NULL, &m, "Send", dest[0], NULL, 0, &o, &e), 0);
+	assert_int_equal(o.n, 1);
+	assert_string_equal(topic_of(&o, 0), T_DELEG);
+	j = json_loads(o.v[0].message, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "eventType")), "Send");
+	assert_null(json_object_get(j, "notificationType"));
+	assert_true(json_is_object(json_object_get(j, "send")));
+	json_t *mail = json_object_get(j, "mail");
+	assert_string_equal(json_string_value(json_array_get(
+				    json_object_get(json_object_get(mail, "tags"), "campaign"), 0)),
+			    "x");
+	assert_string_equal(json_string_value(json_object_get(mail, "sendingAccountId")), DELEG);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(mail, "commonHeaders"), "subject")),
+			    "Your invoice");
+	json_decref(j);
+	assert_false(o.forward);
+	notify_out_clear(&o);
+	assert_int_equal(notify_route(f->s, NULL, &m, "Send", dest[1], NULL, 0, &o, &e), 0);
+	assert_int_equal(o.n, 0);
+	notify_out_clear(&o);
+
+	/* Delivery: the owner's identity topic (notification JSON) and the set */
+	assert_int_equal(notify_route(f->s, NULL, &m, "Delivery", dest[1], "{\"recipients\":[]}", 0,
+				      &o, &e), 0);
+	assert_int_equal(o.n, 2);
+	assert_string_equal(topic_of(&o, 0), T_OWNER);
+	assert_non_null(strstr(o.v[0].message, "\"notificationType\":\"Delivery\""));
+	assert_string_equal(topic_of(&o, 1), T_DELEG);
+	assert_non_null(strstr(o.v[1].message, "\"eventType\":\"Delivery\""));
+	notify_out_clear(&o);
+
+	/* a type the destination does not match: nothing from the set; a
+	 * bounce routed nowhere is forwarded */
+	assert_int_equal(notify_route(f->s, NULL, &m, "Bounce", dest[0], "{}", 0, &o, &e), 0);
+	assert_int_equal(o.n, 0);
+	assert_true(o.forward);
+	notify_out_clear(&o);
+
+	/* RenderingFailure: the "failure" object */
+	assert_int_equal(notify_route(f->s, NULL, &m, "RenderingFailure", NULL,
+				      "{\"templateName\":\"t\",\"errorMessage\":\"bad\"}", 0, &o, &e),
+			 0);
+	assert_int_equal(o.n, 1);
+	assert_non_null(strstr(o.v[0].message, "\"failure\":{\"templateName\":\"t\""));
+	notify_out_clear(&o);
+
+	/* a disabled destination publishes nothing */
+	m.config_set = "off";
+	assert_int_equal(notify_route(f->s, NULL, &m, "Send", dest[0], NULL, 0, &o, &e), 0);
+	assert_int_equal(o.n, 0);
+	notify_out_clear(&o);
+	/* the set is looked up among the SENDING account's: the owner's own
+	 * mail naming the delegate's set name finds none */
+	message(&m, OWNER, dest);
+	m.config_set = "d-set";
+	assert_int_equal(notify_route(f->s, NULL, &m, "Send", dest[0], NULL, 0, &o, &e), 0);
+	assert_int_equal(o.n, 0);
+	notify_out_clear(&o);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_configuration_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_all_delegate_own, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forwarding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_address_before_domain, setup, teardown),

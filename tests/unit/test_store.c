@@ -345,6 +345,10 @@ test_sqlite_migration_ed25519(void **state)
 				      "DROP TABLE sns_outbox;"
 				      "DROP TABLE sns_subscriptions;"
 				      "DROP TABLE sns_topics;"
+				      "DROP TABLE config_set_destinations;"
+				      "DROP TABLE config_sets;"
+				      "ALTER TABLE messages DROP COLUMN config_set;"
+				      "ALTER TABLE messages DROP COLUMN tags;"
 				      "ALTER TABLE accounts DROP COLUMN paused_reason;"
 				      "ALTER TABLE accounts DROP COLUMN resumed_at;"
 				      "ALTER TABLE identities DROP COLUMN dkim_ed25519_status;"
@@ -1202,6 +1206,107 @@ tpl_names_cb(void *arg, const struct email_template *t)
 	return 0;
 }
 
+static int
+cset_names_cb(void *arg, const struct config_set *c)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "%s%s", n ? "," : "", c->name);
+	return 0;
+}
+
+static int
+dest_names_cb(void *arg, const struct cset_dest *d)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+	snprintf(out + n, 256 - n, "%s%s:%u:%d:%s", n ? "," : "", d->name, d->types, d->enabled,
+		 d->topic_arn);
+	return 0;
+}
+
+static void
+test_config_sets(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	struct config_set c = {.sending_enabled = true, .created = 1000}, got;
+	struct cset_dest d = {.enabled = true, .types = CSET_EV_SEND | CSET_EV_BOUNCE};
+	char names[256];
+
+	mk_account(s, A1, "one");
+	mk_account(s, A2, "two");
+	snprintf(c.region, sizeof(c.region), REG);
+	snprintf(c.account_id, sizeof(c.account_id), A1);
+	snprintf(c.name, sizeof(c.name), "set-b");
+	assert_int_equal(s->ops->cset_create(s, &c, &e), 0);
+	assert_int_equal(s->ops->cset_create(s, &c, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_EXISTS);
+	snprintf(c.name, sizeof(c.name), "set-a");
+	assert_int_equal(s->ops->cset_create(s, &c, &e), 0);
+	/* the same name elsewhere is another set */
+	snprintf(c.account_id, sizeof(c.account_id), A2);
+	assert_int_equal(s->ops->cset_create(s, &c, &e), 0);
+	snprintf(c.account_id, sizeof(c.account_id), "999999999999");
+	assert_int_equal(s->ops->cset_create(s, &c, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+
+	assert_int_equal(s->ops->cset_get(s, REG, A1, "set-b", &got, &e), 1);
+	assert_true(got.sending_enabled);
+	assert_false(got.reputation_enabled);
+	assert_int_equal(got.created, 1000);
+	assert_int_equal(s->ops->cset_get(s, "eu-west-1", A1, "set-b", NULL, &e), 0);
+	names[0] = '\0';
+	assert_int_equal(s->ops->cset_list(s, REG, A1, NULL, 0, cset_names_cb, names, &e), 0);
+	assert_string_equal(names, "set-a,set-b");
+	names[0] = '\0';
+	assert_int_equal(s->ops->cset_list(s, REG, A1, "set-a", 1, cset_names_cb, names, &e), 0);
+	assert_string_equal(names, "set-b");
+
+	assert_int_equal(s->ops->cset_set_flag(s, REG, A1, "set-b", 0, false, &e), 1);
+	assert_int_equal(s->ops->cset_set_flag(s, REG, A1, "set-b", 1, true, &e), 1);
+	assert_int_equal(s->ops->cset_set_flag(s, REG, A1, "absent", 0, true, &e), 0);
+	assert_int_equal(s->ops->cset_get(s, REG, A1, "set-b", &got, &e), 1);
+	assert_false(got.sending_enabled);
+	assert_true(got.reputation_enabled);
+
+	/* destinations */
+	snprintf(d.region, sizeof(d.region), REG);
+	snprintf(d.account_id, sizeof(d.account_id), A1);
+	snprintf(d.set, sizeof(d.set), "set-b");
+	snprintf(d.name, sizeof(d.name), "sns");
+	snprintf(d.topic_arn, sizeof(d.topic_arn), "arn:aws:sns:us-east-1:%s:t", A1);
+	assert_int_equal(s->ops->cset_dest_put(s, &d, true, &e), 1);
+	assert_int_equal(s->ops->cset_dest_put(s, &d, true, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_EXISTS);
+	snprintf(d.set, sizeof(d.set), "absent");
+	assert_int_equal(s->ops->cset_dest_put(s, &d, true, &e), -1);
+	assert_string_equal(e.code, STORE_ERR_NO_PARENT);
+	assert_int_equal(s->ops->cset_dest_put(s, &d, false, &e), 0);
+	snprintf(d.set, sizeof(d.set), "set-b");
+	d.enabled = false;
+	d.types = CSET_EV_DELIVERY;
+	assert_int_equal(s->ops->cset_dest_put(s, &d, false, &e), 1);
+	snprintf(d.name, sizeof(d.name), "other");
+	assert_int_equal(s->ops->cset_dest_put(s, &d, false, &e), 0);
+	names[0] = '\0';
+	assert_int_equal(s->ops->cset_dest_list(s, REG, A1, "set-b", dest_names_cb, names, &e), 0);
+	assert_string_equal(names, "sns:16:0:arn:aws:sns:us-east-1:111122223333:t");
+	assert_int_equal(s->ops->cset_dest_delete(s, REG, A1, "set-b", "other", &e), 0);
+	/* deleting the set takes its destinations */
+	assert_int_equal(s->ops->cset_delete(s, REG, A1, "set-b", &e), 1);
+	assert_int_equal(s->ops->cset_delete(s, REG, A1, "set-b", &e), 0);
+	assert_int_equal(s->ops->cset_create(s, &(struct config_set){.region = REG,
+				.account_id = A1, .name = "set-b"}, &e), 0);
+	names[0] = '\0';
+	assert_int_equal(s->ops->cset_dest_list(s, REG, A1, "set-b", dest_names_cb, names, &e), 0);
+	assert_string_equal(names, "");
+	/* deleting the account takes its sets */
+	assert_int_equal(s->ops->account_delete(s, A2, &e), 1);
+	assert_int_equal(s->ops->cset_get(s, REG, A2, "set-a", NULL, &e), 0);
+}
+
 static void
 test_templates(void **state)
 {
@@ -1386,6 +1491,7 @@ run_suite(const char *tmpl)
 		cmocka_unit_test_setup_teardown(test_identity_cas_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policies_cap_and_cascade, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_sets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handle_sees_writes, setup, teardown),
 	};
