@@ -31,27 +31,6 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-/* A malloc'd copy of s with every invalid UTF-8 byte replaced by U+FFFD. */
-static char *
-utf8_clean(const char *s)
-{
-	struct buf b;
-	size_t n = strlen(s), i = 0;
-
-	buf_init(&b, 0);
-	while (i < n) {
-		size_t k = utf8_decode((const unsigned char *)s + i, n - i, NULL);
-		if (k == 0) {
-			buf_puts(&b, "\xef\xbf\xbd");
-			i++;
-		} else {
-			buf_append(&b, s + i, k);
-			i += k;
-		}
-	}
-	return buf_steal(&b, NULL);
-}
-
 /* A JSON string for s (null when s is NULL); never fails on bad bytes. */
 static json_t *
 jstr(const char *s)

@@ -28,6 +28,7 @@
 
 #include "store/backend.h"
 #include "store/sql.h"
+#include "util/utf8.h"
 #include "util/xalloc.h"
 
 #define PG_MAX_PARAMS 32
@@ -269,6 +270,7 @@ struct pg_stmt {
 	PGresult *res;
 	int row, nrows;
 	bool ran;
+	char *clean[PG_MAX_PARAMS]; /* bound text made valid UTF-8, freed at reset */
 	unsigned char **blobs; /* unescaped bytea of this result, freed at reset */
 	size_t nblobs;
 };
@@ -384,6 +386,10 @@ pg_reset(struct sql_stmt *st)
 	free(s->blobs);
 	s->blobs = NULL;
 	s->nblobs = 0;
+	for (int i = 0; i < PG_MAX_PARAMS; i++) {
+		free(s->clean[i]);
+		s->clean[i] = NULL;
+	}
 	memset(s->vals, 0, sizeof(s->vals));
 	memset(s->lens, 0, sizeof(s->lens));
 	memset(s->fmts, 0, sizeof(s->fmts));
@@ -403,6 +409,12 @@ pg_bind_text(struct sql_stmt *st, int i, const char *v)
 
 	if (i < 1 || i > s->nparams)
 		return -1;
+	/* TEXT holds UTF-8 only: a header of stray bytes is kept as SQLite
+	 * pages show it, with U+FFFD (the raw message is bytea, untouched) */
+	free(s->clean[i - 1]);
+	s->clean[i - 1] = NULL;
+	if (v != NULL && !utf8_valid(v, strlen(v)))
+		v = s->clean[i - 1] = utf8_clean(v);
 	s->vals[i - 1] = v;
 	s->fmts[i - 1] = 0;
 	return 0;

@@ -1,6 +1,10 @@
 /* utf8.c — see utf8.h. */
 #include "util/utf8.h"
 
+#include <string.h>
+
+#include "util/buf.h"
+
 size_t
 utf8_decode(const unsigned char *s, size_t n, uint32_t *cp_out)
 {
@@ -79,4 +83,24 @@ utf8_encode(uint32_t cp, char out[4])
 	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
 	out[3] = (char)(0x80 | (cp & 0x3f));
 	return 4;
+}
+
+char *
+utf8_clean(const char *s)
+{
+	struct buf b;
+	size_t n = strlen(s), i = 0;
+
+	buf_init(&b, 0);
+	while (i < n) {
+		size_t k = utf8_decode((const unsigned char *)s + i, n - i, NULL);
+		if (k == 0) {
+			buf_puts(&b, "\xef\xbf\xbd");
+			i++;
+		} else {
+			buf_append(&b, s + i, k);
+			i += k;
+		}
+	}
+	return buf_steal(&b, NULL);
 }

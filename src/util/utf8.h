@@ -20,4 +20,9 @@ bool utf8_valid(const void *s, size_t n);
 /* Write cp (<= U+10FFFF, no surrogate) as UTF-8 into out; its length. */
 size_t utf8_encode(uint32_t cp, char out[4]);
 
+/* A malloc'd copy of the string s with every byte that is not strict UTF-8
+ * replaced by U+FFFD (what a page, a JSON text or a PostgreSQL TEXT column
+ * can hold). */
+char *utf8_clean(const char *s);
+
 #endif
