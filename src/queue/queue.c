@@ -1012,6 +1012,23 @@ sync_done_cb(void *arg, struct transport_job *job)
 	sd->done = true;
 }
 
+/*
+ * The store refused an item's message: a decision of the store (the daily
+ * quota, checked there so that it holds across nodes) goes back as is; a
+ * storage failure goes back in words that say nothing of the store.
+ */
+static void
+store_refused(struct item *it, const struct err *e)
+{
+	it->failed = true;
+	if (strcmp(e->code, "ServiceUnavailable") == 0) {
+		log_warn("queue: message %s could not be stored: %s", it->id, e->message);
+		err_temp(&it->e, "The message could not be stored; try again.");
+	} else if (&it->e != e) {
+		it->e = *e;
+	}
+}
+
 /* Store one batch (pending → queued), deliver it at once when the transport
  * is synchronous, then answer every submitter (invariants 1, 2, 3, 5). */
 static void
@@ -1144,9 +1161,10 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 	if (q->store->ops->message_insert(q->store, v, n, ev, k, &e) == 0) {
 		for (i = 0; i < n; i++)
 			ok[i] = true;
-	} else if (!e.temporary && n > 1) {
-		/* One message the store refuses must not sink its batch: retry
-		 * each with its own events (they were laid out message by message). */
+	} else if (n > 1) {
+		/* One message the store refuses (its sender over the daily
+		 * quota another node just used up) must not sink its batch:
+		 * retry each with its own events (laid out message by message). */
 		size_t from = 0;
 		for (i = 0, it = batch; i < n; i++, it = it->next) {
 			size_t to = from;
@@ -1155,23 +1173,12 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 			ok[i] = q->store->ops->message_insert(q->store, &v[i], 1, ev + from,
 							      to - from, &it->e) == 0;
 			from = to;
-			if (!ok[i]) {
-				it->failed = true;
-				log_warn("queue: message %s could not be stored: %s", it->id,
-					 it->e.message);
-				if (it->e.temporary)
-					err_temp(&it->e, "The message could not be stored; try again.");
-			}
+			if (!ok[i])
+				store_refused(it, &it->e);
 		}
 	} else {
-		log_warn("queue: a batch of %zu messages could not be stored: %s", n, e.message);
-		for (it = batch; it != NULL; it = it->next) {
-			it->failed = true;
-			if (e.temporary)
-				err_temp(&it->e, "The message could not be stored; try again.");
-			else
-				it->e = e;
-		}
+		for (it = batch; it != NULL; it = it->next)
+			store_refused(it, &e);
 	}
 	if (queued_any)
 		q->claim_now = true;
