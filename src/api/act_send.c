@@ -271,7 +271,7 @@ read_send_raw(struct api_ctx *ctx, struct send_raw *out, struct msgtags *tags, s
 	env.rcpt = dest.values;
 	env.nrcpt = dest.n;
 	for (int i = 0; i < AUTHZ_NROLES; i++)
-		env.arn[i] = api_param_opt(ctx, arn_params[i]);
+		env.arn[i] = arn_params[i] != NULL ? api_param_opt(ctx, arn_params[i]) : NULL;
 	env.configuration_set = api_param_opt(ctx, "ConfigurationSetName");
 	rc = send_request_from_raw(bytes, len, &env, out, e);
 	if (rc == 0 && env.tags_given)

@@ -65,7 +65,11 @@ struct decision {
 	const struct authz_send *s;
 	const struct authz_lookup *l;
 	char action[AUTHZ_ACTION_MAX]; /* "ses:<Action>" */
-	struct policy_ctx *ctx;        /* built on first need */
+	/* the request context, built on first need: [0] for every role,
+	 * [1] for the Sender role, whose ses:FromAddress is the Sender
+	 * address (checked like From: a condition on the From address holds
+	 * the Sender field to it too) */
+	struct policy_ctx *ctx[2];
 	struct role_state role[AUTHZ_NROLES];
 };
 
@@ -336,45 +340,55 @@ ctx_add(struct policy_ctx *ctx, const char *key, const char *value, int *bad)
  * without a value a condition names could turn a Deny into an allow.
  */
 static int
-build_ctx(struct decision *d, struct err *e)
+build_ctx(struct decision *d, int which, struct err *e)
 {
 	const struct authz_caller *c = d->c;
 	const struct authz_send *s = d->s;
-	const char *from = s->address[AUTHZ_FROM] != NULL ? s->address[AUTHZ_FROM]
-							   : s->address[AUTHZ_SOURCE];
+	const char *from = which == 1                    ? s->address[AUTHZ_SENDER]
+			   : s->address[AUTHZ_FROM] != NULL ? s->address[AUTHZ_FROM]
+							    : s->address[AUTHZ_SOURCE];
 	const char *feedback = s->address[AUTHZ_RETURN_PATH] != NULL ? s->address[AUTHZ_RETURN_PATH]
 								      : s->address[AUTHZ_SOURCE];
 	char when[64], epoch[32];
 	int bad = 0;
 
-	if (d->ctx != NULL)
+	struct policy_ctx *ctx;
+
+	if (d->ctx[which] != NULL)
 		return 0;
 	if (authz_format_time(c->now, when, sizeof(when)) < 0)
 		return err_set(e, 500, "InternalFailure", "Request time out of range.");
 	snprintf(epoch, sizeof(epoch), "%" PRId64, c->now);
-	d->ctx = policy_ctx_new();
-	ctx_add(d->ctx, "ses:FromAddress", from, &bad);
+	d->ctx[which] = ctx = policy_ctx_new();
+	ctx_add(ctx, "ses:FromAddress", from, &bad);
 	if (s->from_display_name != NULL && s->from_display_name[0] != '\0')
-		ctx_add(d->ctx, "ses:FromDisplayName", s->from_display_name, &bad);
+		ctx_add(ctx, "ses:FromDisplayName", s->from_display_name, &bad);
 	for (size_t i = 0; i < s->nrecipients; i++)
-		ctx_add(d->ctx, "ses:Recipients", s->recipients[i], &bad);
-	ctx_add(d->ctx, "ses:FeedbackAddress", feedback, &bad);
-	ctx_add(d->ctx, "ses:ApiVersion", s->api_version, &bad);
-	ctx_add(d->ctx, "aws:SourceIp", c->source_ip, &bad);
-	ctx_add(d->ctx, "aws:CurrentTime", when, &bad);
-	ctx_add(d->ctx, "aws:EpochTime", epoch, &bad);
-	ctx_add(d->ctx, "aws:SecureTransport", c->secure ? "true" : "false", &bad);
-	ctx_add(d->ctx, "aws:PrincipalAccount", c->account_id, &bad);
+		ctx_add(ctx, "ses:Recipients", s->recipients[i], &bad);
+	ctx_add(ctx, "ses:FeedbackAddress", feedback, &bad);
+	ctx_add(ctx, "ses:ApiVersion", s->api_version, &bad);
+	ctx_add(ctx, "aws:SourceIp", c->source_ip, &bad);
+	ctx_add(ctx, "aws:CurrentTime", when, &bad);
+	ctx_add(ctx, "aws:EpochTime", epoch, &bad);
+	ctx_add(ctx, "aws:SecureTransport", c->secure ? "true" : "false", &bad);
+	ctx_add(ctx, "aws:PrincipalAccount", c->account_id, &bad);
 	if (c->service != NULL)
-		ctx_add(d->ctx, "aws:SourceAccount", c->account_id, &bad);
+		ctx_add(ctx, "aws:SourceAccount", c->account_id, &bad);
 	else
-		ctx_add(d->ctx, "aws:PrincipalArn", c->principal, &bad);
-	ctx_add(d->ctx, "aws:username", c->user, &bad);
+		ctx_add(ctx, "aws:PrincipalArn", c->principal, &bad);
+	ctx_add(ctx, "aws:username", c->user, &bad);
 	if (bad)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "The message has too many recipients or too long a header "
 			       "value to evaluate sending authorization policies.");
 	return 0;
+}
+
+/* Which request context role r is evaluated with (decision.ctx). */
+static int
+ctx_of(const struct decision *d, const struct role_state *r)
+{
+	return r == &d->role[AUTHZ_SENDER] ? 1 : 0;
 }
 
 /*
@@ -389,28 +403,30 @@ eval_identity_policies(struct decision *d, struct role_state *r, enum policy_dec
 	res->nmatched = 0;
 	if (r->policies.npolicies == 0)
 		return 0;
-	if (build_ctx(d, e) < 0)
+	if (build_ctx(d, ctx_of(d, r), e) < 0)
 		return -1;
-	struct policy_request req = {d->c->principal, d->action, r->policy_arn, d->ctx};
+	struct policy_request req = {d->c->principal, d->action, r->policy_arn,
+				     d->ctx[ctx_of(d, r)]};
 	*dec = policy_evaluate(r->policies.policies, r->policies.npolicies, &req, res);
 	return 0;
 }
 
 /*
- * Evaluate the IAM user's own policy on `resource` (no user policy:
+ * Evaluate the IAM user's own policy on the identity r sends as (no user policy:
  * implicit deny). Only for IAM-user callers.
  */
 static int
-eval_user_policy(struct decision *d, const char *resource, enum policy_decision *dec,
+eval_user_policy(struct decision *d, const struct role_state *r, enum policy_decision *dec,
 		 struct policy_result *res, struct err *e)
 {
 	*dec = POLICY_IMPLICIT_DENY;
 	res->nmatched = 0;
 	if (d->c->user_policy == NULL)
 		return 0;
-	if (build_ctx(d, e) < 0)
+	if (build_ctx(d, ctx_of(d, r), e) < 0)
 		return -1;
-	struct policy_request req = {d->c->principal, d->action, resource, d->ctx};
+	struct policy_request req = {d->c->principal, d->action, r->identity_arn,
+				     d->ctx[ctx_of(d, r)]};
 	*dec = policy_evaluate(&d->c->user_policy, 1, &req, res);
 	return 0;
 }
@@ -453,7 +469,7 @@ authorize_role(struct decision *d, struct role_state *r, struct err *e)
 		r->policy_granted = true;
 		if (d->c->user == NULL)
 			return 0; /* a delegate's root or service needs no user policy */
-		if (eval_user_policy(d, r->identity_arn, &udec, &ures, e) < 0)
+		if (eval_user_policy(d, r, &udec, &ures, e) < 0)
 			return -1;
 		if (udec != POLICY_ALLOWED)
 			return access_denied(d, r->identity_arn, e);
@@ -461,7 +477,7 @@ authorize_role(struct decision *d, struct role_state *r, struct err *e)
 	}
 	if (d->c->user == NULL)
 		return 0; /* the owner's root and service principals */
-	if (eval_user_policy(d, r->identity_arn, &udec, &ures, e) < 0)
+	if (eval_user_policy(d, r, &udec, &ures, e) < 0)
 		return -1;
 	if (udec == POLICY_EXPLICIT_DENY)
 		return access_denied(d, r->identity_arn, e);
@@ -513,6 +529,8 @@ decide(struct decision *d, struct authz_result *out, struct err *e)
 			continue;
 		nroles++;
 		r->arn = s->arn[i];
+		if (r->arn == NULL && i == AUTHZ_SENDER)
+			r->arn = s->arn[AUTHZ_FROM];
 		if (r->arn == NULL && i != AUTHZ_SOURCE)
 			r->arn = s->arn[AUTHZ_SOURCE];
 		for (int j = 0; j < i && r->same_as < 0; j++)
@@ -581,7 +599,8 @@ authz_decide(const struct authz_caller *c, const struct authz_send *s,
 		return err_set(e, 500, "InternalFailure", "Action name too long.");
 	}
 	rc = decide(d, out, e);
-	policy_ctx_free(d->ctx);
+	policy_ctx_free(d->ctx[0]);
+	policy_ctx_free(d->ctx[1]);
 	free(d);
 	return rc;
 }

@@ -60,7 +60,10 @@
 
 struct policy;
 
-enum authz_role { AUTHZ_FROM, AUTHZ_SOURCE, AUTHZ_RETURN_PATH, AUTHZ_NROLES };
+/* The addresses a send is checked for. AUTHZ_SENDER is a raw message's
+ * Sender header, checked as SES checks it, like From; it has no ARN of its
+ * own: From's ARN covers it, else Source's. */
+enum authz_role { AUTHZ_FROM, AUTHZ_SOURCE, AUTHZ_RETURN_PATH, AUTHZ_SENDER, AUTHZ_NROLES };
 
 struct authz_caller {
 	const char *account_id;  /* 12 digits */

@@ -130,10 +130,22 @@ send_request_from_raw(const void *data, size_t len, const struct send_raw_envelo
 			goto fail;
 	}
 
+	/* Sender: an address whose identity is checked as From's is */
+	char *sh = raw_get(out->msg, "Sender");
+	if (sh != NULL && sh[strspn(sh, " \t")] != '\0') {
+		rc = address_parse(sh, strlen(sh), &r->sender, e);
+		r->has_sender = rc == 0;
+	}
+	free(sh);
+	if (rc != 0)
+		goto fail;
+
 	/* ARNs: the envelope's win over the headers; the first header counts,
 	 * an empty one names nothing */
 	for (int i = 0; i < AUTHZ_NROLES; i++) {
 		struct arn_identity a;
+		if (arn_headers[i] == NULL)
+			continue;
 		out->hdr[i] = raw_get(out->msg, arn_headers[i]);
 		r->arn[i] = env->arn[i] != NULL ? env->arn[i] : out->hdr[i];
 		if (env->arn[i] == NULL && r->arn[i] != NULL && r->arn[i][0] == '\0')
@@ -677,6 +689,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	what.address[AUTHZ_FROM] = r->from.spec;
 	what.address[AUTHZ_SOURCE] = r->source.spec;
 	what.address[AUTHZ_RETURN_PATH] = r->has_return_path ? r->return_path.spec : NULL;
+	what.address[AUTHZ_SENDER] = r->has_sender ? r->sender.spec : NULL;
 	for (int i = 0; i < AUTHZ_NROLES; i++)
 		what.arn[i] = r->arn[i];
 	send_lookup_authz(c, &lookup);

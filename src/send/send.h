@@ -93,6 +93,8 @@ struct send_request {
 	struct address source;         /* envelope sender */
 	struct address return_path;    /* feedback address, when has_return_path */
 	bool has_return_path;
+	struct address sender;         /* a raw message's Sender field, when has_sender */
+	bool has_sender;
 	const char *arn[AUTHZ_NROLES]; /* From, Source, Return-Path ARNs or NULL */
 	const struct address *rcpt;    /* envelope recipients */
 	size_t nrcpt;

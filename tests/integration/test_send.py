@@ -834,3 +834,27 @@ def test_owner_identity_policy_and_user_policy_are_a_union(sesame, world):
         assert (code, status) == ("AccessDenied", 403)
         assert msg.startswith(f"User `{who}' ")
     assert len(messages(sesame)) == 1
+
+
+# ---- 2c. the Sender field is checked like From ---------------------------------
+
+def test_raw_sender_field_is_checked_like_from(sesame, world):
+    """A delegate held to invoices*@ by ses:FromAddress cannot put another
+    owner address, nor an address no identity covers, in Sender."""
+    world.allow(condition={"StringLike": {"ses:FromAddress": "invoices*@example.com"}})
+    frm = f"invoices@{DOMAIN}"
+    ok = world.dc.send_raw_email(RawMessage={"Data": raw_message(
+        frm=frm, extra=(f"Sender: Invoices desk <invoices-desk@{DOMAIN}>",))}, SourceArn=world.arn)
+    code, msg, status = err_of(lambda: world.dc.send_raw_email(RawMessage={"Data": raw_message(
+        frm=frm, extra=(f"Sender: ceo@{DOMAIN}",))}, SourceArn=world.arn))
+    assert (code, status) == ("AccessDenied", 403)
+    assert msg.endswith(f"`ses:SendRawEmail' on resource `{world.arn}'")
+    code, msg, _ = err_of(lambda: world.dc.send_raw_email(RawMessage={"Data": raw_message(
+        frm=frm, extra=("Sender: someone@unverified.test",))}, FromArn=world.arn,
+        SourceArn=world.arn))
+    assert (code, msg) == ("MessageRejected", "Email address is not verified. The following "
+                           "identities failed the check in region US-EAST-1: "
+                           "someone@unverified.test")
+    (m,) = messages(sesame)
+    assert m["MessageId"] == ok["MessageId"]
+    assert sent_24h(world.dc) == 1.0

@@ -432,3 +432,15 @@ def test_self_signed_pair_made_in_data_dir(sesame):
         with tls_ctx().wrap_socket(raw, server_hostname="localhost") as t:
             der = t.getpeercert(binary_form=True)
     assert der
+
+
+def test_sender_field_is_checked_like_from(sesame, world):
+    world.allow()
+    msg = message(extra=(f"X-SES-SOURCE-ARN: {world.arn}", "Sender: someone@unverified.test"))
+    with starttls(sesame, world.dkey) as s:
+        code, text = send(s, msg=msg)
+    assert code == 554
+    assert text.decode() == ("Message rejected: Email address is not verified. The following "
+                             "identities failed the check in region US-EAST-1: "
+                             "someone@unverified.test")
+    assert messages(sesame) == []

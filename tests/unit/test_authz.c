@@ -327,7 +327,7 @@ struct tcase {
 	enum who who;
 	const char *action; /* NULL: SendRawEmail */
 	const char *region; /* NULL: us-east-1 */
-	const char *from, *from_arn, *src, *src_arn, *rp, *rp_arn;
+	const char *from, *from_arn, *src, *src_arn, *rp, *rp_arn, *sender;
 	const char *display;
 	const char *rcpts; /* comma-separated */
 	const char *ip;    /* NULL: 192.0.2.10 */
@@ -676,6 +676,23 @@ static const struct tcase cases[] = {
      .from = "bounce@from.example", .src = "news@from.example", .src_arn = ARN_O("from.example"),
      .code = "AccessDenied", .http = 403,
      .msg = DENY(ROOT_D_ARN, "SendRawEmail", ARN_O("from.example"))},
+    {.name = "Sender inside the pattern: checked like From, granted", .who = ROOT_D,
+     .from = "news@from.example", .sender = "news-desk@from.example", .src = "news@from.example",
+     .from_arn = ARN_O("from.example"), .src_arn = ARN_O("from.example"),
+     .grant = {BY_D("AllowNews", "from.example"), BY_D("AllowNews", "from.example"), NULL,
+	       BY_D("AllowNews", "from.example")}},
+    {.name = "Sender outside ses:FromAddress's pattern is refused like From", .who = ROOT_D,
+     .from = "news@from.example", .sender = "ceo@from.example", .src = "news@from.example",
+     .from_arn = ARN_O("from.example"), .src_arn = ARN_O("from.example"),
+     .code = "AccessDenied", .http = 403,
+     .msg = DENY(ROOT_D_ARN, "SendRawEmail", ARN_O("from.example"))},
+    {.name = "Sender takes From's ARN, not Source's", .who = ROOT_D, .from = "news@from.example",
+     .sender = "news-2@from.example", .src = "a@d.example", .from_arn = ARN_O("from.example"),
+     .grant = {BY_D("AllowNews", "from.example"), OWN_D, NULL,
+	       BY_D("AllowNews", "from.example")}},
+    {.name = "Sender no identity covers", .who = ROOT_D, .from = "a@d.example",
+     .sender = "s@unv.example", .src = "a@d.example", .code = "MessageRejected", .http = 400,
+     .msg = NV("s@unv.example")},
     {.name = "ses:Recipients all allowed", .who = ROOT_D, .src = "a@rcpt.example",
      .src_arn = ARN_O("rcpt.example"), .rcpts = "x@partner.example,y@rcpt.example",
      .grant = {NULL, BY_D("AllowRcpt", "rcpt.example"), NULL}},
@@ -847,6 +864,7 @@ run_case(const struct tcase *t, size_t row)
 	s.address[AUTHZ_FROM] = t->from;
 	s.address[AUTHZ_SOURCE] = t->src;
 	s.address[AUTHZ_RETURN_PATH] = t->rp;
+	s.address[AUTHZ_SENDER] = t->sender;
 	s.arn[AUTHZ_FROM] = t->from_arn;
 	s.arn[AUTHZ_SOURCE] = t->src_arn;
 	s.arn[AUTHZ_RETURN_PATH] = t->rp_arn;
