@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/http_guard.h"
 #include "api/request.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
@@ -48,6 +49,7 @@
 struct loop {
 	struct event_base *base; /* the group's, not ours to free */
 	struct evhttp *http;
+	struct http_guard *guard;
 	int fd;
 	struct api_thread t;
 };
@@ -69,6 +71,7 @@ loop_free(void *arg, int i, struct event_base *base)
 
 	if (l->http != NULL)
 		evhttp_free(l->http);
+	http_guard_free(l->guard); /* after evhttp_free: it forgets what evhttp freed */
 	if (l->t.store != NULL)
 		store_close(l->t.store);
 	send_lookup_free(l->t.lookup);
@@ -108,6 +111,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(l->http, request_handle, &l->t);
+	l->guard = http_guard_new(l->base, l->http, c->header_timeout);
 	if (evhttp_accept_socket(l->http, l->fd) != 0) {
 		close(l->fd);
 		return err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", c->http);

@@ -46,6 +46,7 @@ static const struct row table[] = {
 	S("tls-key", tls_key, ""),
 	S("log-level", log_level, "info"),
 	I("threads", threads, "2", 1, 64),
+	I("header-timeout", header_timeout, "20", 1, 3600),
 	/* outbound delivery (DESIGN.md "Interfaces users rely on") */
 	I("mx-port", mx_port, "25", 1, 65535),
 	S("outbound-tls", outbound_tls, "opportunistic"),

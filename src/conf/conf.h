@@ -31,6 +31,8 @@ struct conf {
 	char tls_key[512];     /* --tls-key */
 	char log_level[16];    /* --log-level debug|info|warn|error */
 	int threads;           /* --threads: HTTP event-loop threads */
+	int header_timeout;    /* --header-timeout SECONDS: the whole of an HTTP
+				  header section, or of an SMTP command line */
 	/* outbound delivery */
 	int mx_port;           /* --mx-port: port dialled on every MX host */
 	char outbound_tls[16]; /* --outbound-tls none|opportunistic|required */

@@ -1,0 +1,210 @@
+/*
+ * http_guard.c — request framing and the header deadline on one HTTP loop's
+ * connections (http_guard.h).
+ */
+#include "api/http_guard.h"
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util/httpframe.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+struct conn {
+	struct conn *prev, *next;
+	struct http_guard *g;
+	struct bufferevent *bev;       /* one reference is ours */
+	struct evbuffer_cb_entry *watch;
+	struct httpframe frame;
+	uint64_t requests;             /* frame.requests when started was set */
+	uint64_t started;              /* the sweep tick the current header section began at */
+	bool refused;                  /* answered 400: every later byte is dropped */
+	bool cut;                      /* closed for its deadline */
+};
+
+struct http_guard {
+	struct event_base *base;
+	struct event *sweep;
+	struct conn *conns;
+	uint64_t tick;                 /* sweeps so far: seconds, roughly */
+	int timeout;
+};
+
+/* evhttp has let go of the bufferevent: bufferevent_free clears its callbacks. */
+static bool
+released(const struct conn *c)
+{
+	bufferevent_data_cb readcb = NULL;
+
+	bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
+	return readcb == NULL || bufferevent_getfd(c->bev) < 0;
+}
+
+static void
+forget(struct conn *c)
+{
+	struct http_guard *g = c->g;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		g->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+	bufferevent_decref(c->bev);
+	free(c);
+}
+
+/* Answer 400 naming the framing fault, stop sending, and drop what the
+ * client sends from now on: evhttp parses none of it, and closes when the
+ * client does (or at its idle timeout). */
+static void
+refuse(struct conn *c, struct evbuffer *in)
+{
+	char body[128], head[256];
+	int fd = bufferevent_getfd(c->bev);
+	int bn = snprintf(body, sizeof(body), "Bad Request: %s.\n", c->frame.why);
+	int hn = snprintf(head, sizeof(head),
+			  "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+			  "Content-Length: %d\r\nConnection: close\r\n\r\n",
+			  bn);
+
+	c->refused = true;
+	log_warn("http: refused a request: %s", c->frame.why);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	if (fd < 0)
+		return;
+	/* a short answer into an empty socket buffer: written whole or, on a
+	 * hostile client that does not read, not at all — never waited for */
+	if (send(fd, head, (size_t)hn, MSG_NOSIGNAL | MSG_DONTWAIT) == hn)
+		(void)send(fd, body, (size_t)bn, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(fd, SHUT_WR);
+}
+
+/* Bytes were added to a connection's input: read the new ones. */
+static void
+watch_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer_iovec v[8];
+	struct evbuffer_ptr at;
+	size_t len = evbuffer_get_length(in), left = info->n_added;
+
+	if (info->n_added == 0 || c->cut)
+		return;
+	if (c->refused) {
+		evbuffer_drain(in, len);
+		return;
+	}
+	if (evbuffer_ptr_set(in, &at, len - left, EVBUFFER_PTR_SET) != 0)
+		return;
+	while (left > 0) {
+		int n = evbuffer_peek(in, (ev_ssize_t)left, &at, v, 8);
+		size_t took = 0;
+		if (n <= 0)
+			break;
+		for (int i = 0; i < n && i < 8 && took < left; i++) {
+			size_t k = v[i].iov_len < left - took ? v[i].iov_len : left - took;
+			if (httpframe_feed(&c->frame, v[i].iov_base, k) != 0) {
+				refuse(c, in);
+				return;
+			}
+			took += k;
+		}
+		left -= took;
+		if (left > 0 && evbuffer_ptr_set(in, &at, took, EVBUFFER_PTR_ADD) != 0)
+			break;
+	}
+	if (c->frame.requests != c->requests) {
+		c->requests = c->frame.requests;
+		c->started = c->g->tick;
+	}
+}
+
+/* Once a second: forget the connections evhttp has freed, and close the
+ * ones whose header section has taken longer than --header-timeout. */
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_guard *g = arg;
+	struct conn *c = g->conns, *next;
+
+	(void)fd;
+	(void)what;
+	g->tick++;
+	for (; c != NULL; c = next) {
+		next = c->next;
+		if (released(c)) {
+			forget(c);
+			continue;
+		}
+		if (!c->cut && !c->refused && c->frame.in_headers &&
+		    g->tick - c->started > (uint64_t)g->timeout) {
+			/* evhttp reads the end of the stream and frees the connection */
+			c->cut = true;
+			log_warn("http: closed a connection whose request headers took over %d s",
+				 g->timeout);
+			shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+		}
+	}
+}
+
+/* evhttp's bufferevent for a new connection: a plain socket one, watched. */
+static struct bufferevent *
+bev_cb(struct event_base *base, void *arg)
+{
+	struct http_guard *g = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	struct conn *c;
+
+	if (bev == NULL)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->g = g;
+	c->bev = bev;
+	c->started = g->tick;
+	httpframe_init(&c->frame);
+	c->watch = evbuffer_add_cb(bufferevent_get_input(bev), watch_cb, c);
+	if (c->watch == NULL) {
+		free(c);
+		return bev; /* unwatched rather than refused: evhttp still bounds it */
+	}
+	bufferevent_incref(bev);
+	c->next = g->conns;
+	if (g->conns != NULL)
+		g->conns->prev = c;
+	g->conns = c;
+	return bev;
+}
+
+struct http_guard *
+http_guard_new(struct event_base *base, struct evhttp *http, int header_timeout_secs)
+{
+	struct http_guard *g = xcalloc(1, sizeof(*g));
+	struct timeval second = {1, 0};
+
+	g->base = base;
+	g->timeout = header_timeout_secs;
+	g->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, g);
+	if (g->sweep == NULL || event_add(g->sweep, &second) != 0)
+		abort(); /* libevent cannot allocate: out of memory */
+	evhttp_set_bevcb(http, bev_cb, g);
+	return g;
+}
+
+void
+http_guard_free(struct http_guard *g)
+{
+	if (g == NULL)
+		return;
+	while (g->conns != NULL)
+		forget(g->conns);
+	event_free(g->sweep);
+	free(g);
+}
