@@ -1,7 +1,7 @@
 # sesame — the two commands a newcomer needs are `make run` and `make test`.
 PY      ?= /usr/bin/python3
 JOBS    ?= $(shell nproc)
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 20
 # integration tests run in parallel (python3-pytest-xdist); each test has its own server and ports
 PYTEST_JOBS ?= 2
 CMAKE_FLAGS ?=
