@@ -54,6 +54,7 @@
 #include "smtp/session.h"
 #include "smtp/tls.h"
 #include "store/store.h"
+#include "util/anvil.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/net.h"
@@ -67,6 +68,16 @@
 #define CLOSE_POLLS 100
 #define FEEDBACK_MAX_CONNS 64 /* remote MTAs reporting at once */
 #define API_VERSION "2"      /* ses:ApiVersion: SMTP is documented as v2 SendRawEmail */
+/* Password guessing (docs/internals/smtp.md "AUTH guessing"): a failed AUTH
+ * from an address is answered after a delay that doubles with the address's
+ * recent failures; a user name failed more than its budget is no longer
+ * checked for addresses that have failed lately, until the budget drains. */
+#define ANVIL_SLOTS 1024
+#define ADDR_DRAIN_MS 10000   /* an address's failure count drains 1 per 10 s */
+#define USER_DRAIN_MS 30000   /* a user name's, 1 per 30 s */
+#define USER_BUDGET 10        /* failures a user name takes before it is guarded */
+#define TARPIT_FIRST_MS 250
+#define TARPIT_MAX_MS 8000
 
 struct conn;
 
@@ -85,6 +96,8 @@ struct smtp_server {
 	struct conn *conns;  /* every live connection */
 	int nfeedback;       /* live connections of the feedback listener */
 	uint64_t reports, reports_dropped; /* feedback reports taken; unmatched ones */
+	struct anvil *auth_addr, *auth_user; /* failed AUTHs by client address, by user */
+	struct event *sweep;  /* once a second: command lines past --header-timeout */
 };
 
 struct conn {
@@ -93,6 +106,10 @@ struct conn {
 	struct bufferevent *bev;
 	struct smtp_session *sess;
 	struct event *timer;       /* the greeting delay, then close polling */
+	struct event *tarpit;      /* holds the reply to a failed AUTH */
+	int tarpit_ms;             /* set by a failed AUTH: hold for this long */
+	bool held;                 /* reading and writing stopped by the tarpit */
+	int64_t line_since;        /* when the command line being read began (0: none) */
 	char ip[64];
 	bool want_tls, closing, pending, dead, greeted;
 	bool feedback;             /* a connection of the feedback listener */
@@ -104,6 +121,15 @@ struct conn {
 static void conn_pump(struct conn *c);
 static void conn_after(struct conn *c);
 
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---- connection lifetime ---------------------------------------------------- */
 
 static void
@@ -114,6 +140,9 @@ conn_release(struct conn *c)
 	if (c->timer != NULL)
 		event_free(c->timer);
 	c->timer = NULL;
+	if (c->tarpit != NULL)
+		event_free(c->tarpit);
+	c->tarpit = NULL;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	c->bev = NULL;
@@ -205,12 +234,29 @@ ops_auth(void *arg, const char *user, const char *password, struct err *e)
 	struct smtp_server *srv = c->srv;
 	struct credentials_proof proof = {.smtp_password = password,
 					  .smtp_region = srv->conf->region[0]};
-	int rc = credentials_lookup(srv->store, srv->vault, user, &proof, &c->caller, e);
+	int64_t now = monotonic_ms();
+	double fails = anvil_level(srv->auth_addr, c->ip, now);
+	int rc;
 
-	if (rc == 0 && c->caller.key_id[0])
-		log_info("smtp %s: AUTH failed for %s", c->ip, c->caller.key_id);
-	else if (rc == 1)
+	if (fails >= 1 && anvil_level(srv->auth_user, user, now) >= USER_BUDGET) {
+		/* not even checked: a guess here says nothing */
+		anvil_add(srv->auth_addr, c->ip, now, 1);
+		log_warn("smtp %s: AUTH for a user name past its failure budget", c->ip);
+		return err_temp(e, "Too many failed authentications; try again later.");
+	}
+	rc = credentials_lookup(srv->store, srv->vault, user, &proof, &c->caller, e);
+	if (rc == 0) {
+		anvil_add(srv->auth_addr, c->ip, now, 1);
+		anvil_add(srv->auth_user, user, now, 1);
+		c->tarpit_ms = TARPIT_FIRST_MS << (fails < 5 ? (int)fails : 5);
+		if (c->tarpit_ms > TARPIT_MAX_MS)
+			c->tarpit_ms = TARPIT_MAX_MS;
+		if (c->caller.key_id[0])
+			log_info("smtp %s: AUTH failed for %s", c->ip, c->caller.key_id);
+	} else if (rc == 1) {
+		anvil_reset(srv->auth_addr, c->ip);
 		log_info("smtp %s: AUTH as %s", c->ip, c->caller.principal_arn);
+	}
 	return rc;
 }
 
@@ -407,12 +453,41 @@ upgrade(struct conn *c)
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+static void
+tarpit_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	c->held = false;
+	bufferevent_enable(c->bev, EV_WRITE);
+	conn_pump(c);
+}
+
+/* After a failed AUTH: neither read the next command nor send the reply
+ * for c->tarpit_ms, then go on (a close the session asked for included). */
+static void
+hold(struct conn *c)
+{
+	struct timeval tv = {c->tarpit_ms / 1000, (c->tarpit_ms % 1000) * 1000};
+
+	c->tarpit_ms = 0;
+	if (c->tarpit == NULL)
+		c->tarpit = evtimer_new(c->srv->base, tarpit_done, c);
+	c->held = true;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	evtimer_add(c->tarpit, &tv);
+}
+
 /* After the session ran: act on what it asked for. */
 static void
 conn_after(struct conn *c)
 {
-	if (c->bev == NULL)
+	if (c->bev == NULL || c->held)
 		return;
+	if (c->tarpit_ms > 0) {
+		hold(c);
+		return;
+	}
 	if (c->closing) {
 		conn_closing(c);
 		return;
@@ -435,9 +510,15 @@ conn_pump(struct conn *c)
 	char chunk[16384];
 	int n;
 
+	if (c->held)
+		return;
 	while (!c->closing && !c->want_tls && !smtp_session_busy(c->sess) &&
 	       (n = evbuffer_remove(in, chunk, sizeof(chunk))) > 0)
 		smtp_session_input(c->sess, chunk, (size_t)n);
+	if (!smtp_session_partial_line(c->sess))
+		c->line_since = 0;
+	else if (c->line_since == 0)
+		c->line_since = monotonic_ms();
 	conn_after(c);
 }
 
@@ -524,6 +605,28 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 /* ---- the server ----------------------------------------------------------------- */
 
+/* Once a second: a client that has taken longer than --header-timeout over
+ * one command line (a byte every few seconds never trips the idle timeout)
+ * is told so and let go, as at the idle timeout. */
+static void
+sweep(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_server *s = arg;
+	int64_t now = monotonic_ms(), limit = (int64_t)s->conf->header_timeout * 1000;
+	struct conn *c = s->conns, *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next; /* conn_after may free c */
+		if (c->line_since == 0 || now - c->line_since <= limit || c->closing || c->held)
+			continue;
+		c->line_since = 0;
+		log_info("smtp %s: a command line took over %d s", c->ip, s->conf->header_timeout);
+		bufferevent_enable(c->bev, EV_WRITE);
+		smtp_session_timeout(c->sess);
+		conn_after(c);
+	}
+}
+
 /* loop_cleanup_fn: on the loop's thread, after it ended (or a failed init). */
 static void
 loop_free(void *arg, int i, struct event_base *base)
@@ -538,6 +641,10 @@ loop_free(void *arg, int i, struct event_base *base)
 	for (int k = 0; k < 3; k++)
 		if (s->lst[k] != NULL)
 			evconnlistener_free(s->lst[k]);
+	anvil_free(s->auth_addr);
+	anvil_free(s->auth_user);
+	if (s->sweep != NULL)
+		event_free(s->sweep);
 	if (s->store != NULL)
 		store_close(s->store);
 	send_lookup_free(s->lookup);
@@ -554,7 +661,13 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	if ((s->store = store_open(c->db, c->data, e)) == NULL)
 		return -1;
 	s->lookup = send_lookup_new();
+	s->auth_addr = anvil_new(ANVIL_SLOTS, ADDR_DRAIN_MS);
+	s->auth_user = anvil_new(ANVIL_SLOTS, USER_DRAIN_MS);
 	s->base = base;
+	struct timeval second = {1, 0};
+	if ((s->sweep = event_new(base, -1, EV_PERSIST, sweep, s)) == NULL ||
+	    event_add(s->sweep, &second) != 0)
+		return err_set(e, 500, "InternalFailure", "smtp: cannot arm the line timer");
 	s->env = (struct send_env){.store = s->store,
 				   .lookup = s->lookup,
 				   .shared = s->shared,

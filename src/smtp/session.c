@@ -933,6 +933,14 @@ smtp_session_timeout(struct smtp_session *s)
 }
 
 bool
+smtp_session_partial_line(const struct smtp_session *s)
+{
+	return (s->st == ST_CMD || s->st == ST_AUTH_PLAIN || s->st == ST_AUTH_LOGIN_USER ||
+		s->st == ST_AUTH_LOGIN_PASS) &&
+	       s->inoff < s->inlen;
+}
+
+bool
 smtp_session_busy(const struct smtp_session *s)
 {
 	return s->st == ST_SUBMITTING || s->st == ST_CLOSED;

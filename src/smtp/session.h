@@ -102,6 +102,10 @@ void smtp_session_timeout(struct smtp_session *s);
 
 /* True while a submission is pending or the session is closed (the
  * transport may stop reading). */
+/* A command line has begun and not ended (the caller bounds how long one
+ * may take: --header-timeout). */
+bool smtp_session_partial_line(const struct smtp_session *s);
+
 bool smtp_session_busy(const struct smtp_session *s);
 
 /* The SMTP reply line(s) for a refusal `e` in SES's words (spec §5.3),

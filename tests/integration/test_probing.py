@@ -116,3 +116,83 @@ def test_a_keep_alive_connection_idle_between_requests_is_not_cut(quick):
                     length = int(line.split(b":")[1])
             f.read(length)
             time.sleep(3.5)  # longer than the header timeout, between requests
+
+
+# ---- SMTP -----------------------------------------------------------------------
+
+def smtp_from(sesame, source):
+    """smtplib over implicit TLS from a chosen loopback source address."""
+    import smtplib
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = smtplib.SMTP_SSL("127.0.0.1", sesame.smtps_port, timeout=30, context=ctx,
+                         source_address=(source, 0))
+    s.ehlo("client.test")
+    return s
+
+
+def try_login(sesame, source, user, password):
+    import smtplib
+    with smtp_from(sesame, source) as s:
+        s.user, s.password = user, password
+        try:
+            s.auth("PLAIN", s.auth_plain)  # one mechanism: login() would try several
+            return 235
+        except smtplib.SMTPAuthenticationError as e:
+            return e.smtp_code
+
+
+def test_auth_guessing_is_slowed_and_budgeted_not_a_lockout(sesame):
+    import threading
+    _, key = sesame.principal("victim")
+    user, password = key["SmtpUsername"], key["SmtpPasswords"]["us-east-1"]
+    codes, lock = [], threading.Lock()
+
+    def guess(i):
+        code = try_login(sesame, "127.0.0.1", user, f"wrong-{i}")
+        with lock:
+            codes.append(code)
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    took = time.monotonic() - start
+    # before: 180 guesses in 7.8 s; now each failure from the address
+    # doubles the wait for the next answer
+    assert took >= 4, took
+    assert sorted(set(codes)) <= [454, 535] and codes.count(535) >= 1, codes
+    # the attacker's address, past the user's budget, is not even checked
+    assert try_login(sesame, "127.0.0.1", user, password) == 454
+    # while the owner of the key, from its own address, gets in at once
+    start = time.monotonic()
+    assert try_login(sesame, "127.0.0.2", user, password) == 235
+    assert time.monotonic() - start < 2
+
+
+def test_a_client_dribbling_a_command_line_is_cut_at_the_header_timeout(quick):
+    with socket.create_connection(("127.0.0.1", quick.smtp_port), timeout=10) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"220")
+        start = time.monotonic()
+        reply = b""
+        for ch in b"EHLO slow.client.test":
+            try:
+                s.sendall(bytes([ch]))
+            except OSError:
+                break
+            time.sleep(0.5)
+            try:
+                got = s.recv(200, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue
+            reply += got
+            if reply.endswith(b"\r\n") or not got:
+                break
+        took = time.monotonic() - start
+        assert reply.startswith(b"421"), reply
+        assert took < 6, took
