@@ -12,6 +12,7 @@
  * asks the checker to look again at once.
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,7 +184,8 @@ verify_mail_done(void *arg, const char *message_id, const struct err *e)
  * durable), or -1.
  */
 static int
-send_verification_mail(struct api_ctx *ctx, const struct identity *id, struct err *e)
+send_verification_mail(struct api_ctx *ctx, const struct identity *id, const char *token,
+		       struct err *e)
 {
 	char link[1024], sender[300], date[40], mid[200], *text = NULL;
 	struct address from, to;
@@ -191,7 +193,7 @@ send_verification_mail(struct api_ctx *ctx, const struct identity *id, struct er
 	struct buf out;
 	int rc = -1;
 
-	if (verify_mail_link(ctx->conf, id->token, link, sizeof(link)) != 0)
+	if (verify_mail_link(ctx->conf, token, link, sizeof(link)) != 0)
 		return err_set(e, 500, "InternalFailure", "The verification link is too long.");
 	verify_sender(ctx->conf, sender, sizeof(sender));
 	if (address_parse(sender, strlen(sender), &from, e) != 0 ||
@@ -259,10 +261,12 @@ verify_email(struct api_ctx *ctx, struct err *e)
 	}
 	if (rc == 0)
 		identity_init(ctx, &id, name, IDENTITY_EMAIL);
-	verify_email_issue(&id, (int64_t)ctx->now);
+	char *token = verify_email_issue(&id, (int64_t)ctx->now);
 	rc = put(ctx, &id, e);
 	if (rc == 0)
-		rc = send_verification_mail(ctx, &id, e);
+		rc = send_verification_mail(ctx, &id, token, e);
+	OPENSSL_cleanse(token, strlen(token));
+	free(token);
 	identity_clear(&id);
 	return rc;
 }

@@ -47,6 +47,7 @@
 #include "dns/dns.h"
 #include "store/store.h"
 #include "util/codec.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/testable.h"
@@ -128,14 +129,25 @@ verify_arm(struct identity *id, int64_t now)
 }
 
 void
+verify_link_digest(const char *token, char out[65])
+{
+	sha256_hex(token, strlen(token), out);
+}
+
+char *
 verify_email_issue(struct identity *id, int64_t now)
 {
+	char *token = verify_new_link_token();
+	char digest[65];
+
+	verify_link_digest(token, digest);
 	free(id->token);
-	id->token = verify_new_link_token();
+	id->token = xstrdup(digest);
 	snprintf(id->status, sizeof(id->status), "%s", STATUS_PENDING);
 	id->token_expires = now + VERIFY_EMAIL_TTL;
 	id->check_attempts = 0;
 	id->next_check = verify_dns_pending(id) ? now : id->token_expires;
+	return token;
 }
 
 enum verify_link
@@ -144,7 +156,15 @@ verify_email_confirm(struct store *s, const char *token, int64_t now, struct ide
 {
 	/* the transition is one conditional UPDATE in the store, so a delete
 	 * or a second click in between cannot be overwritten or win twice */
-	int r = s->ops->identity_verify_token(s, token, now, now + VERIFY_DNS_WINDOW, out, e);
+	char digest[65];
+	int r;
+
+	verify_link_digest(token, digest);
+	r = s->ops->identity_verify_token(s, digest, now, now + VERIFY_DNS_WINDOW, out, e);
+	/* a link issued before tokens were kept as digests (they live 24 h):
+	 * only a token of a link's own shape, which no digest has */
+	if (r == STORE_LINK_UNKNOWN && strlen(token) != sizeof(digest) - 1)
+		r = s->ops->identity_verify_token(s, token, now, now + VERIFY_DNS_WINDOW, out, e);
 
 	switch (r) {
 	case STORE_LINK_VERIFIED: return VERIFY_LINK_OK;

@@ -67,9 +67,15 @@ bool verify_dns_pending(const struct identity *id);
  */
 void verify_arm(struct identity *id, int64_t now);
 
-/* Issue a fresh link for an address identity: new token, Pending, expiry
- * now + VERIFY_EMAIL_TTL, next_check set so the checker fails it on time. */
-void verify_email_issue(struct identity *id, int64_t now);
+/* Issue a fresh link for an address identity: Pending, expiry now +
+ * VERIFY_EMAIL_TTL, next_check set so the checker fails it on time. The
+ * link's token is returned (malloc'd, for the mail) and only its digest
+ * (verify_link_digest) is kept in id->token: the store never holds a
+ * usable link. */
+char *verify_email_issue(struct identity *id, int64_t now);
+
+/* What the store keeps of a link token: its SHA-256, hex. */
+void verify_link_digest(const char *token, char out[65]);
 
 /* What using an address's verification link did (verify_email_confirm). */
 enum verify_link {

@@ -196,3 +196,32 @@ def test_a_client_dribbling_a_command_line_is_cut_at_the_header_timeout(quick):
         took = time.monotonic() - start
         assert reply.startswith(b"421"), reply
         assert took < 6, took
+
+
+# ---- what the store keeps -----------------------------------------------------------
+
+def test_the_store_keeps_a_verification_link_as_its_digest_only(sesame):
+    import hashlib
+    import urllib.parse
+    import urllib.request
+    from conftest import store_sql
+    from test_hardening import verification_link
+    acct, key = sesame.principal("owner")
+    sesame.client(key).verify_email_identity(EmailAddress="alice@example.com")
+    link = verification_link(sesame, "alice@example.com")
+    token = urllib.parse.parse_qs(urllib.parse.urlparse(link).query)["token"][0]
+    kept = store_sql(sesame.data, "SELECT token FROM identities WHERE name = 'alice@example.com'")
+    assert kept == hashlib.sha256(token.encode()).hexdigest()
+    # what a reader of the store sees does not open the link
+    base = link.split("?")[0]
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{base}?token={kept}", timeout=10)
+    assert sesame.client(key).get_identity_verification_attributes(
+        Identities=["alice@example.com"])["VerificationAttributes"]["alice@example.com"][
+        "VerificationStatus"] == "Pending"
+    # the mailed link does
+    with urllib.request.urlopen(link, timeout=10) as r:
+        assert r.status == 200
+    assert sesame.client(key).get_identity_verification_attributes(
+        Identities=["alice@example.com"])["VerificationAttributes"]["alice@example.com"][
+        "VerificationStatus"] == "Success"

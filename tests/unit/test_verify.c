@@ -530,7 +530,13 @@ test_email_link(void **state)
 	char *tok, *tok2;
 
 	mk(&id, IDENTITY_EMAIL, "a@example.com");
-	verify_email_issue(&id, T0);
+	tok = verify_email_issue(&id, T0);
+	/* the identity keeps the link's digest, never the link */
+	char digest[65];
+	verify_link_digest(tok, digest);
+	assert_string_equal(id.token, digest);
+	assert_string_not_equal(id.token, tok);
+	free(tok);
 	assert_string_equal(id.status, STATUS_PENDING);
 	assert_int_equal(id.token_expires, T0 + VERIFY_EMAIL_TTL);
 	assert_int_equal(id.next_check, T0 + VERIFY_EMAIL_TTL); /* the checker fails it then */
@@ -539,15 +545,18 @@ test_email_link(void **state)
 	assert_false(verify_request_check(&id, T0 + 5));
 
 	/* re-issuing while Pending gives a fresh token; the old one is dead */
-	tok = xstrdup(id.token);
-	verify_email_issue(&id, T0 + 100);
-	assert_string_not_equal(tok, id.token);
+	tok = verify_email_issue(&id, T0 + 50);
+	tok2 = verify_email_issue(&id, T0 + 100);
+	assert_string_not_equal(tok, tok2);
 	assert_int_equal(id.token_expires, T0 + 100 + VERIFY_EMAIL_TTL);
 	put(f->s, &id);
 	assert_int_equal(verify_email_confirm(f->s, tok, T0 + 150, &got, &e), VERIFY_LINK_INVALID);
 	assert_null(got.name);
 
-	tok2 = xstrdup(id.token);
+	/* what the store holds does not open the link */
+	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + 160, &got, &e),
+			 VERIFY_LINK_INVALID);
+	assert_null(got.name);
 	assert_int_equal(verify_email_confirm(f->s, tok2, T0 + 200, &got, &e), VERIFY_LINK_OK);
 	assert_string_equal(got.name, "a@example.com");
 	assert_string_equal(got.status, STATUS_SUCCESS);
@@ -571,7 +580,7 @@ test_email_link_expired(void **state)
 	struct err e;
 
 	mk(&id, IDENTITY_EMAIL, "a@example.com");
-	verify_email_issue(&id, T0);
+	char *link = verify_email_issue(&id, T0);
 	id.mail_from_domain = xstrdup("bounce.example.com");
 	snprintf(id.mail_from_status, sizeof(id.mail_from_status), STATUS_PENDING);
 	put(f->s, &id);
@@ -579,7 +588,7 @@ test_email_link_expired(void **state)
 			    STATUS_PENDING);
 	assert_string_equal(verify_status_at(&id, id.status, T0 + VERIFY_EMAIL_TTL), STATUS_FAILED);
 	/* a click at the expiry writes Failed (and fails the MAIL FROM it carried) */
-	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + VERIFY_EMAIL_TTL, &got, &e),
+	assert_int_equal(verify_email_confirm(f->s, link, T0 + VERIFY_EMAIL_TTL, &got, &e),
 			 VERIFY_LINK_EXPIRED);
 	assert_string_equal(got.status, STATUS_FAILED);
 	identity_clear(&got);
@@ -588,7 +597,7 @@ test_email_link_expired(void **state)
 	assert_string_equal(got.mail_from_status, STATUS_FAILED);
 	assert_int_equal(got.next_check, 0);
 	identity_clear(&got);
-	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + VERIFY_EMAIL_TTL + 1, &got, &e),
+	assert_int_equal(verify_email_confirm(f->s, link, T0 + VERIFY_EMAIL_TTL + 1, &got, &e),
 			 VERIFY_LINK_EXPIRED);
 	identity_clear(&got);
 
@@ -596,12 +605,14 @@ test_email_link_expired(void **state)
 	free(id.mail_from_domain);
 	id.mail_from_domain = NULL;
 	id.mail_from_status[0] = '\0';
-	verify_email_issue(&id, T0);
+	free(link);
+	link = verify_email_issue(&id, T0);
 	memset(&r, 0, sizeof(r));
 	assert_true(verify_apply(&id, &r, T0 + VERIFY_EMAIL_TTL));
 	assert_string_equal(id.status, STATUS_FAILED);
 	assert_int_equal(id.next_check, 0);
 	identity_clear(&id);
+	free(link);
 }
 
 static void
@@ -612,7 +623,7 @@ test_email_with_mail_from(void **state)
 	struct err e;
 
 	mk(&id, IDENTITY_EMAIL, "a@example.com");
-	verify_email_issue(&id, T0);
+	char *link = verify_email_issue(&id, T0);
 	id.mail_from_domain = xstrdup("bounce.example.com");
 	snprintf(id.mail_from_status, sizeof(id.mail_from_status), STATUS_PENDING);
 	verify_arm(&id, T0 + 10);
@@ -622,13 +633,14 @@ test_email_with_mail_from(void **state)
 	id.check_attempts = 7;
 	put(f->s, &id);
 	/* using the link opens the 72 h MAIL FROM window */
-	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + 50, &got, &e), VERIFY_LINK_OK);
+	assert_int_equal(verify_email_confirm(f->s, link, T0 + 50, &got, &e), VERIFY_LINK_OK);
 	assert_int_equal(got.token_expires, T0 + 50 + W);
 	assert_int_equal(got.next_check, T0 + 50);
 	assert_int_equal(got.check_attempts, 0);
 	assert_string_equal(got.mail_from_status, STATUS_PENDING);
 	identity_clear(&got);
 	identity_clear(&id);
+	free(link);
 }
 
 static void
@@ -658,13 +670,14 @@ test_link_after_delete(void **state)
 
 	/* DeleteIdentity, then the old link: unknown, and nothing comes back */
 	mk(&id, IDENTITY_EMAIL, "gone@example.com");
-	verify_email_issue(&id, T0);
+	char *link = verify_email_issue(&id, T0);
 	put(f->s, &id);
 	assert_int_equal(f->s->ops->identity_delete(f->s, REG, ACCT, id.name, &e), 1);
-	assert_int_equal(verify_email_confirm(f->s, id.token, T0 + 1, &got, &e),
+	assert_int_equal(verify_email_confirm(f->s, link, T0 + 1, &got, &e),
 			 VERIFY_LINK_INVALID);
 	assert_int_equal(f->s->ops->identity_get(f->s, REG, ACCT, id.name, &got, &e), 0);
 	identity_clear(&id);
+	free(link);
 }
 
 static void
