@@ -5,7 +5,11 @@
  * Who may call them: the inbox holds every account's mail (verification
  * links for other people's addresses included) and can be emptied, so
  * every route answers only clients inside --admin-allow (dev_admin_gate;
- * default loopback only), whatever address --http binds. The one exception
+ * default loopback only), whatever address --http binds, and only for a
+ * Host header that names an IP address, localhost, or the host of --http or
+ * --public-url (conf_admin_host_allows): a page an operator's browser
+ * opens cannot rebind its own name to 127.0.0.1 and read the inbox. The
+ * one exception
  * is the verification link, marked `anyone`: it is mailed to the address
  * owner, who clicks it from wherever their mail client runs (--public-url
  * may point anywhere), and it is a capability URL — the 256-bit token is
@@ -90,6 +94,12 @@ dev_admin_gate(struct evhttp_request *req, const struct conf *c)
 	char body[160];
 
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+	if (!conf_admin_host_allows(c, evhttp_request_get_host(req))) {
+		static const char m[] = "{\"error\": \"forbidden: the Host header names neither "
+					"this server's address, --public-url's host nor localhost\"}\n";
+		dev_reply(req, 403, "application/json", m, sizeof(m) - 1);
+		return false;
+	}
 	if (peer != NULL && conf_admin_allows(c, peer))
 		return true;
 	/* the peer is an address libevent printed: no quote or backslash */

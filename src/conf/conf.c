@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,65 @@ bool
 conf_admin_allows(const struct conf *c, const char *ip)
 {
 	return cidr_list_allows(c->admin_allow_net, c->nadmin_allow, ip);
+}
+
+/* The host part of "host:port", "[v6]:port", "host" or a URL's authority:
+ * into out (lowercase); false when it does not fit. */
+static bool
+host_part(const char *s, size_t n, char *out, size_t cap)
+{
+	const char *end;
+
+	if (n > 0 && s[0] == '[') {
+		if ((end = memchr(s, ']', n)) == NULL)
+			return false;
+		s++;
+		n = (size_t)(end - s);
+	} else if ((end = memchr(s, ':', n)) != NULL) {
+		n = (size_t)(end - s);
+	}
+	if (n == 0 || n >= cap)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+	out[n] = '\0';
+	return true;
+}
+
+bool
+conf_admin_host_allows(const struct conf *c, const char *host)
+{
+	char h[256], other[256];
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	if (host == NULL)
+		return true; /* HTTP/1.0 without Host: no browser sends that */
+	if (!host_part(host, strlen(host), h, sizeof(h)))
+		return false;
+	n = strlen(h);
+	if (n > 0 && h[n - 1] == '.')
+		h[--n] = '\0';
+	if (inet_pton(AF_INET, h, &a4) == 1 || inet_pton(AF_INET6, h, &a6) == 1)
+		return true;
+	if (strcmp(h, "localhost") == 0 || (n > 10 && strcmp(h + n - 10, ".localhost") == 0))
+		return true;
+	if (host_part(c->http, strlen(c->http), other, sizeof(other)) && strcmp(h, other) == 0)
+		return true;
+	const char *u = strstr(c->public_url, "://");
+	if (u != NULL) {
+		u += 3;
+		size_t an = strcspn(u, "/?#");
+		const char *at = memchr(u, '@', an);
+		if (at != NULL) {
+			an -= (size_t)(at + 1 - u);
+			u = at + 1;
+		}
+		if (host_part(u, an, other, sizeof(other)) && strcmp(h, other) == 0)
+			return true;
+	}
+	return false;
 }
 
 void

@@ -68,6 +68,12 @@ struct conf {
  * --admin-allow. The one rule for /_sesame/ and /metrics. */
 bool conf_admin_allows(const struct conf *c, const char *ip);
 
+/* true when a request whose Host header is `host` (NULL: none) may reach
+ * the operator endpoints: an IP literal, localhost, or the host of --http
+ * or --public-url — never another name, so a web page whose name an
+ * attacker rebinds to 127.0.0.1 cannot read them (DNS rebinding). */
+bool conf_admin_host_allows(const struct conf *c, const char *host);
+
 /*
  * Fill `c` with defaults, then take every table option out of argv (as
  * `--name VALUE` or `--name=VALUE`, before or after the command), then

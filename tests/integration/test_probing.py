@@ -225,3 +225,32 @@ def test_the_store_keeps_a_verification_link_as_its_digest_only(sesame):
     assert sesame.client(key).get_identity_verification_attributes(
         Identities=["alice@example.com"])["VerificationAttributes"]["alice@example.com"][
         "VerificationStatus"] == "Success"
+
+
+# ---- DNS rebinding ------------------------------------------------------------------
+
+@pytest.mark.parametrize("host,allowed", [
+    ("127.0.0.1", True), ("127.0.0.1:{port}", True), ("localhost:{port}", True),
+    ("LOCALHOST", True), ("[::1]:{port}", True), ("app.localhost", True),
+    ("rebind.attacker.example", False), ("rebind.attacker.example:{port}", False),
+    ("127.0.0.1.nip.io", False), ("localhost.attacker.example", False),
+])
+def test_operator_endpoints_answer_only_a_host_that_names_this_server(sesame, host, allowed):
+    host = host.format(port=sesame.http_port)
+    got = exchange(sesame, b"GET /_sesame/messages HTTP/1.1\r\nHost: " + host.encode() +
+                   b"\r\nConnection: close\r\n\r\n")
+    status = int(got.split(b" ", 2)[1])
+    assert status == (200 if allowed else 403), got
+    if not allowed:
+        assert b"Host header" in got
+
+
+def test_the_public_url_host_is_this_server(tmp_path):
+    s = Sesame(tmp_path, extra=["--public-url", "https://mail.example.test:8443/base"]).start()
+    try:
+        for host, status in (("mail.example.test", 200), ("other.example.test", 403)):
+            got = exchange(s, b"GET /_sesame/messages HTTP/1.1\r\nHost: " + host.encode() +
+                           b"\r\nConnection: close\r\n\r\n")
+            assert int(got.split(b" ", 2)[1]) == status, (host, got)
+    finally:
+        s.stop()
