@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -50,6 +51,7 @@ struct loop {
 	struct event_base *base; /* the group's, not ours to free */
 	struct evhttp *http;
 	struct http_guard *guard;
+	struct evconnlistener *listener; /* evhttp's, guarded (net_listener_guard) */
 	int fd;
 	struct api_thread t;
 };
@@ -69,6 +71,8 @@ loop_free(void *arg, int i, struct event_base *base)
 {
 	struct loop *l = &((struct http_server *)arg)->loops[i];
 
+	if (l->listener != NULL)
+		net_listener_unguard(l->listener);
 	if (l->http != NULL)
 		evhttp_free(l->http);
 	http_guard_free(l->guard); /* after evhttp_free: it forgets what evhttp freed */
@@ -112,10 +116,13 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 						    EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(l->http, request_handle, &l->t);
 	l->guard = http_guard_new(l->base, l->http, c->header_timeout);
-	if (evhttp_accept_socket(l->http, l->fd) != 0) {
+	struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(l->http, l->fd);
+	if (bound == NULL) {
 		close(l->fd);
 		return err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", c->http);
 	}
+	l->listener = evhttp_bound_socket_get_listener(bound);
+	net_listener_guard(l->listener, "http");
 	return 0;
 }
 

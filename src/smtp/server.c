@@ -639,8 +639,10 @@ loop_free(void *arg, int i, struct event_base *base)
 		free(c); /* the queue has answered (queue_stop), or never will */
 	}
 	for (int k = 0; k < 3; k++)
-		if (s->lst[k] != NULL)
+		if (s->lst[k] != NULL) {
+			net_listener_unguard(s->lst[k]);
 			evconnlistener_free(s->lst[k]);
+		}
 	anvil_free(s->auth_addr);
 	anvil_free(s->auth_user);
 	if (s->sweep != NULL)
@@ -685,6 +687,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 			return err_set(e, 500, "InvalidConfiguration", "cannot accept on %s",
 				       addr[k]);
 		}
+		net_listener_guard(s->lst[k], k == 2 ? "feedback" : "smtp");
 	}
 	return 0;
 }

@@ -27,10 +27,20 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "util/log.h"
+#include "util/xalloc.h"
 
 static int
 listen_failed(const char *addr, int errnum, struct err *e)
@@ -88,4 +98,119 @@ net_share(int fd, const char *addr, struct err *e)
 		return err_set(e, 500, "InvalidConfiguration", "cannot share the socket of %s: %s",
 		               addr, strerror(errno));
 	return nfd;
+}
+
+/* ---- accept() out of descriptors -------------------------------------------- */
+
+/* libevent hands an error callback the listener's own user data (its
+ * owner's), so the guards are found by listener: a few, and only on the
+ * failure path. */
+#define MAX_GUARDS 64
+
+struct accept_guard {
+	struct evconnlistener *l;
+	struct event *retry;
+	const char *name;
+	int pause_ms;
+	uint64_t failures;        /* since the last log line */
+	time_t logged, last_failure;
+};
+
+static pthread_mutex_t guards_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct accept_guard *guards[MAX_GUARDS];
+
+static struct accept_guard *
+guard_of(struct evconnlistener *l)
+{
+	struct accept_guard *g = NULL;
+
+	pthread_mutex_lock(&guards_lock);
+	for (int i = 0; i < MAX_GUARDS && g == NULL; i++)
+		if (guards[i] != NULL && guards[i]->l == l)
+			g = guards[i];
+	pthread_mutex_unlock(&guards_lock);
+	return g;
+}
+
+static void
+accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct accept_guard *g = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(g->l);
+}
+
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	struct accept_guard *g = guard_of(l);
+	int err = EVUTIL_SOCKET_ERROR();
+	time_t now = time(NULL);
+
+	(void)arg;
+	if (g == NULL)
+		return;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_warn("%s: accept: %s", g->name, strerror(err));
+		return;
+	}
+	g->failures++;
+	if (now != g->logged) {
+		log_warn("%s: out of file descriptors (%s): accepting paused; %llu failed "
+			 "accepts since the last report",
+			 g->name, strerror(err), (unsigned long long)g->failures);
+		g->failures = 0;
+		g->logged = now;
+	}
+	if (now - g->last_failure > 2)
+		g->pause_ms = 0; /* a new episode starts short */
+	g->last_failure = now;
+	g->pause_ms = g->pause_ms == 0 ? 10 : g->pause_ms >= 500 ? 1000 : g->pause_ms * 2;
+	struct timeval tv = {g->pause_ms / 1000, (g->pause_ms % 1000) * 1000};
+	evconnlistener_disable(l);
+	evtimer_add(g->retry, &tv);
+}
+
+void
+net_listener_guard(struct evconnlistener *l, const char *name)
+{
+	struct accept_guard *g = xcalloc(1, sizeof(*g));
+	bool placed = false;
+
+	g->l = l;
+	g->name = name;
+	g->retry = evtimer_new(evconnlistener_get_base(l), accept_retry, g);
+	if (g->retry == NULL)
+		abort(); /* libevent cannot allocate: out of memory */
+	pthread_mutex_lock(&guards_lock);
+	for (int i = 0; i < MAX_GUARDS && !placed; i++)
+		if (guards[i] == NULL)
+			guards[i] = g, placed = true;
+	pthread_mutex_unlock(&guards_lock);
+	if (!placed) {
+		event_free(g->retry);
+		free(g);
+		return; /* libevent's own handling, then */
+	}
+	evconnlistener_set_error_cb(l, accept_error);
+}
+
+void
+net_listener_unguard(struct evconnlistener *l)
+{
+	struct accept_guard *g = NULL;
+
+	pthread_mutex_lock(&guards_lock);
+	for (int i = 0; i < MAX_GUARDS && g == NULL; i++)
+		if (guards[i] != NULL && guards[i]->l == l) {
+			g = guards[i];
+			guards[i] = NULL;
+		}
+	pthread_mutex_unlock(&guards_lock);
+	if (g != NULL) {
+		event_free(g->retry);
+		free(g);
+	}
 }

@@ -23,4 +23,20 @@ int net_listen(const char *addr, struct err *e);
  * Returns the new fd, or -1 with `e` filled. */
 int net_share(int fd, const char *addr, struct err *e);
 
+struct evconnlistener;
+
+/*
+ * When accept() fails for want of descriptors (EMFILE, ENFILE, ENOBUFS,
+ * ENOMEM), stop accepting on `l` and try again after a pause that doubles
+ * from 10 ms to 1 s while the failures go on, and log it at most once a
+ * second with a count, instead of libevent's default: a warning per
+ * failure, in a tight loop, for as long as the process is out of
+ * descriptors (millions of lines). Connections wait in the kernel's
+ * backlog meanwhile and are taken as soon as a descriptor frees. `name`
+ * (static) names the listener in the log. Call on the listener's loop;
+ * net_listener_unguard before freeing the listener.
+ */
+void net_listener_guard(struct evconnlistener *l, const char *name);
+void net_listener_unguard(struct evconnlistener *l);
+
 #endif

@@ -254,3 +254,39 @@ def test_the_public_url_host_is_this_server(tmp_path):
             assert int(got.split(b" ", 2)[1]) == status, (host, got)
     finally:
         s.stop()
+
+
+# ---- out of descriptors -------------------------------------------------------------
+
+def test_out_of_descriptors_pauses_accepting_logs_little_and_recovers(sesame):
+    import subprocess
+    subprocess.run(["prlimit", "--pid", str(sesame.proc.pid), "--nofile=128:128"], check=True)
+    idle = []
+    try:
+        log_before = len(sesame.read_log().splitlines())
+        for _ in range(400):  # bounded: the limit is 128
+            idle.append(socket.create_connection(("127.0.0.1", sesame.http_port), timeout=5))
+            if len(idle) % 10 == 0:
+                time.sleep(0.2)
+                if "out of file descriptors" in sesame.read_log():
+                    break
+        assert "out of file descriptors" in sesame.read_log(), "never ran out"
+        time.sleep(3)  # the listener keeps failing meanwhile
+        grown = len(sesame.read_log().splitlines()) - log_before
+        # before: a warning per failed accept(), millions of lines
+        assert grown < 40, grown
+        # a client arriving now waits in the backlog; it is answered as
+        # soon as descriptors free up
+        waiting = socket.create_connection(("127.0.0.1", sesame.http_port), timeout=5)
+        waiting.sendall(b"GET /_sesame/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                        b"Connection: close\r\n\r\n")
+        for s in idle[:30]:
+            s.close()
+        start = time.monotonic()
+        got = waiting.recv(12)
+        assert got.startswith(b"HTTP/1.1 200"), got
+        assert time.monotonic() - start < 1.5
+        waiting.close()
+    finally:
+        for s in idle:
+            s.close()
