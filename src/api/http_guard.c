@@ -19,12 +19,15 @@ struct conn {
 	struct conn *prev, *next;
 	struct http_guard *g;
 	struct bufferevent *bev;       /* one reference is ours */
-	struct evbuffer_cb_entry *watch;
+	struct evbuffer_cb_entry *watch, *watch_out;
 	struct httpframe frame;
 	uint64_t requests;             /* frame.requests when started was set */
 	uint64_t started;              /* the sweep tick the current header section began at */
+	uint64_t active;               /* the sweep tick of its last byte in or out */
+	bool answered;                 /* output drained since the last request began */
 	bool refused;                  /* answered 400: every later byte is dropped */
-	bool cut;                      /* closed for its deadline */
+	bool cut;                      /* closed for its deadline or to make room */
+	bool doomed;                   /* over the cap: to be closed unserved */
 };
 
 struct http_guard {
@@ -33,6 +36,8 @@ struct http_guard {
 	struct conn *conns;
 	uint64_t tick;                 /* sweeps so far: seconds, roughly */
 	int timeout;
+	int nconns, max_conns;
+	uint64_t shed;                 /* connections closed to make room, since the last log */
 };
 
 /* evhttp has let go of the bufferevent: bufferevent_free clears its callbacks. */
@@ -56,7 +61,9 @@ forget(struct conn *c)
 		g->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	g->nconns--;
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->watch_out);
 	bufferevent_decref(c->bev);
 	free(c);
 }
@@ -98,6 +105,13 @@ watch_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 
 	if (info->n_added == 0 || c->cut)
 		return;
+	if (c->doomed) {
+		evbuffer_drain(in, len);
+		c->cut = true;
+		shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+		return;
+	}
+	c->active = c->g->tick;
 	if (c->refused) {
 		evbuffer_drain(in, len);
 		return;
@@ -124,7 +138,50 @@ watch_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 	if (c->frame.requests != c->requests) {
 		c->requests = c->frame.requests;
 		c->started = c->g->tick;
+		c->answered = false;
 	}
+}
+
+/* Bytes left a connection's output: an answer went out (once it is empty). */
+static void
+watch_out_cb(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	if (info->n_deleted == 0)
+		return;
+	c->active = c->g->tick;
+	if (evbuffer_get_length(out) == 0)
+		c->answered = true;
+}
+
+/* Nothing pending on c either way, and quiet for 2 s: a keep-alive
+ * connection waiting for its client's next request. */
+static bool
+idle(const struct conn *c)
+{
+	return !released(c) && !c->cut && c->answered && !c->frame.in_headers &&
+	       evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	       evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	       c->g->tick - c->active >= 2;
+}
+
+/* The loop is at its cap: close its longest-idle connection (the list is
+ * newest first). false when none is idle. */
+static bool
+shed_one(struct http_guard *g)
+{
+	struct conn *c = g->conns, *oldest = NULL;
+
+	for (; c != NULL; c = c->next)
+		if (idle(c) && (oldest == NULL || c->active <= oldest->active))
+			oldest = c;
+	if (oldest == NULL)
+		return false;
+	oldest->cut = true;
+	shutdown(bufferevent_getfd(oldest->bev), SHUT_RDWR);
+	g->shed++;
+	return true;
 }
 
 /* Once a second: forget the connections evhttp has freed, and close the
@@ -138,10 +195,21 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	g->tick++;
+	if (g->shed > 0) {
+		log_warn("http: at the cap of %d connections per loop: %llu idle ones closed to "
+			 "make room",
+			 g->max_conns, (unsigned long long)g->shed);
+		g->shed = 0;
+	}
 	for (; c != NULL; c = next) {
 		next = c->next;
 		if (released(c)) {
 			forget(c);
+			continue;
+		}
+		if (c->doomed && !c->cut) {
+			c->cut = true;
+			shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
 			continue;
 		}
 		if (!c->cut && !c->refused && c->frame.in_headers &&
@@ -166,16 +234,20 @@ bev_cb(struct event_base *base, void *arg)
 	if (bev == NULL)
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	/* over the cap with nothing idle to give way: this one is not served
+	 * (closed as soon as evhttp has given it its descriptor) */
+	c->doomed = g->nconns >= g->max_conns && !shed_one(g);
 	c->g = g;
 	c->bev = bev;
-	c->started = g->tick;
+	c->started = c->active = g->tick;
+	c->answered = true;
 	httpframe_init(&c->frame);
 	c->watch = evbuffer_add_cb(bufferevent_get_input(bev), watch_cb, c);
-	if (c->watch == NULL) {
-		free(c);
-		return bev; /* unwatched rather than refused: evhttp still bounds it */
-	}
+	c->watch_out = evbuffer_add_cb(bufferevent_get_output(bev), watch_out_cb, c);
+	if (c->watch == NULL || c->watch_out == NULL)
+		abort(); /* libevent cannot allocate: out of memory */
 	bufferevent_incref(bev);
+	g->nconns++;
 	c->next = g->conns;
 	if (g->conns != NULL)
 		g->conns->prev = c;
@@ -184,13 +256,15 @@ bev_cb(struct event_base *base, void *arg)
 }
 
 struct http_guard *
-http_guard_new(struct event_base *base, struct evhttp *http, int header_timeout_secs)
+http_guard_new(struct event_base *base, struct evhttp *http, int header_timeout_secs,
+	       int max_conns)
 {
 	struct http_guard *g = xcalloc(1, sizeof(*g));
 	struct timeval second = {1, 0};
 
 	g->base = base;
 	g->timeout = header_timeout_secs;
+	g->max_conns = max_conns > 0 ? max_conns : 1;
 	g->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, g);
 	if (g->sweep == NULL || event_add(g->sweep, &second) != 0)
 		abort(); /* libevent cannot allocate: out of memory */

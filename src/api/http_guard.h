@@ -13,6 +13,10 @@
  * callbacks cleared) and forgotten at the next sweep, once a second; the
  * descriptor is evhttp's to close (the bufferevent is made without
  * BEV_OPT_CLOSE_ON_FREE), so it never outlives the connection.
+ * It also caps the loop's connections at `max_conns`: a connection beyond
+ * the cap takes the place of the loop's longest-idle one (answered, nothing
+ * pending either way, quiet for 2 s), or is closed at once when none is
+ * idle, so an idle flood cannot use up the process's descriptors.
  * Loop-confined: made, used and freed on its loop's thread.
  */
 #ifndef SESAME_API_HTTP_GUARD_H
@@ -25,7 +29,7 @@ struct http_guard;
 
 /* Guard every connection `http` accepts from now on. */
 struct http_guard *http_guard_new(struct event_base *base, struct evhttp *http,
-				  int header_timeout_secs);
+				  int header_timeout_secs, int max_conns);
 
 /* After evhttp_free: forget every connection. */
 void http_guard_free(struct http_guard *g);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -85,6 +86,21 @@ loop_free(void *arg, int i, struct event_base *base)
 	}
 }
 
+/* Each loop's share of the descriptors the process may open, less a
+ * reserve for the store, SMTP, outbound delivery and the SNS outbox. */
+static int
+conns_per_loop(const struct conf *c)
+{
+	struct rlimit rl;
+	long n = 1024;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = (long)rl.rlim_cur;
+	n = n > 512 ? n - 256 : n / 2;
+	n /= c->threads > 0 ? c->threads : 1;
+	return n > 8 ? (int)n : 8;
+}
+
 /* loop_init_fn: loop i's state, on its thread before it serves; loop_free
  * undoes whatever got made. */
 static int
@@ -115,7 +131,7 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
 						    EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(l->http, request_handle, &l->t);
-	l->guard = http_guard_new(l->base, l->http, c->header_timeout);
+	l->guard = http_guard_new(l->base, l->http, c->header_timeout, conns_per_loop(c));
 	struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(l->http, l->fd);
 	if (bound == NULL) {
 		close(l->fd);

@@ -290,3 +290,54 @@ def test_out_of_descriptors_pauses_accepting_logs_little_and_recovers(sesame):
     finally:
         for s in idle:
             s.close()
+
+
+class Limited(Sesame):
+    """A server of one HTTP loop started with few descriptors (prlimit), so
+    its connection cap is low: 300 / 2 (the reserve) = 150."""
+
+    def args(self):
+        return ["prlimit", "--nofile=300:300"] + super().args()
+
+
+def test_an_idle_flood_gives_way_to_a_new_client(tmp_path):
+    s = Limited(tmp_path, extra=["--threads", "1"]).start()
+    idle = []
+    try:
+        for _ in range(220):  # more than the cap (150)
+            idle.append(socket.create_connection(("127.0.0.1", s.http_port), timeout=5))
+        time.sleep(3)  # quiet for over 2 s: idle
+        start = time.monotonic()
+        got = exchange(s, b"GET /_sesame/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Connection: close\r\n\r\n")
+        assert got.startswith(b"HTTP/1.1 200"), got
+        assert time.monotonic() - start < 2
+        # idle ones were closed to make room, and it was said in a few lines
+        closed = 0
+        for c in idle:
+            c.setblocking(False)
+            try:
+                if c.recv(1) == b"":
+                    closed += 1
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed += 1
+        assert closed >= 220 - 150, closed
+        # a second wave finds the loops full of idle connections: they
+        # give way, oldest first, and each newcomer is served
+        fresh = []
+        for _ in range(60):
+            fresh.append(socket.create_connection(("127.0.0.1", s.http_port), timeout=5))
+        idle += fresh
+        for c in fresh[-5:]:
+            c.sendall(b"GET /_sesame/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert c.recv(12).startswith(b"HTTP/1.1 200")
+        time.sleep(1.5)  # the loop reports at its next once-a-second sweep
+        log = s.read_log()
+        assert "idle ones closed to make room" in log
+        assert log.count("idle ones closed to make room") < 20
+    finally:
+        for c in idle:
+            c.close()
+        s.stop()
