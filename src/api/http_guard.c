@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include "util/httpframe.h"
@@ -28,6 +29,8 @@ struct conn {
 	bool refused;                  /* answered 400: every later byte is dropped */
 	bool cut;                      /* closed for its deadline or to make room */
 	bool doomed;                   /* over the cap: to be closed unserved */
+	uint64_t seq;                  /* order of arrival on the loop */
+	char addr[48];                 /* the client's address ("" until known) */
 };
 
 struct http_guard {
@@ -37,8 +40,13 @@ struct http_guard {
 	uint64_t tick;                 /* sweeps so far: seconds, roughly */
 	int timeout;
 	int nconns, max_conns;
+	uint64_t seq;
 	uint64_t shed;                 /* connections closed to make room, since the last log */
 };
+
+/* One client address may hold at most this share of a loop's connections:
+ * the newest beyond it are closed (one address cannot crowd out the rest). */
+#define PER_ADDRESS_SHARE 2
 
 /* evhttp has let go of the bufferevent: bufferevent_free clears its callbacks. */
 static bool
@@ -66,6 +74,14 @@ forget(struct conn *c)
 	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->watch_out);
 	bufferevent_decref(c->bev);
 	free(c);
+}
+
+static void
+cut(struct conn *c)
+{
+	c->cut = true;
+	/* evhttp reads the end of the stream and frees the connection */
+	shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
 }
 
 /* Answer 400 naming the framing fault, stop sending, and drop what the
@@ -107,8 +123,7 @@ watch_cb(struct evbuffer *in, const struct evbuffer_cb_info *info, void *arg)
 		return;
 	if (c->doomed) {
 		evbuffer_drain(in, len);
-		c->cut = true;
-		shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+		cut(c);
 		return;
 	}
 	c->active = c->g->tick;
@@ -178,19 +193,66 @@ shed_one(struct http_guard *g)
 			oldest = c;
 	if (oldest == NULL)
 		return false;
-	oldest->cut = true;
-	shutdown(bufferevent_getfd(oldest->bev), SHUT_RDWR);
+	cut(oldest);
 	g->shed++;
 	return true;
 }
 
-/* Once a second: forget the connections evhttp has freed, and close the
- * ones whose header section has taken longer than --header-timeout. */
+static int
+by_address(const void *a, const void *b)
+{
+	const struct conn *x = *(struct conn *const *)a, *y = *(struct conn *const *)b;
+	int d = strcmp(x->addr, y->addr);
+
+	return d != 0 ? d : x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Close the newest connections of any address over its share; the number
+ * closed. Learns each connection's address on the first sweep it is in. */
+static int
+cap_addresses(struct http_guard *g)
+{
+	int cap = g->max_conns / PER_ADDRESS_SHARE, n = 0, closed = 0;
+	struct conn **v, *c;
+
+	if (cap < 1 || g->nconns <= cap)
+		return 0;
+	v = xcalloc((size_t)g->nconns, sizeof(*v));
+	for (c = g->conns; c != NULL && n < g->nconns; c = c->next) {
+		if (c->cut || released(c))
+			continue;
+		if (c->addr[0] == '\0') {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			int fd = bufferevent_getfd(c->bev);
+			if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+			    getnameinfo((struct sockaddr *)&ss, sl, c->addr, sizeof(c->addr), NULL, 0,
+					NI_NUMERICHOST) != 0)
+				continue;
+		}
+		v[n++] = c;
+	}
+	qsort(v, (size_t)n, sizeof(*v), by_address);
+	for (int i = 0, run = 0; i < n; i++) {
+		run = i > 0 && strcmp(v[i]->addr, v[i - 1]->addr) == 0 ? run + 1 : 1;
+		if (run > cap) {
+			cut(v[i]);
+			closed++;
+		}
+	}
+	free(v);
+	return closed;
+}
+
+/* Once a second: forget the connections evhttp has freed, close the ones
+ * whose header section has taken longer than --header-timeout and the
+ * newest of an address over its share, and say so in one line each. */
 static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_guard *g = arg;
 	struct conn *c = g->conns, *next;
+	int slow = 0, crowded;
 
 	(void)fd;
 	(void)what;
@@ -208,19 +270,22 @@ sweep_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		if (c->doomed && !c->cut) {
-			c->cut = true;
-			shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+			cut(c);
 			continue;
 		}
 		if (!c->cut && !c->refused && c->frame.in_headers &&
 		    g->tick - c->started > (uint64_t)g->timeout) {
-			/* evhttp reads the end of the stream and frees the connection */
-			c->cut = true;
-			log_warn("http: closed a connection whose request headers took over %d s",
-				 g->timeout);
-			shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+			cut(c);
+			slow++;
 		}
 	}
+	if (slow > 0)
+		log_warn("http: closed %d connection(s) whose request headers took over %d s", slow,
+			 g->timeout);
+	if ((crowded = cap_addresses(g)) > 0)
+		log_warn("http: closed the %d newest connection(s) of addresses holding over 1/%d "
+			 "of the loop's %d",
+			 crowded, PER_ADDRESS_SHARE, g->max_conns);
 }
 
 /* evhttp's bufferevent for a new connection: a plain socket one, watched. */
@@ -240,6 +305,7 @@ bev_cb(struct event_base *base, void *arg)
 	c->g = g;
 	c->bev = bev;
 	c->started = c->active = g->tick;
+	c->seq = ++g->seq;
 	c->answered = true;
 	httpframe_init(&c->frame);
 	c->watch = evbuffer_add_cb(bufferevent_get_input(bev), watch_cb, c);

@@ -304,8 +304,9 @@ def test_an_idle_flood_gives_way_to_a_new_client(tmp_path):
     s = Limited(tmp_path, extra=["--threads", "1"]).start()
     idle = []
     try:
-        for _ in range(220):  # more than the cap (150)
-            idle.append(socket.create_connection(("127.0.0.1", s.http_port), timeout=5))
+        for i in range(220):  # more than the cap (150), from 4 addresses under their share
+            idle.append(socket.create_connection(("127.0.0.1", s.http_port), timeout=5,
+                                                 source_address=(f"127.0.0.{10 + i % 4}", 0)))
         time.sleep(3)  # quiet for over 2 s: idle
         start = time.monotonic()
         got = exchange(s, b"GET /_sesame/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -328,16 +329,47 @@ def test_an_idle_flood_gives_way_to_a_new_client(tmp_path):
         # give way, oldest first, and each newcomer is served
         fresh = []
         for _ in range(60):
-            fresh.append(socket.create_connection(("127.0.0.1", s.http_port), timeout=5))
+            fresh.append(socket.create_connection(("127.0.0.1", s.http_port), timeout=5,
+                                                  source_address=("127.0.0.20", 0)))
         idle += fresh
         for c in fresh[-5:]:
             c.sendall(b"GET /_sesame/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            assert c.recv(12).startswith(b"HTTP/1.1 200")
+            assert c.recv(12).startswith(b"HTTP/1.1 40")  # answered (403: not an admin address)
         time.sleep(1.5)  # the loop reports at its next once-a-second sweep
         log = s.read_log()
         assert "idle ones closed to make room" in log
         assert log.count("idle ones closed to make room") < 20
     finally:
         for c in idle:
+            c.close()
+        s.stop()
+
+
+def test_one_address_cannot_hold_more_than_half_the_connections(tmp_path):
+    s = Limited(tmp_path, extra=["--threads", "1"]).start()
+    mine = []
+    try:
+        for _ in range(110):  # the share of one address: 150 / 2 = 75
+            mine.append(socket.create_connection(("127.0.0.1", s.http_port), timeout=5,
+                                                 source_address=("127.0.0.30", 0)))
+        time.sleep(2.5)  # the next sweeps close the newest over the share
+        closed = []
+        for i, c in enumerate(mine):
+            c.setblocking(False)
+            try:
+                if c.recv(1) == b"":
+                    closed.append(i)
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed.append(i)
+        assert len(closed) == 110 - 75, closed
+        assert min(closed) >= 75 - 5, closed  # the newest went (allowing for a race)
+        got = exchange(s, b"GET /_sesame/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Connection: close\r\n\r\n")
+        assert got.startswith(b"HTTP/1.1 200"), got
+        assert "newest connection(s) of addresses" in s.read_log()
+    finally:
+        for c in mine:
             c.close()
         s.stop()
