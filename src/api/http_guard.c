@@ -48,14 +48,17 @@ struct http_guard {
  * the newest beyond it are closed (one address cannot crowd out the rest). */
 #define PER_ADDRESS_SHARE 2
 
-/* evhttp has let go of the bufferevent: bufferevent_free clears its callbacks. */
+/* evhttp has let go of the bufferevent: bufferevent_free clears its
+ * callbacks. (evhttp clears only the read callback while it writes an
+ * answer; the event callback stays set for as long as it holds the
+ * connection.) */
 static bool
 released(const struct conn *c)
 {
-	bufferevent_data_cb readcb = NULL;
+	bufferevent_event_cb eventcb = NULL;
 
-	bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
-	return readcb == NULL || bufferevent_getfd(c->bev) < 0;
+	bufferevent_getcb(c->bev, NULL, NULL, &eventcb, NULL);
+	return eventcb == NULL || bufferevent_getfd(c->bev) < 0;
 }
 
 static void
@@ -293,7 +296,11 @@ static struct bufferevent *
 bev_cb(struct event_base *base, void *arg)
 {
 	struct http_guard *g = arg;
-	struct bufferevent *bev = bufferevent_socket_new(base, -1, 0);
+	/* CLOSE_ON_FREE: the descriptor is closed when the last reference goes,
+	 * ours at the sweep after evhttp's. Without it evhttp closes it at once
+	 * while this bufferevent still names it, and a new connection given the
+	 * same number loses its bytes to the old one. */
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	struct conn *c;
 
 	if (bev == NULL)
