@@ -46,6 +46,7 @@ static const struct row table[] = {
 	S("tls-cert", tls_cert, ""),
 	S("tls-key", tls_key, ""),
 	S("log-level", log_level, "info"),
+	S("log-format", log_format, "text"),
 	I("threads", threads, "2", 1, 64),
 	I("header-timeout", header_timeout, "20", 1, 3600),
 	/* outbound delivery (DESIGN.md "Interfaces users rely on") */
@@ -62,6 +63,7 @@ static const struct row table[] = {
 	I("reputation-min-volume", reputation_min_volume, "100", 1, 2000000000),
 	S("master-key", master_key, ""),
 	S("admin-allow", admin_allow, "127.0.0.1/32,::1/128"),
+	S("metrics-allow", metrics_allow, ""),
 	S("node-name", node_name, ""),
 };
 #define NROWS (sizeof(table) / sizeof(table[0]))
@@ -252,6 +254,16 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 		snprintf(err, errlen, "--admin-allow: %s", e.message);
 		return -1;
 	}
+	/* --metrics-allow: "" = the --admin-allow list */
+	if (cidr_list_parse(c->metrics_allow[0] ? c->metrics_allow : c->admin_allow,
+			    c->metrics_allow_net, CIDR_LIST_MAX, &c->nmetrics_allow, &e) != 0) {
+		snprintf(err, errlen, "--metrics-allow: %s", e.message);
+		return -1;
+	}
+	if (strcmp(c->log_format, "text") != 0 && strcmp(c->log_format, "json") != 0) {
+		snprintf(err, errlen, "--log-format must be text or json");
+		return -1;
+	}
 	if (strcmp(c->outbound_tls, "none") != 0 && strcmp(c->outbound_tls, "opportunistic") != 0 &&
 	    strcmp(c->outbound_tls, "required") != 0) {
 		snprintf(err, errlen, "--outbound-tls must be none, opportunistic or required");
@@ -278,6 +290,12 @@ bool
 conf_admin_allows(const struct conf *c, const char *ip)
 {
 	return cidr_list_allows(c->admin_allow_net, c->nadmin_allow, ip);
+}
+
+bool
+conf_metrics_allows(const struct conf *c, const char *ip)
+{
+	return cidr_list_allows(c->metrics_allow_net, c->nmetrics_allow, ip);
 }
 
 /* The host part of "host:port", "[v6]:port", "host" or a URL's authority:

@@ -30,6 +30,7 @@ struct conf {
 	char tls_cert[512];    /* --tls-cert */
 	char tls_key[512];     /* --tls-key */
 	char log_level[16];    /* --log-level debug|info|warn|error */
+	char log_format[8];    /* --log-format text|json */
 	int threads;           /* --threads: HTTP event-loop threads */
 	int header_timeout;    /* --header-timeout SECONDS: the whole of an HTTP
 				  header section, or of an SMTP command line */
@@ -48,6 +49,8 @@ struct conf {
 	char master_key[512];  /* --master-key FILE, else $SESAME_MASTER_KEY_FILE;
 				  "" = DATA/master.key (vault.h) */
 	char admin_allow[512]; /* --admin-allow CIDR[,CIDR]: who may use /_sesame/ */
+	char metrics_allow[512]; /* --metrics-allow CIDR[,CIDR]: who may read /metrics
+				    and /healthz ("" = --admin-allow) */
 	char node_name[340];   /* --node-name: this node's name on its leases
 				  ("" = HOST/HTTP-ADDR); unique among the nodes
 				  sharing a store */
@@ -57,6 +60,8 @@ struct conf {
 	char region[CONF_MAX_REGIONS][32];
 	size_t nadmin_allow;
 	struct cidr admin_allow_net[CIDR_LIST_MAX];
+	size_t nmetrics_allow;
+	struct cidr metrics_allow_net[CIDR_LIST_MAX];
 };
 
 /* The environment variable naming the master key file when --master-key
@@ -65,8 +70,12 @@ struct conf {
 
 /* true when a client at address `ip` (as the peer reports it; IPv4-mapped
  * IPv6 counts as IPv4) may use the operator endpoints: inside
- * --admin-allow. The one rule for /_sesame/ and /metrics. */
+ * --admin-allow. The one rule for /_sesame/. */
 bool conf_admin_allows(const struct conf *c, const char *ip);
+
+/* true when `ip` may read /metrics and /healthz: inside --metrics-allow,
+ * which defaults to the --admin-allow list. */
+bool conf_metrics_allows(const struct conf *c, const char *ip);
 
 /* true when a request whose Host header is `host` (NULL: none) may reach
  * the operator endpoints: an IP literal, localhost, or the host of --http
