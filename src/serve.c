@@ -44,6 +44,35 @@ parse_level(const char *s)
 	return -1;
 }
 
+/* What is listening where: for a person at a terminal, the banner and a
+ * quickstart on stdout; for a log collector (--log-format json), one event. */
+static void
+banner(const struct conf *c)
+{
+	if (strcmp(c->log_format, "json") == 0) {
+		struct log_field f[] = {LOG_S("regions", c->regions), LOG_S("data", c->data),
+					LOG_S("http", c->http), LOG_S("smtp", c->smtp),
+					LOG_S("smtps", c->smtps), LOG_S("feedback", c->feedback)};
+		log_fields(LOG_INFO, "serve: ready", f, sizeof(f) / sizeof(f[0]));
+		return;
+	}
+	printf("sesame: serving regions %s with data in %s\n"
+	       "  SES API   http://%s   (aws --endpoint-url http://%s ses ...)\n"
+	       "  inbox     http://%s/_sesame/\n"
+	       "  SMTP      %s (STARTTLS), %s (implicit TLS), region %s\n"
+	       "  feedback  %s (inbound DSN and ARF reports, bounce domain %s)\n"
+	       "quickstart:\n"
+	       "  ./build/sesame account create --data %s --name demo\n"
+	       "  ./build/sesame key create --data %s --account <AccountId>\n"
+	       "  AWS_ACCESS_KEY_ID=<AccessKeyId> AWS_SECRET_ACCESS_KEY=<SecretAccessKey> \\\n"
+	       "    aws ses get-send-quota --endpoint-url http://%s --region %s\n",
+	       c->regions, c->data, c->http, c->http, c->http,
+	       c->smtp[0] ? c->smtp : "off", c->smtps[0] ? c->smtps : "off", c->region[0],
+	       c->feedback[0] ? c->feedback : "off", c->bounce_domain, c->data,
+	       c->data, c->http, c->region[0]);
+	fflush(stdout);
+}
+
 int
 serve_main(const struct conf *c)
 {
@@ -69,6 +98,7 @@ serve_main(const struct conf *c)
 		return 2;
 	}
 	log_set_level((enum log_level)lvl);
+	log_set_json(strcmp(c->log_format, "json") == 0);
 
 	/* Block the signals in every thread; this one waits for them. */
 	sigemptyset(&set);
@@ -125,21 +155,7 @@ serve_main(const struct conf *c)
 		goto fail;
 	}
 
-	printf("sesame: serving regions %s with data in %s\n"
-	       "  SES API   http://%s   (aws --endpoint-url http://%s ses ...)\n"
-	       "  inbox     http://%s/_sesame/\n"
-	       "  SMTP      %s (STARTTLS), %s (implicit TLS), region %s\n"
-	       "  feedback  %s (inbound DSN and ARF reports, bounce domain %s)\n"
-	       "quickstart:\n"
-	       "  ./build/sesame account create --data %s --name demo\n"
-	       "  ./build/sesame key create --data %s --account <AccountId>\n"
-	       "  AWS_ACCESS_KEY_ID=<AccessKeyId> AWS_SECRET_ACCESS_KEY=<SecretAccessKey> \\\n"
-	       "    aws ses get-send-quota --endpoint-url http://%s --region %s\n",
-	       c->regions, c->data, c->http, c->http, c->http,
-	       c->smtp[0] ? c->smtp : "off", c->smtps[0] ? c->smtps : "off", c->region[0],
-	       c->feedback[0] ? c->feedback : "off", c->bounce_domain, c->data,
-	       c->data, c->http, c->region[0]);
-	fflush(stdout);
+	banner(c);
 
 	sigwait(&set, &sig);
 	log_info("serve: signal %d, shutting down", sig);
@@ -164,7 +180,7 @@ serve_main(const struct conf *c)
 	free(lock_path);
 	return 0;
 fail:
-	fprintf(stderr, "sesame: %s\n", e.message);
+	log_err("%s", e.message);
 	workers_stop(w);
 	queue_free(q);
 	limits_free(lim);

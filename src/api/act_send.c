@@ -320,6 +320,8 @@ send_submit_ctx(struct api_ctx *ctx, struct send_request *r, send_done_fn done, 
 	r->secure = ctx->secure;
 	r->now = ctx->now;
 	r->api_version = API_VERSION;
+	r->identity_out = ctx->identity_arn;
+	r->identity_cap = sizeof(ctx->identity_arn);
 	return send_submit(&env, r, done, arg, e);
 }
 

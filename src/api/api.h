@@ -61,6 +61,9 @@ struct api_ctx {
 	char source_ip[64];
 	bool secure;   /* request arrived over TLS */
 	time_t now;
+	int64_t start_us;   /* monotonic, at arrival: the logged latency */
+	size_t bytes_in;    /* the request body */
+	char identity_arn[512]; /* a send's From identity, once authz allowed it (logged) */
 	struct buf *out; /* Result members go here */
 };
 

@@ -14,6 +14,7 @@
 
 #include "util/httpframe.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xalloc.h"
 
 struct conn {
@@ -73,6 +74,7 @@ forget(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	g->nconns--;
+	metrics_add(METRIC_CONNECTIONS, -1, "http", NULL, NULL);
 	evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
 	evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->watch_out);
 	bufferevent_decref(c->bev);
@@ -321,6 +323,7 @@ bev_cb(struct event_base *base, void *arg)
 		abort(); /* libevent cannot allocate: out of memory */
 	bufferevent_incref(bev);
 	g->nconns++;
+	metrics_add(METRIC_CONNECTIONS, 1, "http", NULL, NULL);
 	c->next = g->conns;
 	if (g->conns != NULL)
 		g->conns->prev = c;

@@ -30,6 +30,7 @@
 #include "api/api.h"
 #include "api/dev.h"
 #include "api/form.h"
+#include "api/monitor.h"
 #include "api/iam.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
@@ -38,6 +39,7 @@
 #include "store/store.h"
 #include "util/codec.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/xalloc.h"
 
 #define MAX_SIGNED_HEADERS 64
@@ -166,6 +168,50 @@ dispatch(struct api_ctx *ctx, struct err *e)
 	return act->run(ctx, e);
 }
 
+static int64_t
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The request's one log line (DESIGN.md: RequestId, action, caller,
+ * identity, outcome, bytes, latency) and its counters. An error answer's
+ * size is not known here (libevent frames it): bytes_out counts the
+ * Result document only. */
+static void
+log_request(const struct api_ctx *ctx, const struct err *e, size_t bytes_out)
+{
+	const char *service = ctx->service == &api_sns ? "sns" : "ses";
+	const char *action = ctx->action != NULL ? ctx->action->name : NULL;
+	char status[8];
+	double secs = (double)(monotonic_us() - ctx->start_us) / 1e6;
+	int http = e == NULL ? 200 : e->http ? e->http : 400;
+
+	snprintf(status, sizeof(status), "%d", http);
+	struct log_field f[] = {
+		LOG_S("request_id", ctx->request_id),
+		LOG_S("ip", ctx->source_ip),
+		LOG_S("service", service),
+		LOG_S("action", action),
+		LOG_S("account", ctx->caller.account_id),
+		LOG_S("principal", ctx->caller.principal_arn),
+		LOG_S("identity", ctx->identity_arn),
+		LOG_N("status", http),
+		LOG_S("code", e != NULL ? e->code : NULL),
+		LOG_N("bytes_in", ctx->bytes_in),
+		LOG_N("bytes_out", bytes_out),
+		LOG_N("ms", secs * 1000),
+	};
+	log_fields(http >= 500 ? LOG_WARN : LOG_INFO, "api", f, sizeof(f) / sizeof(f[0]));
+	/* label values from our own tables only: an unknown action is "-" */
+	metrics_add(METRIC_API_REQUESTS, 1, service, action != NULL ? action : "-",
+		    e != NULL ? e->code : "200");
+	metrics_observe(METRIC_API_SECONDS, secs, service);
+}
+
 /* Write the answer for a finished request and free its context: the
  * Result members in ctx->out when e is NULL, SES's ErrorResponse otherwise. */
 void
@@ -184,21 +230,11 @@ api_complete(struct api_ctx *ctx, const struct err *e)
 		err_set(&fail, 500, "InternalFailure", "The response could not be written.");
 		e = &fail;
 	}
-	if (e == NULL) {
+	if (e == NULL)
 		reply(ctx->req, 200, "text/xml", ctx->request_id, doc.data, doc.len);
-		log_debug("api %s %s account=%s -> 200", ctx->source_ip, ctx->action->name,
-			  ctx->caller.account_id);
-	} else {
-		if (e->http >= 500)
-			log_warn("api %s %s: %s %s", ctx->source_ip,
-				 ctx->action ? ctx->action->name : "-", e->code, e->message);
-		else
-			log_info("api %s %s account=%s -> %d %s", ctx->source_ip,
-				 ctx->action ? ctx->action->name : "-",
-				 ctx->caller.account_id[0] ? ctx->caller.account_id : "-", e->http,
-				 e->code);
+	else
 		reply_error(ctx->req, ctx->service->xmlns, e, ctx->request_id);
-	}
+	log_request(ctx, e, e == NULL ? doc.len : 0);
 	buf_free(&doc);
 	form_free(ctx->form);
 	free(ctx->form);
@@ -231,6 +267,8 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 	ctx->out = xmalloc(sizeof(*ctx->out));
 	buf_init(ctx->out, 0);
 	ctx->now = time(NULL);
+	ctx->start_us = monotonic_us();
+	ctx->bytes_in = body_len;
 	ctx->secure = false;
 	uuid_v4(ctx->request_id);
 	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
@@ -312,5 +350,7 @@ request_handle(struct evhttp_request *req, void *arg)
 		dev_handle(req, t, uri);
 		return;
 	}
+	if (path != NULL && monitor_handle(req, t, path))
+		return;
 	handle_api(req, t, uri);
 }

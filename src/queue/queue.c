@@ -91,6 +91,7 @@
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/testable.h"
 #include "util/xalloc.h"
 
@@ -149,6 +150,8 @@ struct queue {
 	uint64_t events_dropped;    /* under mu */
 	bool stopping;              /* under mu: take no more submissions */
 	atomic_int inflight;        /* answers scheduled but not yet run */
+	atomic_llong beat_ms;       /* monotonic: the thread last went round its loop */
+	atomic_bool store_ok;       /* the last claim and the last commit succeeded */
 	struct transport_job *results; /* under mu: jobs the transport finished */
 	struct fb_item *feedback;   /* under mu: feedback to write, newest first */
 	/* the store thread's own */
@@ -169,6 +172,15 @@ clock_ms(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* The MessageId for a message accepted at unix time `ms` (queue.h). */
@@ -656,6 +668,27 @@ reputation_check(struct queue *q, const char *account, int64_t now_s)
  * then free the jobs. A failed write leaves the recipients claimed: the
  * lease ends and they are taken again (by another node, or by this one
  * after a restart). */
+/* A delivery attempt's one log line and its counter; status is the
+ * recipient's state after it (queued: deferred, to be tried again). */
+static void
+attempt_log(const struct queue *q, const struct transport_job *j, const struct transport_rcpt *r,
+	    const char *status)
+{
+	const char *outcome = strcmp(status, STORE_RCPT_QUEUED) == 0 ? "deferred" : status;
+	struct log_field f[] = {
+		LOG_S("message_id", j->message_id),
+		LOG_S("recipient", r->address),
+		LOG_S("transport", q->transport->ops->name),
+		LOG_S("outcome", outcome),
+		LOG_N("attempt", r->attempts),
+		LOG_S("remote_ip", r->remote_ip),
+		LOG_N("smtp_code", r->code),
+		LOG_S("reply", r->reply),
+	};
+	log_fields(LOG_INFO, "delivery", f, sizeof(f) / sizeof(f[0]));
+	metrics_add(METRIC_DELIVERIES, 1, q->transport->ops->name, outcome, NULL);
+}
+
 static void
 results_write(struct queue *q, struct transport_job *jobs)
 {
@@ -715,8 +748,7 @@ results_write(struct queue *q, struct transport_job *jobs)
 					route(q, cache, &msg[ji], &ev[k], &nout[k]);
 			}
 			ev_job[k] = ji;
-			log_info("queue: %s to %s: %s (%d %s)", j->message_id, r->address,
-				 o[k].status, r->code, r->reply);
+			attempt_log(q, j, r, o[k].status);
 			k++;
 		}
 	}
@@ -789,6 +821,7 @@ claim_due(struct queue *q)
 		return false;
 	n = q->store->ops->rcpt_claim(q->store, q->conf->node_name, now, now + q->conf->lease, room,
 				      claim_one, q, &e);
+	atomic_store(&q->store_ok, n >= 0);
 	if (n < 0) {
 		log_warn("queue: cannot claim due recipients: %s", e.message);
 		return false;
@@ -1130,6 +1163,7 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 			}
 			for (size_t r = 0; all && r < j->nrcpt; r++, k++, ndec++) {
 				decide(q, j, &j->rcpt[r], now_ms, &dec[ndec]);
+				attempt_log(q, j, &j->rcpt[r], STORE_RCPT_DELIVERED);
 				ev[k].message_id = v[i].id;
 				ev[k].recipient = j->rcpt[r].address;
 				ev[k].type = (char *)dec[ndec].event;
@@ -1158,7 +1192,13 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 			first++;
 		}
 	}
-	if (q->store->ops->message_insert(q->store, v, n, ev, k, &e) == 0) {
+	int64_t t0_us = mono_us();
+	bool stored = q->store->ops->message_insert(q->store, v, n, ev, k, &e) == 0;
+	/* a batch refused for its quota still proves the store writable */
+	atomic_store(&q->store_ok, stored || !e.temporary);
+	if (stored) {
+		metrics_observe(METRIC_COMMIT_SECONDS, (double)(mono_us() - t0_us) / 1e6, NULL);
+		metrics_observe(METRIC_COMMIT_BATCH, (double)n, NULL);
 		for (i = 0; i < n; i++)
 			ok[i] = true;
 	} else if (n > 1) {
@@ -1259,6 +1299,7 @@ queue_main(void *arg)
 		stop = q->stopping && q->head == NULL;
 		pthread_mutex_unlock(&q->mu);
 
+		atomic_store(&q->beat_ms, clock_ms(CLOCK_MONOTONIC));
 		if (batch != NULL)
 			batch_run(q, batch, nb);
 		events_write(q, events);
@@ -1285,6 +1326,13 @@ queue_main(void *arg)
 	if (results != NULL)
 		results_write(q, results);
 	return NULL;
+}
+
+void
+queue_health(struct queue *q, int64_t *idle_ms, bool *store_ok)
+{
+	*idle_ms = clock_ms(CLOCK_MONOTONIC) - atomic_load(&q->beat_ms);
+	*store_ok = atomic_load(&q->store_ok);
 }
 
 /* ---- start and stop ------------------------------------------------- */
@@ -1314,6 +1362,8 @@ queue_start(const struct conf *c, struct err *e)
 	q->tail = &q->head;
 	q->conf = c;
 	atomic_init(&q->inflight, 0);
+	atomic_init(&q->beat_ms, clock_ms(CLOCK_MONOTONIC));
+	atomic_init(&q->store_ok, true);
 	if ((q->store = store_open(c->db, c->data, e)) == NULL)
 		goto fail;
 	if ((q->transport = transport_open(c, e)) == NULL)

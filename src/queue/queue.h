@@ -19,6 +19,7 @@
 #ifndef SESAME_QUEUE_QUEUE_H
 #define SESAME_QUEUE_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -110,6 +111,11 @@ struct store_event;
 void queue_feedback(struct queue *q, const struct store_event *ev, size_t n,
 		    const char *account, struct event_base *reply_base, queue_feedback_fn done,
 		    void *arg);
+
+/* For /healthz: how long ago (ms) the store thread last went round its
+ * loop (it does at least once a second while alive), and whether its last
+ * store write (the due claim, a group commit) succeeded. Thread-safe. */
+void queue_health(struct queue *q, int64_t *idle_ms, bool *store_ok);
 
 /* A new MessageId in SES's format: "0100" + 12 hex digits of the unix time
  * in ms + "-" + a random UUID v4 + "-000000" (60 characters). */

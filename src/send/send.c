@@ -30,6 +30,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/workers.h"
 #include "util/xalloc.h"
 
@@ -316,9 +317,17 @@ struct send_job {
 	void *arg;
 	char account[13];
 	char action[32];
+	const char *via; /* metrics: "api" or "smtp" */
 	double rate;
 	size_t n;
 };
+
+/* The metrics label of a request's front end. */
+static const char *
+via_of(const struct send_request *r)
+{
+	return r->api_version != NULL && strcmp(r->api_version, "2") == 0 ? "smtp" : "api";
+}
 
 static void
 send_done(void *arg, const char *message_id, const struct err *e)
@@ -326,9 +335,8 @@ send_done(void *arg, const char *message_id, const struct err *e)
 	struct send_job *j = arg;
 
 	limits_settle(j->limits, j->account, j->rate, j->n, e == NULL);
-	if (e == NULL)
-		log_info("send %s %s account=%s recipients=%zu", j->action, message_id, j->account,
-			 j->n);
+	metrics_add(METRIC_SENDS, 1, j->via, e == NULL ? "accepted" : "failed",
+		    e == NULL ? "" : e->code);
 	j->done(j->arg, message_id, e);
 	free(j);
 }
@@ -695,6 +703,8 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	send_lookup_authz(c, &lookup);
 	if (authz_decide(&who, &what, &lookup, &res, e) != 0)
 		goto refused;
+	if (r->identity_out != NULL)
+		snprintf(r->identity_out, r->identity_cap, "%s", res.role[AUTHZ_FROM].identity_arn);
 	log_debug("send: %s %s as %s (%s, statement '%s')", r->principal, r->action,
 		  res.role[AUTHZ_FROM].identity_arn,
 		  res.role[AUTHZ_FROM].delegated ? "delegated" : "own",
@@ -779,6 +789,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	job->arg = arg;
 	snprintf(job->account, sizeof(job->account), "%s", acct->id);
 	snprintf(job->action, sizeof(job->action), "%s", r->action);
+	job->via = via_of(r);
 	job->rate = acct->max_rate;
 	job->n = r->nrcpt;
 	rc = 0;
@@ -814,6 +825,8 @@ refused:
 		queue_record(env->shared.queue, r->account_id, (int64_t)r->now, "reject",
 			     (int64_t)(r->nrcpt ? r->nrcpt : 1));
 done:
+	if (rc != 0)
+		metrics_add(METRIC_SENDS, 1, via_of(r), is_refusal(e) ? "refused" : "failed", e->code);
 	queue_msg_clear(&m);
 	leave_clear(&lv);
 	free(rcpt);

@@ -112,6 +112,10 @@ struct send_request {
 	 * region) and the message tags; NULL = none */
 	const char *configuration_set;
 	const struct msgtags *tags;
+	/* out, optional: the ARN of the identity that allowed the From
+	 * address, written once authz allowed the send (the front end logs it) */
+	char *identity_out;
+	size_t identity_cap;
 };
 
 /* Completion: exactly once per accepted submission, on env->base, after

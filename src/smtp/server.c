@@ -56,6 +56,7 @@
 #include "store/store.h"
 #include "util/anvil.h"
 #include "util/log.h"
+#include "util/metrics.h"
 #include "util/loop.h"
 #include "util/net.h"
 #include "util/xalloc.h"
@@ -115,6 +116,10 @@ struct conn {
 	bool feedback;             /* a connection of the feedback listener */
 	int polls;
 	struct credentials_caller caller; /* after AUTH */
+	/* the transaction being submitted, for its log line */
+	int64_t txn_start_ms;
+	size_t txn_bytes, txn_rcpts;
+	char txn_identity[512];
 	char report_of[80];        /* feedback: the MessageId the report matched */
 };
 
@@ -137,6 +142,8 @@ conn_release(struct conn *c)
 {
 	if (c->feedback && c->sess != NULL)
 		c->srv->nfeedback--;
+	if (c->sess != NULL)
+		metrics_add(METRIC_CONNECTIONS, -1, c->feedback ? "feedback" : "smtp", NULL, NULL);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	c->timer = NULL;
@@ -260,11 +267,42 @@ ops_auth(void *arg, const char *user, const char *password, struct err *e)
 	return rc;
 }
 
+/* A submission transaction's one log line (as the API's: caller, identity,
+ * outcome, bytes, latency) and its counter; message_id NULL when refused
+ * or failed (e). */
+static void
+log_txn(const struct conn *c, const char *message_id, const struct err *e)
+{
+	char reply[512], code[4] = "250";
+	const char *outcome = "accepted";
+
+	if (e != NULL) {
+		smtp_session_reply_for(e, reply, sizeof(reply));
+		snprintf(code, sizeof(code), "%.3s", reply);
+		outcome = e->temporary && strcmp(e->code, "Throttling") != 0 ? "failed" : "refused";
+	}
+	struct log_field f[] = {
+		LOG_S("ip", c->ip),
+		LOG_S("message_id", message_id),
+		LOG_S("account", c->caller.account_id),
+		LOG_S("principal", c->caller.principal_arn),
+		LOG_S("identity", c->txn_identity),
+		LOG_S("status", code),
+		LOG_S("code", e != NULL ? e->code : NULL),
+		LOG_N("recipients", c->txn_rcpts),
+		LOG_N("bytes", c->txn_bytes),
+		LOG_N("ms", monotonic_ms() - c->txn_start_ms),
+	};
+	log_fields(LOG_INFO, "smtp", f, sizeof(f) / sizeof(f[0]));
+	metrics_add(METRIC_SMTP_TRANSACTIONS, 1, outcome, code, NULL);
+}
+
 static void
 conn_sent(void *arg, const char *message_id, const struct err *e)
 {
 	struct conn *c = arg;
 
+	log_txn(c, message_id, e);
 	c->pending = false;
 	if (c->dead) {
 		free(c);
@@ -292,6 +330,10 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	struct account acct;
 	int rc = -1, k;
 
+	c->txn_start_ms = monotonic_ms();
+	c->txn_bytes = t->len;
+	c->txn_rcpts = t->nrcpt;
+	c->txn_identity[0] = '\0';
 	if (send_request_from_raw(t->data, t->len, &env, &m, e) != 0)
 		goto done;
 	/* the account as it is now: a pause or a quota change applies at once */
@@ -311,6 +353,8 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	r->secure = true; /* AUTH, hence any send, needs TLS */
 	r->now = time(NULL);
 	r->api_version = API_VERSION;
+	r->identity_out = c->txn_identity;
+	r->identity_cap = sizeof(c->txn_identity);
 	if (srv->draining) {
 		rc = err_temp(e, "The service is shutting down; try again.");
 		goto done;
@@ -319,7 +363,7 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 		c->pending = true;
 done:
 	if (rc != 0)
-		log_info("smtp %s: refused %s: %s", c->ip, e->code, e->message);
+		log_txn(c, NULL, e);
 	send_raw_clear(&m);
 	return rc;
 }
@@ -593,6 +637,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->sess = smtp_session_new(feedback ? &feedback_ops : &session_ops, c, tls, !tls,
 				   feedback ? srv->conf->helo : SMTP_HOSTNAME);
 	srv->nfeedback += feedback;
+	metrics_add(METRIC_CONNECTIONS, 1, feedback ? "feedback" : "smtp", NULL, NULL);
 	c->next = srv->conns;
 	if (srv->conns != NULL)
 		srv->conns->prev = c;

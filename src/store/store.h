@@ -560,6 +560,11 @@ struct store_ops {
 	 * from before a crash): sending → queued, due at once. Returns the count
 	 * released, or -1. */
 	int (*rcpt_release)(struct store *s, const char *owner, struct err *e);
+	/* The delivery queue's depth (metrics): recipients queued (of which
+	 * `retrying` were tried at least once) and being sent now. Reads the
+	 * partial indexes of those states only, never the delivered history. */
+	int (*rcpt_depth)(struct store *s, int64_t *queued, int64_t *retrying, int64_t *sending,
+			  struct err *e);
 	/* Feedback learnt after a message left (a DSN, an ARF report, the
 	 * simulator's complaint): each event is written, with its count and
 	 * suppression, only if its message exists and it has no event of the

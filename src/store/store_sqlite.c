@@ -362,6 +362,7 @@ enum sid {
 	S_RCPT_CLAIM,
 	S_RCPT_FINISH,
 	S_RCPT_RELEASE,
+	S_RCPT_DEPTH,
 	S_MSG_DONE,
 	S_EVT_INS,
 	S_EVT_COUNT,
@@ -601,6 +602,9 @@ static const char *const sql[S_COUNT] = {
 			  " lease_owner = NULL, lease_until = 0"
 			  " WHERE message_id = ?1 AND idx = ?2 AND status = 'sending'"
 			  " AND lease_owner = ?3",
+	[S_RCPT_DEPTH] = "SELECT (SELECT count(*) FROM recipients WHERE status = 'queued'),"
+			 " (SELECT count(*) FROM recipients WHERE status = 'queued' AND attempts > 0),"
+			 " (SELECT count(*) FROM recipients WHERE status = 'sending')",
 	[S_RCPT_RELEASE] = "UPDATE recipients SET status = 'queued', next_attempt = 0,"
 			   " lease_owner = NULL, lease_until = 0"
 			   " WHERE status = 'sending' AND lease_owner = ?1",
@@ -2906,6 +2910,27 @@ sq_rcpt_release(struct store *s, const char *owner, struct err *e)
 }
 
 static int
+sq_rcpt_depth(struct store *s, int64_t *queued, int64_t *retrying, int64_t *sending,
+	      struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st = stmt(q, S_RCPT_DEPTH, e);
+	int r;
+
+	*queued = *retrying = *sending = 0;
+	if (st == NULL)
+		return -1;
+	r = step(q, st, e);
+	if (r == 1) {
+		*queued = col_i64(st, 0);
+		*retrying = col_i64(st, 1);
+		*sending = col_i64(st, 2);
+	}
+	release(st);
+	return r < 0 ? -1 : 0;
+}
+
+static int
 sq_event_list(struct store *s, const char *message_id, store_event_cb cb, void *arg,
 	      struct err *e)
 {
@@ -3536,6 +3561,7 @@ static const struct store_ops sqlite_ops = {
 	.sns_outbox_finish = sq_sns_outbox_finish,
 	.sns_outbox_release = sq_sns_outbox_release,
 	.sns_outbox_count = sq_sns_outbox_count,
+	.rcpt_depth = sq_rcpt_depth,
 	.sns_key_get = sq_sns_key_get,
 	.sns_key_put = sq_sns_key_put,
 	.message_list = sq_message_list,
