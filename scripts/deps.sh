@@ -9,7 +9,7 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libsqlite3-dev libpq-dev libcmocka-dev)
 test_pkgs=(awscli python3-boto3 python3-pytest python3-pytest-xdist python3-dkim python3-nacl
   python3-cryptography python3-aiosmtpd python3-dnspython swaks libnet-ssleay-perl dnsmasq-base
-  openssl sqlite3 curl postgresql)
+  openssl sqlite3 curl postgresql prometheus)
 bench_pkgs=(wrk nginx-light postfix)
 
 want=("${build_pkgs[@]}" "${test_pkgs[@]}")
@@ -26,5 +26,15 @@ SUDO=""
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
+# Packages with a daemon (postgresql, prometheus for its promtool, postfix)
+# must not start one: tests run their own on loopback. Docker images forbid
+# it already; elsewhere forbid it for the length of the install.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  guard=/usr/sbin/policy-rc.d
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$guard" >/dev/null
+  $SUDO chmod +x "$guard"
+  trap '$SUDO rm -f "$guard"' EXIT
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

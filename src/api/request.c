@@ -61,16 +61,20 @@ reply(struct evhttp_request *req, int status, const char *ctype, const char *req
 	evbuffer_free(out);
 }
 
-static void
+/* SES's ErrorResponse; returns its size. */
+static size_t
 reply_error(struct evhttp_request *req, const char *ns, const struct err *e,
 	    const char *request_id)
 {
 	struct buf b;
+	size_t n;
 
 	buf_init(&b, 0);
 	xml_error_response(&b, ns, e, request_id);
 	reply(req, e->http ? e->http : 400, "text/xml", request_id, b.data, b.len);
+	n = b.len;
 	buf_free(&b);
+	return n;
 }
 
 /* The SigV4 proof for credentials_lookup: the signature verifies under a
@@ -177,10 +181,8 @@ monotonic_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The request's one log line (DESIGN.md: RequestId, action, caller,
- * identity, outcome, bytes, latency) and its counters. An error answer's
- * size is not known here (libevent frames it): bytes_out counts the
- * Result document only. */
+/* The request's one log line (RequestId, action, caller, identity,
+ * outcome, body bytes in and out, latency) and its counters. */
 static void
 log_request(const struct api_ctx *ctx, const struct err *e, size_t bytes_out)
 {
@@ -230,11 +232,12 @@ api_complete(struct api_ctx *ctx, const struct err *e)
 		err_set(&fail, 500, "InternalFailure", "The response could not be written.");
 		e = &fail;
 	}
+	size_t sent = doc.len;
 	if (e == NULL)
 		reply(ctx->req, 200, "text/xml", ctx->request_id, doc.data, doc.len);
 	else
-		reply_error(ctx->req, ctx->service->xmlns, e, ctx->request_id);
-	log_request(ctx, e, e == NULL ? doc.len : 0);
+		sent = reply_error(ctx->req, ctx->service->xmlns, e, ctx->request_id);
+	log_request(ctx, e, sent);
 	buf_free(&doc);
 	form_free(ctx->form);
 	free(ctx->form);

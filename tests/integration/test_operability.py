@@ -193,6 +193,7 @@ def test_one_text_line_per_request_transaction_and_attempt(sesame):
     [line] = [l for l in log.splitlines() if f" api request_id={rid} " in l]
     f = fields(line)
     assert f["status"] == "400" and f["code"] == "MessageRejected" and f["identity"] == "-"
+    assert int(f["bytes_out"]) > 100  # the ErrorResponse document
     smtp = [fields(l) for l in log.splitlines() if " info smtp " in l and "message_id=" in l]
     assert len(smtp) == 1 and smtp[0]["status"] == "250" and smtp[0]["account"] == account
     assert smtp[0]["identity"].endswith(f":identity/{DOMAIN}") and int(smtp[0]["bytes"]) > 0

@@ -139,6 +139,19 @@ count_ev(void *arg, const struct store_event *ev)
 	return 0;
 }
 
+/* The queue's depth as /metrics reads it. */
+static void
+expect_depth(struct fx *f, int64_t queued, int64_t retrying, int64_t sending)
+{
+	int64_t q, r, s;
+	struct err e;
+
+	assert_int_equal(f->s->ops->rcpt_depth(f->s, &q, &r, &s, &e), 0);
+	assert_int_equal(q, queued);
+	assert_int_equal(r, retrying);
+	assert_int_equal(s, sending);
+}
+
 static void
 test_claim_and_finish(void **state)
 {
@@ -149,7 +162,9 @@ test_claim_and_finish(void **state)
 	int nev = 0;
 
 	insert(f, "m1", 2);
+	expect_depth(f, 2, 0, 0);
 	assert_int_equal(claim(f, "A", T0, T0 + 300, 10, &c), 2);
+	expect_depth(f, 0, 0, 2);
 	assert_int_equal(c.n, 2);
 	assert_string_equal(c.id[0], "m1");
 	assert_int_equal(c.idx[0], 0);
@@ -174,6 +189,7 @@ test_claim_and_finish(void **state)
 	/* another owner cannot record them */
 	assert_int_equal(f->s->ops->rcpt_finish(f->s, "B", "mx", o, 2, 5, &e), 0);
 	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", o, 2, 5, &e), 2);
+	expect_depth(f, 1, 1, 0); /* a1 waits for its retry; a0 is history */
 	/* recorded once: the same outcomes again change nothing */
 	assert_int_equal(f->s->ops->rcpt_finish(f->s, "A", "mx", o, 2, 5, &e), 0);
 	assert_int_equal(f->s->ops->event_list(f->s, "m1", count_ev, &nev, &e), 0);
