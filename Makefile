@@ -6,30 +6,35 @@ FUZZ_SECONDS ?= 20
 PYTEST_JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps run test unit integration integration-asan fuzz-short fuzz bench check clean
+.PHONY: all build deps deps-test run test unit integration integration-asan fuzz-short fuzz bench check clean
 
 all: build
 
+# what building and `make run` need; the test toolchain comes with deps-test
 deps:
+	@bash scripts/deps.sh run
+
+deps-test:
 	@bash scripts/deps.sh
 
 build: deps
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build -j $(JOBS)
 
+# a fresh ./var gets a demo account, key and verified identity, and the
+# lines that send a first mail into the inbox (scripts/run.sh)
 run: build
-	@mkdir -p var
-	./build/sesame serve --data ./var --transport capture
+	@bash scripts/run.sh
 
 # Unit tests with ASan+UBSan under ctest.
-build-test: deps
+build-test: deps-test
 	@cmake -S . -B build-test -DSESAME_TESTING=ON -DSESAME_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build-test -j $(JOBS)
 
 unit: build-test
 	cd build-test && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
-integration: build
+integration: build deps-test
 	SESAME_BIN=$(CURDIR)/build/sesame $(PY) -m pytest -q -n $(PYTEST_JOBS) -p no:cacheprovider tests/integration
 
 # The same suite on PostgreSQL (a throwaway cluster on loopback): the store
@@ -45,7 +50,7 @@ integration-asan: build-test
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	SESAME_BIN=$(CURDIR)/build-test/sesame $(PY) -m pytest -q -n $(PYTEST_JOBS) -p no:cacheprovider tests/integration
 
-build-fuzz: deps
+build-fuzz: deps-test
 	@CC=clang cmake -S . -B build-fuzz -DSESAME_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 
@@ -56,7 +61,7 @@ fuzz-short: build-fuzz
 fuzz: build-fuzz
 	@bash scripts/fuzz.sh 600
 
-check:
+check: deps-test
 	@bash scripts/checksrc.sh
 
 test: check unit integration integration-pg integration-asan fuzz-short

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages sesame needs to build, test (default) and
-# benchmark (`deps.sh bench`). Idempotent: installs only what is missing and
-# runs `apt-get update` at most once per call.
+# Installs the Debian packages sesame needs to build and run (`deps.sh run`:
+# what `make run` needs, the test toolchain not included), to test (the
+# default) and to benchmark (`deps.sh bench`). Idempotent: installs only what
+# is missing and runs `apt-get update` at most once per call.
 set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libevent-dev libssl-dev libjansson-dev libgmime-3.0-dev libc-ares-dev
   libsqlite3-dev libpq-dev libcmocka-dev)
-test_pkgs=(awscli python3-boto3 python3-pytest python3-pytest-xdist python3-dkim python3-nacl
+run_pkgs=(awscli curl)
+test_pkgs=(python3-boto3 python3-pytest python3-pytest-xdist python3-dkim python3-nacl
   python3-cryptography python3-aiosmtpd python3-dnspython swaks libnet-ssleay-perl dnsmasq-base
   openssl sqlite3 curl postgresql prometheus)
 bench_pkgs=(wrk nginx-light postfix)
 
-want=("${build_pkgs[@]}" "${test_pkgs[@]}")
+want=("${build_pkgs[@]}" "${run_pkgs[@]}")
+[ "${1:-}" = run ] || want+=("${test_pkgs[@]}")
 [ "${1:-}" = bench ] && want+=("${bench_pkgs[@]}")
 
 missing=()

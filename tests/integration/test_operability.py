@@ -223,3 +223,60 @@ def test_json_log_lines(tmp_path):
     assert sum(l["msg"] == "delivery" for l in lines) == 2
     for secret in (key["SecretAccessKey"], key["SmtpPasswords"]["us-east-1"], BODY):
         assert secret not in log
+
+
+def test_make_run_prints_a_first_mail_that_lands_in_the_inbox(tmp_path):
+    """scripts/run.sh (what `make run` runs) on a fresh data dir: the lines it
+    prints, pasted as they are into a shell, send a mail the inbox shows.
+    Always the embedded SQLite store, as `make run`."""
+    import signal
+    repo = os.path.join(os.path.dirname(__file__), "..", "..")
+    port = conftest.free_port()
+    data = tmp_path / "var"
+    env = dict(os.environ, SESAME_BIN=conftest.SESAME, SESAME_DATA=str(data),
+               SESAME_HTTP=f"127.0.0.1:{port}")
+
+    def start():
+        p = subprocess.Popen(["bash", os.path.join(repo, "scripts", "run.sh"), "--smtp", "off",
+                              "--smtps", "off", "--feedback", "off"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, start_new_session=True)
+        out = []
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            line = p.stdout.readline()
+            assert line, "run.sh ended: " + "".join(out)
+            out.append(line)
+            if line.startswith("then open"):
+                return p, "".join(out)
+        pytest.fail("no first-mail lines: " + "".join(out))
+
+    def stop(p):
+        os.killpg(p.pid, signal.SIGTERM)
+        assert p.wait(timeout=15) is not None
+
+    p, out = start()
+    try:
+        lines = out.splitlines()
+        i = next(k for k, l in enumerate(lines) if l.strip().startswith(". "))
+        # the pasted lines: source the env file, then the aws command (two lines)
+        script = "\n".join(l.strip() for l in lines[i:i + 3])
+        r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, AWS_CONFIG_FILE="/dev/null",
+                                    AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_PAGER=""))
+        assert r.returncode == 0, r.stderr
+        mid = json.loads(r.stdout)["MessageId"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sesame/messages", timeout=10) as h:
+            msgs = json.loads(h.read())["messages"]
+        assert [m["MessageId"] for m in msgs] == [mid]
+        assert msgs[0]["Subject"] == "Hello from sesame"
+        assert oct(os.stat(data / "demo.env").st_mode & 0o777) == "0o600"
+    finally:
+        stop(p)
+    # a second run makes no second account and prints the same lines
+    p, again = start()
+    stop(p)
+    assert again.split("first mail:")[1] == out.split("first mail:")[1]
+    accounts = subprocess.run([conftest.SESAME, "account", "list", "--data", str(data)],
+                              capture_output=True, text=True)
+    assert accounts.stdout.count('"AccountId"') == 1, accounts.stdout
