@@ -33,8 +33,7 @@ version(void)
 	printf("sqlite %s\n", sqlite3_libversion());
 	printf("libpq %d.%d\n", pq / 10000, pq % 10000);
 	printf("jansson %s\n", jansson_version_str());
-	printf("gmime %u.%u.%u\n", gmime_major_version, gmime_minor_version,
-	       gmime_micro_version);
+	printf("gmime %u.%u.%u\n", gmime_major_version, gmime_minor_version, gmime_micro_version);
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

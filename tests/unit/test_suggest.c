@@ -20,16 +20,17 @@ test_distance(void **state)
 	} rows[] = {
 	    {"", "", 0},
 	    {"http", "http", 0},
-	    {"htp", "http", 1},          /* insertion */
-	    {"httpx", "http", 1},        /* deletion */
-	    {"hxtp", "http", 1},         /* substitution */
-	    {"htpt", "http", 1},         /* swap of neighbours */
+	    {"htp", "http", 1},   /* insertion */
+	    {"httpx", "http", 1}, /* deletion */
+	    {"hxtp", "http", 1},  /* substitution */
+	    {"htpt", "http", 1},  /* swap of neighbours */
 	    {"acount", "account", 1},
-	    {"acocunt", "account", 2},
+	    {"acocunt", "account", 1}, /* "oc" for "co" */
+	    {"acont", "account", 2},
 	    {"tread", "threads", 2},
 	    {"nope", "name", 2},
-	    {"abcd", "wxyz", 3},         /* capped at SUGGEST_MAX_DISTANCE + 1 */
-	    {"a", "abcdefg", 3},         /* lengths alone too far apart */
+	    {"abcd", "wxyz", 3}, /* capped at SUGGEST_MAX_DISTANCE + 1 */
+	    {"a", "abcdefg", 3}, /* lengths alone too far apart */
 	    {"", "ab", 2},
 	    {"ab", "", 2},
 	};
@@ -39,7 +40,7 @@ test_distance(void **state)
 		int d = suggest_distance(rows[i].a, strlen(rows[i].a), rows[i].b);
 		if (d != rows[i].d)
 			fail_msg("distance('%s', '%s') = %d, want %d", rows[i].a, rows[i].b, d,
-				 rows[i].d);
+			         rows[i].d);
 	}
 	/* only a[0..alen) counts */
 	assert_int_equal(suggest_distance("http=x", 4, "http"), 0);
@@ -54,18 +55,19 @@ test_distance(void **state)
 static void
 test_result(void **state)
 {
-	static const char *names[] = {"data", "db", "config", "http", "smtp", "smtps",
-				      "threads", "transport", "tls-cert", "tls-key", NULL};
+	static const char *names[] = {"data",     "db",      "config",  "http",
+	                              "smtp",     "smtps",   "threads", "transport",
+	                              "tls-cert", "tls-key", NULL};
 	static const struct {
 		const char *word;
 		const char *want; /* NULL: no suggestion */
 	} rows[] = {
 	    {"htp", "http"},
-	    {"smtpx", "smtp"},     /* smtp (1) before smtps (1): the first wins */
-	    {"tre", NULL},         /* 3 edits from "threads", and begins no name */
+	    {"smtpx", "smtp"},      /* smtp (1) before smtps (1): the first wins */
+	    {"tre", NULL},          /* 3 edits from "threads", and begins no name */
 	    {"trans", "transport"}, /* the one name it begins */
-	    {"tls", NULL},         /* begins two names, and 3 edits from each */
-	    {"x", NULL},           /* "db" is 2 edits but the word has 1 byte */
+	    {"tls", NULL},          /* begins two names, and 3 edits from each */
+	    {"x", NULL},            /* "db" is 2 edits but the word has 1 byte */
 	    {"dat", "data"},
 	    {"zzzzzz", NULL},
 	    {"", NULL},
@@ -81,7 +83,7 @@ test_result(void **state)
 		if ((got == NULL) != (rows[i].want == NULL) ||
 		    (got != NULL && strcmp(got, rows[i].want) != 0))
 			fail_msg("suggest('%s') = %s, want %s", rows[i].word, got ? got : "NULL",
-				 rows[i].want ? rows[i].want : "NULL");
+			         rows[i].want ? rows[i].want : "NULL");
 	}
 	/* a name offered again (one noun per verb row) is still the only prefix */
 	struct suggest s;
