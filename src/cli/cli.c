@@ -13,7 +13,9 @@
  * JSON object on stdout and exits 0; failure prints one line
  * `sesame: <message>` on stderr, nothing on stdout, and writes nothing.
  * A secret access key is printed once, by `key create`, and never stored
- * unsealed.
+ * unsealed. The one other output on stdout is help (`sesame help …`, or
+ * --help/-h anywhere before "--"): plain text, exit 0, the store unopened.
+ * The synopsis in help and in usage errors is generated from the row.
  */
 #include "cli/cli.h"
 
