@@ -13,7 +13,9 @@
  * JSON object on stdout and exits 0; failure prints one line
  * `sesame: <message>` on stderr, nothing on stdout, and writes nothing.
  * A secret access key is printed once, by `key create`, and never stored
- * unsealed.
+ * unsealed. The one other output on stdout is help (`sesame help …`, or
+ * --help/-h anywhere before "--"): plain text, exit 0, the store unopened.
+ * The synopsis in help and in usage errors is generated from the row.
  */
 #include "cli/cli.h"
 
@@ -40,6 +42,7 @@
 #include "core/reputation.h"
 #include "store/store.h"
 #include "util/codec.h"
+#include "util/suggest.h"
 #include "util/testable.h"
 #include "util/xalloc.h"
 
@@ -53,7 +56,7 @@
 
 struct flag {
 	const char *name;
-	bool has_value;
+	const char *meta; /* the value's name in the synopsis; NULL: a boolean */
 	bool required;
 };
 
@@ -75,7 +78,8 @@ struct cmd {
 	const char *noun, *verb;
 	struct flag flags[MAX_FLAGS];
 	int npos;
-	const char *usage;
+	const char *pos;   /* the positional arguments' names ("" for none) */
+	const char *about; /* one line for `sesame help` */
 	int (*run)(struct cli *x);
 };
 
@@ -102,20 +106,37 @@ fail(const char *fmt, ...)
 static int
 usage_fail(const struct cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* "NOUN VERB --flag VALUE [--opt VALUE] [--bool] POS", from the row. */
+static void
+synopsis(const struct cmd *cmd, char *out, size_t cap)
+{
+	size_t o = (size_t)snprintf(out, cap, "%s %s", cmd->noun, cmd->verb);
+
+	for (int i = 0; i < MAX_FLAGS && cmd->flags[i].name != NULL && o < cap; i++) {
+		const struct flag *f = &cmd->flags[i];
+		o += (size_t)snprintf(out + o, cap - o, " %s--%s%s%s%s", f->required ? "" : "[",
+				      f->name, f->meta ? " " : "", f->meta ? f->meta : "",
+				      f->required ? "" : "]");
+	}
+	if (cmd->pos[0] != '\0' && o < cap)
+		snprintf(out + o, cap - o, " %s", cmd->pos);
+}
+
 /* A usage error: one line with the command's synopsis; exit status 2. */
 static int
 usage_fail(const struct cmd *cmd, const char *fmt, ...)
 {
-	char msg[512];
+	char msg[512], syn[256];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (cmd != NULL)
-		fprintf(stderr, "sesame: %s %s: %s (usage: sesame %s %s%s%s)\n", cmd->noun,
-			cmd->verb, msg, cmd->noun, cmd->verb, cmd->usage[0] ? " " : "", cmd->usage);
-	else
+	if (cmd != NULL) {
+		synopsis(cmd, syn, sizeof(syn));
+		fprintf(stderr, "sesame: %s %s: %s (usage: sesame %s)\n", cmd->noun, cmd->verb, msg,
+			syn);
+	} else
 		fprintf(stderr, "sesame: %s\n", msg);
 	return 2;
 }
@@ -192,12 +213,21 @@ cli_parse(const struct cmd *cmd, int argc, char **argv, struct args *a)
 		const char *eq = strchr(s + 2, '=');
 		size_t len = eq != NULL ? (size_t)(eq - s - 2) : strlen(s + 2);
 		int f = flag_index(cmd, s + 2, len);
-		if (f < 0)
-			return usage_fail(cmd, "unknown flag '--%.*s'", (int)(len > 64 ? 64 : len),
-					  s + 2);
+		if (f < 0) {
+			/* its own flags first, then the options every command takes */
+			struct suggest sg;
+			char hint[128];
+			suggest_init(&sg, s + 2, len);
+			for (int j = 0; j < MAX_FLAGS && cmd->flags[j].name != NULL; j++)
+				suggest_offer(&sg, cmd->flags[j].name);
+			conf_suggest(&sg);
+			suggest_hint(&sg, "--", hint, sizeof(hint));
+			return usage_fail(cmd, "unknown flag '--%.*s'%s", (int)(len > 64 ? 64 : len),
+					  s + 2, hint);
+		}
 		if (a->val[f] != NULL)
 			return usage_fail(cmd, "--%s given twice", cmd->flags[f].name);
-		if (!cmd->flags[f].has_value) {
+		if (cmd->flags[f].meta == NULL) {
 			if (eq != NULL)
 				return usage_fail(cmd, "--%s takes no value", cmd->flags[f].name);
 			a->val[f] = "";
@@ -1220,9 +1250,9 @@ out:
 
 /* ---- dispatch ------------------------------------------------------------- */
 
-#define F(n) {n, true, false}
-#define R(n) {n, true, true}
-#define B(n) {n, false, false}
+#define F(n, meta) {n, meta, false} /* optional, with a value */
+#define R(n, meta) {n, meta, true}  /* required */
+#define B(n) {n, NULL, false}       /* optional, boolean */
 
 /* ---- the account suppression list --------------------------------------- */
 
@@ -1333,36 +1363,57 @@ suppression_remove(struct cli *x)
 }
 
 static const struct cmd cmds[] = {
-	{"account", "create", {R("name"), F("max-24h"), F("max-rate"), B("sandbox")}, 0,
-	 "--name NAME [--max-24h N] [--max-rate N] [--sandbox]", account_create},
-	{"account", "list", {{0}}, 0, "", account_list},
-	{"account", "delete", {R("account")}, 0, "--account ID", account_delete},
-	{"account", "show", {R("account")}, 0, "--account ID", account_show},
-	{"account", "resume", {R("account")}, 0, "--account ID", account_resume},
-	{"user", "create", {R("account"), R("name"), F("policy")}, 0,
-	 "--account ID --name NAME [--policy FILE]", user_create},
-	{"user", "list", {R("account")}, 0, "--account ID", user_list},
-	{"user", "delete", {R("account"), R("name")}, 0, "--account ID --name NAME", user_delete},
-	{"key", "create", {R("account"), F("user"), F("service")}, 0,
-	 "--account ID [--user NAME | --service NAME]", key_create},
-	{"key", "list", {F("account")}, 0, "[--account ID]", key_list},
-	{"key", "delete", {R("key")}, 0, "--key AKID", key_delete},
-	{"identity", "verify", {R("account"), R("region")}, 1,
-	 "--account ID --region REGION IDENTITY", identity_verify},
-	{"identity", "list", {R("account"), R("region")}, 0, "--account ID --region REGION",
-	 identity_list},
-	{"identity", "show", {R("account"), R("region")}, 1,
-	 "--account ID --region REGION IDENTITY", identity_show},
-	{"identity", "dkim-records", {R("account"), R("region")}, 1,
-	 "--account ID --region REGION DOMAIN", identity_dkim_records},
-	{"message", "show", {R("id")}, 0, "--id MESSAGEID", message_show},
-	{"suppression", "list", {R("account")}, 0, "--account ID", suppression_list},
-	{"suppression", "add", {R("account"), R("address"), F("reason")}, 0,
-	 "--account ID --address A [--reason BOUNCE|COMPLAINT]", suppression_add},
-	{"suppression", "remove", {R("account"), R("address")}, 0, "--account ID --address A",
-	 suppression_remove},
+	{"account", "create", {R("name", "NAME"), F("max-24h", "N"), F("max-rate", "N"), B("sandbox")},
+	 0, "", "create an account (50000 a day, 14 a second; --sandbox: 200 and 1)", account_create},
+	{"account", "list", {{0}}, 0, "", "every account", account_list},
+	{"account", "delete", {R("account", "ID")}, 0, "", "delete an account and all it holds",
+	 account_delete},
+	{"account", "show", {R("account", "ID")}, 0, "", "an account with its reputation",
+	 account_show},
+	{"account", "resume", {R("account", "ID")}, 0, "", "lift an account's reputation pause",
+	 account_resume},
+	{"user", "create", {R("account", "ID"), R("name", "NAME"), F("policy", "FILE")}, 0, "",
+	 "create an IAM user (--policy: its own IAM policy)", user_create},
+	{"user", "list", {R("account", "ID")}, 0, "", "an account's IAM users", user_list},
+	{"user", "delete", {R("account", "ID"), R("name", "NAME")}, 0, "", "delete an IAM user",
+	 user_delete},
+	{"key", "create", {R("account", "ID"), F("user", "NAME"), F("service", "NAME")}, 0, "",
+	 "create an access key (root, --user or --service) and its SMTP passwords", key_create},
+	{"key", "list", {F("account", "ID")}, 0, "", "access keys, never their secrets", key_list},
+	{"key", "delete", {R("key", "AKID")}, 0, "", "delete an access key", key_delete},
+	{"identity", "verify", {R("account", "ID"), R("region", "REGION")}, 1, "IDENTITY",
+	 "mark an identity verified without mail or DNS", identity_verify},
+	{"identity", "list", {R("account", "ID"), R("region", "REGION")}, 0, "",
+	 "an account's identities in a region", identity_list},
+	{"identity", "show", {R("account", "ID"), R("region", "REGION")}, 1, "IDENTITY",
+	 "one identity as stored, with its DNS re-check schedule", identity_show},
+	{"identity", "dkim-records", {R("account", "ID"), R("region", "REGION")}, 1, "DOMAIN",
+	 "the Easy-DKIM records to publish for a domain", identity_dkim_records},
+	{"message", "show", {R("id", "MESSAGEID")}, 0, "", "one message's queue state", message_show},
+	{"suppression", "list", {R("account", "ID")}, 0, "", "an account's suppression list",
+	 suppression_list},
+	{"suppression", "add", {R("account", "ID"), R("address", "A"), F("reason", "BOUNCE|COMPLAINT")},
+	 0, "", "suppress an address", suppression_add},
+	{"suppression", "remove", {R("account", "ID"), R("address", "A")}, 0, "",
+	 "remove an address from the list", suppression_remove},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+/*
+ * The commands that are not a noun and a verb: listed, explained and
+ * suggested here with the rows above, so `sesame help` is one table's
+ * output; main.c runs serve and version (the daemon, the linked
+ * libraries), cli_policy.c runs policy.
+ */
+static const struct top {
+	const char *name, *args, *about;
+} tops[] = {
+    {"serve", "[OPTIONS]", "run the SES API and SMTP servers"},
+    {"policy", "check|simulate", "validate and evaluate sending authorization policies"},
+    {"help", "[COMMAND [VERB]]", "this list, or one command's synopsis"},
+    {"version", "", "sesame's version and its libraries'"},
+};
+#define NTOPS (sizeof(tops) / sizeof(tops[0]))
 
 static void
 verbs_of(const char *noun, char *out, size_t cap)
@@ -1375,11 +1426,169 @@ verbs_of(const char *noun, char *out, size_t cap)
 			o += (size_t)snprintf(out + o, cap - o, "%s%s", o ? "|" : "", cmds[i].verb);
 }
 
+static bool
+is_help(const char *s)
+{
+	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0;
+}
+
+/* --help or -h among the arguments, before a "--" */
+static bool
+wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (is_help(argv[i]))
+			return true;
+	return false;
+}
+
+static const struct top *
+top_find(const char *name)
+{
+	for (size_t i = 0; i < NTOPS; i++)
+		if (strcmp(tops[i].name, name) == 0)
+			return &tops[i];
+	return NULL;
+}
+
+static bool
+noun_known(const char *noun)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, noun) == 0)
+			return true;
+	return false;
+}
+
+static const struct cmd *
+cmd_find(const char *noun, const char *verb)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, noun) == 0 && strcmp(cmds[i].verb, verb) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+static int
+unknown_command(const char *name)
+{
+	struct suggest sg;
+	char hint[128];
+
+	suggest_init(&sg, name, strlen(name));
+	for (size_t i = 0; i < NTOPS; i++)
+		suggest_offer(&sg, tops[i].name);
+	for (size_t i = 0; i < NCMDS; i++)
+		suggest_offer(&sg, cmds[i].noun);
+	suggest_hint(&sg, "", hint, sizeof(hint));
+	return usage_fail(NULL, "unknown command '%.64s'%s", name,
+			  hint[0] ? hint : " (see sesame --help)");
+}
+
+static int
+unknown_verb(const char *noun, const char *verb)
+{
+	struct suggest sg;
+	char hint[128], verbs[128];
+
+	suggest_init(&sg, verb, strlen(verb));
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, noun) == 0)
+			suggest_offer(&sg, cmds[i].verb);
+	suggest_hint(&sg, "", hint, sizeof(hint));
+	verbs_of(noun, verbs, sizeof(verbs));
+	return usage_fail(NULL, "%s: unknown verb '%.64s'%s (%s)", noun, verb, hint, verbs);
+}
+
+static void
+cmd_help(FILE *f, const struct cmd *cmd)
+{
+	char syn[256];
+
+	synopsis(cmd, syn, sizeof(syn));
+	fprintf(f, "usage: sesame %s\n  %s\n", syn, cmd->about);
+}
+
+/* Every verb of `noun`, then the options every command takes. */
+static void
+noun_help(FILE *f, const char *noun)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, noun) == 0)
+			cmd_help(f, &cmds[i]);
+	fputs("global options: --data DIR, --db URL, --config FILE, --master-key FILE "
+	      "(sesame serve --help)\n",
+	      f);
+}
+
+void
+cli_usage(FILE *f)
+{
+	char line[256];
+
+	fputs("usage: sesame [--data DIR] [--db URL] [--config FILE] COMMAND ...\n"
+	      "commands:\n",
+	      f);
+	/* serve first, the admin commands, then policy, help and version */
+	for (size_t i = 0; i < NTOPS + NCMDS; i++) {
+		const char *about;
+		if (i == 0 || i > NCMDS) {
+			const struct top *t = &tops[i == 0 ? 0 : i - NCMDS];
+			snprintf(line, sizeof(line), "%s%s%s", t->name, t->args[0] ? " " : "",
+				 t->args);
+			about = t->about;
+		} else {
+			snprintf(line, sizeof(line), "%s %s", cmds[i - 1].noun, cmds[i - 1].verb);
+			about = cmds[i - 1].about;
+		}
+		fprintf(f, "  %-22s %s\n", line, about);
+	}
+	fputs("sesame help COMMAND [VERB], or sesame COMMAND [VERB] --help, shows its flags\n", f);
+}
+
+/* `sesame help [COMMAND [VERB]]`: on stdout, exit 0; an unknown name is a
+ * usage error. */
+static int
+help_main(int argc, char **argv)
+{
+	const struct top *t;
+	const struct cmd *cmd;
+
+	if (argc == 0) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[0], "serve") == 0) {
+		conf_usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[0], "policy") == 0) {
+		cli_policy_usage(stdout);
+		return 0;
+	}
+	if ((t = top_find(argv[0])) != NULL) {
+		printf("usage: sesame %s%s%s\n  %s\n", t->name, t->args[0] ? " " : "", t->args,
+		       t->about);
+		return 0;
+	}
+	if (!noun_known(argv[0]))
+		return unknown_command(argv[0]);
+	if (argc == 1) {
+		noun_help(stdout, argv[0]);
+		return 0;
+	}
+	if ((cmd = cmd_find(argv[0], argv[1])) == NULL)
+		return unknown_verb(argv[0], argv[1]);
+	if (argc > 2)
+		return usage_fail(NULL, "help: unexpected argument '%.64s'", argv[2]);
+	cmd_help(stdout, cmd);
+	return 0;
+}
+
 int
 cli_main(const struct conf *c, int argc, char **argv)
 {
-	const struct cmd *cmd = NULL;
-	bool noun_known = false;
+	const struct cmd *cmd;
 	struct args a;
 	struct cli x = {0};
 	char verbs[128];
@@ -1387,22 +1596,37 @@ cli_main(const struct conf *c, int argc, char **argv)
 
 	if (argc < 1)
 		return usage_fail(NULL, "missing command");
-	if (strcmp(argv[0], "policy") == 0)
+	if (strcmp(argv[0], "help") == 0 || is_help(argv[0]))
+		return help_main(argc - 1, argv + 1);
+	if (strcmp(argv[0], "policy") == 0) {
+		if (wants_help(argc - 1, argv + 1)) {
+			cli_policy_usage(stdout);
+			return 0;
+		}
 		return cli_policy_main(c, argc, argv);
-	for (size_t i = 0; i < NCMDS; i++) {
-		if (strcmp(cmds[i].noun, argv[0]) != 0)
-			continue;
-		noun_known = true;
-		if (argc >= 2 && strcmp(cmds[i].verb, argv[1]) == 0)
-			cmd = &cmds[i];
 	}
-	if (!noun_known)
-		return usage_fail(NULL, "unknown command '%.64s' (see sesame --help)", argv[0]);
-	if (cmd == NULL) {
+	if (top_find(argv[0]) != NULL) {
+		/* serve and version run in main.c; here for --help or a stray argument */
+		if (wants_help(argc - 1, argv + 1))
+			return help_main(1, argv);
+		return usage_fail(NULL, "%s: unexpected argument '%.64s'", argv[0],
+				  argc > 1 ? argv[1] : "");
+	}
+	if (!noun_known(argv[0]))
+		return unknown_command(argv[0]);
+	if (argc < 2 || is_help(argv[1])) {
+		if (argc >= 2) {
+			noun_help(stdout, argv[0]);
+			return 0;
+		}
 		verbs_of(argv[0], verbs, sizeof(verbs));
-		if (argc < 2)
-			return usage_fail(NULL, "%s: missing verb (%s)", argv[0], verbs);
-		return usage_fail(NULL, "%s: unknown verb '%.64s' (%s)", argv[0], argv[1], verbs);
+		return usage_fail(NULL, "%s: missing verb (%s)", argv[0], verbs);
+	}
+	if ((cmd = cmd_find(argv[0], argv[1])) == NULL)
+		return unknown_verb(argv[0], argv[1]);
+	if (wants_help(argc - 2, argv + 2)) {
+		cmd_help(stdout, cmd);
+		return 0;
 	}
 	if ((rc = cli_parse(cmd, argc - 2, argv + 2, &a)) != 0)
 		return rc;

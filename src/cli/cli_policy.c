@@ -381,6 +381,12 @@ cli_policy_run(int argc, char **argv, FILE *in, FILE *out, FILE *errf)
 	return usage(errf, why);
 }
 
+void
+cli_policy_usage(FILE *f)
+{
+	fputs(usage_text, f);
+}
+
 int
 cli_policy_main(const struct conf *c, int argc, char **argv)
 {

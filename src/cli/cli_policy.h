@@ -7,6 +7,8 @@
 #ifndef SESAME_CLI_CLI_POLICY_H
 #define SESAME_CLI_CLI_POLICY_H
 
+#include <stdio.h>
+
 struct conf;
 
 /*
@@ -22,5 +24,8 @@ struct conf;
  *                                      decision (or {"Error": …}) per stdout line
  */
 int cli_policy_main(const struct conf *c, int argc, char **argv);
+
+/* The synopsis of both subcommands (`sesame help policy`). */
+void cli_policy_usage(FILE *f);
 
 #endif

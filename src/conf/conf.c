@@ -24,47 +24,75 @@ struct row {
 	size_t size;
 	const char *def;
 	long min, max;
+	const char *meta; /* the value's name in `sesame serve --help` */
+	const char *help; /* one line there; with a "" default it ends in
+			     "(default: …)" saying what unset means */
+	bool global;      /* taken by every command, not by serve alone */
+	bool listener;    /* an address where "off" (stored as "") opens nothing */
 };
 
-#define S(name, field, def) {name, K_STR, offsetof(struct conf, field), sizeof(((struct conf *)0)->field), def, 0, 0}
-#define I(name, field, def, lo, hi) {name, K_INT, offsetof(struct conf, field), sizeof(int), def, lo, hi}
+#define S(name, field, def, meta, help)                                                          \
+	{name, K_STR, offsetof(struct conf, field), sizeof(((struct conf *)0)->field), def, 0, 0,  \
+	 meta, help, false, false}
+#define G(name, field, def, meta, help)                                                          \
+	{name, K_STR, offsetof(struct conf, field), sizeof(((struct conf *)0)->field), def, 0, 0,  \
+	 meta, help, true, false}
+#define L(name, field, def, help)                                                                \
+	{name, K_STR, offsetof(struct conf, field), sizeof(((struct conf *)0)->field), def, 0, 0,  \
+	 "ADDR", help, false, true}
+#define I(name, field, def, lo, hi, meta, help)                                                  \
+	{name, K_INT, offsetof(struct conf, field), sizeof(int), def, lo, hi, meta, help, false, false}
 /* doubles: bounds in thousandths */
-#define D(name, field, def, lo, hi) {name, K_DBL, offsetof(struct conf, field), sizeof(double), def, lo, hi}
+#define D(name, field, def, lo, hi, help)                                                        \
+	{name, K_DBL, offsetof(struct conf, field), sizeof(double), def, lo, hi, "R", help, false, \
+	 false}
 
 static const struct row table[] = {
-	S("data", data, "./var"),
-	S("db", db, ""),
-	S("config", config, ""),
-	S("http", http, "127.0.0.1:8787"),
-	S("smtp", smtp, "127.0.0.1:2587"),
-	S("smtps", smtps, "127.0.0.1:2465"),
-	S("feedback", feedback, "127.0.0.1:2525"),
-	S("regions", regions, "us-east-1,us-west-2,eu-west-1"),
-	S("transport", transport, "capture"),
-	S("dns", dns, ""),
-	S("public-url", public_url, ""),
-	S("tls-cert", tls_cert, ""),
-	S("tls-key", tls_key, ""),
-	S("log-level", log_level, "info"),
-	S("log-format", log_format, "text"),
-	I("threads", threads, "2", 1, 64),
-	I("header-timeout", header_timeout, "20", 1, 3600),
+	G("data", data, "./var", "DIR", "data directory: the SQLite store, master.key, serve.lock"),
+	G("db", db, "", "URL",
+	  "sqlite:PATH or postgresql://USER:PASS@HOST:PORT/DB (default: sqlite in --data)"),
+	G("config", config, "", "FILE",
+	  "'name = value' lines for any option; the command line wins (default: none)"),
+	S("http", http, "127.0.0.1:8787", "ADDR", "SES Query API and the /_sesame/ developer pages"),
+	L("smtp", smtp, "127.0.0.1:2587", "SMTP submission with STARTTLS ('off': none)"),
+	L("smtps", smtps, "127.0.0.1:2465", "SMTP submission with implicit TLS ('off': none)"),
+	L("feedback", feedback, "127.0.0.1:2525", "inbound SMTP for DSN and ARF reports ('off': none)"),
+	S("regions", regions, "us-east-1,us-west-2,eu-west-1", "LIST", "regions served, comma-separated"),
+	S("transport", transport, "capture", "T", "capture, mx or relay://HOST:PORT"),
+	S("dns", dns, "", "HOST:PORT", "DNS server for verification and MX (default: the system's)"),
+	S("public-url", public_url, "", "URL", "base of links handed out (default: http://<--http>)"),
+	S("tls-cert", tls_cert, "", "FILE", "SMTP TLS certificate (default: self-signed in --data)"),
+	S("tls-key", tls_key, "", "FILE", "its private key (default: with the self-signed certificate)"),
+	S("log-level", log_level, "info", "L", "debug, info, warn or error"),
+	S("log-format", log_format, "text", "F", "text or json (one object a line)"),
+	I("threads", threads, "2", 1, 64, "N", "HTTP event-loop threads"),
+	I("header-timeout", header_timeout, "20", 1, 3600, "S",
+	  "seconds for an HTTP header section or an SMTP command line"),
 	/* outbound delivery (DESIGN.md "Interfaces users rely on") */
-	I("mx-port", mx_port, "25", 1, 65535),
-	S("outbound-tls", outbound_tls, "opportunistic"),
-	S("helo", helo, ""),
-	S("bounce-domain", bounce_domain, ""),
-	I("retry-base", retry_base, "60", 1, 86400),
-	I("max-queue-age", max_queue_age, "43200", 1, 1209600),
-	I("lease", lease, "300", 1, 86400),
-	D("outbound-timeout-scale", outbound_timeout_scale, "1", 1, 100000),
-	D("pause-bounce-rate", pause_bounce_rate, "0.10", 0, 1000), /* bounds in thousandths */
-	D("pause-complaint-rate", pause_complaint_rate, "0.005", 0, 1000),
-	I("reputation-min-volume", reputation_min_volume, "100", 1, 2000000000),
-	S("master-key", master_key, ""),
-	S("admin-allow", admin_allow, "127.0.0.1/32,::1/128"),
-	S("metrics-allow", metrics_allow, ""),
-	S("node-name", node_name, ""),
+	I("mx-port", mx_port, "25", 1, 65535, "N", "port dialled on every MX host"),
+	S("outbound-tls", outbound_tls, "opportunistic", "M", "none, opportunistic or required"),
+	S("helo", helo, "", "NAME", "EHLO name (default: this host's name)"),
+	S("bounce-domain", bounce_domain, "", "D",
+	  "envelope-sender domain without a custom MAIL FROM (default: the --helo name)"),
+	I("retry-base", retry_base, "60", 1, 86400, "S", "first retry delay; doubles per attempt"),
+	I("max-queue-age", max_queue_age, "43200", 1, 1209600, "S",
+	  "a recipient still deferred then bounces"),
+	I("lease", lease, "300", 1, 86400, "S", "how long a node's claim on a recipient lasts"),
+	D("outbound-timeout-scale", outbound_timeout_scale, "1", 1, 100000,
+	  "multiplies RFC 5321's SMTP client timeouts"),
+	D("pause-bounce-rate", pause_bounce_rate, "0.10", 0, 1000, "bounce rate that pauses an account"),
+	D("pause-complaint-rate", pause_complaint_rate, "0.005", 0, 1000,
+	  "complaint rate that pauses an account"),
+	I("reputation-min-volume", reputation_min_volume, "100", 1, 2000000000, "N",
+	  "recipients in 24 h before the rates can pause"),
+	G("master-key", master_key, "", "FILE",
+	  "the key sealing secrets (default: $" CONF_MASTER_KEY_ENV ", else <data>/master.key)"),
+	S("admin-allow", admin_allow, "127.0.0.1/32,::1/128", "CIDRS",
+	  "clients allowed on /_sesame/, comma-separated ('': nobody)"),
+	S("metrics-allow", metrics_allow, "", "CIDRS",
+	  "clients allowed on /metrics and /healthz (default: the --admin-allow list)"),
+	S("node-name", node_name, "", "NAME",
+	  "this node's name on its claims, unique per store (default: <helo>/<http>)"),
 };
 #define NROWS (sizeof(table) / sizeof(table[0]))
 
@@ -279,11 +307,73 @@ conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen)
 	if (c->bounce_domain[0] == '\0')
 		snprintf(c->bounce_domain, sizeof(c->bounce_domain), "%s", c->helo);
 	/* a listener given as "off" is not opened */
-	char *listeners[] = {c->smtp, c->smtps, c->feedback};
-	for (size_t i = 0; i < sizeof(listeners) / sizeof(listeners[0]); i++)
-		if (strcmp(listeners[i], "off") == 0)
-			listeners[i][0] = '\0';
+	for (size_t i = 0; i < NROWS; i++) {
+		char *p = (char *)c + table[i].off;
+		if (table[i].listener && strcmp(p, "off") == 0)
+			p[0] = '\0';
+	}
 	return out;
+}
+
+void
+conf_usage(FILE *f)
+{
+	fputs("usage: sesame serve [--print-config] [--OPTION VALUE ...]\n"
+	      "run the SES API and SMTP servers. An option is given as --name VALUE or\n"
+	      "--name=VALUE, or as a 'name = value' line of the --config file.\n"
+	      "  --help                     this text\n"
+	      "  --print-config             print the effective configuration as a --config\n"
+	      "                             file, and exit\n",
+	      f);
+	for (int global = 1; global >= 0; global--) {
+		fputs(global ? "global options (every command takes them):\n" : "serve options:\n", f);
+		for (size_t i = 0; i < NROWS; i++) {
+			const struct row *r = &table[i];
+			char flag[64];
+			if (r->global != global)
+				continue;
+			snprintf(flag, sizeof(flag), "--%s %s", r->name, r->meta);
+			fprintf(f, "  %-26s %s", flag, r->help);
+			if (r->def[0] != '\0')
+				fprintf(f, " (default: %s)", r->def);
+			fputc('\n', f);
+		}
+	}
+}
+
+int
+conf_print(const struct conf *c, FILE *f)
+{
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct row *r = &table[i];
+		const char *p = (const char *)c + r->off;
+		if (strcmp(r->name, "config") == 0)
+			continue; /* a file cannot name another */
+		char v[32];
+		const char *val = p;
+		if (r->kind == K_INT) {
+			snprintf(v, sizeof(v), "%d", *(const int *)p);
+			val = v;
+		} else if (r->kind == K_DBL) {
+			/* the shortest form that reads back as the same double */
+			double d = *(const double *)p;
+			snprintf(v, sizeof(v), "%g", d);
+			if (strtod(v, NULL) != d)
+				snprintf(v, sizeof(v), "%.17g", d);
+			val = v;
+		} else if (r->listener && p[0] == '\0') {
+			val = "off";
+		}
+		fprintf(f, "%s =%s%s\n", r->name, val[0] ? " " : "", val);
+	}
+	return fflush(f) == 0 && !ferror(f) ? 0 : -1;
+}
+
+void
+conf_suggest(struct suggest *s)
+{
+	for (size_t i = 0; i < NROWS; i++)
+		suggest_offer(s, table[i].name);
 }
 
 bool

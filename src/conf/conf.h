@@ -9,9 +9,12 @@
 #ifndef SESAME_CONF_CONF_H
 #define SESAME_CONF_CONF_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/cidr.h"
+#include "util/suggest.h"
 
 #define CONF_MAX_REGIONS 16
 
@@ -92,6 +95,25 @@ bool conf_admin_host_allows(const struct conf *c, const char *host);
  * --admin-allow list too).
  */
 int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t errlen);
+
+/* `sesame serve --help` on f: a usage line, then every option of the table
+ * with its value's name, one line of help and its default; the global
+ * options first. */
+void conf_usage(FILE *f);
+
+/*
+ * `sesame serve --print-config` on f: every option but config as
+ * `name = value`, one a line, in table order, after the command line, the
+ * environment and the file have been applied and the derived defaults
+ * (--helo, --bounce-domain, --node-name) filled: read back as a --config
+ * file it gives the same configuration. A value holding a newline, or
+ * beginning or ending in blanks, would not read back (the file format has no
+ * quoting); nothing refuses one today. Returns 0, or -1 when f failed.
+ */
+int conf_print(const struct conf *c, FILE *f);
+
+/* Offer every option name to `s` (a mistyped --flag's nearest option). */
+void conf_suggest(struct suggest *s);
 
 /* 1 if `region` is one of the served regions. */
 int conf_serves_region(const struct conf *c, const char *region);

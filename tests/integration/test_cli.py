@@ -251,3 +251,178 @@ def test_unreachable_postgres_is_a_clear_error_without_the_password(cli):
     assert p.returncode == 1 and p.stdout == ""
     assert p.stderr.startswith("sesame: store: cannot connect to PostgreSQL: ")
     assert "secretpw" not in p.stderr
+
+
+# ---- the self-explaining binary (issue 16): help, version, print-config ----
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def run(*args, env_extra=None, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k != "SESAME_MASTER_KEY_FILE"}
+    env.update(env_extra or {})
+    return subprocess.run([SESAME] + list(args), capture_output=True, text=True, timeout=30,
+                          env=env, cwd=cwd)
+
+
+def shown(*args, **kw):
+    """A help or info text: stdout, nothing on stderr, exit 0."""
+    p = run(*args, **kw)
+    assert (p.returncode, p.stderr) == (0, ""), (args, p.returncode, p.stderr)
+    assert p.stdout.endswith("\n") and p.stdout.strip()
+    return p.stdout
+
+
+def usage_error(msg, *args):
+    p = run(*args)
+    assert p.returncode == 2 and p.stdout == "", (args, p.returncode, p.stdout)
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sesame: "), p.stderr
+    assert msg in lines[0], lines[0]
+    return lines[0]
+
+
+def print_config(*args, **kw):
+    out = shown("serve", "--print-config", *args, **kw)
+    conf = {}
+    for line in out.splitlines():
+        m = re.fullmatch(r"([a-z0-9-]+) =(?: (.*))?", line)
+        assert m, line
+        assert m.group(1) not in conf, line
+        conf[m.group(1)] = m.group(2) or ""
+    return out, conf
+
+
+def test_serve_help_lists_every_option_with_its_default(tmp_path):
+    out = shown("serve", "--help", cwd=tmp_path)
+    assert shown("serve", "-h", cwd=tmp_path) == out
+    assert shown("help", "serve", cwd=tmp_path) == out
+    assert out.startswith("usage: sesame serve ")
+    opts = {}
+    for line in out.splitlines():
+        m = re.match(r"  --([a-z0-9-]+)(?: ([A-Z][A-Z:]*))? +(\S.*)$", line)
+        if m:
+            assert m.group(1) not in opts, line
+            opts[m.group(1)] = (m.group(2), m.group(3))
+    assert {"help", "print-config"} <= set(opts)
+    del opts["help"], opts["print-config"]
+    _, conf = print_config(cwd=tmp_path)
+    # every option is listed, the ones --print-config shows and config itself
+    assert set(opts) == set(conf) | {"config"}
+    assert {"log-format", "metrics-allow", "data", "db"} <= set(opts)
+    derived = {"helo", "bounce-domain", "node-name"}  # filled in from the host
+    for name, (meta, text) in opts.items():
+        assert meta, name  # every option takes a value, and names it
+        m = re.search(r"\(default: ([^()]*(?:\([^()]*\))?[^()]*)\)$", text)
+        assert m, (name, text)
+        default = m.group(1)
+        value = conf.get(name, "")
+        if name in derived or value == "":
+            continue  # the help says in words what the unset value means
+        try:
+            assert float(default) == float(value), name
+        except ValueError:
+            assert default == value, name
+    # the global options are marked as such
+    glob = out[out.index("global options"):out.index("serve options")]
+    for g in ("--data", "--db", "--config"):
+        assert "\n  " + g + " " in glob
+
+
+def test_print_config_round_trips_through_config(tmp_path):
+    key = tmp_path / "mk"
+    first, conf = print_config(
+        "--smtp", "off", "--threads=5", "--helo", "mx.example.com", "--pause-bounce-rate",
+        "0.333", "--admin-allow", "", "--log-format", "json", "--regions", "eu-west-1",
+        env_extra={"SESAME_MASTER_KEY_FILE": str(key)})
+    assert "config" not in conf
+    assert (conf["smtp"], conf["threads"], conf["helo"], conf["bounce-domain"]) == \
+        ("off", "5", "mx.example.com", "mx.example.com")
+    assert (conf["admin-allow"], conf["log-format"], conf["master-key"]) == \
+        ("", "json", str(key))
+    assert float(conf["pause-bounce-rate"]) == 0.333
+    f = tmp_path / "sesame.conf"
+    f.write_text("# from --print-config\n" + first)
+    again, _ = print_config("--config", str(f))
+    assert again == first
+    # the command line still beats the file
+    _, over = print_config("--config", str(f), "--threads", "7")
+    assert over["threads"] == "7" and over["smtp"] == "off"
+    # a bad value is refused as it would be by serve, nothing printed
+    usage_error("--threads", "serve", "--print-config", "--threads", "0")
+
+
+def test_version():
+    out = shown("--version")
+    assert shown("version") == out
+    lines = out.splitlines()
+    m = re.fullmatch(r"sesame (\d+\.\d+\.\d+)", lines[0])
+    assert m, lines[0]
+    cmake = open(os.path.join(ROOT, "CMakeLists.txt")).read()
+    assert re.search(r"project\(sesame VERSION " + re.escape(m.group(1)) + r"\b", cmake)
+    libs = {l.split(" ", 1)[0]: l.split(" ", 1)[1] for l in lines[1:]}
+    assert {"libevent", "openssl", "sqlite"} <= set(libs)
+    assert all(re.match(r"\d+\.\d+", v) for v in libs.values()), libs
+    usage_error("unexpected argument", "version", "extra")
+
+
+def test_help_for_every_command():
+    top = shown("help")
+    assert shown("--help") == top and shown("-h") == top
+    assert top.startswith("usage: sesame ")
+    # no command: the same list, as a usage error
+    p = run()
+    assert (p.returncode, p.stdout, p.stderr) == (2, "", top)
+    nouns, pairs = set(), []
+    for line in top.splitlines():
+        m = re.match(r"  ([a-z]+) ([a-z0-9-]+) ", line)
+        if m:
+            nouns.add(m.group(1))
+            pairs.append((m.group(1), m.group(2)))
+    assert {"account", "user", "key", "identity", "message", "suppression"} <= nouns
+    for word in ("serve", "policy", "help", "version"):
+        assert re.search(r"^  " + word + r"\b", top, re.M), word
+    for noun in sorted(nouns - {"policy"}):
+        text = shown("help", noun)
+        assert shown(noun, "--help") == text and shown(noun, "-h") == text
+        verbs = [v for n, v in pairs if n == noun]
+        assert [l.split()[3] for l in text.splitlines() if l.startswith("usage:")] == verbs
+    for noun, verb in pairs:
+        if noun == "policy":
+            continue
+        text = shown("help", noun, verb)
+        assert text.startswith(f"usage: sesame {noun} {verb}")
+        assert shown(noun, verb, "--help") == text
+        # --help wins over whatever else is on the line, and opens no store
+        assert shown(noun, verb, "--bogus", "-h") == text
+    # the synopsis comes from the flags the parser accepts
+    assert shown("help", "account", "create").splitlines()[0] == \
+        "usage: sesame account create --name NAME [--max-24h N] [--max-rate N] [--sandbox]"
+    assert shown("help", "identity", "show").splitlines()[0] == \
+        "usage: sesame identity show --account ID --region REGION IDENTITY"
+    pol = shown("help", "policy")
+    assert "sesame policy check FILE" in pol and "sesame policy simulate" in pol
+    assert shown("policy", "--help") == pol and shown("policy", "simulate", "--help") == pol
+    usage_error("unknown command 'nope'", "help", "nope")
+    usage_error("unknown verb 'nope'", "help", "account", "nope")
+
+
+def test_unknown_names_suggest_the_nearest():
+    assert usage_error("unknown argument '--htp'", "serve", "--htp", "x") \
+        .endswith(" (did you mean --http?)")
+    assert "(did you mean --threads?)" in usage_error("--thread=3", "serve", "--thread=3")
+    assert "(did you mean --print-config?)" in usage_error("", "serve", "--print-confg")
+    assert "(did you mean --transport?)" in usage_error("", "serve", "--trans", "mx")
+    assert "did you mean" not in usage_error("unknown argument", "serve", "--zzzzzz")
+    line = usage_error("unknown flag '--acount'", "account", "show", "--acount", "1")
+    assert "(did you mean --account?)" in line
+    # the options every command takes count too
+    assert "(did you mean --regions?)" in usage_error(
+        "unknown flag", "key", "create", "--account", "123456789012", "--region", "eu-west-1")
+    assert "did you mean" not in usage_error("unknown flag", "key", "list", "--zzzzzz")
+    assert usage_error("unknown command 'acount'", "acount", "list") \
+        .endswith("(did you mean account?)")
+    assert "(did you mean suppression?)" in usage_error("unknown command", "supression")
+    assert "(see sesame --help)" in usage_error("unknown command", "zzzzzz")
+    assert "(did you mean create?)" in usage_error("unknown verb 'craete'", "account",
+                                                   "craete")
