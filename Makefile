@@ -5,8 +5,14 @@ FUZZ_SECONDS ?= 20
 # integration tests run in parallel (python3-pytest-xdist); each test has its own server and ports
 PYTEST_JOBS ?= 2
 CMAKE_FLAGS ?=
+# make install [PREFIX=/usr/local] [DESTDIR=staging]
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 
-.PHONY: all build deps deps-test run test unit integration integration-asan fuzz-short fuzz bench check clean
+.PHONY: all build deps deps-test install run test unit integration integration-asan fuzz-short fuzz bench check clean
 
 all: build
 
@@ -25,6 +31,21 @@ build: deps
 # lines that send a first mail into the inbox (scripts/run.sh)
 run: build
 	@bash scripts/run.sh
+
+# The binary, sesame(1) generated from its help, the systemd unit with its
+# paths filled in, and the sample configuration (never over an existing one:
+# an upgrade keeps the operator's). docs/operations.md.
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/sesame
+	install -m 0755 build/sesame $(DESTDIR)$(BINDIR)/sesame
+	SYSCONFDIR=$(SYSCONFDIR) bash scripts/manpage.sh build/sesame > build/sesame.1
+	install -m 0644 build/sesame.1 $(DESTDIR)$(MANDIR)/man1/sesame.1
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		contrib/sesame.service > build/sesame.service
+	install -m 0644 build/sesame.service $(DESTDIR)$(UNITDIR)/sesame.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sesame/sesame.conf ] || \
+		install -m 0644 contrib/sesame.conf $(DESTDIR)$(SYSCONFDIR)/sesame/sesame.conf
 
 # Unit tests with ASan+UBSan under ctest.
 build-test: deps-test

@@ -37,12 +37,12 @@ version(void)
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-/* `serve [--help | --print-config]`: argv[0] is "serve", the options
+/* `serve [--help | --print-config | --print-defaults]`: argv[0] is "serve", the options
  * already taken out. */
 static int
 serve_cmd(struct conf *c, int argc, char **argv)
 {
-	static const char *const own[] = {"help", "print-config"};
+	static const char *const own[] = {"help", "print-config", "print-defaults"};
 	bool print = false;
 
 	for (int i = 1; i < argc; i++)
@@ -55,6 +55,10 @@ serve_cmd(struct conf *c, int argc, char **argv)
 		if (strcmp(a, "--print-config") == 0) {
 			print = true;
 			continue;
+		}
+		if (strcmp(a, "--print-defaults") == 0) {
+			conf_sample(stdout);
+			return fflush(stdout) == 0 ? 0 : 1;
 		}
 		char hint[128] = "";
 		if (strncmp(a, "--", 2) == 0) {

@@ -62,7 +62,7 @@ banner(const struct conf *c)
 	       "  SMTP      %s (STARTTLS), %s (implicit TLS), region %s\n"
 	       "  feedback  %s (inbound DSN and ARF reports, bounce domain %s)\n"
 	       "quickstart:\n"
-	       "  ./build/sesame account create --data %s --name demo\n"
+	       "  ./build/sesame account create --data %s --name myteam\n"
 	       "  ./build/sesame key create --data %s --account <AccountId>\n"
 	       "  AWS_ACCESS_KEY_ID=<AccessKeyId> AWS_SECRET_ACCESS_KEY=<SecretAccessKey> \\\n"
 	       "    aws ses get-send-quota --endpoint-url http://%s --region %s\n",

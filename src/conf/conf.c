@@ -53,7 +53,7 @@ static const struct row table[] = {
 	  "sqlite:PATH or postgresql://USER:PASS@HOST:PORT/DB (default: sqlite in --data)"),
 	G("config", config, "", "FILE",
 	  "'name = value' lines for any option; the command line wins (default: none)"),
-	S("http", http, "127.0.0.1:8787", "ADDR", "SES Query API and the /_sesame/ developer pages"),
+	S("http", http, "127.0.0.1:8787", "ADDR", "SES Query API, SNS, /metrics, /healthz and the /_sesame/ pages"),
 	L("smtp", smtp, "127.0.0.1:2587", "SMTP submission with STARTTLS ('off': none)"),
 	L("smtps", smtps, "127.0.0.1:2465", "SMTP submission with implicit TLS ('off': none)"),
 	L("feedback", feedback, "127.0.0.1:2525", "inbound SMTP for DSN and ARF reports ('off': none)"),
@@ -323,7 +323,9 @@ conf_usage(FILE *f)
 	      "--name=VALUE, or as a 'name = value' line of the --config file.\n"
 	      "  --help                     this text\n"
 	      "  --print-config             print the effective configuration as a --config\n"
-	      "                             file, and exit\n",
+	      "                             file, and exit\n"
+	      "  --print-defaults           print every option commented out at its default,\n"
+	      "                             with its help (contrib/sesame.conf), and exit\n",
 	      f);
 	for (int global = 1; global >= 0; global--) {
 		fputs(global ? "global options (every command takes them):\n" : "serve options:\n", f);
@@ -338,6 +340,23 @@ conf_usage(FILE *f)
 				fprintf(f, " (default: %s)", r->def);
 			fputc('\n', f);
 		}
+	}
+}
+
+void
+conf_sample(FILE *f)
+{
+	fputs("# sesame.conf: every option of `sesame serve`, commented out at its default\n"
+	      "# (`sesame serve --print-defaults` writes this file). An option given on the\n"
+	      "# command line beats this file; `sesame serve --print-config` shows what is\n"
+	      "# in effect. Format: `name = value` a line, `#` comments.\n",
+	      f);
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct row *r = &table[i];
+		if (strcmp(r->name, "config") == 0)
+			continue;
+		fprintf(f, "\n# --%s %s: %s\n#%s =%s%s\n", r->name, r->meta, r->help, r->name,
+			r->def[0] ? " " : "", r->def);
 	}
 }
 

@@ -101,6 +101,11 @@ int conf_parse_args(struct conf *c, int argc, char **argv, char *err, size_t err
  * options first. */
 void conf_usage(FILE *f);
 
+/* `sesame serve --print-defaults` on f: the sample configuration file
+ * (contrib/sesame.conf), every option but config commented out at its
+ * default under a comment with its help. */
+void conf_sample(FILE *f);
+
 /*
  * `sesame serve --print-config` on f: every option but config as
  * `name = value`, one a line, in table order, after the command line, the

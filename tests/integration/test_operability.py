@@ -109,13 +109,34 @@ def test_metrics_count_requests_sends_deliveries_and_pass_promtool(sesame):
         pytest.fail("promtool missing: scripts/deps.sh installs Debian's prometheus")
 
 
+def get_from(source_ip, port, path):
+    """GET path with the client socket bound to source_ip (loopback, but not
+    127.0.0.1): the status code."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10,
+                                   source_address=(source_ip, 0))
+    try:
+        c.request("GET", path)
+        return c.getresponse().status
+    finally:
+        c.close()
+
+
+def test_metrics_refused_to_other_sources_by_default(sesame):
+    # the default --metrics-allow is --admin-allow's: 127.0.0.1/32 and ::1
+    assert get_from("127.0.0.1", sesame.http_port, "/metrics") == 200
+    assert get_from("127.0.0.2", sesame.http_port, "/metrics") == 403
+    assert get_from("127.0.0.2", sesame.http_port, "/healthz") == 403
+
+
 def test_healthz_and_who_may_read(tmp_path):
-    s = Sesame(tmp_path, extra=["--metrics-allow", "10.0.0.0/8"]).start()
+    s = Sesame(tmp_path, extra=["--metrics-allow", "127.0.0.2/32"]).start()
     try:
         for path in ("/metrics", "/healthz"):
             with pytest.raises(urllib.error.HTTPError) as e:
                 s.get(path)
             assert e.value.code == 403
+            assert get_from("127.0.0.2", s.http_port, path) == 200
         # the API's own answer is untouched: /metrics is not an SES action
         assert s.get("/_sesame/health")[0] == 200
     finally:
