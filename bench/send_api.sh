@@ -115,8 +115,25 @@ wait_http "http://127.0.0.1:$HP/_sesame/health"
 prepare "$work/var" "$HP"
 cp "$work/req-$HP.lua" "$work/req-any.lua" # the peers take any signature
 read -r ours ours_p99 ours_bad < <(measure sesame "$HP")
+curl -s "http://127.0.0.1:$HP/metrics" >"$work/metrics.txt" || true
 kill "$pid"; wait "$pid" 2>/dev/null || true
 printf 'send_api: sesame/sqlite %s accepts/s (p99 %s us%s, durable, policy-checked)\n' "$ours" "$ours_p99" "${ours_bad:+, non-2xx $ours_bad}"
+# where the time of an accepted send goes (issue 15): each stage's p50 and
+# p99 as the upper bound of the histogram bucket they fall in
+/usr/bin/python3 - "$work/metrics.txt" <<'PY'
+import re, sys
+stages = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'(sesame_send_stage_duration_seconds|sesame_queue_commit_duration_seconds)_bucket\{(?:stage="(\w+)",)?le="([^"]+)"\} (\d+)', line)
+    if m:
+        stages.setdefault(m.group(2) or "commit", []).append((float(m.group(3)), int(m.group(4))))
+for name, b in stages.items():
+    total = b[-1][1]
+    if total == 0:
+        continue
+    q = lambda f: next((le for le, c in b if c >= f * total), float("inf"))
+    print(f"send_api: stage {name:<10} n={total:<7} p50 <= {q(0.5) * 1e3:g} ms, p99 <= {q(0.99) * 1e3:g} ms")
+PY
 
 # -- sesame on PostgreSQL: one node, then two nodes sharing the store
 if command -v pg_ctlcluster >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then

@@ -329,6 +329,7 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 		if (form_parse_query(ctx->form, query, strlen(query), &e) != 0)
 			goto fail;
 	}
+	metrics_observe(METRIC_STAGE_SECONDS, (double)(monotonic_us() - ctx->start_us) / 1e6, "auth");
 	rc = dispatch(ctx, &e);
 	if (rc == API_PENDING)
 		return; /* the handler calls api_complete later */

@@ -110,6 +110,7 @@ struct item {
 	struct err e;
 	char id[80];
 	char *rendering_failure;    /* queue_msg's: stored failed, never delivered */
+	int64_t submit_us, answer_us; /* monotonic: the stage histograms */
 };
 
 /* A count for the statistics that is not an accept (a refusal, later
@@ -292,6 +293,7 @@ complete_cb(evutil_socket_t fd, short what, void *arg)
 	struct item *it = arg;
 	struct queue *q = it->q;
 
+	metrics_observe(METRIC_STAGE_SECONDS, (double)(mono_us() - it->answer_us) / 1e6, "answer");
 	it->done(it->arg, it->failed ? NULL : it->id, it->failed ? &it->e : NULL);
 	item_free(it);
 	if (q != NULL)
@@ -305,6 +307,7 @@ complete(struct item *it)
 	static const struct timeval now = {0, 0};
 
 	store_message_clear(&it->m);
+	it->answer_us = mono_us();
 	if (it->q != NULL)
 		atomic_fetch_add(&it->q->inflight, 1);
 	if (it->base == NULL) {
@@ -326,6 +329,7 @@ queue_submit(struct queue *q, struct queue_msg *m, struct event_base *reply_base
 	int64_t ms = clock_ms(CLOCK_REALTIME);
 
 	it->q = q;
+	it->submit_us = mono_us();
 	it->base = reply_base;
 	it->done = done;
 	it->arg = arg;
@@ -1075,7 +1079,10 @@ batch_run(struct queue *q, struct item *batch, size_t n)
 
 	/* The items lend their messages to one contiguous array. */
 	const char **failure = xcalloc(n, sizeof(*failure));
+	int64_t start_us = mono_us();
 	for (i = 0, it = batch; it != NULL; it = it->next, i++) {
+		metrics_observe(METRIC_STAGE_SECONDS, (double)(start_us - it->submit_us) / 1e6,
+				"queue_wait");
 		v[i] = it->m;
 		failure[i] = it->rendering_failure;
 	}

@@ -429,7 +429,17 @@ plan_leave(struct send_lookup *c, const char *region, const char *owner, const c
 }
 
 /* A message on its way to the worker pool to be signed, then to the queue. */
+static int64_t
+monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 struct sign_job {
+	int64_t start_us;           /* handed to the worker (the sign stage) */
 	struct queue *queue;
 	struct event_base *base;
 	struct dkim_keys_cache *keys;
@@ -523,6 +533,7 @@ sign_done(void *arg, bool cancelled)
 {
 	struct sign_job *j = arg;
 
+	metrics_observe(METRIC_STAGE_SECONDS, (double)(monotonic_us() - j->start_us) / 1e6, "sign");
 	if (cancelled)
 		err_temp(&j->e, "The service is shutting down; try again.");
 	if (cancelled || !j->ok) {
@@ -538,14 +549,6 @@ sign_done(void *arg, bool cancelled)
 	free(j);
 }
 
-static int64_t
-monotonic_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* The message as it will be delivered, into out; its MessageId (also in
  * the Message-ID header) into id. */
@@ -638,7 +641,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	struct leave lv = {0};
 	struct send_job *job;
 	struct buf out;
-	int64_t sent = 0;
+	int64_t sent = 0, start_us = monotonic_us();
 	int rc = -1;
 
 	buf_init(&out, 0);
@@ -793,6 +796,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	job->rate = acct->max_rate;
 	job->n = r->nrcpt;
 	rc = 0;
+	metrics_observe(METRIC_STAGE_SECONDS, (double)(monotonic_us() - start_us) / 1e6, "decision");
 	if (!lv.dkim || m.rendering_failure != NULL) { /* never delivered: nothing to sign */
 		queue_submit(env->shared.queue, &m, env->base, send_done, job);
 		goto done;
@@ -808,6 +812,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	sj->lv = lv;
 	memset(&lv, 0, sizeof(lv));
 	sj->now = (int64_t)r->now;
+	sj->start_us = monotonic_us();
 	if (workers_submit(env->shared.workers, sign_run, sign_done, sj, env->base) != 0) {
 		struct err busy;
 		err_temp(&busy, "Too many messages are waiting to be signed; try again.");

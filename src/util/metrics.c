@@ -17,6 +17,8 @@ enum type { COUNTER, GAUGE, HISTOGRAM };
 
 static const double seconds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
 				 0.05,   0.1,   0.25,   0.5,   1,    2.5};
+static const double fine[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+			      0.01,   0.025,   0.05,   0.1,   0.25,   1};
 static const double batch[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
 
 struct family {
@@ -55,6 +57,12 @@ static const struct family families[METRIC_COUNT] = {
 				   HISTOGRAM, {NULL}, HIST(seconds)},
 	[METRIC_CONNECTIONS] = {"sesame_open_connections", "Client connections open now.", GAUGE,
 				{"listener"}, NULL, 0},
+	[METRIC_STAGE_SECONDS] = {"sesame_send_stage_duration_seconds",
+				  "Time of each stage of a send: auth (any API request's arrival "
+				  "to its verified signature and parsed form), decision (account, authz, limits), "
+				  "sign (DKIM on a worker), queue_wait (submitted to its group "
+				  "commit), answer (committed to the answer running on its loop).",
+				  HISTOGRAM, {"stage"}, HIST(fine)},
 };
 
 struct series {

@@ -32,6 +32,7 @@ enum metric {
 	METRIC_COMMIT_BATCH,      /* histogram: messages per group commit */
 	METRIC_COMMIT_SECONDS,    /* histogram: time of one group commit */
 	METRIC_CONNECTIONS,       /* gauge {listener: http|smtp|feedback} */
+	METRIC_STAGE_SECONDS,     /* histogram {stage}: where an accepted send's time goes */
 	METRIC_COUNT
 };
 

@@ -95,6 +95,8 @@ def test_metrics_count_requests_sends_deliveries_and_pass_promtool(sesame):
     assert value(smp, "sesame_queue_commit_duration_seconds_bucket", le="+Inf") == \
         value(smp, "sesame_queue_commit_duration_seconds_count")
     assert value(smp, "sesame_api_request_duration_seconds_count", service="ses") >= 2
+    for stage in ("auth", "decision", "queue_wait", "answer"):
+        assert grew("sesame_send_stage_duration_seconds_count", stage=stage) >= 1, stage
     assert value(smp, "sesame_queue_recipients", state="queued") == 0
     assert ("sesame_sns_outbox_messages", frozenset()) in smp
     assert value(smp, "process_resident_memory_bytes") > 1e6
