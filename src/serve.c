@@ -180,7 +180,9 @@ serve_main(const struct conf *c)
 	free(lock_path);
 	return 0;
 fail:
-	log_err("%s", e.message);
+	/* the one line DESIGN.md pins ("sesame: … is already in use"), in
+	 * either log format: the process ends here */
+	fprintf(stderr, "sesame: %s\n", e.message);
 	workers_stop(w);
 	queue_free(q);
 	limits_free(lim);

@@ -206,8 +206,12 @@ log_request(const struct api_ctx *ctx, const struct err *e, size_t bytes_out)
 		LOG_N("bytes_in", ctx->bytes_in),
 		LOG_N("bytes_out", bytes_out),
 		LOG_N("ms", secs * 1000),
+		/* a server-side failure says why (our own words, e.g. a wrong
+		 * master key); a client error's message may quote its input */
+		LOG_S("message", http >= 500 ? e->message : NULL), /* last: see below */
 	};
-	log_fields(http >= 500 ? LOG_WARN : LOG_INFO, "api", f, sizeof(f) / sizeof(f[0]));
+	size_t n = sizeof(f) / sizeof(f[0]) - (http < 500);
+	log_fields(http >= 500 ? LOG_WARN : LOG_INFO, "api", f, n);
 	/* label values from our own tables only: an unknown action is "-" */
 	metrics_add(METRIC_API_REQUESTS, 1, service, action != NULL ? action : "-",
 		    e != NULL ? e->code : "200");

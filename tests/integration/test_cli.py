@@ -304,8 +304,8 @@ def test_serve_help_lists_every_option_with_its_default(tmp_path):
         if m:
             assert m.group(1) not in opts, line
             opts[m.group(1)] = (m.group(2), m.group(3))
-    assert {"help", "print-config"} <= set(opts)
-    del opts["help"], opts["print-config"]
+    assert {"help", "print-config", "print-defaults"} <= set(opts)
+    del opts["help"], opts["print-config"], opts["print-defaults"]
     _, conf = print_config(cwd=tmp_path)
     # every option is listed, the ones --print-config shows and config itself
     assert set(opts) == set(conf) | {"config"}
