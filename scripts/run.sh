@@ -31,15 +31,8 @@ if [ ! -e "$ENV_FILE" ]; then
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 fi
 
-"$BIN" serve --data "$DATA" --http "$HTTP" --transport capture "$@" &
-serve=$!
-trap 'kill -TERM $serve 2>/dev/null; wait $serve' INT TERM
-for _ in $(seq 100); do
-  curl -fsS "http://$HTTP/_sesame/health" >/dev/null 2>&1 && break
-  kill -0 $serve 2>/dev/null || { wait $serve; exit $?; }
-  sleep 0.1
-done
-cat <<MSG
+first_mail() {
+	cat <<MSG
 
 first mail: in another terminal, paste
   . $ENV_FILE
@@ -51,4 +44,16 @@ needs no configuration beyond these variables; an aws-cli v1 first on PATH
 works too but prints warnings.
 
 MSG
+}
+
+# the lines come after serve's banner (its last line names get-send-quota),
+# so they are the last thing on the screen once it is listening
+"$BIN" serve --data "$DATA" --http "$HTTP" --transport capture "$@" > >(
+	while IFS= read -r line; do
+		printf '%s\n' "$line"
+		case $line in *get-send-quota*) first_mail ;; esac
+	done
+) &
+serve=$!
+trap 'kill -TERM $serve 2>/dev/null; wait $serve' INT TERM
 wait $serve

@@ -280,6 +280,8 @@ def test_make_run_prints_a_first_mail_that_lands_in_the_inbox(tmp_path):
 
     p, out = start()
     try:
+        # the last thing on the screen: after serve's banner
+        assert out.index("sesame: serving") < out.index("first mail:")
         lines = out.splitlines()
         i = next(k for k, l in enumerate(lines) if l.strip().startswith(". "))
         # the pasted lines: source the env file, then the aws command (two lines)
