@@ -125,13 +125,19 @@ add_attachment(struct walk *w, GMimeObject *obj)
 	return a;
 }
 
-/* The body of a text part in UTF-8 (GMime converts from its charset). */
+/* The body of a text part in UTF-8 (GMime converts from its charset),
+ * with CRLF line ends made LF: the wire form is not what a reader sees. */
 static char *
 text_of(GMimeObject *obj)
 {
 	char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+	char *c = t != NULL ? clean_g(t) : clean(""), *w = c;
 
-	return t != NULL ? clean_g(t) : clean("");
+	for (const char *r = c; *r; r++)
+		if (!(r[0] == '\r' && r[1] == '\n'))
+			*w++ = *r;
+	*w = '\0';
+	return c;
 }
 
 static void
