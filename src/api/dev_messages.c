@@ -446,6 +446,7 @@ message_view(struct evhttp_request *req, struct api_thread *t, const char *id)
 		json_object_set_new(doc, "Html", json_null());
 		json_object_set_new(doc, "HtmlUrl", json_null());
 		json_object_set_new(doc, "Attachments", json_array());
+		json_object_set_new(doc, "Truncated", json_false());
 		store_message_clear(&m);
 		reply_json(req, 200, doc);
 		return;

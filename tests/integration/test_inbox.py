@@ -244,6 +244,7 @@ def test_bad_mime_never_breaks_the_view(sesame, world):
             assert request(sesame, a["Url"])[0] == 200
     v = get_json(sesame, f"/_sesame/messages/{ID2}")
     assert v["ParseError"] == "the message is empty" and v["Headers"] == []
+    assert (v["Text"], v["Html"], v["Attachments"], v["Truncated"]) == (None, None, [], False)
     assert request(sesame, f"/_sesame/messages/{ID2}/html")[0] == 404
 
 
