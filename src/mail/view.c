@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "mail/build.h"
+#include "util/buf.h"
+#include "util/codec.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
@@ -242,6 +244,67 @@ view_parse(const uint8_t *data, size_t len, struct view **out, struct err *e)
 	g_object_unref(msg);
 	*out = w.v;
 	return 0;
+}
+
+/* The image attachment whose Content-ID is cid[0..n), or NULL. */
+static const struct view_attachment *
+cid_image(const struct view *v, const char *cid, size_t n)
+{
+	static const char *const types[] = {"image/png", "image/jpeg", "image/gif", "image/webp"};
+
+	for (size_t i = 0; i < v->natt; i++) {
+		const struct view_attachment *a = &v->att[i];
+		if (a->content_id == NULL || strlen(a->content_id) != n ||
+		    memcmp(a->content_id, cid, n) != 0)
+			continue;
+		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+			if (strcmp(a->content_type, types[k]) == 0)
+				return a;
+	}
+	return NULL;
+}
+
+/* A reference ends where an attribute value or CSS url() would. */
+static bool
+cid_end(char c)
+{
+	return c == '\0' || c == '"' || c == '\'' || c == ')' || c == ' ' || c == '\t' ||
+	       c == '\r' || c == '\n' || c == '>';
+}
+
+char *
+view_html_inline(const struct view *v, size_t max_inline)
+{
+	struct buf b;
+	size_t used = 0;
+	const char *p;
+
+	if (v->html == NULL)
+		return NULL;
+	buf_init(&b, 0);
+	for (p = v->html; *p;) {
+		const char *id, *end;
+		const struct view_attachment *a;
+		if (g_ascii_strncasecmp(p, "cid:", 4) != 0) {
+			buf_putc(&b, *p++);
+			continue;
+		}
+		id = p + 4;
+		for (end = id; !cid_end(*end); end++)
+			;
+		a = cid_image(v, id, (size_t)(end - id));
+		if (a == NULL || used + a->size > max_inline) {
+			buf_append(&b, p, (size_t)(end - p));
+			p = end;
+			continue;
+		}
+		char *b64 = base64_encode(a->data, a->size);
+		buf_printf(&b, "data:%s;base64,%s", a->content_type, b64);
+		free(b64);
+		used += a->size;
+		p = end;
+	}
+	return buf_steal(&b, NULL);
 }
 
 void

@@ -56,6 +56,16 @@ struct view {
  */
 int view_parse(const uint8_t *data, size_t len, struct view **out, struct err *e);
 
+/*
+ * v->html with every "cid:<Content-ID>" reference to an image attachment
+ * of v (PNG, JPEG, GIF, WebP) replaced by a data: URI of its bytes, so a
+ * page that allows only data: images shows the mail's inline pictures.
+ * References to other parts stay as they are; once the inlined bytes
+ * would pass max_inline, the rest stay too. A malloc'd string (free()),
+ * or NULL when v has no html.
+ */
+char *view_html_inline(const struct view *v, size_t max_inline);
+
 /* Free v and everything in it; view_free(NULL) is a no-op. */
 void view_free(struct view *v);
 

@@ -44,6 +44,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_str(v->text);
 	if (v->html != NULL)
 		check_str(v->html);
+	if (v->html != NULL) {
+		char *inl = view_html_inline(v, 1024);
+		check_str(inl);
+		free(inl);
+	} else {
+		check(view_html_inline(v, 1024) == NULL);
+	}
 	for (size_t i = 0; i < v->natt; i++) {
 		const struct view_attachment *a = &v->att[i];
 		check_str(a->filename);

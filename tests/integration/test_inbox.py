@@ -216,6 +216,27 @@ def test_html_part_policy(sesame, world):
     assert headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_inline_images_become_data_uris(sesame, world):
+    png = bytes.fromhex("89504e470d0a1a0a") + b"not a real png"
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = f"news@{DOMAIN}", "ann@dest.test", "with a logo"
+    m.set_content("text")
+    m.add_alternative('<p><img src="cid:logo@example.com" alt="logo"></p>', subtype="html")
+    m.get_payload()[1].add_related(png, maintype="image", subtype="png",
+                                   cid="<logo@example.com>")
+    mid = world.raw(m.as_bytes())
+    wait_count(sesame, 1)
+    v = get_json(sesame, f"/_sesame/messages/{mid}")
+    assert 'src="cid:logo@example.com"' in v["Html"]  # the JSON has the part as sent
+    (a,) = v["Attachments"]
+    assert (a["ContentType"], a["ContentId"], a["Size"]) == ("image/png", "logo@example.com",
+                                                              len(png))
+    status, headers, body = request(sesame, f"/_sesame/messages/{mid}/html")
+    import base64
+    assert ('src="data:image/png;base64,' + base64.b64encode(png).decode() + '"').encode() in body
+    assert b"cid:" not in body
+
+
 def test_text_only_message(sesame, world):
     mid = world.simple("just text")
     wait_count(sesame, 1)

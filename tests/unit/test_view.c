@@ -189,6 +189,37 @@ test_parts_cap(void **state)
 	view_free(v);
 }
 
+static void
+test_inline_cid_images(void **state)
+{
+	struct view *v = parse(
+	    "Content-Type: multipart/related; boundary=B\r\n\r\n"
+	    "--B\r\nContent-Type: text/html\r\n\r\n"
+	    "<img src=\"cid:logo@x\"><img src='CID:logo@x'><img src=\"cid:pdf@x\">"
+	    "<img src=\"cid:logo@xy\"><div style=\"background:url(cid:logo@x)\">\r\n"
+	    "--B\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n"
+	    "--B\r\nContent-Type: application/pdf\r\nContent-ID: <pdf@x>\r\n\r\n%PDF\r\n"
+	    "--B--\r\n");
+	char *h = view_html_inline(v, 1024);
+
+	assert_string_equal(h, "<img src=\"data:image/png;base64,iVBORw0KGgo=\">"
+			       "<img src='data:image/png;base64,iVBORw0KGgo='>"
+			       "<img src=\"cid:pdf@x\"><img src=\"cid:logo@xy\">"
+			       "<div style=\"background:url(data:image/png;base64,iVBORw0KGgo=)\">");
+	free(h);
+	/* past the cap, the rest stay references: 8 bytes fit once, not twice */
+	h = view_html_inline(v, 12);
+	assert_string_equal(h, "<img src=\"data:image/png;base64,iVBORw0KGgo=\">"
+			       "<img src='CID:logo@x'><img src=\"cid:pdf@x\"><img src=\"cid:logo@xy\">"
+			       "<div style=\"background:url(cid:logo@x)\">");
+	free(h);
+	view_free(v);
+	v = parse("Subject: no html\r\n\r\ntext\r\n");
+	assert_null(view_html_inline(v, 1024));
+	view_free(v);
+}
+
 int
 main(void)
 {
@@ -198,6 +229,7 @@ main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_depth_cap),
 		cmocka_unit_test(test_parts_cap),
+		cmocka_unit_test(test_inline_cid_images),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
