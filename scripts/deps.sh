@@ -11,7 +11,8 @@ build_pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
 run_pkgs=(awscli curl)
 test_pkgs=(python3-boto3 python3-pytest python3-pytest-xdist python3-dkim python3-nacl
   python3-cryptography python3-aiosmtpd python3-dnspython swaks libnet-ssleay-perl dnsmasq-base
-  openssl sqlite3 curl postgresql prometheus systemd man-db groff-base)
+  openssl sqlite3 curl postgresql prometheus systemd man-db groff-base
+  chromium chromium-driver python3-selenium)
 bench_pkgs=(wrk nginx-light postfix)
 
 want=("${build_pkgs[@]}" "${run_pkgs[@]}")

@@ -67,6 +67,8 @@ static const struct dev_route routes[] = {
 	{EVHTTP_REQ_GET, "/_sesame/messages", dev_messages_list, false},
 	{EVHTTP_REQ_DELETE, "/_sesame/messages", dev_messages_delete, false},
 	{EVHTTP_REQ_GET, "/_sesame/messages/", dev_messages_raw, false},
+	{EVHTTP_REQ_DELETE, "/_sesame/messages/", dev_messages_delete_one, false},
+	{EVHTTP_REQ_GET, "/_sesame/events", dev_messages_events, false},
 	/* for anyone: the link's token is the credential; the certificate is public */
 	{EVHTTP_REQ_GET, "/_sesame/verify", dev_verify, true},
 	{EVHTTP_REQ_GET, "/_sesame/sns/cert.pem", sns_cert, true},

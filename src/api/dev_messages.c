@@ -11,7 +11,9 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/event.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,14 +22,20 @@
 #include "api/api.h"
 #include "api/dev.h"
 #include "delivery/capture.h"
+#include "mail/view.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/codec.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 #include "util/utf8.h"
 #include "util/xalloc.h"
 
-#define ID_MAX 79 /* longest MessageId looked up (ours are 60) */
+#define ID_MAX 79      /* longest MessageId looked up (ours are 60) */
+#define SEARCH_MAX 256 /* longest search parameter */
+#define DEV_EVENTS_PING 15      /* seconds of quiet before a keep-alive comment */
+#define DEV_EVENTS_LIFETIME 600 /* seconds a stream lives without a byte in */
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -77,28 +85,78 @@ reply_store_error(struct evhttp_request *req, const struct err *e)
 	reply_error(req, 503, "the store is unavailable; try again");
 }
 
-/* ?limit=N from the query string: 0 and *limit_out set, or -1 (bad value). */
+/* The list's query string: ?limit=N and the search (store_msg_filter). */
+struct query {
+	int limit;
+	char *q, *from, *to, *subject, *account; /* NULL when absent or empty */
+};
+
+static void
+query_free(struct query *qy)
+{
+	free(qy->q);
+	free(qy->from);
+	free(qy->to);
+	free(qy->subject);
+	free(qy->account);
+}
+
+static bool
+query_filtered(const struct query *qy)
+{
+	return qy->q || qy->from || qy->to || qy->subject || qy->account;
+}
+
+/* A copy of parameter `name` (NULL when absent or ""); -1 when longer
+ * than SEARCH_MAX. */
 static int
-parse_limit(struct evhttp_request *req, int *limit_out)
+query_take(struct evkeyvalq *params, const char *name, char **out)
+{
+	const char *v = evhttp_find_header(params, name);
+
+	*out = NULL;
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	if (strlen(v) > SEARCH_MAX)
+		return -1;
+	*out = xstrdup(v);
+	return 0;
+}
+
+/* Parse the query string into *qy (query_free it, on failure too): 0, or
+ * -1 with a message for the 400 in msg. */
+static int
+parse_query(struct evhttp_request *req, struct query *qy, const char **msg)
 {
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	struct evkeyvalq params;
 	const char *v;
 	int rc = 0;
 
-	*limit_out = DEV_MESSAGES_DEFAULT;
+	memset(qy, 0, sizeof(*qy));
+	qy->limit = DEV_MESSAGES_DEFAULT;
+	*msg = "limit must be a whole number from 1 to 10000";
 	if (query == NULL || query[0] == '\0')
 		return 0;
 	TAILQ_INIT(&params);
-	if (evhttp_parse_query_str(query, &params) != 0)
+	if (evhttp_parse_query_str(query, &params) != 0) {
+		*msg = "the query string is not valid";
 		return -1;
+	}
 	if ((v = evhttp_find_header(&params, "limit")) != NULL) {
 		char *end;
 		long n = strtol(v, &end, 10);
 		if (v[0] == '\0' || *end != '\0' || n < 1 || n > DEV_MESSAGES_MAX)
 			rc = -1;
 		else
-			*limit_out = (int)n;
+			qy->limit = (int)n;
+	}
+	if (rc == 0 &&
+	    (query_take(&params, "q", &qy->q) | query_take(&params, "from", &qy->from) |
+	     query_take(&params, "to", &qy->to) | query_take(&params, "subject", &qy->subject) |
+	     query_take(&params, "account", &qy->account)) != 0) {
+		*msg = "a search parameter is longer than 256 bytes";
+		rc = -1;
 	}
 	evhttp_clear_headers(&params);
 	return rc;
@@ -145,12 +203,22 @@ rows_free(struct rows *r)
 	free(r->v);
 }
 
-/* The newest `limit` captured messages, oldest first; -1 with e on failure. */
+/* The newest qy->limit captured messages qy's search matches, oldest
+ * first; -1 with e on failure. The search runs in the store (bounded by
+ * the limit), never over a full load. */
 static int
-load_inbox(struct api_thread *t, int limit, struct rows *r, struct err *e)
+load_inbox(struct api_thread *t, const struct query *qy, struct rows *r, struct err *e)
 {
+	struct store_msg_filter f = {qy->q, qy->from, qy->to, qy->subject, qy->account};
+	int rc;
+
 	memset(r, 0, sizeof(*r));
-	if (t->store->ops->message_list(t->store, CAPTURE_NAME, limit, keep_row, r, e) != 0) {
+	if (query_filtered(qy))
+		rc = t->store->ops->message_search(t->store, CAPTURE_NAME, &f, qy->limit, keep_row,
+						   r, e);
+	else
+		rc = t->store->ops->message_list(t->store, CAPTURE_NAME, qy->limit, keep_row, r, e);
+	if (rc != 0) {
 		rows_free(r);
 		return -1;
 	}
@@ -184,19 +252,23 @@ message_json(const struct store_message *m)
 void
 dev_messages_list(struct evhttp_request *req, struct api_thread *t, const char *rest)
 {
+	struct query qy;
 	struct rows r;
 	struct err e;
 	json_t *doc, *list;
-	int limit;
+	const char *msg;
 
-	if (parse_limit(req, &limit) != 0) {
-		reply_error(req, 400, "limit must be a whole number from 1 to 10000");
+	if (parse_query(req, &qy, &msg) != 0) {
+		query_free(&qy);
+		reply_error(req, 400, msg);
 		return;
 	}
-	if (load_inbox(t, limit, &r, &e) != 0) {
+	if (load_inbox(t, &qy, &r, &e) != 0) {
+		query_free(&qy);
 		reply_store_error(req, &e);
 		return;
 	}
+	query_free(&qy);
 	doc = json_object();
 	list = json_array();
 	for (size_t i = 0; i < r.n; i++)
@@ -281,38 +353,39 @@ message_events(struct evhttp_request *req, struct api_thread *t, const char *id)
 	reply_json(req, 200, doc);
 }
 
-void
-dev_messages_raw(struct evhttp_request *req, struct api_thread *t, const char *rest)
+/* Load captured message id with raw into *m: true, or false with the 404
+ * or 503 answered (m cleared). */
+static bool
+load_captured(struct evhttp_request *req, struct api_thread *t, const char *id,
+	      struct store_message *m)
 {
-	const char *slash = strchr(rest, '/');
+	struct err e;
+	char msg[160];
+	int rc = t->store->ops->message_get(t->store, id, m, &e);
+
+	if (rc < 0) {
+		store_message_clear(m);
+		reply_store_error(req, &e);
+		return false;
+	}
+	if (rc == 0 || strcmp(m->transport, CAPTURE_NAME) != 0) {
+		store_message_clear(m);
+		snprintf(msg, sizeof(msg), "message %s not found", id);
+		reply_error(req, 404, msg);
+		return false;
+	}
+	return true;
+}
+
+static void
+message_raw(struct evhttp_request *req, struct api_thread *t, const char *id)
+{
 	struct store_message m = {0};
 	struct evbuffer *out;
 	struct evkeyvalq *h;
-	char id[ID_MAX + 1], msg[160];
-	struct err e;
-	int rc;
 
-	if (slash == NULL || !id_shape_ok(rest, (size_t)(slash - rest)) ||
-	    (strcmp(slash, "/raw") != 0 && strcmp(slash, "/events") != 0)) {
-		reply_error(req, 404, "not found");
+	if (!load_captured(req, t, id, &m))
 		return;
-	}
-	snprintf(id, sizeof(id), "%.*s", (int)(slash - rest), rest);
-	if (strcmp(slash, "/events") == 0) {
-		message_events(req, t, id);
-		return;
-	}
-	rc = t->store->ops->message_get(t->store, id, &m, &e);
-	if (rc < 0) {
-		reply_store_error(req, &e);
-		return;
-	}
-	if (rc == 0 || strcmp(m.transport, CAPTURE_NAME) != 0) {
-		store_message_clear(&m);
-		snprintf(msg, sizeof(msg), "message %s not found", id);
-		reply_error(req, 404, msg);
-		return;
-	}
 	h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Content-Type", "message/rfc822");
 	evhttp_add_header(h, "Cache-Control", "no-store");
@@ -326,6 +399,276 @@ dev_messages_raw(struct evhttp_request *req, struct api_thread *t, const char *r
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);
 	store_message_clear(&m);
+}
+
+/* ---- GET /_sesame/messages/<id> (parsed), /html, /attachments/<n> -------- */
+
+/* Parse captured message id: the view (view_free it) with *m loaded, or
+ * NULL when a 404/503 was answered or, with *perr set, when the bytes are
+ * not a message GMime can read. */
+static struct view *
+load_view(struct evhttp_request *req, struct api_thread *t, const char *id,
+	  struct store_message *m, struct err *perr, bool *answered)
+{
+	struct view *v = NULL;
+
+	*answered = false;
+	if (!load_captured(req, t, id, m)) {
+		*answered = true;
+		return NULL;
+	}
+	if (view_parse(m->raw, m->raw_len, &v, perr) != 0)
+		return NULL;
+	return v;
+}
+
+static void
+message_view(struct evhttp_request *req, struct api_thread *t, const char *id)
+{
+	struct store_message m = {0};
+	struct err pe = {0};
+	bool answered;
+	struct view *v = load_view(req, t, id, &m, &pe, &answered);
+	json_t *doc, *hdrs, *atts;
+	char url[ID_MAX + 64];
+
+	if (answered)
+		return;
+	doc = message_json(&m);
+	json_object_set_new(doc, "Size", json_integer((json_int_t)m.raw_len));
+	snprintf(url, sizeof(url), "/_sesame/messages/%s/raw", id);
+	json_object_set_new(doc, "RawUrl", jstr(url));
+	if (v == NULL) {
+		/* still a message the inbox lists: show what the store knows */
+		json_object_set_new(doc, "ParseError", jstr(pe.message));
+		json_object_set_new(doc, "Headers", json_array());
+		json_object_set_new(doc, "Text", json_null());
+		json_object_set_new(doc, "Html", json_null());
+		json_object_set_new(doc, "HtmlUrl", json_null());
+		json_object_set_new(doc, "Attachments", json_array());
+		json_object_set_new(doc, "Truncated", json_false());
+		store_message_clear(&m);
+		reply_json(req, 200, doc);
+		return;
+	}
+	hdrs = json_array();
+	for (size_t i = 0; i < v->nheaders; i++) {
+		json_t *h = json_object();
+		json_object_set_new(h, "Name", jstr(v->headers[i].name));
+		json_object_set_new(h, "Value", jstr(v->headers[i].value));
+		json_array_append_new(hdrs, h);
+	}
+	json_object_set_new(doc, "Headers", hdrs);
+	json_object_set_new(doc, "Text", jstr(v->text));
+	json_object_set_new(doc, "Html", jstr(v->html));
+	snprintf(url, sizeof(url), "/_sesame/messages/%s/html", id);
+	json_object_set_new(doc, "HtmlUrl", v->html != NULL ? jstr(url) : json_null());
+	atts = json_array();
+	for (size_t i = 0; i < v->natt; i++) {
+		const struct view_attachment *a = &v->att[i];
+		json_t *o = json_object();
+		snprintf(url, sizeof(url), "/_sesame/messages/%s/attachments/%zu", id, i);
+		json_object_set_new(o, "Index", json_integer((json_int_t)i));
+		json_object_set_new(o, "Filename", jstr(a->filename));
+		json_object_set_new(o, "ContentType", jstr(a->content_type));
+		json_object_set_new(o, "ContentId", jstr(a->content_id));
+		json_object_set_new(o, "Inline", json_boolean(a->is_inline));
+		json_object_set_new(o, "Size", json_integer((json_int_t)a->size));
+		json_object_set_new(o, "Url", jstr(url));
+		json_array_append_new(atts, o);
+	}
+	json_object_set_new(doc, "Attachments", atts);
+	json_object_set_new(doc, "Truncated", json_boolean(v->truncated));
+	view_free(v);
+	store_message_clear(&m);
+	reply_json(req, 200, doc);
+}
+
+/* The mail's HTML goes to an <iframe sandbox> (no allow-scripts, no
+ * allow-same-origin) and carries its own policy as well, so opened
+ * directly it is just as inert: no script, no plugin, no form, nothing
+ * fetched from anywhere (a remote image is a read receipt), and it
+ * cannot be framed by another site. */
+#define HTML_PART_CSP                                                                        \
+	"default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; "                 \
+	"frame-ancestors 'self'; base-uri 'none'; form-action 'none'; sandbox"
+
+#define HTML_INLINE_MAX (8u * 1024 * 1024) /* image bytes inlined into one page */
+
+static void
+message_html(struct evhttp_request *req, struct api_thread *t, const char *id)
+{
+	struct store_message m = {0};
+	struct err pe = {0};
+	bool answered;
+	struct view *v = load_view(req, t, id, &m, &pe, &answered);
+	struct evkeyvalq *h;
+	char msg[160];
+
+	if (answered)
+		return;
+	if (v == NULL || v->html == NULL) {
+		snprintf(msg, sizeof(msg), "message %s has no HTML part", id);
+		reply_error(req, 404, msg);
+	} else {
+		h = evhttp_request_get_output_headers(req);
+		evhttp_add_header(h, "Content-Security-Policy", HTML_PART_CSP);
+		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		/* inline images as data: URIs, the one kind of image the
+		 * policy lets the frame show */
+		char *html = view_html_inline(v, HTML_INLINE_MAX);
+		dev_reply(req, 200, "text/html; charset=utf-8", html, strlen(html));
+		free(html);
+	}
+	view_free(v);
+	store_message_clear(&m);
+}
+
+/* Types a browser shows as themselves without running anything; every
+ * other attachment is served as application/octet-stream. */
+static bool
+inert_type(const char *ct)
+{
+	static const char *const ok[] = {"text/plain", "image/png", "image/jpeg", "image/gif",
+					 "image/webp", "application/pdf"};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (strcmp(ct, ok[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Content-Disposition for a download of `name`: an ASCII fallback with
+ * every byte a quoted-string could misread replaced, and the exact UTF-8
+ * name in RFC 8187 form. */
+static void
+disposition(struct buf *b, const char *name)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	if (name[0] == '\0')
+		name = "attachment";
+	buf_puts(b, "attachment; filename=\"");
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		buf_putc(b, *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\' ? (char)*p : '_');
+	buf_puts(b, "\"; filename*=UTF-8''");
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    strchr("!#$&+-.^_`|~", *p) != NULL) {
+			buf_putc(b, (char)*p);
+		} else {
+			buf_putc(b, '%');
+			buf_putc(b, hex[*p >> 4]);
+			buf_putc(b, hex[*p & 15]);
+		}
+	}
+}
+
+static void
+message_attachment(struct evhttp_request *req, struct api_thread *t, const char *id,
+		   const char *index)
+{
+	struct store_message m = {0};
+	struct err pe = {0};
+	bool answered;
+	struct view *v;
+	struct evkeyvalq *h;
+	struct evbuffer *out;
+	struct buf cd;
+	char *end, msg[160];
+	unsigned long n;
+
+	n = strtoul(index, &end, 10);
+	if (index[0] < '0' || index[0] > '9' || *end != '\0' || strlen(index) > 4) {
+		reply_error(req, 404, "not found");
+		return;
+	}
+	v = load_view(req, t, id, &m, &pe, &answered);
+	if (answered)
+		return;
+	if (v == NULL || n >= v->natt) {
+		snprintf(msg, sizeof(msg), "message %s has no attachment %lu", id, n);
+		reply_error(req, 404, msg);
+		view_free(v);
+		store_message_clear(&m);
+		return;
+	}
+	const struct view_attachment *a = &v->att[n];
+	h = evhttp_request_get_output_headers(req);
+	buf_init(&cd, 0);
+	disposition(&cd, a->filename);
+	evhttp_add_header(h, "Content-Type",
+			  inert_type(a->content_type) ? a->content_type : "application/octet-stream");
+	evhttp_add_header(h, "Content-Disposition", cd.data);
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; sandbox");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	buf_free(&cd);
+	out = evbuffer_new();
+	evbuffer_add(out, a->data, a->size);
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+	view_free(v);
+	store_message_clear(&m);
+}
+
+/* GET /_sesame/messages/<rest>: <id>, <id>/raw, <id>/html, <id>/events,
+ * <id>/attachments/<n>; anything else 404. */
+void
+dev_messages_raw(struct evhttp_request *req, struct api_thread *t, const char *rest)
+{
+	const char *slash = strchr(rest, '/');
+	size_t n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+	char id[ID_MAX + 1];
+
+	if (!id_shape_ok(rest, n)) {
+		reply_error(req, 404, "not found");
+		return;
+	}
+	snprintf(id, sizeof(id), "%.*s", (int)n, rest);
+	if (slash == NULL)
+		message_view(req, t, id);
+	else if (strcmp(slash, "/raw") == 0)
+		message_raw(req, t, id);
+	else if (strcmp(slash, "/events") == 0)
+		message_events(req, t, id);
+	else if (strcmp(slash, "/html") == 0)
+		message_html(req, t, id);
+	else if (strncmp(slash, "/attachments/", 13) == 0)
+		message_attachment(req, t, id, slash + 13);
+	else
+		reply_error(req, 404, "not found");
+}
+
+/* DELETE /_sesame/messages/<id>: {"Deleted": 1}, or 404. */
+void
+dev_messages_delete_one(struct evhttp_request *req, struct api_thread *t, const char *rest)
+{
+	struct err e;
+	json_t *doc;
+	char msg[160];
+	int rc;
+
+	if (!id_shape_ok(rest, strlen(rest))) {
+		reply_error(req, 404, "not found");
+		return;
+	}
+	rc = t->store->ops->message_delete_one(t->store, CAPTURE_NAME, rest, &e);
+	if (rc < 0) {
+		reply_store_error(req, &e);
+		return;
+	}
+	if (rc == 0) {
+		snprintf(msg, sizeof(msg), "message %s not found", rest);
+		reply_error(req, 404, msg);
+		return;
+	}
+	log_info("inbox: deleted captured message %s", rest);
+	doc = json_object();
+	json_object_set_new(doc, "Deleted", json_integer(1));
+	reply_json(req, 200, doc);
 }
 
 /* ---- DELETE /_sesame/messages -------------------------------------------- */
@@ -345,6 +688,133 @@ dev_messages_delete(struct evhttp_request *req, struct api_thread *t, const char
 	doc = json_object();
 	json_object_set_new(doc, "Deleted", json_integer(n));
 	reply_json(req, 200, doc);
+}
+
+/* ---- GET /_sesame/events (server-sent events) ---------------------------- */
+
+/*
+ * One open stream: a timer on the loop that asks the store for the newest
+ * captured MessageId once a second (the capture transport writes from the
+ * queue's store thread, so there is nothing on this loop to be told by)
+ * and sends an event when it changed. No thread waits: the query is the
+ * list's own, LIMIT 1 on an index. The stream ends when the client goes
+ * (libevent's close callback frees it), or at the connection's timeout;
+ * EventSource then reconnects by itself.
+ *
+ * open_streams is process-wide on purpose: the cap is on what every loop
+ * holds together, like the descriptors they share.
+ */
+struct stream {
+	struct evhttp_request *req;
+	struct api_thread *t;
+	struct event *tick;
+	char newest[ID_MAX + 1]; /* "" = the inbox was empty */
+	bool known;              /* newest was read at least once */
+	int quiet;               /* ticks since the last byte sent */
+};
+
+static atomic_int open_streams;
+
+static int
+keep_newest(void *arg, const struct store_message *m)
+{
+	struct stream *st = arg;
+
+	snprintf(st->newest, sizeof(st->newest), "%s", m->id);
+	return 0;
+}
+
+static void
+stream_send(struct stream *st, const char *text)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	evbuffer_add(out, text, strlen(text));
+	evhttp_send_reply_chunk(st->req, out);
+	evbuffer_free(out);
+	st->quiet = 0;
+}
+
+/* Read the newest id; send "event: mail" when it changed (and the first
+ * time, so a page that reconnects catches up). */
+static void
+stream_poll(struct stream *st)
+{
+	char before[ID_MAX + 1], line[ID_MAX + 64];
+	struct err e;
+
+	snprintf(before, sizeof(before), "%s", st->newest);
+	st->newest[0] = '\0';
+	if (st->t->store->ops->message_list(st->t->store, CAPTURE_NAME, 1, keep_newest, st, &e) !=
+	    0) {
+		/* try again at the next tick; the page keeps what it shows */
+		snprintf(st->newest, sizeof(st->newest), "%s", before);
+		return;
+	}
+	if (st->known && strcmp(before, st->newest) == 0)
+		return;
+	st->known = true;
+	/* ids are [0-9A-Za-z-] (id_shape_ok's alphabet): no JSON escaping */
+	snprintf(line, sizeof(line), "event: mail\ndata: {\"Newest\": \"%s\"}\n\n", st->newest);
+	stream_send(st, line);
+}
+
+static void
+stream_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream *st = arg;
+
+	stream_poll(st);
+	if (++st->quiet >= DEV_EVENTS_PING)
+		stream_send(st, ": ping\n\n"); /* a dead peer shows as a failed write */
+}
+
+static void
+stream_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct stream *st = arg;
+
+	event_free(st->tick);
+	/* closed under an unfinished reply, evhttp detached the request and
+	 * left it to us; at shutdown it is still attached and evhttp frees it */
+	if (evhttp_request_get_connection(st->req) == NULL)
+		evhttp_send_reply_end(st->req);
+	free(st);
+	atomic_fetch_sub(&open_streams, 1);
+}
+
+void
+dev_messages_events(struct evhttp_request *req, struct api_thread *t, const char *rest)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct timeval second = {1, 0};
+	struct evkeyvalq *h;
+	struct stream *st;
+
+	if (atomic_fetch_add(&open_streams, 1) >= DEV_EVENTS_MAX) {
+		atomic_fetch_sub(&open_streams, 1);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
+		reply_error(req, 503, "too many open event streams; try again later");
+		return;
+	}
+	st = xcalloc(1, sizeof(*st));
+	st->req = req;
+	st->t = t;
+	st->tick = event_new(t->base, -1, EV_PERSIST, stream_tick, st);
+	if (st->tick == NULL)
+		abort(); /* libevent cannot allocate: out of memory */
+	h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Accel-Buffering", "no");
+	evhttp_send_reply_start(req, 200, "OK");
+	evhttp_connection_set_closecb(evcon, stream_closed, st);
+	/* nothing is read from here on: the stream lives until this
+	 * timeout without a byte in, then the page reconnects */
+	evhttp_connection_set_timeout(evcon, DEV_EVENTS_LIFETIME);
+	stream_send(st, "retry: 2000\n\n");
+	stream_poll(st);
+	evtimer_add(st->tick, &second);
 }
 
 /* ---- GET /_sesame/ (HTML) ------------------------------------------------ */
@@ -371,46 +841,275 @@ html_put(struct buf *b, const char *s)
 	free(clean);
 }
 
-static const char page_head[] =
-	"<!doctype html>\n<html><head><meta charset=\"utf-8\">"
-	"<title>sesame inbox</title>\n<style>"
-	"body{font-family:system-ui,sans-serif;margin:2em}"
+/*
+ * The page is one document: the list rendered here (so it reads without
+ * script, and every value the sender chose goes through html_put), then
+ * page_script, which takes over — search, the message view, delete, and
+ * the list refreshed from /_sesame/events. The script builds the DOM with
+ * textContent only, never from markup. Its policy allows exactly this
+ * style and this script (by their hashes), fetches to this origin, and
+ * frames from this origin; the mail's HTML itself goes into an
+ * <iframe sandbox> from /_sesame/messages/<id>/html, which has a policy of
+ * its own (HTML_PART_CSP).
+ */
+static const char page_style[] =
+	"body{font-family:system-ui,sans-serif;margin:1em 2em;color:#222}"
 	"table{border-collapse:collapse;width:100%}"
 	"th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #ddd;"
 	"vertical-align:top}"
 	"td.id{font-family:monospace;font-size:.85em}"
-	"</style></head><body>\n<h1>sesame inbox</h1>\n";
+	"tr.msg{cursor:pointer}tr.msg:hover{background:#f3f6fa}tr.sel{background:#e4ecf7}"
+	"form.search input{margin:0 .4em .4em 0}"
+	"#view{border-top:2px solid #888;margin-top:1em;padding-top:.5em}"
+	"#view iframe{width:100%;height:32em;border:1px solid #ccc}"
+	"#view pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f7;padding:.6em}"
+	"nav.tabs button{margin-right:.3em}nav.tabs button.on{font-weight:bold}"
+	".hidden{display:none}.small{font-size:.85em;color:#555}";
+
+static const char page_script[] =
+	"'use strict';\n"
+	"(function () {\n"
+	"const $ = (id) => document.getElementById(id);\n"
+	"function el(tag, text, cls) {\n"
+	"  const e = document.createElement(tag);\n"
+	"  if (text !== undefined && text !== null) e.textContent = String(text);\n"
+	"  if (cls) e.className = cls;\n"
+	"  return e;\n"
+	"}\n"
+	"const form = $('search');\n"
+	"let current = null;\n"
+	"function query() {\n"
+	"  const p = new URLSearchParams();\n"
+	"  for (const k of ['q', 'from', 'to', 'subject', 'account']) {\n"
+	"    const v = form.elements[k].value.trim();\n"
+	"    if (v) p.set(k, v);\n"
+	"  }\n"
+	"  return p;\n"
+	"}\n"
+	"function row(m) {\n"
+	"  const tr = el('tr', null, 'msg');\n"
+	"  tr.dataset.id = m.MessageId;\n"
+	"  if (m.MessageId === current) tr.classList.add('sel');\n"
+	"  tr.appendChild(el('td', m.Timestamp));\n"
+	"  const from = el('td', m.From);\n"
+	"  if (m.Source && m.Source !== m.From) {\n"
+	"    from.appendChild(document.createElement('br'));\n"
+	"    from.appendChild(el('small', 'Return-Path: ' + m.Source));\n"
+	"  }\n"
+	"  tr.appendChild(from);\n"
+	"  tr.appendChild(el('td', (m.Destination || []).join(', ')));\n"
+	"  tr.appendChild(el('td', m.Subject, 'subject'));\n"
+	"  tr.appendChild(el('td', m.SendingAccountId));\n"
+	"  tr.appendChild(el('td', m.SourceArn, 'id'));\n"
+	"  const id = el('td', null, 'id');\n"
+	"  const a = el('a', m.MessageId);\n"
+	"  a.href = '/_sesame/messages/' + encodeURIComponent(m.MessageId) + '/raw';\n"
+	"  id.appendChild(a);\n"
+	"  tr.appendChild(id);\n"
+	"  tr.addEventListener('click', (ev) => {\n"
+	"    if (ev.target.tagName === 'A') return;\n"
+	"    show(m.MessageId);\n"
+	"  });\n"
+	"  return tr;\n"
+	"}\n"
+	"async function refresh() {\n"
+	"  const p = query();\n"
+	"  const r = await fetch('/_sesame/messages?' + p.toString(), {cache: 'no-store'});\n"
+	"  if (!r.ok) { $('status').textContent = 'cannot list: HTTP ' + r.status; return; }\n"
+	"  const msgs = (await r.json()).messages.reverse();\n"
+	"  const body = $('rows');\n"
+	"  body.replaceChildren(...msgs.map(row));\n"
+	"  $('list').classList.toggle('hidden', msgs.length === 0);\n"
+	"  $('count').textContent = msgs.length + ' captured message' +\n"
+	"    (msgs.length === 1 ? '' : 's') + (p.toString() ? ' matching' : '') + ', newest first.';\n"
+	"  document.body.dataset.count = String(msgs.length);\n"
+	"  if (current && !msgs.some((m) => m.MessageId === current)) hide();\n"
+	"}\n"
+	"function hide() {\n"
+	"  current = null;\n"
+	"  $('view').classList.add('hidden');\n"
+	"  $('frame').removeAttribute('src');\n"
+	"  if (location.hash) history.replaceState(null, '', location.pathname + location.search);\n"
+	"}\n"
+	"function tab(name) {\n"
+	"  for (const b of document.querySelectorAll('nav.tabs button'))\n"
+	"    b.classList.toggle('on', b.dataset.tab === name);\n"
+	"  for (const t of ['html', 'text', 'headers', 'raw'])\n"
+	"    $('tab-' + t).classList.toggle('hidden', t !== name);\n"
+	"  if (name === 'raw' && current && !$('raw').dataset.loaded) {\n"
+	"    const id = current;\n"
+	"    fetch('/_sesame/messages/' + encodeURIComponent(id) + '/raw', {cache: 'no-store'})\n"
+	"      .then((r) => r.text()).then((t) => {\n"
+	"        if (id !== current) return;\n"
+	"        $('raw').textContent = t;\n"
+	"        $('raw').dataset.loaded = '1';\n"
+	"      });\n"
+	"  }\n"
+	"}\n"
+	"async function show(id) {\n"
+	"  const r = await fetch('/_sesame/messages/' + encodeURIComponent(id), {cache: 'no-store'});\n"
+	"  if (!r.ok) { $('status').textContent = 'message ' + id + ': HTTP ' + r.status; return; }\n"
+	"  const m = await r.json();\n"
+	"  current = id;\n"
+	"  for (const tr of document.querySelectorAll('tr.msg'))\n"
+	"    tr.classList.toggle('sel', tr.dataset.id === id);\n"
+	"  history.replaceState(null, '', '#' + encodeURIComponent(id));\n"
+	"  $('v-subject').textContent = m.Subject || '(no subject)';\n"
+	"  $('v-meta').textContent = 'From ' + (m.From || '?') + ' to ' +\n"
+	"    (m.Destination || []).join(', ') + ' at ' + m.Timestamp + ', account ' +\n"
+	"    m.SendingAccountId + (m.SourceArn ? ', identity ' + m.SourceArn : '') +\n"
+	"    ', ' + m.Size + ' bytes' + (m.ParseError ? ' (' + m.ParseError + ')' : '');\n"
+	"  if (m.HtmlUrl) $('frame').src = m.HtmlUrl; else $('frame').removeAttribute('src');\n"
+	"  $('no-html').classList.toggle('hidden', !!m.HtmlUrl);\n"
+	"  $('frame').classList.toggle('hidden', !m.HtmlUrl);\n"
+	"  $('text').textContent = m.Text === null ? '(no text part)' : m.Text;\n"
+	"  const hb = $('headers');\n"
+	"  hb.replaceChildren(...m.Headers.map((h) => {\n"
+	"    const tr = el('tr');\n"
+	"    tr.appendChild(el('th', h.Name));\n"
+	"    tr.appendChild(el('td', h.Value));\n"
+	"    return tr;\n"
+	"  }));\n"
+	"  $('raw').textContent = '';\n"
+	"  delete $('raw').dataset.loaded;\n"
+	"  $('raw-link').href = m.RawUrl;\n"
+	"  const ul = $('attachments');\n"
+	"  ul.replaceChildren(...m.Attachments.map((a) => {\n"
+	"    const li = el('li', null, 'attachment');\n"
+	"    const link = el('a', a.Filename || '(unnamed ' + a.ContentType + ')');\n"
+	"    link.href = a.Url;\n"
+	"    link.setAttribute('download', a.Filename || 'attachment');\n"
+	"    li.appendChild(link);\n"
+	"    li.appendChild(el('span', ' ' + a.ContentType + ', ' + a.Size + ' bytes' +\n"
+	"      (a.ContentId ? ', cid:' + a.ContentId : ''), 'small'));\n"
+	"    return li;\n"
+	"  }));\n"
+	"  $('att-box').classList.toggle('hidden', m.Attachments.length === 0);\n"
+	"  $('view').classList.remove('hidden');\n"
+	"  tab(m.HtmlUrl ? 'html' : 'text');\n"
+	"}\n"
+	"async function del(url) {\n"
+	"  const r = await fetch(url, {method: 'DELETE'});\n"
+	"  if (!r.ok) $('status').textContent = 'delete: HTTP ' + r.status;\n"
+	"  await refresh();\n"
+	"}\n"
+	"form.addEventListener('submit', (ev) => {\n"
+	"  ev.preventDefault();\n"
+	"  const p = query().toString();\n"
+	"  history.replaceState(null, '', location.pathname + (p ? '?' + p : ''));\n"
+	"  refresh();\n"
+	"});\n"
+	"$('delete').addEventListener('click', () => {\n"
+	"  if (current) del('/_sesame/messages/' + encodeURIComponent(current));\n"
+	"});\n"
+	"$('delete-all').addEventListener('click', () => {\n"
+	"  if (confirm('Delete every captured message?')) del('/_sesame/messages');\n"
+	"});\n"
+	"$('close').addEventListener('click', hide);\n"
+	"for (const b of document.querySelectorAll('nav.tabs button'))\n"
+	"  b.addEventListener('click', () => tab(b.dataset.tab));\n"
+	"for (const tr of document.querySelectorAll('tr.msg'))\n"
+	"  tr.addEventListener('click', (ev) => {\n"
+	"    if (ev.target.tagName !== 'A') show(tr.dataset.id);\n"
+	"  });\n"
+	"let newest = null;\n"
+	"const es = new EventSource('/_sesame/events');\n"
+	"es.addEventListener('mail', (ev) => {\n"
+	"  const n = JSON.parse(ev.data).Newest;\n"
+	"  if (newest !== null && n !== newest) refresh();\n"
+	"  newest = n;\n"
+	"  $('live').textContent = 'live';\n"
+	"});\n"
+	"es.addEventListener('error', () => { $('live').textContent = 'reconnecting'; });\n"
+	"if (location.hash.length > 1) show(decodeURIComponent(location.hash.slice(1)));\n"
+	"document.body.dataset.ready = '1';\n"
+	"})();\n";
+
+/* The page's Content-Security-Policy: the hashes of page_style and
+ * page_script, so nothing else (an injected tag included) can run. */
+static void
+page_csp(struct buf *b)
+{
+	uint8_t d[32];
+	char *h;
+
+	buf_puts(b, "default-src 'none'; style-src '");
+	sha256(page_style, sizeof(page_style) - 1, d);
+	h = base64_encode(d, sizeof(d));
+	buf_printf(b, "sha256-%s'; script-src '", h);
+	free(h);
+	sha256(page_script, sizeof(page_script) - 1, d);
+	h = base64_encode(d, sizeof(d));
+	buf_printf(b, "sha256-%s'; connect-src 'self'; frame-src 'self'; img-src 'self'; "
+		      "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+		   h);
+	free(h);
+}
+
+/* A search box holding value v (may be NULL). */
+static void
+search_input(struct buf *b, const char *name, const char *label, const char *v)
+{
+	buf_printf(b, "<label>%s <input name=\"%s\" value=\"", label, name);
+	html_put(b, v);
+	buf_puts(b, "\"></label>");
+}
 
 void
 dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char *rest)
 {
+	struct query qy;
 	struct rows r;
 	struct err e;
-	struct buf b;
+	struct buf b, csp;
+	const char *msg;
 	char ts[32];
 
 	if (rest[0] != '\0') {
 		reply_error(req, 404, "not found");
 		return;
 	}
-	if (load_inbox(t, DEV_MESSAGES_DEFAULT, &r, &e) != 0) {
+	if (parse_query(req, &qy, &msg) != 0) {
+		query_free(&qy);
+		reply_error(req, 400, msg);
+		return;
+	}
+	if (load_inbox(t, &qy, &r, &e) != 0) {
+		query_free(&qy);
 		reply_store_error(req, &e);
 		return;
 	}
 	buf_init(&b, 0);
-	buf_puts(&b, page_head);
+	buf_puts(&b, "<!doctype html>\n<html><head><meta charset=\"utf-8\">"
+		     "<title>sesame inbox</title>\n<style>");
+	buf_puts(&b, page_style);
+	buf_puts(&b, "</style></head><body>\n<h1>sesame inbox</h1>\n"
+		     "<form class=\"search\" id=\"search\" method=\"get\" action=\"/_sesame/\">");
+	search_input(&b, "q", "Search", qy.q);
+	search_input(&b, "from", "From", qy.from);
+	search_input(&b, "to", "To", qy.to);
+	search_input(&b, "subject", "Subject", qy.subject);
+	search_input(&b, "account", "Account", qy.account);
+	buf_puts(&b, "<button type=\"submit\" id=\"go\">Search</button> "
+		     "<button type=\"button\" id=\"delete-all\">Delete all</button> "
+		     "<span id=\"live\" class=\"small\"></span></form>\n");
 	buf_printf(&b,
-		   "<p>%zu captured message%s, newest first. As JSON: "
+		   "<p><span id=\"count\">%zu captured message%s%s, newest first.</span> As JSON: "
 		   "<a href=\"/_sesame/messages\">/_sesame/messages</a>. Empty it with "
-		   "<code>curl -X DELETE …/_sesame/messages</code>.</p>\n",
-		   r.n, r.n == 1 ? "" : "s");
-	if (r.n > 0)
-		buf_puts(&b, "<table>\n<tr><th>Time (UTC)</th><th>From</th><th>To</th>"
-			     "<th>Subject</th><th>Account</th><th>Message</th></tr>\n");
+		   "<code>curl -X DELETE …/_sesame/messages</code>. "
+		   "<span id=\"status\"></span></p>\n",
+		   r.n, r.n == 1 ? "" : "s", query_filtered(&qy) ? " matching" : "");
+	query_free(&qy);
+	buf_printf(&b, "<table id=\"list\"%s>\n<thead><tr><th>Time (UTC)</th><th>From</th>"
+		       "<th>To</th><th>Subject</th><th>Account</th><th>Identity</th>"
+		       "<th>Message</th></tr></thead>\n<tbody id=\"rows\">\n",
+		   r.n > 0 ? "" : " class=\"hidden\"");
 	for (size_t i = r.n; i-- > 0;) {
 		const struct store_message *m = &r.v[i];
 		timefmt_iso_ms(m->created_ms, ts);
-		buf_puts(&b, "<tr><td>");
+		buf_puts(&b, "<tr class=\"msg\" data-id=\"");
+		html_put(&b, m->id);
+		buf_puts(&b, "\"><td>");
 		html_put(&b, ts);
 		buf_puts(&b, "</td><td>");
 		html_put(&b, m->from_addr);
@@ -422,24 +1121,55 @@ dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char 
 		buf_puts(&b, "</td><td>");
 		for (size_t k = 0; k < m->ndestinations; k++) {
 			if (k > 0)
-				buf_puts(&b, "<br>");
+				buf_puts(&b, ", ");
 			html_put(&b, m->destinations[k]);
 		}
-		buf_puts(&b, "</td><td>");
+		buf_puts(&b, "</td><td class=\"subject\">");
 		html_put(&b, m->subject);
 		buf_puts(&b, "</td><td>");
 		html_put(&b, m->sending_account);
+		buf_puts(&b, "</td><td class=\"id\">");
+		html_put(&b, m->source_arn);
 		buf_puts(&b, "</td><td class=\"id\"><a href=\"/_sesame/messages/");
 		html_put(&b, m->id);
 		buf_puts(&b, "/raw\">");
 		html_put(&b, m->id);
 		buf_puts(&b, "</a></td></tr>\n");
 	}
-	if (r.n > 0)
-		buf_puts(&b, "</table>\n");
-	buf_puts(&b, "</body></html>\n");
+	buf_puts(&b, "</tbody></table>\n");
 	rows_free(&r);
+	buf_puts(&b,
+		 "<section id=\"view\" class=\"hidden\"><h2 id=\"v-subject\"></h2>"
+		 "<p id=\"v-meta\" class=\"small\"></p>"
+		 "<p><button type=\"button\" id=\"delete\">Delete</button> "
+		 "<button type=\"button\" id=\"close\">Close</button> "
+		 "<a id=\"raw-link\" href=\"#\">raw</a></p>"
+		 "<nav class=\"tabs\"><button type=\"button\" data-tab=\"html\">HTML</button>"
+		 "<button type=\"button\" data-tab=\"text\">Text</button>"
+		 "<button type=\"button\" data-tab=\"headers\">Headers</button>"
+		 "<button type=\"button\" data-tab=\"raw\">Raw</button></nav>"
+		 "<div id=\"tab-html\"><p id=\"no-html\" class=\"hidden\">(no HTML part)</p>"
+		 "<iframe id=\"frame\" sandbox=\"\" referrerpolicy=\"no-referrer\" "
+		 "title=\"the message's HTML part\"></iframe></div>"
+		 "<div id=\"tab-text\" class=\"hidden\"><pre id=\"text\"></pre></div>"
+		 "<div id=\"tab-headers\" class=\"hidden\"><table><tbody id=\"headers\"></tbody>"
+		 "</table></div>"
+		 "<div id=\"tab-raw\" class=\"hidden\"><pre id=\"raw\"></pre></div>"
+		 "<div id=\"att-box\" class=\"hidden\"><h3>Attachments</h3>"
+		 "<ul id=\"attachments\"></ul></div></section>\n"
+		 "<script id=\"app\">");
+	buf_puts(&b, page_script);
+	buf_puts(&b, "</script>\n</body></html>\n");
+	buf_init(&csp, 0);
+	page_csp(&csp);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Security-Policy",
+			  csp.data);
+	buf_free(&csp);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Content-Type-Options",
+			  "nosniff");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Referrer-Policy",
+			  "no-referrer");
 	dev_reply(req, 200, "text/html; charset=utf-8", b.data, b.len);
 	buf_free(&b);
 }

@@ -210,6 +210,15 @@ struct store_message {
 void store_message_clear(struct store_message *m);
 typedef int (*store_message_cb)(void *arg, const struct store_message *m);
 
+/* The inbox search (message_search): each member NULL or "" matches
+ * everything; q, from, to and subject match a case-insensitive (ASCII)
+ * substring — q of the subject, From, Return-Path or a recipient, from of
+ * From or Return-Path, to of a recipient — and account the sending
+ * account exactly. */
+struct store_msg_filter {
+	const char *q, *from, *to, *subject, *account;
+};
+
 /* ---- events (DESIGN.md "A message's life") ---------------------------- */
 
 /* Event types, spelt as SES spells them in notifications. */
@@ -589,6 +598,15 @@ struct store_ops {
 	 * count goes to *n_out */
 	int (*message_delete)(struct store *s, const char *transport, int64_t *n_out,
 			      struct err *e);
+	/* message_list narrowed by f: the newest `limit` (>= 1) matches,
+	 * oldest first, without raw */
+	int (*message_search)(struct store *s, const char *transport,
+			      const struct store_msg_filter *f, int limit, store_message_cb cb,
+			      void *arg, struct err *e);
+	/* delete message id if `transport` finished it: 1 deleted, 0 absent
+	 * (or queued, or another transport's) */
+	int (*message_delete_one)(struct store *s, const char *transport, const char *id,
+				  struct err *e);
 
 	/* the account suppression list: put upserts (the reason, message and
 	 * time are replaced); an absent account fails with STORE_ERR_NO_PARENT;

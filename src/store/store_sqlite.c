@@ -354,6 +354,8 @@ enum sid {
 	S_MSG_LIST,
 	S_MSG_GET,
 	S_MSG_DEL,
+	S_MSG_SEARCH,
+	S_MSG_DEL_ONE,
 	S_ID_LINK_OK,
 	S_ID_LINK_FAIL,
 	S_ID_NEXT,
@@ -444,6 +446,18 @@ enum sid {
 	" principal, source_ip, source, from_addr, subject, destinations, "
 #define MSG_COLS_B ", status, created, delivered, transport, mail_from, config_set, tags"
 #define MSG_COLS MSG_COLS_A "raw" MSG_COLS_B
+/* the inbox search (message_search): NULL parameters match everything;
+ * the patterns arrive lowercased with LIKE's wildcards escaped by '!' */
+#define MSG_FILTER                                                                           \
+	" AND (CAST(?2 AS TEXT) IS NULL OR lower(coalesce(subject, '')) LIKE ?2 ESCAPE '!'"    \
+	" OR lower(coalesce(from_addr, '')) LIKE ?2 ESCAPE '!'"                               \
+	" OR lower(coalesce(source, '')) LIKE ?2 ESCAPE '!'"                                  \
+	" OR lower(coalesce(destinations, '')) LIKE ?2 ESCAPE '!')"                           \
+	" AND (CAST(?3 AS TEXT) IS NULL OR lower(coalesce(from_addr, '')) LIKE ?3 ESCAPE '!'"  \
+	" OR lower(coalesce(source, '')) LIKE ?3 ESCAPE '!')"                                 \
+	" AND (CAST(?4 AS TEXT) IS NULL OR lower(coalesce(destinations, '')) LIKE ?4 ESCAPE '!')" \
+	" AND (CAST(?5 AS TEXT) IS NULL OR lower(coalesce(subject, '')) LIKE ?5 ESCAPE '!')"   \
+	" AND (CAST(?6 AS TEXT) IS NULL OR sending_account = ?6)"
 #define NOTIFY_COLS                                                                          \
 	"region, owner, identity, account_id, bounce_topic, complaint_topic, delivery_topic,"    \
 	" headers_bounce, headers_complaint, headers_delivery"
@@ -557,6 +571,11 @@ static const char *const sql[S_COUNT] = {
 		       " ORDER BY created DESC, rowid DESC LIMIT ?2) ORDER BY created, r",
 	[S_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
 	[S_MSG_DEL] = "DELETE FROM messages WHERE transport = ?1 AND status <> 'queued'",
+	[S_MSG_SEARCH] = "SELECT * FROM (SELECT " MSG_COLS_A "NULL" MSG_COLS_B ", rowid AS r"
+			 " FROM messages WHERE transport = ?1 AND status <> 'queued'" MSG_FILTER
+			 " ORDER BY created DESC, rowid DESC LIMIT ?7) ORDER BY created, r",
+	[S_MSG_DEL_ONE] = "DELETE FROM messages WHERE id = ?1 AND transport = ?2"
+			  " AND status <> 'queued'",
 	/* the link within its time; SET expressions all read the old row */
 	[S_ID_LINK_OK] = "UPDATE identities SET status = 'Success',"
 			 " token_expires = CASE WHEN " ID_DNS_PENDING " THEN ?3"
@@ -759,6 +778,9 @@ static const char *const sql_pg[S_COUNT] = {
 	[S_MSG_LIST] = "SELECT * FROM (SELECT " MSG_COLS_A "NULL" MSG_COLS_B
 		       " FROM messages WHERE transport = ?1 AND status <> 'queued'"
 		       " ORDER BY created DESC, id DESC LIMIT ?2) m ORDER BY created, id",
+	[S_MSG_SEARCH] = "SELECT * FROM (SELECT " MSG_COLS_A "NULL" MSG_COLS_B
+			 " FROM messages WHERE transport = ?1 AND status <> 'queued'" MSG_FILTER
+			 " ORDER BY created DESC, id DESC LIMIT ?7) m ORDER BY created, id",
 	[S_EVT_SUPPRESS] = "INSERT INTO suppressed (account_id, address, reason, message_id,"
 			   " feedback_id, ts)"
 			   " SELECT m.sending_account, lower(?2), CAST(?3 AS TEXT), m.id,"
@@ -2760,6 +2782,80 @@ sq_message_delete(struct store *s, const char *transport, int64_t *n_out, struct
 	return tx_end_data(q, r, e);
 }
 
+/* A LIKE pattern matching s anywhere, ASCII-lowercased like lower() on
+ * both backends, with '%', '_' and the escape '!' taken literally; NULL
+ * for NULL or "" (no filter). The caller frees. */
+static char *
+like_pattern(const char *s)
+{
+	size_t n, k = 0;
+	char *p;
+
+	if (s == NULL || s[0] == '\0')
+		return NULL;
+	n = strlen(s);
+	p = xmalloc(2 * n + 3);
+	p[k++] = '%';
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%' || c == '_' || c == '!')
+			p[k++] = '!';
+		p[k++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	p[k++] = '%';
+	p[k] = '\0';
+	return p;
+}
+
+static int
+sq_message_search(struct store *s, const char *transport, const struct store_msg_filter *f,
+		  int limit, store_message_cb cb, void *arg, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st = stmt(q, S_MSG_SEARCH, e);
+	char *pq, *pfrom, *pto, *psubj;
+	const char *acct;
+	int r;
+
+	if (st == NULL)
+		return -1;
+	pq = like_pattern(f->q);
+	pfrom = like_pattern(f->from);
+	pto = like_pattern(f->to);
+	psubj = like_pattern(f->subject);
+	acct = f->account != NULL && f->account[0] != '\0' ? f->account : NULL;
+	if (bt(st, 1, transport) | bt(st, 2, pq) | bt(st, 3, pfrom) | bt(st, 4, pto) |
+	    bt(st, 5, psubj) | bt(st, 6, acct) | bi(st, 7, limit > 0 ? limit : 1))
+		r = bind_fail(q, st, e);
+	else
+		r = message_rows(q, st, cb, arg, e);
+	free(pq);
+	free(pfrom);
+	free(pto);
+	free(psubj);
+	return r;
+}
+
+static int
+sq_message_delete_one(struct store *s, const char *transport, const char *id, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_MSG_DEL_ONE, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, id) | bt(st, 2, transport))
+		return tx_end_data(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = changes(q) > 0;
+	return tx_end_data(q, r, e);
+}
+
 /* ---- recipients and events ------------------------------------------- */
 
 /* One claimed row, copied out of the RETURNING statement. */
@@ -3567,6 +3663,8 @@ static const struct store_ops sqlite_ops = {
 	.message_list = sq_message_list,
 	.message_get = sq_message_get,
 	.message_delete = sq_message_delete,
+	.message_search = sq_message_search,
+	.message_delete_one = sq_message_delete_one,
 	.identity_verify_token = sq_identity_verify_token,
 	.identity_set_next_check = sq_identity_set_next_check,
 	.identity_cas_checks = sq_identity_cas_checks,

@@ -194,7 +194,13 @@ def test_dev_endpoints_refuse_clients_outside_admin_allow(busy):
     for method, path in [("GET", "/_sesame/messages"), ("GET", "/_sesame/health"),
                          ("GET", "/_sesame/"), ("GET", "/_sesame/messages/x/raw"),
                          ("DELETE", "/_sesame/messages"), ("GET", "/_sesame/nope"),
-                         ("POST", "/_sesame/messages")]:
+                         ("POST", "/_sesame/messages"),
+                         # the inbox's view, search, delete-one and events
+                         ("GET", "/_sesame/messages?q=x"), ("GET", "/_sesame/messages/x"),
+                         ("GET", "/_sesame/messages/x/html"),
+                         ("GET", "/_sesame/messages/x/attachments/0"),
+                         ("DELETE", "/_sesame/messages/x"), ("GET", "/_sesame/events"),
+                         ("GET", "/_sesame/?q=x")]:
         assert get_from(busy, path, method=method) == (403, forbidden), (method, path)
     # the refused DELETE emptied nothing; loopback is still allowed
     assert inbox_count(busy) == 1

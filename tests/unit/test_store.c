@@ -1445,6 +1445,120 @@ test_generation(void **state)
 	assert_int_equal(gen(s), g);
 }
 
+/* ---- the inbox search (message_search, message_delete_one) ---------------- */
+
+#define T_INBOX "t_inbox" /* a transport of this test's own: a shared store keeps others' */
+
+static void
+mk_message(struct store *s, const char *id, const char *acct, const char *from,
+	   const char *to, const char *subject, int64_t created_ms, const char *transport)
+{
+	struct store_message m = {0};
+	char *dest[1] = {(char *)to};
+	struct err e;
+
+	snprintf(m.id, sizeof(m.id), "%s", id);
+	snprintf(m.region, sizeof(m.region), REG);
+	snprintf(m.sending_account, sizeof(m.sending_account), "%s", acct);
+	snprintf(m.status, sizeof(m.status), STORE_MSG_DELIVERED);
+	snprintf(m.transport, sizeof(m.transport), "%s", transport);
+	m.source = (char *)from;
+	m.from_addr = (char *)from;
+	m.subject = (char *)subject;
+	m.destinations = dest;
+	m.ndestinations = 1;
+	m.raw = (uint8_t *)"x";
+	m.raw_len = 1;
+	m.created_ms = created_ms;
+	m.delivered_ms = created_ms;
+	assert_int_equal(s->ops->message_insert(s, &m, 1, NULL, 0, &e), 0);
+}
+
+struct ids {
+	char v[8][80];
+	int n;
+};
+
+static int
+keep_id(void *arg, const struct store_message *m)
+{
+	struct ids *ids = arg;
+
+	assert_true(ids->n < 8);
+	assert_null(m->raw);
+	snprintf(ids->v[ids->n++], 80, "%s", m->id);
+	return 0;
+}
+
+/* The ids message_search returns, comma-separated, oldest first. */
+static const char *
+search(struct store *s, const char *q, const char *from, const char *to, const char *subject,
+       const char *account, int limit)
+{
+	static char out[512];
+	struct store_msg_filter f = {q, from, to, subject, account};
+	struct ids ids = {0};
+	struct err e;
+	size_t k = 0;
+
+	assert_int_equal(s->ops->message_search(s, T_INBOX, &f, limit, keep_id, &ids, &e), 0);
+	out[0] = '\0';
+	for (int i = 0; i < ids.n; i++)
+		k += (size_t)snprintf(out + k, sizeof(out) - k, "%s%s", i ? "," : "", ids.v[i]);
+	return out;
+}
+
+static void
+test_message_search(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	struct err e;
+	int64_t n;
+
+	mk_account(s, A1, "one");
+	mk_account(s, A2, "two");
+	assert_int_equal(s->ops->message_delete(s, T_INBOX, &n, &e), 0);
+	mk_message(s, "i1", A1, "news@example.com", "ann@dest.test", "Welcome", 1000, T_INBOX);
+	mk_message(s, "i2", A1, "SECURITY@example.com", "bob@dest.test", "Reset 100%_x!", 2000,
+		   T_INBOX);
+	mk_message(s, "i3", A2, "ops@other.test", "Carol@Dest.test", "welcome back", 3000,
+		   T_INBOX);
+	mk_message(s, "i4", A1, "news@example.com", "ann@dest.test", "Welcome", 4000, "mx");
+
+	assert_string_equal(search(s, NULL, NULL, NULL, NULL, NULL, 10), "i1,i2,i3");
+	assert_string_equal(search(s, "", "", "", "", "", 10), "i1,i2,i3"); /* "" = no filter */
+	assert_string_equal(search(s, "WELCOME", NULL, NULL, NULL, NULL, 10), "i1,i3");
+	assert_string_equal(search(s, "welcome", NULL, NULL, NULL, NULL, 1), "i3"); /* newest */
+	assert_string_equal(search(s, "carol@dest", NULL, NULL, NULL, NULL, 10), "i3");
+	assert_string_equal(search(s, "security@", NULL, NULL, NULL, NULL, 10), "i2");
+	assert_string_equal(search(s, NULL, "security", NULL, NULL, NULL, 10), "i2");
+	assert_string_equal(search(s, NULL, "dest.test", NULL, NULL, NULL, 10), "");
+	assert_string_equal(search(s, NULL, NULL, "dest.test", NULL, NULL, 10), "i1,i2,i3");
+	assert_string_equal(search(s, NULL, NULL, "example.com", NULL, NULL, 10), "");
+	assert_string_equal(search(s, NULL, NULL, NULL, "reset", NULL, 10), "i2");
+	assert_string_equal(search(s, NULL, NULL, NULL, "ann", NULL, 10), "");
+	assert_string_equal(search(s, NULL, NULL, NULL, NULL, A2, 10), "i3");
+	assert_string_equal(search(s, NULL, NULL, NULL, NULL, "1111", 10), "");
+	assert_string_equal(search(s, "welcome", NULL, NULL, NULL, A1, 10), "i1");
+	/* LIKE's wildcards and the escape character match only themselves */
+	assert_string_equal(search(s, "100%_x!", NULL, NULL, NULL, NULL, 10), "i2");
+	assert_string_equal(search(s, "w%e", NULL, NULL, NULL, NULL, 10), "");
+	assert_string_equal(search(s, "w_lcome", NULL, NULL, NULL, NULL, 10), "");
+	assert_string_equal(search(s, "!", NULL, NULL, NULL, NULL, 10), "i2");
+	assert_string_equal(search(s, "'", NULL, NULL, NULL, NULL, 10), "");
+
+	/* delete one: only a finished message of the transport */
+	assert_int_equal(s->ops->message_delete_one(s, T_INBOX, "i4", &e), 0);
+	assert_int_equal(s->ops->message_delete_one(s, T_INBOX, "nope", &e), 0);
+	assert_int_equal(s->ops->message_delete_one(s, T_INBOX, "i2", &e), 1);
+	assert_int_equal(s->ops->message_delete_one(s, T_INBOX, "i2", &e), 0);
+	assert_string_equal(search(s, NULL, NULL, NULL, NULL, NULL, 10), "i1,i3");
+	assert_int_equal(s->ops->message_delete_one(s, "mx", "i4", &e), 1);
+	assert_int_equal(s->ops->message_delete(s, T_INBOX, &n, &e), 0);
+	assert_int_equal(n, 2);
+}
+
 /* ---- two handles --------------------------------------------------------- */
 
 static void
@@ -1481,6 +1595,7 @@ run_suite(const char *tmpl)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrations_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_search, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_users_and_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_list_due_delete, setup, teardown),
