@@ -1,9 +1,9 @@
 # sesame — the two commands a newcomer needs are `make run` and `make test`.
 PY      ?= /usr/bin/python3
 JOBS    ?= $(shell nproc)
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 15
 # integration tests run in parallel (python3-pytest-xdist); each test has its own server and ports
-PYTEST_JOBS ?= 2
+PYTEST_JOBS ?= 3
 CMAKE_FLAGS ?=
 # make install [PREFIX=/usr/local] [DESTDIR=staging]
 PREFIX  ?= /usr/local
