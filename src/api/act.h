@@ -13,13 +13,35 @@ int act_get_send_statistics(struct api_ctx *ctx, struct err *e);
 int act_get_account_sending_enabled(struct api_ctx *ctx, struct err *e);
 int act_update_account_sending_enabled(struct api_ctx *ctx, struct err *e);
 
+/* act_account.c: recipients accepted for the caller's account in the
+ * last 24 hours (GetSendQuota's SentLast24Hours, GetAccount's). */
+int act_account_sent_24h(struct api_ctx *ctx, int64_t *sent_out, struct err *e);
+
 /* act_policy.c */
+/* Shared with v2 (act_v2.c): the caller's existing identity named by
+ * parameter `param` (a name or own ARN) into name; the v1 errors. */
+int act_policy_identity(struct api_ctx *ctx, const char *param, const char *action, char *name,
+			size_t cap, struct err *e);
+/* PolicyName's syntax (ValidationError / InvalidParameterValue). */
+int act_policy_check_name(const char *pname, struct err *e);
+/* Validate and compile `doc` as PutIdentityPolicy does, then store it. */
+int act_policy_put(struct api_ctx *ctx, const char *name, const char *pname, const char *doc,
+		   struct err *e);
 int act_put_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_get_identity_policies(struct api_ctx *ctx, struct err *e);
 int act_list_identity_policies(struct api_ctx *ctx, struct err *e);
 int act_delete_identity_policy(struct api_ctx *ctx, struct err *e);
 
 /* act_identity.c */
+struct identity;
+/* Shared with v2's CreateEmailIdentity: (re)issue the address `name`'s
+ * verification (normal form) and queue its mail: API_PENDING (answered
+ * when the mail is durable), 0 (already verified: nothing to do), -1. */
+int act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e);
+/* The domain identity `name` with its TXT token and Easy DKIM tokens and
+ * keys (VerifyDomainDkim's work, stored): 0 with *out (identity_clear), -1. */
+int act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity *out,
+			     struct err *e);
 int act_verify_email_identity(struct api_ctx *ctx, struct err *e);
 int act_verify_email_address(struct api_ctx *ctx, struct err *e);
 int act_verify_domain_identity(struct api_ctx *ctx, struct err *e);
@@ -77,6 +99,20 @@ int act_template_load(struct api_ctx *ctx, const char *name, const char *arn,
 int act_template_render(struct api_ctx *ctx, const struct email_template *t,
 			const char *defaults, const char *data, struct template_rendered *out,
 			struct err *e);
+
+/* SES v2 (v2.h): act_send.c */
+int act_v2_send_email(struct api_ctx *ctx, struct err *e);
+/* act_v2.c */
+int act_v2_get_account(struct api_ctx *ctx, struct err *e);
+int act_v2_put_account_sending_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_create_email_identity(struct api_ctx *ctx, struct err *e);
+int act_v2_get_email_identity(struct api_ctx *ctx, struct err *e);
+int act_v2_list_email_identities(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e);
+int act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e);
+int act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e);
+int act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_email_identity_policy(struct api_ctx *ctx, struct err *e);
 
 /* act_sns.c: the SNS Query API (service "sns") */
 int act_sns_create_topic(struct api_ctx *ctx, struct err *e);

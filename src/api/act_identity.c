@@ -244,15 +244,12 @@ done:
 	return rc;
 }
 
-static int
-verify_email(struct api_ctx *ctx, struct err *e)
+int
+act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e)
 {
-	char name[IDENTITY_NAME_MAX + 1];
 	struct identity id = {0};
 	int rc;
 
-	if (email_param(ctx, "EmailAddress", name, sizeof(name), e) != 0)
-		return -1;
 	if ((rc = load(ctx, name, &id, e)) < 0)
 		return -1;
 	if (rc == 1 && strcmp(id.status, STATUS_SUCCESS) == 0) {
@@ -269,6 +266,16 @@ verify_email(struct api_ctx *ctx, struct err *e)
 	free(token);
 	identity_clear(&id);
 	return rc;
+}
+
+static int
+verify_email(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+
+	if (email_param(ctx, "EmailAddress", name, sizeof(name), e) != 0)
+		return -1;
+	return act_identity_verify_email(ctx, name, e);
 }
 
 int
@@ -347,16 +354,14 @@ dkim_restart(const struct identity *id, const char *status, int64_t now)
 }
 
 int
-act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
+act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity *out,
+			 struct err *e)
 {
-	char name[ADDRESS_DOMAIN_MAX + 1];
 	char tokens[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1];
 	struct identity id = {0};
 	bool changed, arm = false;
 	int rc = -1;
 
-	if (domain_param(ctx, name, sizeof(name), e) != 0)
-		return -1;
 	if (domain_identity(ctx, name, &id, &changed, e) != 0)
 		return -1;
 	if (id.dkim_tokens[0] == NULL || id.dkim_keys_sealed == NULL) {
@@ -414,11 +419,28 @@ act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
 	}
 	if (changed && put(ctx, &id, e) != 0)
 		goto out;
+	*out = id;
+	return 0;
+out:
+	identity_clear(&id);
+	return rc;
+}
+
+int
+act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
+{
+	char name[ADDRESS_DOMAIN_MAX + 1];
+	struct identity id = {0};
+	int rc;
+
+	if (domain_param(ctx, name, sizeof(name), e) != 0)
+		return -1;
+	if (act_identity_domain_dkim(ctx, name, &id, e) != 0)
+		return -1;
 	xml_open(ctx->out, "DkimTokens");
 	for (int i = 0; i < DKIM_KEYS_N; i++)
 		xml_elem(ctx->out, "member", id.dkim_tokens[i]);
 	rc = xml_close(ctx->out, "DkimTokens");
-out:
 	identity_clear(&id);
 	return rc;
 }

@@ -42,6 +42,7 @@
 #define MAX_REPLY_TO 50
 #define MAX_TAGS 50
 #define API_VERSION "1"    /* ses:ApiVersion for the v1 Query API */
+#define API_VERSION_2 "2"  /* and for SES v2 (feedback-notify.md §7) */
 
 /* One SendEmail: the request and its parts, and the memory they point
  * into (SendRawEmail: send/send.h's struct send_raw). */
@@ -63,6 +64,9 @@ send_clear(struct send *s)
 	free(s->cc);
 	free(s->reply_to);
 }
+
+static int send_submit_version(struct api_ctx *ctx, struct send_request *r,
+			       const char *version, send_done_fn done, void *arg, struct err *e);
 
 /* ---- phase 1: parameters ------------------------------------------------- */
 
@@ -302,6 +306,14 @@ static int
 send_submit_ctx(struct api_ctx *ctx, struct send_request *r, send_done_fn done, void *arg,
 		struct err *e)
 {
+	return send_submit_version(ctx, r, API_VERSION, done, arg, e);
+}
+
+/* send_submit_ctx for ses:ApiVersion `version`. */
+static int
+send_submit_version(struct api_ctx *ctx, struct send_request *r, const char *version,
+		    send_done_fn done, void *arg, struct err *e)
+{
 	struct send_env env = {
 		.store = ctx->store,
 		.lookup = ctx->t->lookup,
@@ -319,7 +331,8 @@ send_submit_ctx(struct api_ctx *ctx, struct send_request *r, send_done_fn done, 
 	r->source_ip = ctx->source_ip;
 	r->secure = ctx->secure;
 	r->now = ctx->now;
-	r->api_version = API_VERSION;
+	r->api_version = version;
+	r->via = "api";
 	r->identity_out = ctx->identity_arn;
 	r->identity_cap = sizeof(ctx->identity_arn);
 	return send_submit(&env, r, done, arg, e);
@@ -664,4 +677,335 @@ done:
 	form_list_free(&dests);
 	send_clear(&probe);
 	return rc;
+}
+
+/* ---- SES v2 SendEmail ------------------------------------------------------ */
+
+/*
+ * The v2 wire format of the same send: JSON members instead of Query
+ * parameters, read into the same struct send / struct send_raw and
+ * decided by the same send_submit. FromEmailAddressIdentityArn plays
+ * SourceArn (Simple) or FromArn and SourceArn (Raw),
+ * FeedbackForwardingEmailAddressIdentityArn plays ReturnPathArn, and
+ * ses:ApiVersion is "2".
+ */
+
+static int
+bad(struct err *e, const char *member, const char *what)
+{
+	return err_set(e, 400, "BadRequestException", "%s %s.", member, what);
+}
+
+/* Member `key` of o as a string: NULL when absent or null, -1 when of
+ * another type. */
+static int
+json_str(const json_t *o, const char *key, const char **out, struct err *e)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return bad(e, key, "must be a string");
+	*out = json_string_value(v);
+	if (strlen(*out) != json_string_length(v))
+		return bad(e, key, "must not contain NUL characters");
+	return 0;
+}
+
+static int
+json_obj(const json_t *o, const char *key, const json_t **out, struct err *e)
+{
+	const json_t *v = json_object_get(o, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return bad(e, key, "must be an object");
+	*out = v;
+	return 0;
+}
+
+/* An array of addresses appended to *list (≤ max across lists). */
+static int
+json_addresses(const json_t *o, const char *key, struct address **list, size_t *n,
+	       size_t *total, size_t max, const char *too_many, struct err *e)
+{
+	const json_t *a = json_object_get(o, key);
+	size_t i;
+	json_t *v;
+
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return bad(e, key, "must be a list of strings");
+	*total += json_array_size(a);
+	if (*total > max)
+		return invalid(e, too_many);
+	if (json_array_size(a) > 0)
+		*list = xrealloc(*list, (*n + json_array_size(a)) * sizeof(**list));
+	json_array_foreach(a, i, v)
+	{
+		const char *s = json_string_value(v);
+		if (s == NULL || strlen(s) != json_string_length(v))
+			return bad(e, key, "must be a list of strings");
+		if (parse_address(s, &(*list)[*n], e) != 0)
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* Destination's To, Cc, Bcc into s (to, cc, rcpt) and ReplyToAddresses. */
+static int
+v2_read_destination(const json_t *in, struct send *s, struct err *e)
+{
+	static const char too_many[] = "Recipient count exceeds 50.";
+	const json_t *d;
+	struct address *bcc = NULL;
+	size_t nbcc = 0, total = 0, nrt = 0;
+
+	if (json_obj(in, "Destination", &d, e) != 0)
+		return -1;
+	if (d != NULL &&
+	    (json_addresses(d, "ToAddresses", &s->to, &s->built.nto, &total, MAX_RECIPIENTS,
+			    too_many, e) != 0 ||
+	     json_addresses(d, "CcAddresses", &s->cc, &s->built.ncc, &total, MAX_RECIPIENTS,
+			    too_many, e) != 0 ||
+	     json_addresses(d, "BccAddresses", &bcc, &nbcc, &total, MAX_RECIPIENTS, too_many,
+			    e) != 0)) {
+		free(bcc);
+		return -1;
+	}
+	s->req.nrcpt = s->built.nto + s->built.ncc + nbcc;
+	if (s->req.nrcpt > 0) {
+		s->rcpt = xcalloc(s->req.nrcpt, sizeof(*s->rcpt));
+		if (s->built.nto > 0)
+			memcpy(s->rcpt, s->to, s->built.nto * sizeof(*s->rcpt));
+		if (s->built.ncc > 0)
+			memcpy(s->rcpt + s->built.nto, s->cc, s->built.ncc * sizeof(*s->rcpt));
+		if (nbcc > 0)
+			memcpy(s->rcpt + s->built.nto + s->built.ncc, bcc, nbcc * sizeof(*s->rcpt));
+	}
+	free(bcc);
+	return json_addresses(in, "ReplyToAddresses", &s->reply_to, &s->built.nreply_to, &nrt,
+			      MAX_REPLY_TO, "Reply-to address count exceeds 50.", e);
+}
+
+/* EmailTags [{Name, Value}] into *tags; *given when any. */
+static int
+v2_read_tags(const json_t *in, struct msgtags *tags, bool *given, struct err *e)
+{
+	const json_t *a = json_object_get(in, "EmailTags");
+	size_t i;
+	json_t *t;
+
+	*given = false;
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return bad(e, "EmailTags", "must be a list");
+	if (json_array_size(a) > MAX_TAGS)
+		return invalid(e, "Too many EmailTags: at most 50 are allowed.");
+	json_array_foreach(a, i, t)
+	{
+		const char *n, *v;
+		if (!json_is_object(t) || json_str(t, "Name", &n, e) != 0 ||
+		    json_str(t, "Value", &v, e) != 0)
+			return bad(e, "EmailTags", "must be a list of {Name, Value}");
+		if (n == NULL || v == NULL)
+			return bad(e, "EmailTags", "members need a Name and a Value");
+		if (msgtags_add(tags, n, strlen(n), v, strlen(v), e) != 0)
+			return -1;
+	}
+	*given = json_array_size(a) > 0;
+	return 0;
+}
+
+static void
+v2_send_done(void *arg, const char *message_id, const struct err *e)
+{
+	struct api_ctx *ctx = arg;
+	struct err fail;
+
+	if (e == NULL) {
+		json_t *j = json_pack("{s:s}", "MessageId", message_id);
+		char *s = json_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		if (s == NULL || buf_append(ctx->out, s, strlen(s)) != 0) {
+			err_set(&fail, 500, "InternalFailure", "The response could not be written.");
+			e = &fail;
+		}
+		free(s);
+	}
+	api_complete(ctx, e);
+}
+
+/* Content.Simple: a built message. */
+static int
+v2_send_simple(struct api_ctx *ctx, const json_t *simple, struct err *e)
+{
+	struct send s = {.req.action = "SendEmail"};
+	const json_t *subj, *body, *text, *html;
+	const char *from, *fb, *subject = NULL, *arn, *fbarn, *cs;
+	bool given;
+	int rc = -1;
+
+	if (json_str(ctx->json, "FromEmailAddress", &from, e) != 0 ||
+	    json_str(ctx->json, "FromEmailAddressIdentityArn", &arn, e) != 0 ||
+	    json_str(ctx->json, "FeedbackForwardingEmailAddress", &fb, e) != 0 ||
+	    json_str(ctx->json, "FeedbackForwardingEmailAddressIdentityArn", &fbarn, e) != 0 ||
+	    json_str(ctx->json, "ConfigurationSetName", &cs, e) != 0)
+		goto done;
+	if (from == NULL) {
+		rc = bad(e, "FromEmailAddress", "is required for Simple content");
+		goto done;
+	}
+	if (parse_address(from, &s.req.source, e) != 0)
+		goto done;
+	s.req.from = s.req.source;
+	if (fb != NULL) {
+		if (parse_address(fb, &s.req.return_path, e) != 0)
+			goto done;
+		s.req.has_return_path = true;
+	}
+	if (v2_read_destination(ctx->json, &s, e) != 0)
+		goto done;
+	if (json_obj(simple, "Subject", &subj, e) != 0 || json_obj(simple, "Body", &body, e) != 0)
+		goto done;
+	if (subj == NULL || json_str(subj, "Data", &subject, e) != 0 || subject == NULL) {
+		rc = subj == NULL || subject == NULL ? bad(e, "Content.Simple.Subject.Data",
+							   "is required")
+						     : -1;
+		goto done;
+	}
+	if (json_str(subj, "Charset", &s.built.subject_charset, e) != 0)
+		goto done;
+	if (body == NULL) {
+		rc = bad(e, "Content.Simple.Body", "is required");
+		goto done;
+	}
+	if (json_obj(body, "Text", &text, e) != 0 || json_obj(body, "Html", &html, e) != 0 ||
+	    (text != NULL && (json_str(text, "Data", &s.built.text, e) != 0 ||
+			      json_str(text, "Charset", &s.built.text_charset, e) != 0)) ||
+	    (html != NULL && (json_str(html, "Data", &s.built.html, e) != 0 ||
+			      json_str(html, "Charset", &s.built.html_charset, e) != 0)))
+		goto done;
+	if (s.built.text == NULL && s.built.html == NULL) {
+		rc = bad(e, "Content.Simple.Body", "must contain Text, Html or both");
+		goto done;
+	}
+	s.subject = xstrdup(subject);
+	s.req.arn[AUTHZ_SOURCE] = arn;
+	s.req.arn[AUTHZ_RETURN_PATH] = fbarn;
+	if (check_arn(arn, e) != 0 || check_arn(fbarn, e) != 0 ||
+	    v2_read_tags(ctx->json, &s.tags, &given, e) != 0 ||
+	    send_check_configuration_set(cs, e) != 0)
+		goto done;
+	s.req.configuration_set = cs;
+	s.req.tags = &s.tags;
+	if (s.req.nrcpt == 0) {
+		rc = err_set(e, 400, "MessageRejected", "There are no recipients specified.");
+		goto done;
+	}
+	s.built.to = s.to;
+	s.built.cc = s.cc;
+	s.built.reply_to = s.reply_to;
+	s.req.rcpt = s.rcpt;
+	s.req.subject = s.subject;
+	s.req.built = &s.built;
+	rc = send_submit_version(ctx, &s.req, API_VERSION_2, v2_send_done, ctx, e) == 0
+		     ? API_PENDING
+		     : -1;
+done:
+	send_clear(&s);
+	return rc;
+}
+
+/* Content.Raw: the envelope from the members, the rest from the bytes. */
+static int
+v2_send_raw(struct api_ctx *ctx, const json_t *raw, struct err *e)
+{
+	struct send dest = {0};
+	struct send_raw_envelope env = {0};
+	struct send_raw m = {0};
+	struct msgtags *tags = xcalloc(1, sizeof(*tags));
+	const char **rcpt = NULL;
+	const char *data, *arn, *fb, *fbarn;
+	struct address fbaddr;
+	uint8_t *bytes = NULL;
+	size_t len;
+	int rc = -1;
+
+	if (json_str(raw, "Data", &data, e) != 0)
+		goto done;
+	if (data == NULL) {
+		rc = bad(e, "Content.Raw.Data", "is required");
+		goto done;
+	}
+	if (json_str(ctx->json, "FromEmailAddress", &env.source, e) != 0 ||
+	    json_str(ctx->json, "FromEmailAddressIdentityArn", &arn, e) != 0 ||
+	    json_str(ctx->json, "FeedbackForwardingEmailAddress", &fb, e) != 0 ||
+	    json_str(ctx->json, "FeedbackForwardingEmailAddressIdentityArn", &fbarn, e) != 0 ||
+	    json_str(ctx->json, "ConfigurationSetName", &env.configuration_set, e) != 0 ||
+	    v2_read_tags(ctx->json, tags, &env.tags_given, e) != 0 ||
+	    v2_read_destination(ctx->json, &dest, e) != 0)
+		goto done;
+	if (fb != NULL && parse_address(fb, &fbaddr, e) != 0)
+		goto done;
+	if ((bytes = base64_decode(data, strlen(data), &len)) == NULL) {
+		rc = bad(e, "Content.Raw.Data", "is not valid base64");
+		goto done;
+	}
+	if (dest.req.nrcpt > 0) {
+		rcpt = xcalloc(dest.req.nrcpt, sizeof(*rcpt));
+		for (size_t i = 0; i < dest.req.nrcpt; i++)
+			rcpt[i] = dest.rcpt[i].spec;
+		env.rcpt = rcpt;
+		env.nrcpt = dest.req.nrcpt;
+	}
+	env.arn[AUTHZ_FROM] = arn;
+	env.arn[AUTHZ_SOURCE] = arn;
+	env.arn[AUTHZ_RETURN_PATH] = fbarn;
+	if (send_request_from_raw(bytes, len, &env, &m, e) != 0)
+		goto done;
+	m.req.action = "SendEmail"; /* the v2 policy action, Raw too (§7) */
+	if (fb != NULL) {
+		m.req.return_path = fbaddr;
+		m.req.has_return_path = true;
+	}
+	if (env.tags_given)
+		m.req.tags = tags;
+	rc = send_submit_version(ctx, &m.req, API_VERSION_2, v2_send_done, ctx, e) == 0
+		     ? API_PENDING
+		     : -1;
+done:
+	send_raw_clear(&m);
+	send_clear(&dest);
+	free(rcpt);
+	free(bytes);
+	free(tags);
+	return rc;
+}
+
+int
+act_v2_send_email(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *content, *simple, *raw, *tmpl;
+
+	if (json_obj(ctx->json, "Content", &content, e) != 0)
+		return -1;
+	if (content == NULL)
+		return bad(e, "Content", "is required");
+	if (json_obj(content, "Simple", &simple, e) != 0 || json_obj(content, "Raw", &raw, e) != 0 ||
+	    json_obj(content, "Template", &tmpl, e) != 0)
+		return -1;
+	if ((simple != NULL) + (raw != NULL) + (tmpl != NULL) != 1)
+		return bad(e, "Content", "must have exactly one of Simple, Raw or Template");
+	if (tmpl != NULL)
+		return err_set(e, 400, "BadRequestException",
+			       "Content.Template is not supported by sesame yet.");
+	return simple != NULL ? v2_send_simple(ctx, simple, e) : v2_send_raw(ctx, raw, e);
 }

@@ -1,0 +1,477 @@
+/*
+ * act_v2.c — the SES v2 operations table and the handlers of the account,
+ * identity and policy operations (SendEmail is act_send.c's
+ * act_v2_send_email, beside v1's sends).
+ *
+ * A v2 handler is another wire format over the same store and the same
+ * helpers as its v1 twin: it reads path and query members from ctx->form,
+ * the body from ctx->json (v2.h), does its work through the functions the
+ * v1 handlers use (act.h), and writes one JSON object into ctx->out. v1's
+ * error codes become v2's in request.c (v2_error_of); the errors v1 has no
+ * word for (NotFoundException, AlreadyExistsException) are raised here.
+ * Operations of the model without a row here answer BadRequestException
+ * naming the operation (request.c).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/act.h"
+#include "api/api.h"
+#include "api/form.h"
+#include "core/identity.h"
+#include "store/store.h"
+#include "util/codec.h"
+#include "util/xalloc.h"
+#include "verify/verify.h"
+
+#define LIST_PAGE_MAX 1000
+#define POLICIES_MAX 20
+
+static const struct api_action v2_actions[] = {
+	{"SendEmail", act_v2_send_email, true, API_IAM_SEND, NULL},
+	{"GetAccount", act_v2_get_account, true, API_IAM_ACCOUNT, NULL},
+	{"PutAccountSendingAttributes", act_v2_put_account_sending_attributes, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"CreateEmailIdentity", act_v2_create_email_identity, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"GetEmailIdentity", act_v2_get_email_identity, true, API_IAM_IDENTITY, "EmailIdentity"},
+	{"ListEmailIdentities", act_v2_list_email_identities, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteEmailIdentity", act_v2_delete_email_identity, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"CreateEmailIdentityPolicy", act_v2_create_email_identity_policy, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"UpdateEmailIdentityPolicy", act_v2_update_email_identity_policy, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"GetEmailIdentityPolicies", act_v2_get_email_identity_policies, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"DeleteEmailIdentityPolicy", act_v2_delete_email_identity_policy, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+};
+
+const struct api_service api_sesv2 = {"ses", "2019-09-27", NULL, v2_actions,
+				      sizeof(v2_actions) / sizeof(v2_actions[0])};
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* Write j (stolen) as the answer. */
+static int
+answer(struct api_ctx *ctx, json_t *j, struct err *e)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	int rc = 0;
+
+	json_decref(j);
+	if (s == NULL || buf_append(ctx->out, s, strlen(s)) != 0)
+		rc = err_set(e, 500, "InternalFailure", "The response could not be written.");
+	free(s);
+	return rc;
+}
+
+/* v1's "Pending" as v2's "PENDING", "NotStarted" as "NOT_STARTED". */
+static const char *
+v2_status(const char *v1)
+{
+	static const struct {
+		const char *v1, *v2;
+	} map[] = {
+		{STATUS_PENDING, "PENDING"},
+		{STATUS_SUCCESS, "SUCCESS"},
+		{STATUS_FAILED, "FAILED"},
+		{STATUS_TEMPFAIL, "TEMPORARY_FAILURE"},
+		{STATUS_NOT_STARTED, "NOT_STARTED"},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(v1, map[i].v1) == 0)
+			return map[i].v2;
+	return "NOT_STARTED";
+}
+
+static const char *
+type_name(enum identity_type t)
+{
+	return t == IDENTITY_DOMAIN ? "DOMAIN" : "EMAIL_ADDRESS";
+}
+
+static int
+not_found(struct err *e, const char *name)
+{
+	return err_set(e, 404, "NotFoundException", "Email identity %.256s does not exist.", name);
+}
+
+/* The EmailIdentity path member in normal form. */
+static int
+identity_member(struct api_ctx *ctx, const char *action, char *name, size_t cap, struct err *e)
+{
+	return api_identity_param(ctx, "EmailIdentity", action, name, cap, e);
+}
+
+/* 1 found (*id), 0 absent, -1 error. */
+static int
+load(struct api_ctx *ctx, const char *name, struct identity *id, struct err *e)
+{
+	return ctx->store->ops->identity_get(ctx->store, ctx->region, ctx->caller.account_id, name,
+					     id, e);
+}
+
+/* DkimAttributes of id: an address's DKIM is its domain's Easy DKIM. */
+static json_t *
+dkim_attributes(struct api_ctx *ctx, const struct identity *id, struct err *e)
+{
+	struct identity dom = {0};
+	const struct identity *src = id;
+	json_t *d, *tokens = json_array();
+
+	if (id->type == IDENTITY_EMAIL) {
+		const char *at = strrchr(id->name, '@');
+		int r = load(ctx, at != NULL ? at + 1 : id->name, &dom, e);
+		if (r < 0) {
+			json_decref(tokens);
+			return NULL;
+		}
+		src = r == 1 ? &dom : NULL;
+	}
+	const char *status = STATUS_NOT_STARTED;
+	if (src != NULL && src->dkim_tokens[0] != NULL) {
+		status = verify_status_at(src, src->dkim_status, (int64_t)ctx->now);
+		for (int i = 0; i < 3 && src->dkim_tokens[i] != NULL; i++)
+			json_array_append_new(tokens, json_string(src->dkim_tokens[i]));
+	}
+	d = json_pack("{s:b, s:s, s:o, s:s}", "SigningEnabled", id->dkim_enabled, "Status",
+		      v2_status(status), "Tokens", tokens, "SigningAttributesOrigin", "AWS_SES");
+	identity_clear(&dom);
+	return d;
+}
+
+/* ---- account ------------------------------------------------------------------ */
+
+int
+act_v2_get_account(struct api_ctx *ctx, struct err *e)
+{
+	const struct account *a = &ctx->account;
+	int64_t sent;
+
+	if (act_account_sent_24h(ctx, &sent, e) != 0)
+		return -1;
+	return answer(ctx,
+		      json_pack("{s:{s:f, s:f, s:f}, s:b, s:s, s:b, s:b, s:{s:[]}}", "SendQuota",
+				"Max24HourSend", (double)a->max_24h, "MaxSendRate", a->max_rate,
+				"SentLast24Hours", (double)sent, "SendingEnabled",
+				a->sending_enabled && a->paused_reason[0] == '\0',
+				"EnforcementStatus", "HEALTHY", "ProductionAccessEnabled",
+				!a->sandbox, "DedicatedIpAutoWarmupEnabled", 0,
+				"SuppressionAttributes", "SuppressedReasons"),
+		      e);
+}
+
+int
+act_v2_put_account_sending_attributes(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *v = json_object_get(ctx->json, "SendingEnabled");
+
+	if (v != NULL && !json_is_boolean(v))
+		return err_set(e, 400, "BadRequestException", "SendingEnabled must be a boolean.");
+	/* absent means false, as v1's UpdateAccountSendingEnabled */
+	return ctx->store->ops->account_set_sending(ctx->store, ctx->caller.account_id,
+						    v != NULL && json_is_true(v), e) < 0
+		       ? -1
+		       : 0;
+}
+
+/* ---- identities ------------------------------------------------------------------ */
+
+int
+act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	const json_t *ident = json_object_get(ctx->json, "EmailIdentity");
+	struct identity id = {0};
+	enum identity_type type;
+	json_t *dkim;
+	int rc;
+
+	if (json_object_get(ctx->json, "DkimSigningAttributes") != NULL)
+		return err_set(e, 400, "BadRequestException",
+			       "DkimSigningAttributes (BYODKIM) is not supported by sesame.");
+	if (!json_is_string(ident))
+		return err_set(e, 400, "BadRequestException", "EmailIdentity is required.");
+	if (identity_normalise(json_string_value(ident), name, sizeof(name), &type, e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, &id, e)) < 0)
+		return -1;
+	identity_clear(&id);
+	if (rc == 1)
+		return err_set(e, 400, "AlreadyExistsException",
+			       "Email identity %.256s already exist.", name);
+	if (type == IDENTITY_DOMAIN) {
+		if (domain_validate(name, name, sizeof(name), e) != 0 ||
+		    act_identity_domain_dkim(ctx, name, &id, e) != 0)
+			return -1;
+		dkim = dkim_attributes(ctx, &id, e);
+		rc = dkim == NULL ? -1
+				  : answer(ctx,
+					   json_pack("{s:s, s:b, s:o}", "IdentityType", "DOMAIN",
+						     "VerifiedForSendingStatus", 0, "DkimAttributes",
+						     dkim),
+					   e);
+		identity_clear(&id);
+		return rc;
+	}
+	/* an address: the answer is written first, the request ends when the
+	 * verification mail is durable (API_PENDING) */
+	json_t *dk = json_pack("{s:b, s:s, s:[], s:s}", "SigningEnabled", 1, "Status",
+			       "NOT_STARTED", "Tokens", "SigningAttributesOrigin", "AWS_SES");
+	if (answer(ctx,
+		   json_pack("{s:s, s:b, s:o}", "IdentityType", "EMAIL_ADDRESS",
+			     "VerifiedForSendingStatus", 0, "DkimAttributes", dk),
+		   e) != 0)
+		return -1;
+	rc = act_identity_verify_email(ctx, name, e);
+	if (rc < 0)
+		ctx->out->len = 0;
+	return rc;
+}
+
+int
+act_v2_get_email_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	struct identity_policy pol[POLICIES_MAX];
+	struct identity id = {0};
+	json_t *dkim, *policies, *mf;
+	int rc, n;
+
+	if (identity_member(ctx, "GetEmailIdentity", name, sizeof(name), e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, &id, e)) <= 0)
+		return rc == 0 ? not_found(e, name) : -1;
+	n = ctx->store->ops->policy_list(ctx->store, ctx->region, ctx->caller.account_id, name, pol,
+					 POLICIES_MAX, e);
+	if (n < 0 || (dkim = dkim_attributes(ctx, &id, e)) == NULL) {
+		for (int i = 0; i < n; i++)
+			free(pol[i].document);
+		identity_clear(&id);
+		return -1;
+	}
+	policies = json_object();
+	for (int i = 0; i < n; i++) {
+		json_object_set_new(policies, pol[i].name, json_string(pol[i].document));
+		free(pol[i].document);
+	}
+	const char *status = verify_status_at(&id, id.status, (int64_t)ctx->now);
+	mf = json_pack("{s:s, s:s}", "BehaviorOnMxFailure",
+		       strcmp(id.mail_from_behavior, "RejectMessage") == 0 ? "REJECT_MESSAGE"
+									   : "USE_DEFAULT_VALUE",
+		       "MailFromDomainStatus",
+		       id.mail_from_domain != NULL ? v2_status(id.mail_from_status) : "PENDING");
+	if (id.mail_from_domain != NULL)
+		json_object_set_new(mf, "MailFromDomain", json_string(id.mail_from_domain));
+	rc = answer(ctx,
+		    json_pack("{s:s, s:b, s:b, s:s, s:o, s:o, s:o, s:[]}", "IdentityType",
+			      type_name(id.type), "FeedbackForwardingStatus", id.forwarding_enabled,
+			      "VerifiedForSendingStatus", strcmp(status, STATUS_SUCCESS) == 0,
+			      "VerificationStatus", v2_status(status), "DkimAttributes", dkim,
+			      "MailFromAttributes", mf, "Policies", policies, "Tags"),
+		    e);
+	identity_clear(&id);
+	return rc;
+}
+
+struct list_state {
+	struct api_ctx *ctx;
+	json_t *items;
+	int count, limit;
+	char *last;
+};
+
+static int
+list_one(void *arg, const struct identity *id)
+{
+	struct list_state *st = arg;
+	const char *status;
+
+	if (st->count == st->limit) {
+		st->count++; /* one more than a page: there is a next one */
+		return 1;
+	}
+	status = verify_status_at(id, id->status, (int64_t)st->ctx->now);
+	json_array_append_new(st->items,
+			      json_pack("{s:s, s:s, s:b, s:s}", "IdentityType", type_name(id->type),
+					"IdentityName", id->name, "SendingEnabled",
+					strcmp(status, STATUS_SUCCESS) == 0, "VerificationStatus",
+					v2_status(status)));
+	free(st->last);
+	st->last = xstrdup(id->name);
+	st->count++;
+	return 0;
+}
+
+int
+act_v2_list_email_identities(struct api_ctx *ctx, struct err *e)
+{
+	const char *size = api_param_opt(ctx, "PageSize");
+	const char *token = api_param_opt(ctx, "NextToken");
+	struct list_state st = {.ctx = ctx, .limit = LIST_PAGE_MAX};
+	char *after = NULL;
+	json_t *out;
+	int rc;
+
+	if (size != NULL) {
+		char *end;
+		long n = strtol(size, &end, 10);
+		if (end == size || *end != '\0' || n < 1 || n > LIST_PAGE_MAX)
+			return err_set(e, 400, "BadRequestException",
+				       "PageSize must be an integer between 1 and %d.", LIST_PAGE_MAX);
+		st.limit = (int)n;
+	}
+	if (token != NULL && token[0] != '\0') {
+		size_t n;
+		uint8_t *raw = base64_decode(token, strlen(token), &n);
+		if (raw == NULL || n == 0 || memchr(raw, '\0', n) != NULL) {
+			free(raw);
+			return err_set(e, 400, "BadRequestException", "Invalid NextToken.");
+		}
+		after = xstrndup((const char *)raw, n);
+		free(raw);
+	}
+	st.items = json_array();
+	rc = ctx->store->ops->identity_list(ctx->store, ctx->region, ctx->caller.account_id, -1,
+					    after, st.limit + 1, list_one, &st, e);
+	free(after);
+	if (rc < 0) {
+		json_decref(st.items);
+		free(st.last);
+		return -1;
+	}
+	out = json_pack("{s:o}", "EmailIdentities", st.items);
+	if (st.count > st.limit && st.last != NULL) {
+		char *next = base64_encode(st.last, strlen(st.last));
+		json_object_set_new(out, "NextToken", json_string(next));
+		free(next);
+	}
+	free(st.last);
+	return answer(ctx, out, e);
+}
+
+int
+act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	int rc;
+
+	if (identity_member(ctx, "DeleteEmailIdentity", name, sizeof(name), e) != 0)
+		return -1;
+	/* the store drops its policies too */
+	rc = ctx->store->ops->identity_delete(ctx->store, ctx->region, ctx->caller.account_id, name,
+					      e);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? not_found(e, name) : 0;
+}
+
+/* ---- policies (act_policy.c's engine and checks) ----------------------------------- */
+
+/* The identity (must exist: NotFoundException) and PolicyName members;
+ * *exists: the identity has a policy of that name. */
+static int
+policy_target(struct api_ctx *ctx, const char *action, char *name, size_t cap,
+	      const char **pname, bool *exists, struct err *e)
+{
+	struct identity_policy pol[POLICIES_MAX];
+	int n;
+
+	if (identity_member(ctx, action, name, cap, e) != 0)
+		return -1;
+	if (act_policy_identity(ctx, "EmailIdentity", action, name, cap, e) != 0)
+		return strcmp(e->code, "InvalidParameterValue") == 0 ? not_found(e, name) : -1;
+	if ((*pname = api_param(ctx, "PolicyName", e)) == NULL ||
+	    act_policy_check_name(*pname, e) != 0)
+		return -1;
+	n = ctx->store->ops->policy_list(ctx->store, ctx->region, ctx->caller.account_id, name, pol,
+					 POLICIES_MAX, e);
+	if (n < 0)
+		return -1;
+	*exists = false;
+	for (int i = 0; i < n; i++) {
+		*exists = *exists || strcmp(pol[i].name, *pname) == 0;
+		free(pol[i].document);
+	}
+	return 0;
+}
+
+static int
+policy_write(struct api_ctx *ctx, const char *action, bool create, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	const json_t *doc = json_object_get(ctx->json, "Policy");
+	const char *pname;
+	bool exists;
+
+	if (policy_target(ctx, action, name, sizeof(name), &pname, &exists, e) != 0)
+		return -1;
+	if (!json_is_string(doc))
+		return err_set(e, 400, "BadRequestException", "Policy is required.");
+	if (create && exists)
+		return err_set(e, 400, "AlreadyExistsException",
+			       "Policy %s already exists for identity %.256s.", pname, name);
+	if (!create && !exists)
+		return err_set(e, 404, "NotFoundException",
+			       "Policy %s does not exist for identity %.256s.", pname, name);
+	return act_policy_put(ctx, name, pname, json_string_value(doc), e);
+}
+
+int
+act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e)
+{
+	return policy_write(ctx, "CreateEmailIdentityPolicy", true, e);
+}
+
+int
+act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e)
+{
+	return policy_write(ctx, "UpdateEmailIdentityPolicy", false, e);
+}
+
+int
+act_v2_delete_email_identity_policy(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	const char *pname;
+	bool exists;
+
+	if (policy_target(ctx, "DeleteEmailIdentityPolicy", name, sizeof(name), &pname, &exists,
+			  e) != 0)
+		return -1;
+	if (!exists)
+		return err_set(e, 404, "NotFoundException",
+			       "Policy %s does not exist for identity %.256s.", pname, name);
+	return ctx->store->ops->policy_delete(ctx->store, ctx->region, ctx->caller.account_id, name,
+					      pname, e) < 0 ? -1 : 0;
+}
+
+int
+act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	struct identity_policy pol[POLICIES_MAX];
+	json_t *out;
+	int n;
+
+	if (identity_member(ctx, "GetEmailIdentityPolicies", name, sizeof(name), e) != 0)
+		return -1;
+	if (act_policy_identity(ctx, "EmailIdentity", "GetEmailIdentityPolicies", name,
+				sizeof(name), e) != 0)
+		return strcmp(e->code, "InvalidParameterValue") == 0 ? not_found(e, name) : -1;
+	n = ctx->store->ops->policy_list(ctx->store, ctx->region, ctx->caller.account_id, name, pol,
+					 POLICIES_MAX, e);
+	if (n < 0)
+		return -1;
+	out = json_object();
+	for (int i = 0; i < n; i++) {
+		json_object_set_new(out, pol[i].name, json_string(pol[i].document));
+		free(pol[i].document);
+	}
+	return answer(ctx, json_pack("{s:o}", "Policies", out), e);
+}
