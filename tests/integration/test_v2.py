@@ -1,0 +1,248 @@
+"""SES v2 (rest-json under /v2/email/) end to end with boto3 `sesv2` and
+/usr/bin/aws sesv2: the same store, the same send decision and the same
+policies as v1, in v2's wire format and v2's error shapes."""
+import base64
+import json
+
+import botocore.exceptions
+import pytest
+
+import conftest
+from conftest import messages, post, sign
+
+REGION = "us-east-1"
+DOMAIN = "example.com"
+
+
+def arn(account, identity=DOMAIN, region=REGION):
+    return f"arn:aws:ses:{region}:{account}:identity/{identity}"
+
+
+def policy(account, delegate, actions=("ses:SendEmail",)):
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Delegate", "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{delegate}:root"},
+        "Action": list(actions), "Resource": arn(account)}]})
+
+
+def v2(sesame, key):
+    return sesame.client(key, service="sesv2")
+
+
+def err_of(call):
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        call()
+    r = ei.value.response
+    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def simple(client, frm=f"sender@{DOMAIN}", to=("rcpt@dest.test",), **kw):
+    kw.setdefault("Destination", {"ToAddresses": list(to)})
+    return client.send_email(
+        FromEmailAddress=frm,
+        Content={"Simple": {"Subject": {"Data": "hello v2"},
+                            "Body": {"Text": {"Data": "body text"},
+                                     "Html": {"Data": "<p>body</p>"}}}}, **kw)
+
+
+@pytest.fixture
+def world(sesame):
+    class W:
+        pass
+    w = W()
+    w.owner, w.okey = sesame.principal("owner")
+    w.delegate, w.dkey = sesame.principal("delegate")
+    conftest.verify(sesame, w.owner, DOMAIN)
+    w.oc, w.dc = v2(sesame, w.okey), v2(sesame, w.dkey)
+    return w
+
+
+# ---- sending ---------------------------------------------------------------
+
+def test_own_identity_send_lands_in_the_inbox(sesame, world):
+    r = simple(world.oc, ReplyToAddresses=["reply@dest.test"],
+               Destination={"ToAddresses": ["to@dest.test"], "CcAddresses": ["cc@dest.test"],
+                            "BccAddresses": ["bcc@dest.test"]},
+               EmailTags=[{"Name": "campaign", "Value": "v2"}])
+    mid = r["MessageId"]
+    assert mid
+    m = [x for x in messages(sesame) if x["MessageId"] == mid]
+    assert len(m) == 1
+    assert m[0]["SendingAccountId"] == world.owner
+    raw = conftest.raw_of(sesame, mid)
+    assert "Subject: hello v2" in raw and "Reply-To: reply@dest.test" in raw
+    assert "bcc@dest.test" not in raw.split("\r\n\r\n")[0]
+
+
+def test_raw_send(sesame, world):
+    msg = (f"From: sender@{DOMAIN}\r\nTo: rcpt@dest.test\r\nSubject: raw v2\r\n\r\nraw body\r\n")
+    r = world.oc.send_email(Content={"Raw": {"Data": msg.encode()}})
+    assert "Subject: raw v2" in conftest.raw_of(sesame, r["MessageId"])
+
+
+def test_aws_cli_send(sesame, world):
+    p = sesame.aws(world.okey, "send-email", "--from-email-address", f"sender@{DOMAIN}",
+                   "--destination", "ToAddresses=rcpt@dest.test",
+                   "--content", "Simple={Subject={Data=cli v2},Body={Text={Data=hi}}}",
+                   service="sesv2")
+    mid = json.loads(p.stdout)["MessageId"]
+    assert "Subject: cli v2" in conftest.raw_of(sesame, mid)
+
+
+def test_delegated_send_needs_a_policy(sesame, world):
+    code, msg, status = err_of(lambda: simple(world.dc, FromEmailAddressIdentityArn=arn(world.owner)))
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert "ses:SendEmail" in msg
+    world.oc.create_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="delegate",
+                                          Policy=policy(world.owner, world.delegate))
+    r = simple(world.dc, FromEmailAddressIdentityArn=arn(world.owner))
+    m = [x for x in messages(sesame) if x["MessageId"] == r["MessageId"]][0]
+    assert m["SendingAccountId"] == world.delegate
+    assert m["SourceArn"] == arn(world.owner)
+
+
+def test_unverified_sender_is_message_rejected(sesame, world):
+    code, _, status = err_of(lambda: simple(world.oc, frm="someone@elsewhere.test"))
+    assert (code, status) == ("MessageRejected", 400)
+
+
+def test_bad_requests(sesame, world):
+    code, _, status = err_of(lambda: world.oc.send_email(
+        FromEmailAddress=f"sender@{DOMAIN}", Destination={"ToAddresses": ["a@dest.test"]},
+        Content={"Simple": {"Subject": {"Data": "s"}, "Body": {}}}))
+    assert (code, status) == ("BadRequestException", 400)
+    code, _, status = err_of(lambda: simple(world.oc, ConfigurationSetName="nope"))
+    assert (code, status) == ("NotFoundException", 404)
+
+
+def test_sending_paused(sesame, world):
+    world.oc.put_account_sending_attributes(SendingEnabled=False)
+    code, _, _ = err_of(lambda: simple(world.oc))
+    assert code == "SendingPausedException"
+    assert world.oc.get_account()["SendingEnabled"] is False
+    world.oc.put_account_sending_attributes(SendingEnabled=True)
+    simple(world.oc)
+
+
+def test_unsupported_operation_is_bad_request(sesame, world):
+    code, msg, status = err_of(lambda: world.oc.list_contact_lists())
+    assert (code, status) == ("BadRequestException", 400)
+    assert "ListContactLists" in msg and "not supported by sesame" in msg
+
+
+def test_error_shape_on_the_wire(sesame, world):
+    url, h, body = sign(sesame.endpoint, world.okey, b"", service="ses", method="GET")
+    url = sesame.endpoint + "/v2/email/identities/nobody%40nowhere.test"
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    req = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(world.okey["AccessKeyId"], world.okey["SecretAccessKey"]),
+              "ses", REGION).add_auth(req)
+    import urllib.request, urllib.error
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, headers=dict(req.headers)), timeout=10)
+        assert False
+    except urllib.error.HTTPError as e:
+        assert e.code == 404
+        assert e.headers["x-amzn-ErrorType"] == "NotFoundException"
+        assert e.headers["x-amzn-RequestId"]
+        assert "message" in json.loads(e.read())
+
+
+def test_unsigned_is_refused(sesame):
+    status, body = post(sesame.endpoint + "/v2/email/account", {}, None, method="GET")
+    assert status == 403
+
+
+# ---- account ---------------------------------------------------------------
+
+def test_get_account_quota_moves(sesame, world):
+    a = world.oc.get_account()
+    assert a["EnforcementStatus"] == "HEALTHY"
+    assert a["SendingEnabled"] is True
+    assert isinstance(a["ProductionAccessEnabled"], bool)
+    before = a["SendQuota"]["SentLast24Hours"]
+    assert a["SendQuota"]["Max24HourSend"] > 0 and a["SendQuota"]["MaxSendRate"] > 0
+    simple(world.oc, to=("a@dest.test", "b@dest.test"))
+    assert world.oc.get_account()["SendQuota"]["SentLast24Hours"] == before + 2
+
+
+# ---- identities ------------------------------------------------------------
+
+def test_identity_lifecycle(sesame, world):
+    c = world.oc
+    r = c.create_email_identity(EmailIdentity="me@mine.test")
+    assert r["IdentityType"] == "EMAIL_ADDRESS" and r["VerifiedForSendingStatus"] is False
+    r = c.create_email_identity(EmailIdentity="mine.test")
+    assert r["IdentityType"] == "DOMAIN"
+    assert len(r["DkimAttributes"]["Tokens"]) == 3
+    code, _, _ = err_of(lambda: c.create_email_identity(EmailIdentity="mine.test"))
+    assert code == "AlreadyExistsException"
+    g = c.get_email_identity(EmailIdentity="me@mine.test")
+    assert g["IdentityType"] == "EMAIL_ADDRESS" and g["VerificationStatus"] == "PENDING"
+    g = c.get_email_identity(EmailIdentity=DOMAIN)
+    assert g["VerifiedForSendingStatus"] is True and g["VerificationStatus"] == "SUCCESS"
+    names = {i["IdentityName"]: i for i in c.list_email_identities()["EmailIdentities"]}
+    assert set(names) >= {"me@mine.test", "mine.test", DOMAIN}
+    assert names[DOMAIN]["SendingEnabled"] is True
+    page = c.list_email_identities(PageSize=1)
+    assert len(page["EmailIdentities"]) == 1 and page["NextToken"]
+    nxt = c.list_email_identities(PageSize=1, NextToken=page["NextToken"])
+    assert nxt["EmailIdentities"][0]["IdentityName"] != page["EmailIdentities"][0]["IdentityName"]
+    c.delete_email_identity(EmailIdentity="me@mine.test")
+    code, _, status = err_of(lambda: c.get_email_identity(EmailIdentity="me@mine.test"))
+    assert (code, status) == ("NotFoundException", 404)
+    code, _, _ = err_of(lambda: c.delete_email_identity(EmailIdentity="me@mine.test"))
+    assert code == "NotFoundException"
+    # the v1 API sees the same store
+    v1 = sesame.client(world.okey)
+    assert "mine.test" in v1.list_identities()["Identities"]
+
+
+def test_identity_with_aws_cli(sesame, world):
+    p = sesame.aws(world.okey, "create-email-identity", "--email-identity", "cli@mine.test",
+                   service="sesv2")
+    assert json.loads(p.stdout)["IdentityType"] == "EMAIL_ADDRESS"
+    p = sesame.aws(world.okey, "get-email-identity", "--email-identity", "cli@mine.test",
+                   service="sesv2")
+    assert json.loads(p.stdout)["VerificationStatus"] == "PENDING"
+
+
+# ---- policies ----------------------------------------------------------------
+
+def test_policies(sesame, world):
+    c = world.oc
+    doc = policy(world.owner, world.delegate)
+    c.create_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="p1", Policy=doc)
+    code, _, _ = err_of(lambda: c.create_email_identity_policy(
+        EmailIdentity=DOMAIN, PolicyName="p1", Policy=doc))
+    assert code == "AlreadyExistsException"
+    assert json.loads(c.get_email_identity_policies(EmailIdentity=DOMAIN)["Policies"]["p1"]) \
+        == json.loads(doc)
+    assert "p1" in c.get_email_identity(EmailIdentity=DOMAIN)["Policies"]
+    doc2 = policy(world.owner, world.delegate, actions=("ses:SendEmail", "ses:SendRawEmail"))
+    c.update_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="p1", Policy=doc2)
+    code, _, _ = err_of(lambda: c.update_email_identity_policy(
+        EmailIdentity=DOMAIN, PolicyName="p2", Policy=doc))
+    assert code == "NotFoundException"
+    # the same validation as v1's PutIdentityPolicy
+    code, _, _ = err_of(lambda: c.create_email_identity_policy(
+        EmailIdentity=DOMAIN, PolicyName="bad", Policy="{not json"))
+    assert code == "BadRequestException"
+    code, _, _ = err_of(lambda: c.create_email_identity_policy(
+        EmailIdentity="nobody.test", PolicyName="p", Policy=doc))
+    assert code == "NotFoundException"
+    # v1 sees it
+    assert sesame.client(world.okey).list_identity_policies(Identity=DOMAIN)["PolicyNames"] == ["p1"]
+    c.delete_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="p1")
+    assert c.get_email_identity_policies(EmailIdentity=DOMAIN)["Policies"] == {}
+    code, _, _ = err_of(lambda: c.delete_email_identity_policy(EmailIdentity=DOMAIN,
+                                                               PolicyName="p1"))
+    assert code == "NotFoundException"
+
+
+def test_request_log_line(sesame, world):
+    world.oc.get_account()
+    log = sesame.read_log()
+    assert "sesv2" in log and "GetAccount" in log
