@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/form.h"
+#include "core/quota.h"
 #include "util/buf.h"
 
 /* Split a '/'-separated path into at most V2_MAX_SEGMENTS segments
@@ -172,7 +173,7 @@ v2_error_of(const struct err *e, const char **code_out, int *status_out)
 
 	if (strcmp(code, "Throttling") == 0) {
 		/* the daily quota is a limit; the rate is too many requests */
-		bool daily = strstr(e->message, "24") != NULL || strstr(e->message, "quota") != NULL;
+		bool daily = strcmp(e->message, QUOTA_DAILY_MESSAGE) == 0;
 		*code_out = daily ? "LimitExceededException" : "TooManyRequestsException";
 		*status_out = daily ? 400 : 429;
 		return;
