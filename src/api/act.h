@@ -94,6 +94,14 @@ struct email_template;
 struct template_rendered;
 int act_template_load(struct api_ctx *ctx, const char *name, const char *arn,
 		      struct email_template *out, struct err *e);
+/* Check, compile and store the caller's template (CreateTemplate when
+ * create, else UpdateTemplate; v2's Create/UpdateEmailTemplate too):
+ * v1's errors (InvalidParameterValue, InvalidTemplate, AlreadyExists,
+ * TemplateDoesNotExist). */
+int act_template_put(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
+		     const char *html, bool create, struct err *e);
+/* A template name's syntax: 1..64 of [A-Za-z0-9_-]. */
+bool act_template_name_ok(const char *name);
 /* Render t against data (over defaults, may be NULL): core/template's
  * errors; an empty subject and text stand in for absent parts. */
 int act_template_render(struct api_ctx *ctx, const struct email_template *t,
@@ -113,6 +121,15 @@ int act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e);
 int act_v2_delete_email_identity_policy(struct api_ctx *ctx, struct err *e);
+int act_v2_create_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_get_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_update_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_list_email_templates(struct api_ctx *ctx, struct err *e);
+int act_v2_put_suppressed_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_get_suppressed_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_suppressed_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_list_suppressed_destinations(struct api_ctx *ctx, struct err *e);
 
 /* act_sns.c: the SNS Query API (service "sns") */
 int act_sns_create_topic(struct api_ctx *ctx, struct err *e);

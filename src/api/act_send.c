@@ -843,13 +843,46 @@ v2_send_done(void *arg, const char *message_id, const struct err *e)
 	api_complete(ctx, e);
 }
 
-/* Content.Simple: a built message. */
+/* Content.Simple's Subject and Body into s. */
 static int
-v2_send_simple(struct api_ctx *ctx, const json_t *simple, struct err *e)
+v2_read_simple(const json_t *simple, struct send *s, struct err *e)
+{
+	const json_t *subj, *body, *text, *html;
+	const char *subject = NULL;
+
+	if (json_obj(simple, "Subject", &subj, e) != 0 || json_obj(simple, "Body", &body, e) != 0)
+		return -1;
+	if (subj == NULL || json_str(subj, "Data", &subject, e) != 0 || subject == NULL)
+		return subj == NULL || subject == NULL ? bad(e, "Content.Simple.Subject.Data",
+							     "is required")
+						       : -1;
+	if (json_str(subj, "Charset", &s->built.subject_charset, e) != 0)
+		return -1;
+	if (body == NULL)
+		return bad(e, "Content.Simple.Body", "is required");
+	if (json_obj(body, "Text", &text, e) != 0 || json_obj(body, "Html", &html, e) != 0 ||
+	    (text != NULL && (json_str(text, "Data", &s->built.text, e) != 0 ||
+			      json_str(text, "Charset", &s->built.text_charset, e) != 0)) ||
+	    (html != NULL && (json_str(html, "Data", &s->built.html, e) != 0 ||
+			      json_str(html, "Charset", &s->built.html_charset, e) != 0)))
+		return -1;
+	if (s->built.text == NULL && s->built.html == NULL)
+		return bad(e, "Content.Simple.Body", "must contain Text, Html or both");
+	s->subject = xstrdup(subject);
+	return 0;
+}
+
+/* Content.Simple or Content.Template (then `simple` is NULL): a built
+ * message. A template is the caller's own and renders as in v1's
+ * SendTemplatedEmail (a rendering failure is accepted, then failed). */
+static int
+v2_send_built(struct api_ctx *ctx, const json_t *simple, const json_t *tmpl, struct err *e)
 {
 	struct send s = {.req.action = "SendEmail"};
-	const json_t *subj, *body, *text, *html;
-	const char *from, *fb, *subject = NULL, *arn, *fbarn, *cs;
+	struct email_template t = {0};
+	struct template_rendered r = {0};
+	const char *from, *fb, *arn, *fbarn, *cs;
+	char *failure = NULL;
 	bool given;
 	int rc = -1;
 
@@ -873,31 +906,8 @@ v2_send_simple(struct api_ctx *ctx, const json_t *simple, struct err *e)
 	}
 	if (v2_read_destination(ctx->json, &s, e) != 0)
 		goto done;
-	if (json_obj(simple, "Subject", &subj, e) != 0 || json_obj(simple, "Body", &body, e) != 0)
+	if (simple != NULL && v2_read_simple(simple, &s, e) != 0)
 		goto done;
-	if (subj == NULL || json_str(subj, "Data", &subject, e) != 0 || subject == NULL) {
-		rc = subj == NULL || subject == NULL ? bad(e, "Content.Simple.Subject.Data",
-							   "is required")
-						     : -1;
-		goto done;
-	}
-	if (json_str(subj, "Charset", &s.built.subject_charset, e) != 0)
-		goto done;
-	if (body == NULL) {
-		rc = bad(e, "Content.Simple.Body", "is required");
-		goto done;
-	}
-	if (json_obj(body, "Text", &text, e) != 0 || json_obj(body, "Html", &html, e) != 0 ||
-	    (text != NULL && (json_str(text, "Data", &s.built.text, e) != 0 ||
-			      json_str(text, "Charset", &s.built.text_charset, e) != 0)) ||
-	    (html != NULL && (json_str(html, "Data", &s.built.html, e) != 0 ||
-			      json_str(html, "Charset", &s.built.html_charset, e) != 0)))
-		goto done;
-	if (s.built.text == NULL && s.built.html == NULL) {
-		rc = bad(e, "Content.Simple.Body", "must contain Text, Html or both");
-		goto done;
-	}
-	s.subject = xstrdup(subject);
 	s.req.arn[AUTHZ_SOURCE] = arn;
 	s.req.arn[AUTHZ_RETURN_PATH] = fbarn;
 	if (check_arn(arn, e) != 0 || check_arn(fbarn, e) != 0 ||
@@ -910,6 +920,24 @@ v2_send_simple(struct api_ctx *ctx, const json_t *simple, struct err *e)
 		rc = err_set(e, 400, "MessageRejected", "There are no recipients specified.");
 		goto done;
 	}
+	if (tmpl != NULL) {
+		const char *name, *tarn, *data;
+		if (json_str(tmpl, "TemplateName", &name, e) != 0 ||
+		    json_str(tmpl, "TemplateArn", &tarn, e) != 0 ||
+		    json_str(tmpl, "TemplateData", &data, e) != 0)
+			goto done;
+		if (name == NULL && tarn == NULL) {
+			rc = bad(e, "Content.Template", "needs a TemplateName or a TemplateArn");
+			goto done;
+		}
+		if (data == NULL)
+			data = "{}";
+		if (check_data("TemplateData", data, e) != 0 ||
+		    act_template_load(ctx, name, name == NULL ? tarn : NULL, &t, e) != 0)
+			goto done;
+		render_into(ctx, &s, &t, NULL, data, &r, &failure);
+		s.req.rendering_failure = failure;
+	}
 	s.built.to = s.to;
 	s.built.cc = s.cc;
 	s.built.reply_to = s.reply_to;
@@ -920,6 +948,9 @@ v2_send_simple(struct api_ctx *ctx, const json_t *simple, struct err *e)
 		     ? API_PENDING
 		     : -1;
 done:
+	free(failure);
+	template_rendered_clear(&r);
+	email_template_clear(&t);
 	send_clear(&s);
 	return rc;
 }
@@ -1004,8 +1035,5 @@ act_v2_send_email(struct api_ctx *ctx, struct err *e)
 		return -1;
 	if ((simple != NULL) + (raw != NULL) + (tmpl != NULL) != 1)
 		return bad(e, "Content", "must have exactly one of Simple, Raw or Template");
-	if (tmpl != NULL)
-		return err_set(e, 400, "BadRequestException",
-			       "Content.Template is not supported by sesame yet.");
-	return simple != NULL ? v2_send_simple(ctx, simple, e) : v2_send_raw(ctx, raw, e);
+	return raw != NULL ? v2_send_raw(ctx, raw, e) : v2_send_built(ctx, simple, tmpl, e);
 }

@@ -50,23 +50,22 @@ does_not_exist(const char *name, struct err *e)
 	return err_set(e, 400, "TemplateDoesNotExist", "Template %.128s does not exist.", name);
 }
 
-/* Template.TemplateName and its parts, checked and compiled. */
+/* A template's name and parts, checked and compiled, into *t (borrowing
+ * the parts). */
 static int
-read_template(struct api_ctx *ctx, struct email_template *t, struct err *e)
+fill_template(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
+	      const char *html, struct email_template *t, struct err *e)
 {
-	const char *name = api_param(ctx, "Template.TemplateName", e);
 	struct template_parts p;
 
-	if (name == NULL)
-		return -1;
 	if (!name_ok(name))
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Template name '%.80s' is invalid: it must be 1 to 64 ASCII letters, "
 			       "digits, underscores or dashes.",
 			       name);
-	p.subject = api_param_opt(ctx, "Template.SubjectPart");
-	p.text = api_param_opt(ctx, "Template.TextPart");
-	p.html = api_param_opt(ctx, "Template.HtmlPart");
+	p.subject = subject;
+	p.text = text;
+	p.html = html;
 	if (template_check_parts(&p, e) != 0)
 		return -1;
 	memset(t, 0, sizeof(*t));
@@ -81,31 +80,51 @@ read_template(struct api_ctx *ctx, struct email_template *t, struct err *e)
 }
 
 int
-act_create_template(struct api_ctx *ctx, struct err *e)
+act_template_put(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
+		 const char *html, bool create, struct err *e)
 {
 	struct email_template t;
+	int rc;
 
-	if (read_template(ctx, &t, e) != 0)
+	if (fill_template(ctx, name, subject, text, html, &t, e) != 0)
 		return -1;
-	if (ctx->store->ops->template_put(ctx->store, &t, true, e) < 0) {
-		if (strcmp(e->code, STORE_ERR_EXISTS) == 0)
+	if ((rc = ctx->store->ops->template_put(ctx->store, &t, create, e)) < 0) {
+		if (create && strcmp(e->code, STORE_ERR_EXISTS) == 0)
 			err_set(e, 400, "AlreadyExists", "Template %s already exists.", t.name);
 		return -1;
 	}
-	return 0;
+	return rc == 0 && !create ? does_not_exist(t.name, e) : 0;
+}
+
+bool
+act_template_name_ok(const char *name)
+{
+	return name_ok(name);
+}
+
+/* Template.TemplateName and its parts (CreateTemplate, UpdateTemplate). */
+static int
+put_param(struct api_ctx *ctx, bool create, struct err *e)
+{
+	const char *name = api_param(ctx, "Template.TemplateName", e);
+
+	if (name == NULL)
+		return -1;
+	return act_template_put(ctx, name, api_param_opt(ctx, "Template.SubjectPart"),
+				api_param_opt(ctx, "Template.TextPart"),
+				api_param_opt(ctx, "Template.HtmlPart"), create, e);
+}
+
+int
+act_create_template(struct api_ctx *ctx, struct err *e)
+{
+	return put_param(ctx, true, e);
 }
 
 int
 act_update_template(struct api_ctx *ctx, struct err *e)
 {
-	struct email_template t;
-	int rc;
-
-	if (read_template(ctx, &t, e) != 0)
-		return -1;
-	if ((rc = ctx->store->ops->template_put(ctx->store, &t, false, e)) < 0)
-		return -1;
-	return rc == 0 ? does_not_exist(t.name, e) : 0;
+	return put_param(ctx, false, e);
 }
 
 /* A TemplateArn names a template of the caller's own account in this

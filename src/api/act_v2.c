@@ -20,6 +20,7 @@
 #include "api/act.h"
 #include "api/api.h"
 #include "api/form.h"
+#include "core/address.h"
 #include "core/identity.h"
 #include "store/store.h"
 #include "util/codec.h"
@@ -48,6 +49,19 @@ static const struct api_action v2_actions[] = {
 	 "EmailIdentity"},
 	{"DeleteEmailIdentityPolicy", act_v2_delete_email_identity_policy, true, API_IAM_IDENTITY,
 	 "EmailIdentity"},
+	{"CreateEmailTemplate", act_v2_create_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"GetEmailTemplate", act_v2_get_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"UpdateEmailTemplate", act_v2_update_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteEmailTemplate", act_v2_delete_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"ListEmailTemplates", act_v2_list_email_templates, true, API_IAM_ACCOUNT, NULL},
+	{"PutSuppressedDestination", act_v2_put_suppressed_destination, true, API_IAM_ACCOUNT,
+	 NULL},
+	{"GetSuppressedDestination", act_v2_get_suppressed_destination, true, API_IAM_ACCOUNT,
+	 NULL},
+	{"DeleteSuppressedDestination", act_v2_delete_suppressed_destination, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"ListSuppressedDestinations", act_v2_list_suppressed_destinations, true, API_IAM_ACCOUNT,
+	 NULL},
 };
 
 const struct api_service api_sesv2 = {"ses", "2019-09-27", NULL, v2_actions,
@@ -474,4 +488,331 @@ act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e)
 		free(pol[i].document);
 	}
 	return answer(ctx, json_pack("{s:o}", "Policies", out), e);
+}
+
+/* ---- email templates (act_template.c's checks and store) ----------------------------- */
+
+/* TemplateContent's parts (borrowed from ctx->json). */
+static int
+template_content(struct api_ctx *ctx, const char **subject, const char **text,
+		 const char **html, struct err *e)
+{
+	const json_t *c = json_object_get(ctx->json, "TemplateContent");
+	const json_t *v[3];
+
+	if (!json_is_object(c))
+		return err_set(e, 400, "BadRequestException", "TemplateContent is required.");
+	v[0] = json_object_get(c, "Subject");
+	v[1] = json_object_get(c, "Text");
+	v[2] = json_object_get(c, "Html");
+	for (int i = 0; i < 3; i++)
+		if (v[i] != NULL && !json_is_null(v[i]) &&
+		    (!json_is_string(v[i]) ||
+		     strlen(json_string_value(v[i])) != json_string_length(v[i])))
+			return err_set(e, 400, "BadRequestException",
+				       "TemplateContent's parts must be strings.");
+	*subject = json_string_value(v[0]);
+	*text = json_string_value(v[1]);
+	*html = json_string_value(v[2]);
+	return 0;
+}
+
+static int
+template_not_found(const char *name, struct err *e)
+{
+	return err_set(e, 404, "NotFoundException", "Template %.128s does not exist.", name);
+}
+
+int
+act_v2_create_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *name = json_object_get(ctx->json, "TemplateName");
+	const char *subject, *text, *html;
+
+	if (!json_is_string(name))
+		return err_set(e, 400, "BadRequestException", "TemplateName is required.");
+	if (template_content(ctx, &subject, &text, &html, e) != 0)
+		return -1;
+	return act_template_put(ctx, json_string_value(name), subject, text, html, true, e);
+}
+
+int
+act_v2_update_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e), *subject, *text, *html;
+
+	if (name == NULL || template_content(ctx, &subject, &text, &html, e) != 0)
+		return -1;
+	return act_template_put(ctx, name, subject, text, html, false, e);
+}
+
+int
+act_v2_get_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e);
+	struct email_template t;
+	json_t *c;
+	int rc;
+
+	if (name == NULL || act_template_load(ctx, name, NULL, &t, e) != 0)
+		return -1;
+	c = json_object();
+	if (t.subject != NULL)
+		json_object_set_new(c, "Subject", json_string(t.subject));
+	if (t.text != NULL)
+		json_object_set_new(c, "Text", json_string(t.text));
+	if (t.html != NULL)
+		json_object_set_new(c, "Html", json_string(t.html));
+	rc = answer(ctx, json_pack("{s:s, s:o}", "TemplateName", t.name, "TemplateContent", c), e);
+	email_template_clear(&t);
+	return rc;
+}
+
+int
+act_v2_delete_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e);
+	int rc;
+
+	if (name == NULL)
+		return -1;
+	if (!act_template_name_ok(name))
+		return template_not_found(name, e);
+	rc = ctx->store->ops->template_delete(ctx->store, ctx->region, ctx->caller.account_id, name,
+					      e);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? template_not_found(name, e) : 0;
+}
+
+struct template_page {
+	json_t *items;
+	int n, limit;
+	bool more;
+	char last[65];
+};
+
+static int
+template_one(void *arg, const struct email_template *t)
+{
+	struct template_page *p = arg;
+
+	if (p->n == p->limit) {
+		p->more = true;
+		return 1;
+	}
+	json_array_append_new(p->items, json_pack("{s:s, s:I}", "TemplateName", t->name,
+						  "CreatedTimestamp", (json_int_t)t->created));
+	snprintf(p->last, sizeof(p->last), "%s", t->name);
+	p->n++;
+	return 0;
+}
+
+/* PageSize (1..max, default dflt) from the query. */
+static int
+page_size(struct api_ctx *ctx, int dflt, int max, int *out, struct err *e)
+{
+	const char *size = api_param_opt(ctx, "PageSize");
+	char *end;
+	long n;
+
+	*out = dflt;
+	if (size == NULL)
+		return 0;
+	n = strtol(size, &end, 10);
+	if (end == size || *end != '\0' || n < 1 || n > max)
+		return err_set(e, 400, "BadRequestException",
+			       "PageSize must be an integer between 1 and %d.", max);
+	*out = (int)n;
+	return 0;
+}
+
+int
+act_v2_list_email_templates(struct api_ctx *ctx, struct err *e)
+{
+	const char *token = api_param_opt(ctx, "NextToken");
+	struct template_page p = {0};
+	json_t *out;
+
+	if (page_size(ctx, 10, 100, &p.limit, e) != 0)
+		return -1;
+	if (token != NULL && !act_template_name_ok(token))
+		return err_set(e, 400, "BadRequestException", "The NextToken is invalid.");
+	p.items = json_array();
+	if (ctx->store->ops->template_list(ctx->store, ctx->region, ctx->caller.account_id, token,
+					   p.limit + 1, template_one, &p, e) != 0) {
+		json_decref(p.items);
+		return -1;
+	}
+	out = json_pack("{s:o}", "TemplatesMetadata", p.items);
+	if (p.more)
+		json_object_set_new(out, "NextToken", json_string(p.last));
+	return answer(ctx, out, e);
+}
+
+/* ---- the account suppression list ------------------------------------------------ */
+
+/* An addr-spec as SES v2 takes it, in *out's address. */
+static int
+suppressed_address(const char *v, struct suppressed *out, struct err *e)
+{
+	struct address a;
+
+	if (v == NULL)
+		return err_set(e, 400, "BadRequestException", "EmailAddress is required.");
+	if (address_parse_spec(v, strlen(v), &a, e) != 0)
+		return err_set(e, 400, "BadRequestException", "Invalid EmailAddress: %.300s", v);
+	snprintf(out->address, sizeof(out->address), "%s", a.spec);
+	return 0;
+}
+
+int
+act_v2_put_suppressed_destination(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *addr = json_object_get(ctx->json, "EmailAddress");
+	const json_t *reason = json_object_get(ctx->json, "Reason");
+	struct suppressed p = {0};
+	const char *r = json_string_value(reason);
+
+	if (suppressed_address(json_string_value(addr), &p, e) != 0)
+		return -1;
+	if (r == NULL ||
+	    (strcmp(r, STORE_SUPPRESS_BOUNCE) != 0 && strcmp(r, STORE_SUPPRESS_COMPLAINT) != 0))
+		return err_set(e, 400, "BadRequestException",
+			       "Reason must be BOUNCE or COMPLAINT.");
+	snprintf(p.account_id, sizeof(p.account_id), "%s", ctx->caller.account_id);
+	snprintf(p.reason, sizeof(p.reason), "%s", r);
+	p.ts = (int64_t)ctx->now;
+	return ctx->store->ops->suppression_put(ctx->store, &p, e) != 0 ? -1 : 0;
+}
+
+static json_t *
+suppressed_json(const struct suppressed *p, bool attributes)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I}", "EmailAddress", p->address, "Reason", p->reason,
+			      "LastUpdateTime", (json_int_t)p->ts);
+
+	if (attributes) {
+		json_t *a = json_object();
+		if (p->message_id[0] != '\0')
+			json_object_set_new(a, "MessageId", json_string(p->message_id));
+		if (p->feedback_id[0] != '\0')
+			json_object_set_new(a, "FeedbackId", json_string(p->feedback_id));
+		json_object_set_new(o, "Attributes", a);
+	}
+	return o;
+}
+
+int
+act_v2_get_suppressed_destination(struct api_ctx *ctx, struct err *e)
+{
+	struct suppressed want = {0}, p;
+	int rc;
+
+	if (suppressed_address(api_param_opt(ctx, "EmailAddress"), &want, e) != 0)
+		return -1;
+	rc = ctx->store->ops->suppression_get(ctx->store, ctx->caller.account_id, want.address, &p,
+					      e);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return err_set(e, 404, "NotFoundException",
+			       "Email address %s does not exist on your suppression list.",
+			       want.address);
+	return answer(ctx, json_pack("{s:o}", "SuppressedDestination", suppressed_json(&p, true)),
+		      e);
+}
+
+int
+act_v2_delete_suppressed_destination(struct api_ctx *ctx, struct err *e)
+{
+	struct suppressed want = {0};
+	int rc;
+
+	if (suppressed_address(api_param_opt(ctx, "EmailAddress"), &want, e) != 0)
+		return -1;
+	rc = ctx->store->ops->suppression_delete(ctx->store, ctx->caller.account_id, want.address,
+						 e);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? err_set(e, 404, "NotFoundException",
+				 "Email address %s does not exist on your suppression list.",
+				 want.address)
+		       : 0;
+}
+
+struct suppressed_page {
+	json_t *items;
+	const char *reason; /* NULL: any */
+	int n, limit;
+	bool more;
+	char last[321];
+};
+
+static int
+suppressed_one(void *arg, const struct suppressed *p)
+{
+	struct suppressed_page *pg = arg;
+
+	if (pg->reason != NULL && strcmp(p->reason, pg->reason) != 0) {
+		snprintf(pg->last, sizeof(pg->last), "%s", p->address);
+		return 0;
+	}
+	if (pg->n == pg->limit) {
+		pg->more = true;
+		return 1;
+	}
+	json_array_append_new(pg->items, suppressed_json(p, false));
+	snprintf(pg->last, sizeof(pg->last), "%s", p->address);
+	pg->n++;
+	return 0;
+}
+
+/*
+ * ListSuppressedDestinations, by address. A Reason filter is applied while
+ * walking (the store does not index it), so a page is read to its end; the
+ * token is the last address seen. StartDate and EndDate are not applied.
+ */
+int
+act_v2_list_suppressed_destinations(struct api_ctx *ctx, struct err *e)
+{
+	const char *token = api_param_opt(ctx, "NextToken");
+	struct suppressed_page pg = {.reason = api_param_opt(ctx, "Reason")};
+	char *after = NULL;
+	json_t *out;
+	int rc;
+
+	if (page_size(ctx, 1000, 1000, &pg.limit, e) != 0)
+		return -1;
+	if (pg.reason != NULL && strcmp(pg.reason, STORE_SUPPRESS_BOUNCE) != 0 &&
+	    strcmp(pg.reason, STORE_SUPPRESS_COMPLAINT) != 0)
+		return err_set(e, 400, "BadRequestException", "Reason must be BOUNCE or COMPLAINT.");
+	if (token != NULL && token[0] != '\0') {
+		size_t n;
+		uint8_t *raw = base64_decode(token, strlen(token), &n);
+		if (raw == NULL || n == 0 || memchr(raw, '\0', n) != NULL) {
+			free(raw);
+			return err_set(e, 400, "BadRequestException", "Invalid NextToken.");
+		}
+		after = xstrndup((const char *)raw, n);
+		free(raw);
+	}
+	pg.items = json_array();
+	rc = ctx->store->ops->suppression_list(ctx->store, ctx->caller.account_id, after, 0,
+					       suppressed_one, &pg, e);
+	free(after);
+	if (rc != 0) {
+		json_decref(pg.items);
+		return -1;
+	}
+	out = json_pack("{s:o}", "SuppressedDestinationSummaries", pg.items);
+	if (pg.more) {
+		/* the last address on this page */
+		const json_t *last = json_array_get(pg.items, json_array_size(pg.items) - 1);
+		const char *a = json_string_value(json_object_get(last, "EmailAddress"));
+		char *next = base64_encode(a, strlen(a));
+		json_object_set_new(out, "NextToken", json_string(next));
+		free(next);
+	}
+	return answer(ctx, out, e);
 }

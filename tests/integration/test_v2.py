@@ -246,3 +246,64 @@ def test_request_log_line(sesame, world):
     world.oc.get_account()
     log = sesame.read_log()
     assert "sesv2" in log and "GetAccount" in log
+
+
+# ---- templates ---------------------------------------------------------------
+
+def test_templates_and_templated_send(sesame, world):
+    c = world.oc
+    c.create_email_template(TemplateName="welcome", TemplateContent={
+        "Subject": "Hi {{name}}", "Text": "Hello {{name}}!", "Html": "<b>{{name}}</b>"})
+    code, _, _ = err_of(lambda: c.create_email_template(
+        TemplateName="welcome", TemplateContent={"Subject": "x", "Text": "y"}))
+    assert code == "AlreadyExistsException"
+    t = c.get_email_template(TemplateName="welcome")
+    assert t["TemplateContent"]["Subject"] == "Hi {{name}}"
+    c.update_email_template(TemplateName="welcome", TemplateContent={
+        "Subject": "Hey {{name}}", "Text": "Hello {{name}}!"})
+    assert "Html" not in c.get_email_template(TemplateName="welcome")["TemplateContent"]
+    assert [m["TemplateName"] for m in c.list_email_templates()["TemplatesMetadata"]] == ["welcome"]
+    # v1 sees the same template
+    assert sesame.client(world.okey).get_template(TemplateName="welcome")["Template"]["SubjectPart"] \
+        == "Hey {{name}}"
+    r = c.send_email(FromEmailAddress=f"sender@{DOMAIN}",
+                     Destination={"ToAddresses": ["rcpt@dest.test"]},
+                     Content={"Template": {"TemplateName": "welcome",
+                                           "TemplateData": json.dumps({"name": "Ada"})}})
+    assert "Subject: Hey Ada" in conftest.raw_of(sesame, r["MessageId"])
+    code, _, status = err_of(lambda: c.send_email(
+        FromEmailAddress=f"sender@{DOMAIN}", Destination={"ToAddresses": ["rcpt@dest.test"]},
+        Content={"Template": {"TemplateName": "nope", "TemplateData": "{}"}}))
+    assert (code, status) == ("NotFoundException", 404)
+    c.delete_email_template(TemplateName="welcome")
+    code, _, status = err_of(lambda: c.get_email_template(TemplateName="welcome"))
+    assert (code, status) == ("NotFoundException", 404)
+    code, _, _ = err_of(lambda: c.delete_email_template(TemplateName="welcome"))
+    assert code == "NotFoundException"
+
+
+# ---- suppression ---------------------------------------------------------------
+
+def test_suppression_list(sesame, world):
+    c = world.oc
+    c.put_suppressed_destination(EmailAddress="gone@dest.test", Reason="BOUNCE")
+    c.put_suppressed_destination(EmailAddress="angry@dest.test", Reason="COMPLAINT")
+    d = c.get_suppressed_destination(EmailAddress="gone@dest.test")["SuppressedDestination"]
+    assert d["Reason"] == "BOUNCE" and d["LastUpdateTime"]
+    got = c.list_suppressed_destinations()["SuppressedDestinationSummaries"]
+    assert sorted(x["EmailAddress"] for x in got) == ["angry@dest.test", "gone@dest.test"]
+    got = c.list_suppressed_destinations(Reasons=["COMPLAINT"])["SuppressedDestinationSummaries"]
+    assert [x["EmailAddress"] for x in got] == ["angry@dest.test"]
+    page = c.list_suppressed_destinations(PageSize=1)
+    assert len(page["SuppressedDestinationSummaries"]) == 1 and page["NextToken"]
+    rest = c.list_suppressed_destinations(PageSize=1, NextToken=page["NextToken"])
+    assert rest["SuppressedDestinationSummaries"][0]["EmailAddress"] == "gone@dest.test"
+    c.delete_suppressed_destination(EmailAddress="gone@dest.test")
+    code, _, status = err_of(lambda: c.get_suppressed_destination(EmailAddress="gone@dest.test"))
+    assert (code, status) == ("NotFoundException", 404)
+    code, _, _ = err_of(lambda: c.put_suppressed_destination(EmailAddress="x@dest.test",
+                                                             Reason="OTHER"))
+    assert code == "BadRequestException"
+    # the CLI reads the same list
+    out = json.loads(sesame.cli("suppression", "list", "--account", world.owner).stdout)
+    assert [x["EmailAddress"] for x in out["SuppressedDestinations"]] == ["angry@dest.test"]
