@@ -1,8 +1,10 @@
 """SES v2 (rest-json under /v2/email/) end to end with boto3 `sesv2` and
 /usr/bin/aws sesv2: the same store, the same send decision and the same
 policies as v1, in v2's wire format and v2's error shapes."""
-import base64
 import json
+import os
+import shutil
+import subprocess
 
 import botocore.exceptions
 import pytest
@@ -307,3 +309,38 @@ def test_suppression_list(sesame, world):
     # the CLI reads the same list
     out = json.loads(sesame.cli("suppression", "list", "--account", world.owner).stdout)
     assert [x["EmailAddress"] for x in out["SuppressedDestinations"]] == ["angry@dest.test"]
+
+
+# ---- nodemailer (tests/js: npm install there first) ------------------------------
+
+JS = os.path.join(os.path.dirname(__file__), "..", "js")
+
+
+def nodemailer(sesame, key, frm, to, arn_=None):
+    env = dict(os.environ, SESAME_ENDPOINT=sesame.endpoint, AWS_ACCESS_KEY_ID=key["AccessKeyId"],
+               AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"], MAIL_FROM=frm, MAIL_TO=to,
+               MAIL_ARN=arn_ or "")
+    p = subprocess.run(["node", "nodemailer_send.mjs"], cwd=JS, env=env, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(JS, "node_modules", "nodemailer")) or
+                    shutil.which("node") is None,
+                    reason="nodemailer not installed (cd tests/js && npm install)")
+def test_nodemailer_ses_transport(sesame, world):
+    r = nodemailer(sesame, world.okey, f"Sender <sender@{DOMAIN}>", "rcpt@dest.test")
+    assert r["ok"], r
+    # nodemailer reports SES's MessageId as its response
+    mid = r["response"]
+    assert "Subject: hello from nodemailer" in conftest.raw_of(sesame, mid)
+    # a delegate by ARN: refused without a policy, sent with one
+    r = nodemailer(sesame, world.dkey, f"sender@{DOMAIN}", "rcpt@dest.test", arn(world.owner))
+    assert not r["ok"] and r["name"] == "AccessDeniedException", r
+    world.oc.create_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="delegate",
+                                          Policy=policy(world.owner, world.delegate))
+    r = nodemailer(sesame, world.dkey, f"sender@{DOMAIN}", "rcpt@dest.test", arn(world.owner))
+    assert r["ok"], r
+    m = [x for x in messages(sesame) if x["MessageId"] == r["response"]][0]
+    assert m["SendingAccountId"] == world.delegate
