@@ -344,3 +344,53 @@ def test_nodemailer_ses_transport(sesame, world):
     assert r["ok"], r
     m = [x for x in messages(sesame) if x["MessageId"] == r["response"]][0]
     assert m["SendingAccountId"] == world.delegate
+
+
+# ---- limits, sandbox, IAM users: the same decision as v1 -------------------------
+
+def test_limits_in_v2_words(sesame):
+    acct, key = sesame.principal("small", "--max-24h", "3", "--sandbox")
+    conftest.verify(sesame, acct, DOMAIN)
+    conftest.verify(sesame, acct, "rcpt@dest.test")  # sandbox: recipients verified
+    c = v2(sesame, key)
+    assert c.get_account()["ProductionAccessEnabled"] is False
+    simple(c)
+    code, msg, status = err_of(lambda: simple(c))  # 1 a second in the sandbox
+    assert (code, status) == ("TooManyRequestsException", 429)
+    assert msg == "Maximum sending rate exceeded."
+    import time
+    time.sleep(1.1)
+    simple(c)
+    time.sleep(1.1)
+    simple(c)
+    time.sleep(1.1)
+    code, msg, status = err_of(lambda: simple(c))
+    assert (code, msg, status) == ("LimitExceededException", "Daily message quota exceeded.", 400)
+    assert c.get_account()["SendQuota"]["SentLast24Hours"] == 3.0
+    # sandbox: an unverified recipient is refused as in v1
+    code, _, _ = err_of(lambda: simple(c, to=("stranger@dest.test",)))
+    assert code == "MessageRejected"  # the account check comes before the limits
+
+
+def test_iam_user_policy_applies(sesame, tmp_path, world):
+    def user(name, statements):
+        f = tmp_path / f"{name}.json"
+        f.write_text(json.dumps({"Version": "2012-10-17", "Statement": statements}))
+        sesame.cli("user", "create", "--account", world.owner, "--name", name, "--policy", str(f))
+        return sesame.key(world.owner, "--user", name)
+    reader = v2(sesame, user("reader", [{"Effect": "Allow", "Action": "ses:GetEmailIdentity",
+                                         "Resource": arn(world.owner)}]))
+    assert reader.get_email_identity(EmailIdentity=DOMAIN)["IdentityType"] == "DOMAIN"
+    code, msg, status = err_of(lambda: reader.delete_email_identity(EmailIdentity=DOMAIN))
+    assert (code, status) == ("AccessDeniedException", 403)
+    assert "ses:DeleteEmailIdentity" in msg
+    code, _, _ = err_of(lambda: reader.get_account())
+    assert code == "AccessDeniedException"
+    assert world.oc.get_email_identity(EmailIdentity=DOMAIN)  # still there
+
+
+def test_aws_cli_error(sesame, world):
+    p = sesame.aws(world.okey, "get-email-identity", "--email-identity", "nobody@none.test",
+                   service="sesv2", check=False)
+    assert p.returncode != 0
+    assert "NotFoundException" in p.stderr
