@@ -351,8 +351,17 @@ handle_v2(struct api_ctx *ctx, struct evhttp_request *req, const char *path, con
 			"The SES v2 operation %s is not supported by sesame.", m.route->name);
 		goto fail;
 	}
-	if (v2_form(&m, query, ctx->form, &e) != 0 ||
-	    v2_json_read(body, body_len, &ctx->json, &e) != 0 || iam_check(ctx, &e) != 0)
+	if (v2_json_read(body, body_len, &ctx->json, &e) != 0)
+		goto fail;
+	/* the IAM resource named in the body, not the path (CreateEmailIdentity) */
+	const char *extra = ctx->action->resource_param, *extra_value = NULL;
+	for (size_t i = 0; extra != NULL && i < m.nparam; i++)
+		if (strlen(extra) == m.param[i].name_len &&
+		    memcmp(extra, m.param[i].name, m.param[i].name_len) == 0)
+			extra = NULL;
+	if (extra != NULL)
+		extra_value = json_string_value(json_object_get(ctx->json, extra));
+	if (v2_form(&m, query, extra, extra_value, ctx->form, &e) != 0 || iam_check(ctx, &e) != 0)
 		goto fail;
 	rc = ctx->action->run(ctx, &e);
 	if (rc == API_PENDING)

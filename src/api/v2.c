@@ -89,7 +89,8 @@ v2_route_match(const char *method, const char *path, struct v2_match *out)
 }
 
 int
-v2_form(const struct v2_match *m, const char *query, struct form *f, struct err *e)
+v2_form(const struct v2_match *m, const char *query, const char *extra, const char *extra_value,
+	struct form *f, struct err *e)
 {
 	struct buf b;
 	int rc = 0;
@@ -107,6 +108,17 @@ v2_form(const struct v2_match *m, const char *query, struct form *f, struct err 
 		for (size_t j = 0; j < p->value_len; j++)
 			rc |= p->value[j] == '+' ? buf_append(&b, "%2B", 3)
 						 : buf_putc(&b, p->value[j]);
+	}
+	if (extra != NULL && extra_value != NULL) {
+		static const char hex[] = "0123456789ABCDEF";
+		if (b.len > 0)
+			rc |= buf_putc(&b, '&');
+		rc |= buf_append(&b, extra, strlen(extra));
+		rc |= buf_putc(&b, '=');
+		for (const unsigned char *p = (const unsigned char *)extra_value; *p != '\0'; p++) {
+			char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+			rc |= buf_append(&b, esc, 3);
+		}
 	}
 	if (rc != 0) {
 		buf_free(&b);

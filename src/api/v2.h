@@ -59,9 +59,13 @@ int v2_route_match(const char *method, const char *path, struct v2_match *out);
 /*
  * Decode the query string (NULL or raw, without '?') and the path members
  * of m into f (form.h's syntax and errors; a member given both ways is
- * InvalidParameterValue). A literal '+' in a path is a plus sign.
+ * InvalidParameterValue). A literal '+' in a path is a plus sign. `extra`
+ * (NULL: none) is one more member, `extra_value` as is (not encoded): the
+ * body's member that names an operation's IAM resource when the path does
+ * not (CreateEmailIdentity's EmailIdentity).
  */
-int v2_form(const struct v2_match *m, const char *query, struct form *f, struct err *e);
+int v2_form(const struct v2_match *m, const char *query, const char *extra,
+	    const char *extra_value, struct form *f, struct err *e);
 
 /*
  * The JSON body: an object (an empty body is {}). 0 with *out (caller

@@ -54,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    m.param[i].value + m.param[i].value_len > path + strlen(path) ||
 			    m.param[i].value_len == 0)
 				abort();
-		if (v2_form(&m, query, &f, &e) == 0)
+		if (v2_form(&m, query, "EmailIdentity", body, &f, &e) == 0)
 			for (size_t i = 0; i < m.nparam; i++)
 				(void)form_get(&f, "EmailIdentity");
 		form_free(&f);

@@ -387,6 +387,12 @@ def test_iam_user_policy_applies(sesame, tmp_path, world):
     code, _, _ = err_of(lambda: reader.get_account())
     assert code == "AccessDeniedException"
     assert world.oc.get_email_identity(EmailIdentity=DOMAIN)  # still there
+    # the resource of CreateEmailIdentity is named in the body
+    maker = v2(sesame, user("maker", [{"Effect": "Allow", "Action": "ses:CreateEmailIdentity",
+                                       "Resource": arn(world.owner, "new.test")}]))
+    assert maker.create_email_identity(EmailIdentity="new.test")["IdentityType"] == "DOMAIN"
+    code, _, _ = err_of(lambda: maker.create_email_identity(EmailIdentity="other.test"))
+    assert code == "AccessDeniedException"
 
 
 def test_aws_cli_error(sesame, world):

@@ -102,17 +102,25 @@ test_form(void **state)
 	assert_int_equal(v2_route_match("DELETE", "/v2/email/identities/a+b%2Bc%40x.test/policies/p1",
 					&m),
 			 1);
-	assert_int_equal(v2_form(&m, "x=1", &f, &e), 0);
+	assert_int_equal(v2_form(&m, "x=1", NULL, NULL, &f, &e), 0);
 	assert_string_equal(form_get(&f, "EmailIdentity"), "a+b+c@x.test");
 	assert_string_equal(form_get(&f, "PolicyName"), "p1");
 	assert_string_equal(form_get(&f, "x"), "1");
 	form_free(&f);
+	/* a body member naming the IAM resource, encoded here */
+	assert_int_equal(v2_route_match("POST", "/v2/email/identities", &m), 1);
+	assert_int_equal(v2_form(&m, NULL, "EmailIdentity", "a+b&c=d@x.test", &f, &e), 0);
+	assert_string_equal(form_get(&f, "EmailIdentity"), "a+b&c=d@x.test");
+	form_free(&f);
+	assert_int_equal(v2_route_match("DELETE", "/v2/email/identities/a+b%2Bc%40x.test/policies/p1",
+					&m),
+			 1);
 	/* a member given in the query too */
-	assert_int_equal(v2_form(&m, "PolicyName=p2", &f, &e), -1);
+	assert_int_equal(v2_form(&m, "PolicyName=p2", NULL, NULL, &f, &e), -1);
 	form_free(&f);
 	/* a bad escape in the path */
 	assert_int_equal(v2_route_match("GET", "/v2/email/identities/%zz", &m), 1);
-	assert_int_equal(v2_form(&m, NULL, &f, &e), -1);
+	assert_int_equal(v2_form(&m, NULL, NULL, NULL, &f, &e), -1);
 	form_free(&f);
 }
 
