@@ -79,6 +79,19 @@ int act_delete_configuration_set_event_destination(struct api_ctx *ctx, struct e
 int act_update_configuration_set_sending_enabled(struct api_ctx *ctx, struct err *e);
 int act_update_configuration_set_reputation_metrics_enabled(struct api_ctx *ctx, struct err *e);
 
+/* act_cset.c: shared with v2's configuration set operations, v1's errors
+ * (InvalidConfigurationSet, ConfigurationSetAlreadyExists,
+ * ConfigurationSetDoesNotExist). */
+struct config_set;
+int act_cset_create(struct api_ctx *ctx, const char *name, bool sending, bool reputation,
+		    struct err *e);
+/* The caller's set `name` into *out. */
+int act_cset_load(struct api_ctx *ctx, const char *name, struct config_set *out, struct err *e);
+int act_cset_delete(struct api_ctx *ctx, const char *name, struct err *e);
+/* which: 0 sending enabled, 1 reputation metrics enabled. */
+int act_cset_set_flag(struct api_ctx *ctx, const char *name, int which, bool on, struct err *e);
+bool act_cset_name_ok(const char *name);
+
 /* act_template.c */
 int act_create_template(struct api_ctx *ctx, struct err *e);
 int act_get_template(struct api_ctx *ctx, struct err *e);
@@ -130,6 +143,12 @@ int act_v2_put_suppressed_destination(struct api_ctx *ctx, struct err *e);
 int act_v2_get_suppressed_destination(struct api_ctx *ctx, struct err *e);
 int act_v2_delete_suppressed_destination(struct api_ctx *ctx, struct err *e);
 int act_v2_list_suppressed_destinations(struct api_ctx *ctx, struct err *e);
+int act_v2_create_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_v2_get_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_v2_list_configuration_sets(struct api_ctx *ctx, struct err *e);
+int act_v2_put_configuration_set_sending_options(struct api_ctx *ctx, struct err *e);
+int act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e);
 
 /* act_sns.c: the SNS Query API (service "sns") */
 int act_sns_create_topic(struct api_ctx *ctx, struct err *e);

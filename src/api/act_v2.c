@@ -62,6 +62,14 @@ static const struct api_action v2_actions[] = {
 	 API_IAM_ACCOUNT, NULL},
 	{"ListSuppressedDestinations", act_v2_list_suppressed_destinations, true, API_IAM_ACCOUNT,
 	 NULL},
+	{"CreateConfigurationSet", act_v2_create_configuration_set, true, API_IAM_ACCOUNT, NULL},
+	{"GetConfigurationSet", act_v2_get_configuration_set, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteConfigurationSet", act_v2_delete_configuration_set, true, API_IAM_ACCOUNT, NULL},
+	{"ListConfigurationSets", act_v2_list_configuration_sets, true, API_IAM_ACCOUNT, NULL},
+	{"PutConfigurationSetSendingOptions", act_v2_put_configuration_set_sending_options, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"PutConfigurationSetReputationOptions", act_v2_put_configuration_set_reputation_options,
+	 true, API_IAM_ACCOUNT, NULL},
 };
 
 const struct api_service api_sesv2 = {"ses", "2019-09-27", NULL, v2_actions,
@@ -815,4 +823,140 @@ act_v2_list_suppressed_destinations(struct api_ctx *ctx, struct err *e)
 		free(next);
 	}
 	return answer(ctx, out, e);
+}
+
+/* ---- configuration sets (act_cset.c's checks and store) --------------------------- */
+
+/* Member `key` of o, a boolean, into *out (left alone when absent). */
+static int
+json_bool_member(const json_t *o, const char *key, bool *out, struct err *e)
+{
+	const json_t *v = o != NULL ? json_object_get(o, key) : NULL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return err_set(e, 400, "BadRequestException", "%s must be a boolean.", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+int
+act_v2_create_configuration_set(struct api_ctx *ctx, struct err *e)
+{
+	static const char *const unsupported[] = {"TrackingOptions", "DeliveryOptions",
+						  "SuppressionOptions", "VdmOptions",
+						  "ArchivingOptions"};
+	const json_t *name = json_object_get(ctx->json, "ConfigurationSetName");
+	const json_t *tags = json_object_get(ctx->json, "Tags");
+	bool sending = true, reputation = false;
+
+	if (!json_is_string(name))
+		return err_set(e, 400, "BadRequestException", "ConfigurationSetName is required.");
+	/* options sesame does not implement are refused, not silently dropped */
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		if (json_object_get(ctx->json, unsupported[i]) != NULL)
+			return err_set(e, 400, "BadRequestException",
+				       "%s is not supported by sesame.", unsupported[i]);
+	if (tags != NULL && !(json_is_array(tags) && json_array_size(tags) == 0))
+		return err_set(e, 400, "BadRequestException",
+			       "Tags are not supported by sesame.");
+	if (json_bool_member(json_object_get(ctx->json, "SendingOptions"), "SendingEnabled",
+			     &sending, e) != 0 ||
+	    json_bool_member(json_object_get(ctx->json, "ReputationOptions"),
+			     "ReputationMetricsEnabled", &reputation, e) != 0)
+		return -1;
+	return act_cset_create(ctx, json_string_value(name), sending, reputation, e);
+}
+
+int
+act_v2_get_configuration_set(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+	struct config_set c;
+
+	if (name == NULL || act_cset_load(ctx, name, &c, e) != 0)
+		return -1;
+	return answer(ctx,
+		      json_pack("{s:s, s:{s:b}, s:{s:b}, s:[]}", "ConfigurationSetName", c.name,
+				"SendingOptions", "SendingEnabled", c.sending_enabled,
+				"ReputationOptions", "ReputationMetricsEnabled",
+				c.reputation_enabled, "Tags"),
+		      e);
+}
+
+int
+act_v2_delete_configuration_set(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+
+	return name == NULL ? -1 : act_cset_delete(ctx, name, e);
+}
+
+struct cset_page {
+	json_t *items;
+	int n, limit;
+	bool more;
+	char last[65];
+};
+
+static int
+cset_one(void *arg, const struct config_set *c)
+{
+	struct cset_page *p = arg;
+
+	if (p->n == p->limit) {
+		p->more = true;
+		return 1;
+	}
+	json_array_append_new(p->items, json_string(c->name));
+	snprintf(p->last, sizeof(p->last), "%s", c->name);
+	p->n++;
+	return 0;
+}
+
+int
+act_v2_list_configuration_sets(struct api_ctx *ctx, struct err *e)
+{
+	const char *token = api_param_opt(ctx, "NextToken");
+	struct cset_page p = {0};
+	json_t *out;
+
+	if (page_size(ctx, 1000, 1000, &p.limit, e) != 0)
+		return -1;
+	if (token != NULL && !act_cset_name_ok(token))
+		return err_set(e, 400, "BadRequestException", "The NextToken is invalid.");
+	p.items = json_array();
+	if (ctx->store->ops->cset_list(ctx->store, ctx->region, ctx->caller.account_id, token,
+				       p.limit + 1, cset_one, &p, e) != 0) {
+		json_decref(p.items);
+		return -1;
+	}
+	out = json_pack("{s:o}", "ConfigurationSets", p.items);
+	if (p.more)
+		json_object_set_new(out, "NextToken", json_string(p.last));
+	return answer(ctx, out, e);
+}
+
+static int
+cset_flag(struct api_ctx *ctx, const char *member, int which, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+	bool on = false; /* absent means false, as the model's default */
+
+	if (name == NULL || json_bool_member(ctx->json, member, &on, e) != 0)
+		return -1;
+	return act_cset_set_flag(ctx, name, which, on, e);
+}
+
+int
+act_v2_put_configuration_set_sending_options(struct api_ctx *ctx, struct err *e)
+{
+	return cset_flag(ctx, "SendingEnabled", 0, e);
+}
+
+int
+act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e)
+{
+	return cset_flag(ctx, "ReputationMetricsEnabled", 1, e);
 }

@@ -177,6 +177,8 @@ v2_error_of(const struct err *e, const char **code_out, int *status_out)
 		{"ConfigurationSetDoesNotExist", "NotFoundException", 404},
 		{"TemplateDoesNotExist", "NotFoundException", 404},
 		{"AlreadyExists", "AlreadyExistsException", 400},
+		{"ConfigurationSetAlreadyExists", "AlreadyExistsException", 400},
+		{"InvalidConfigurationSet", "BadRequestException", 400},
 		{"LimitExceeded", "LimitExceededException", 400},
 		{"InternalFailure", "InternalServiceErrorException", 500},
 	};

@@ -400,3 +400,34 @@ def test_aws_cli_error(sesame, world):
                    service="sesv2", check=False)
     assert p.returncode != 0
     assert "NotFoundException" in p.stderr
+
+
+# ---- configuration sets -----------------------------------------------------------
+
+def test_configuration_sets(sesame, world):
+    c = world.oc
+    c.create_configuration_set(ConfigurationSetName="cs1")
+    code, _, _ = err_of(lambda: c.create_configuration_set(ConfigurationSetName="cs1"))
+    assert code == "AlreadyExistsException"
+    code, _, _ = err_of(lambda: c.create_configuration_set(ConfigurationSetName="bad name"))
+    assert code == "BadRequestException"
+    code, msg, _ = err_of(lambda: c.create_configuration_set(
+        ConfigurationSetName="cs2", TrackingOptions={"CustomRedirectDomain": "t.example.com"}))
+    assert code == "BadRequestException" and "not supported by sesame" in msg
+    g = c.get_configuration_set(ConfigurationSetName="cs1")
+    assert g["SendingOptions"]["SendingEnabled"] is True
+    assert c.list_configuration_sets()["ConfigurationSets"] == ["cs1"]
+    # v1 sees it; a send names it
+    assert sesame.client(world.okey).describe_configuration_set(
+        ConfigurationSetName="cs1")["ConfigurationSet"]["Name"] == "cs1"
+    simple(c, ConfigurationSetName="cs1")
+    c.put_configuration_set_sending_options(ConfigurationSetName="cs1", SendingEnabled=False)
+    code, _, _ = err_of(lambda: simple(c, ConfigurationSetName="cs1"))
+    assert code == "SendingPausedException"
+    c.put_configuration_set_reputation_options(ConfigurationSetName="cs1",
+                                               ReputationMetricsEnabled=True)
+    assert c.get_configuration_set(ConfigurationSetName="cs1")["ReputationOptions"][
+        "ReputationMetricsEnabled"] is True
+    c.delete_configuration_set(ConfigurationSetName="cs1")
+    code, _, status = err_of(lambda: c.get_configuration_set(ConfigurationSetName="cs1"))
+    assert (code, status) == ("NotFoundException", 404)
