@@ -38,6 +38,14 @@ struct identity;
  * verification (normal form) and queue its mail: API_PENDING (answered
  * when the mail is durable), 0 (already verified: nothing to do), -1. */
 int act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e);
+/* SetIdentityDkimEnabled's and SetIdentityMailFromDomain's work on the
+ * caller's identity named by parameter `param`; shared with v2's
+ * PutEmailIdentityDkimAttributes / PutEmailIdentityMailFromAttributes.
+ * mail_from NULL or "": custom MAIL FROM off; behavior NULL: the default. */
+int act_identity_set_dkim(struct api_ctx *ctx, const char *param, const char *action,
+			  bool enabled, struct err *e);
+int act_identity_set_mail_from(struct api_ctx *ctx, const char *param, const char *action,
+			       const char *mail_from, const char *behavior, struct err *e);
 /* The domain identity `name` with its TXT token and Easy DKIM tokens and
  * keys (VerifyDomainDkim's work, stored): 0 with *out (identity_clear), -1. */
 int act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity *out,
@@ -57,6 +65,10 @@ int act_delete_identity(struct api_ctx *ctx, struct err *e);
 int act_delete_verified_email_address(struct api_ctx *ctx, struct err *e);
 
 /* act_notify.c */
+/* SetIdentityFeedbackForwardingEnabled's work for identity `v` (a name or
+ * ARN); shared with v2's PutEmailIdentityFeedbackAttributes. */
+int act_notify_set_forwarding(struct api_ctx *ctx, const char *v, const char *action,
+			      bool enabled, struct err *e);
 int act_set_identity_notification_topic(struct api_ctx *ctx, struct err *e);
 int act_get_identity_notification_attributes(struct api_ctx *ctx, struct err *e);
 int act_set_identity_headers_in_notifications_enabled(struct api_ctx *ctx, struct err *e);
@@ -130,6 +142,9 @@ int act_v2_create_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_get_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_list_email_identities(struct api_ctx *ctx, struct err *e);
 int act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_dkim_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e);

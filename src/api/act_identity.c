@@ -79,14 +79,16 @@ no_such_identity(struct api_ctx *ctx, const char *name, struct err *e)
 		       ctx->region);
 }
 
-/* The `Identity` parameter (name or own ARN) of an identity that must exist. */
+/* The identity parameter `param` (name or own ARN) of an identity that
+ * must exist. */
 static int
-own_identity(struct api_ctx *ctx, const char *action, struct identity *id, struct err *e)
+own_identity_param(struct api_ctx *ctx, const char *param, const char *action,
+		   struct identity *id, struct err *e)
 {
 	char name[IDENTITY_NAME_MAX + 1];
 	int rc;
 
-	if (api_identity_param(ctx, "Identity", action, name, sizeof(name), e) != 0)
+	if (api_identity_param(ctx, param, action, name, sizeof(name), e) != 0)
 		return -1;
 	if ((rc = load(ctx, name, id, e)) < 0)
 		return -1;
@@ -593,13 +595,21 @@ act_get_identity_mail_from_domain_attributes(struct api_ctx *ctx, struct err *e)
 int
 act_set_identity_dkim_enabled(struct api_ctx *ctx, struct err *e)
 {
-	struct identity id = {0}, dom = {0};
 	bool enabled = false;
-	int rc = -1, r;
 
 	if (api_param_bool(ctx, "DkimEnabled", true, &enabled, e) != 0)
 		return -1;
-	if (own_identity(ctx, "SetIdentityDkimEnabled", &id, e) != 0)
+	return act_identity_set_dkim(ctx, "Identity", "SetIdentityDkimEnabled", enabled, e);
+}
+
+int
+act_identity_set_dkim(struct api_ctx *ctx, const char *param, const char *action, bool enabled,
+		      struct err *e)
+{
+	struct identity id = {0}, dom = {0};
+	int rc = -1, r;
+
+	if (own_identity_param(ctx, param, action, &id, e) != 0)
 		return -1;
 	if (enabled) {
 		/* signing needs keys: the domain's Easy DKIM setup (SES's rule) */
@@ -641,15 +651,23 @@ is_subdomain(const char *sub, const char *parent)
 int
 act_set_identity_mail_from_domain(struct api_ctx *ctx, struct err *e)
 {
-	const char *md = api_param_opt(ctx, "MailFromDomain");
 	const char *beh = api_param_opt(ctx, "BehaviorOnMXFailure");
+
+	if (beh != NULL && strcmp(beh, BEHAVIOR_DEFAULT) != 0 && strcmp(beh, BEHAVIOR_REJECT) != 0)
+		return enum_error(e, beh, "behaviorOnMXFailure", "UseDefaultValue, RejectMessage");
+	return act_identity_set_mail_from(ctx, "Identity", "SetIdentityMailFromDomain",
+					  api_param_opt(ctx, "MailFromDomain"), beh, e);
+}
+
+int
+act_identity_set_mail_from(struct api_ctx *ctx, const char *param, const char *action,
+			   const char *md, const char *beh, struct err *e)
+{
 	char domain[ADDRESS_DOMAIN_MAX + 1];
 	struct identity id = {0};
 	int rc = -1;
 
-	if (beh != NULL && strcmp(beh, BEHAVIOR_DEFAULT) != 0 && strcmp(beh, BEHAVIOR_REJECT) != 0)
-		return enum_error(e, beh, "behaviorOnMXFailure", "UseDefaultValue, RejectMessage");
-	if (own_identity(ctx, "SetIdentityMailFromDomain", &id, e) != 0)
+	if (own_identity_param(ctx, param, action, &id, e) != 0)
 		return -1;
 	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "%s",
 		 beh != NULL ? beh : BEHAVIOR_DEFAULT);

@@ -41,6 +41,12 @@ static const struct api_action v2_actions[] = {
 	{"ListEmailIdentities", act_v2_list_email_identities, true, API_IAM_ACCOUNT, NULL},
 	{"DeleteEmailIdentity", act_v2_delete_email_identity, true, API_IAM_IDENTITY,
 	 "EmailIdentity"},
+	{"PutEmailIdentityDkimAttributes", act_v2_put_email_identity_dkim_attributes, true,
+	 API_IAM_IDENTITY, "EmailIdentity"},
+	{"PutEmailIdentityFeedbackAttributes", act_v2_put_email_identity_feedback_attributes, true,
+	 API_IAM_IDENTITY, "EmailIdentity"},
+	{"PutEmailIdentityMailFromAttributes", act_v2_put_email_identity_mail_from_attributes, true,
+	 API_IAM_IDENTITY, "EmailIdentity"},
 	{"CreateEmailIdentityPolicy", act_v2_create_email_identity_policy, true, API_IAM_IDENTITY,
 	 "EmailIdentity"},
 	{"UpdateEmailIdentityPolicy", act_v2_update_email_identity_policy, true, API_IAM_IDENTITY,
@@ -959,4 +965,74 @@ int
 act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e)
 {
 	return cset_flag(ctx, "ReputationMetricsEnabled", 1, e);
+}
+
+/* ---- identity attributes (act_identity.c's and act_notify.c's work) ------------------ */
+
+/* The EmailIdentity member must name an identity of the caller: v2 says
+ * NotFoundException where v1's helpers say InvalidParameterValue. */
+static int
+must_exist(struct api_ctx *ctx, const char *action, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	struct identity id = {0};
+	int rc;
+
+	if (identity_member(ctx, action, name, sizeof(name), e) != 0)
+		return -1;
+	rc = load(ctx, name, &id, e);
+	identity_clear(&id);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? not_found(e, name) : 0;
+}
+
+int
+act_v2_put_email_identity_dkim_attributes(struct api_ctx *ctx, struct err *e)
+{
+	bool on = false; /* absent: false, as v1's required DkimEnabled has no default */
+
+	if (must_exist(ctx, "PutEmailIdentityDkimAttributes", e) != 0 ||
+	    json_bool_member(ctx->json, "SigningEnabled", &on, e) != 0)
+		return -1;
+	return act_identity_set_dkim(ctx, "EmailIdentity", "PutEmailIdentityDkimAttributes", on, e);
+}
+
+int
+act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e)
+{
+	const char *v = api_param(ctx, "EmailIdentity", e);
+	bool on = false;
+
+	if (v == NULL || must_exist(ctx, "PutEmailIdentityFeedbackAttributes", e) != 0 ||
+	    json_bool_member(ctx->json, "EmailForwardingEnabled", &on, e) != 0)
+		return -1;
+	return act_notify_set_forwarding(ctx, v, "PutEmailIdentityFeedbackAttributes", on, e);
+}
+
+int
+act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *md = json_object_get(ctx->json, "MailFromDomain");
+	const json_t *beh = json_object_get(ctx->json, "BehaviorOnMxFailure");
+	const char *b = NULL;
+
+	if (must_exist(ctx, "PutEmailIdentityMailFromAttributes", e) != 0)
+		return -1;
+	if ((md != NULL && !json_is_null(md) && !json_is_string(md)) ||
+	    (beh != NULL && !json_is_null(beh) && !json_is_string(beh)))
+		return err_set(e, 400, "BadRequestException",
+			       "MailFromDomain and BehaviorOnMxFailure must be strings.");
+	if (json_is_string(beh)) {
+		if (strcmp(json_string_value(beh), "USE_DEFAULT_VALUE") == 0)
+			b = "UseDefaultValue";
+		else if (strcmp(json_string_value(beh), "REJECT_MESSAGE") == 0)
+			b = "RejectMessage";
+		else
+			return err_set(e, 400, "BadRequestException",
+				       "BehaviorOnMxFailure must be USE_DEFAULT_VALUE or "
+				       "REJECT_MESSAGE.");
+	}
+	return act_identity_set_mail_from(ctx, "EmailIdentity", "PutEmailIdentityMailFromAttributes",
+					  json_string_value(md), b, e);
 }

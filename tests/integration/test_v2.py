@@ -431,3 +431,35 @@ def test_configuration_sets(sesame, world):
     c.delete_configuration_set(ConfigurationSetName="cs1")
     code, _, status = err_of(lambda: c.get_configuration_set(ConfigurationSetName="cs1"))
     assert (code, status) == ("NotFoundException", 404)
+
+
+# ---- identity attributes ------------------------------------------------------------
+
+def test_identity_attributes(sesame, world):
+    c = world.oc
+    c.create_email_identity(EmailIdentity="attrs.test")
+    c.put_email_identity_mail_from_attributes(EmailIdentity="attrs.test",
+                                              MailFromDomain="bounce.attrs.test",
+                                              BehaviorOnMxFailure="REJECT_MESSAGE")
+    mf = c.get_email_identity(EmailIdentity="attrs.test")["MailFromAttributes"]
+    assert mf == {"MailFromDomain": "bounce.attrs.test", "MailFromDomainStatus": "PENDING",
+                  "BehaviorOnMxFailure": "REJECT_MESSAGE"}
+    code, _, _ = err_of(lambda: c.put_email_identity_mail_from_attributes(
+        EmailIdentity="attrs.test", MailFromDomain="elsewhere.test"))
+    assert code == "BadRequestException"
+    # v1 sees the same setting
+    v1 = sesame.client(world.okey).get_identity_mail_from_domain_attributes(
+        Identities=["attrs.test"])["MailFromDomainAttributes"]["attrs.test"]
+    assert v1["MailFromDomain"] == "bounce.attrs.test" and v1["BehaviorOnMXFailure"] == "RejectMessage"
+    c.put_email_identity_dkim_attributes(EmailIdentity="attrs.test", SigningEnabled=False)
+    assert c.get_email_identity(EmailIdentity="attrs.test")["DkimAttributes"]["SigningEnabled"] is False
+    c.put_email_identity_dkim_attributes(EmailIdentity="attrs.test", SigningEnabled=True)
+    assert c.get_email_identity(EmailIdentity="attrs.test")["DkimAttributes"]["SigningEnabled"] is True
+    # forwarding can only be turned off once bounce and complaint topics are set (v1's rule)
+    code, _, _ = err_of(lambda: c.put_email_identity_feedback_attributes(
+        EmailIdentity="attrs.test", EmailForwardingEnabled=False))
+    assert code == "BadRequestException"
+    c.put_email_identity_feedback_attributes(EmailIdentity="attrs.test", EmailForwardingEnabled=True)
+    code, _, status = err_of(lambda: c.put_email_identity_dkim_attributes(
+        EmailIdentity="none.test", SigningEnabled=True))
+    assert (code, status) == ("NotFoundException", 404)
