@@ -758,14 +758,14 @@ json_addresses(const json_t *o, const char *key, struct address **list, size_t *
 	return 0;
 }
 
-/* Destination's To, Cc, Bcc into s (to, cc, rcpt) and ReplyToAddresses. */
+/* in's Destination (To, Cc, Bcc) into s (to, cc, rcpt). */
 static int
 v2_read_destination(const json_t *in, struct send *s, struct err *e)
 {
 	static const char too_many[] = "Recipient count exceeds 50.";
 	const json_t *d;
 	struct address *bcc = NULL;
-	size_t nbcc = 0, total = 0, nrt = 0;
+	size_t nbcc = 0, total = 0;
 
 	if (json_obj(in, "Destination", &d, e) != 0)
 		return -1;
@@ -790,15 +790,16 @@ v2_read_destination(const json_t *in, struct send *s, struct err *e)
 			memcpy(s->rcpt + s->built.nto + s->built.ncc, bcc, nbcc * sizeof(*s->rcpt));
 	}
 	free(bcc);
-	return json_addresses(in, "ReplyToAddresses", &s->reply_to, &s->built.nreply_to, &nrt,
-			      MAX_REPLY_TO, "Reply-to address count exceeds 50.", e);
+	return 0;
 }
 
-/* EmailTags [{Name, Value}] into *tags; *given when any. */
+/* The tag list `key` ([{Name, Value}]: EmailTags, DefaultEmailTags,
+ * ReplacementTags) added to *tags (a name given again wins); *given when
+ * any. */
 static int
-v2_read_tags(const json_t *in, struct msgtags *tags, bool *given, struct err *e)
+v2_read_tags(const json_t *in, const char *key, struct msgtags *tags, bool *given, struct err *e)
 {
-	const json_t *a = json_object_get(in, "EmailTags");
+	const json_t *a = json_object_get(in, key);
 	size_t i;
 	json_t *t;
 
@@ -806,17 +807,18 @@ v2_read_tags(const json_t *in, struct msgtags *tags, bool *given, struct err *e)
 	if (a == NULL || json_is_null(a))
 		return 0;
 	if (!json_is_array(a))
-		return bad(e, "EmailTags", "must be a list");
+		return bad(e, key, "must be a list");
 	if (json_array_size(a) > MAX_TAGS)
-		return invalid(e, "Too many EmailTags: at most 50 are allowed.");
+		return err_set(e, 400, "BadRequestException", "Too many %s: at most 50 are allowed.",
+			       key);
 	json_array_foreach(a, i, t)
 	{
 		const char *n, *v;
 		if (!json_is_object(t) || json_str(t, "Name", &n, e) != 0 ||
 		    json_str(t, "Value", &v, e) != 0)
-			return bad(e, "EmailTags", "must be a list of {Name, Value}");
+			return bad(e, key, "must be a list of {Name, Value}");
 		if (n == NULL || v == NULL)
-			return bad(e, "EmailTags", "members need a Name and a Value");
+			return bad(e, key, "members need a Name and a Value");
 		if (msgtags_add(tags, n, strlen(n), v, strlen(v), e) != 0)
 			return -1;
 	}
@@ -872,6 +874,85 @@ v2_read_simple(const json_t *simple, struct send *s, struct err *e)
 	return 0;
 }
 
+/*
+ * What SendEmail and SendBulkEmail share, into s: FromEmailAddress (and
+ * the feedback address), the ARNs, ReplyToAddresses and
+ * ConfigurationSetName of the request, the recipients of `dest_in`'s
+ * Destination (the request, or one bulk entry), the tag list `tags_key`.
+ */
+static int
+v2_read_send(struct api_ctx *ctx, const json_t *dest_in, const char *tags_key, struct send *s,
+	     struct err *e)
+{
+	const char *from, *fb, *arn, *fbarn, *cs;
+	size_t nrt = 0;
+	bool given;
+
+	if (json_str(ctx->json, "FromEmailAddress", &from, e) != 0 ||
+	    json_str(ctx->json, "FromEmailAddressIdentityArn", &arn, e) != 0 ||
+	    json_str(ctx->json, "FeedbackForwardingEmailAddress", &fb, e) != 0 ||
+	    json_str(ctx->json, "FeedbackForwardingEmailAddressIdentityArn", &fbarn, e) != 0 ||
+	    json_str(ctx->json, "ConfigurationSetName", &cs, e) != 0)
+		return -1;
+	if (from == NULL)
+		return bad(e, "FromEmailAddress", "is required unless the content is Raw");
+	if (parse_address(from, &s->req.source, e) != 0)
+		return -1;
+	s->req.from = s->req.source;
+	if (fb != NULL) {
+		if (parse_address(fb, &s->req.return_path, e) != 0)
+			return -1;
+		s->req.has_return_path = true;
+	}
+	if (v2_read_destination(dest_in, s, e) != 0 ||
+	    json_addresses(ctx->json, "ReplyToAddresses", &s->reply_to, &s->built.nreply_to, &nrt,
+			   MAX_REPLY_TO, "Reply-to address count exceeds 50.", e) != 0)
+		return -1;
+	s->req.arn[AUTHZ_SOURCE] = arn;
+	s->req.arn[AUTHZ_RETURN_PATH] = fbarn;
+	if (check_arn(arn, e) != 0 || check_arn(fbarn, e) != 0 ||
+	    v2_read_tags(ctx->json, tags_key, &s->tags, &given, e) != 0 ||
+	    send_check_configuration_set(cs, e) != 0)
+		return -1;
+	s->req.configuration_set = cs;
+	s->req.tags = &s->tags;
+	if (s->req.nrcpt == 0)
+		return err_set(e, 400, "MessageRejected", "There are no recipients specified.");
+	return 0;
+}
+
+/* A Template member ({TemplateName | TemplateArn, TemplateData}) loaded
+ * into *t; *data_out its TemplateData ("{}" when absent). */
+static int
+v2_read_template(struct api_ctx *ctx, const json_t *tmpl, const char *what,
+		 struct email_template *t, const char **data_out, struct err *e)
+{
+	const char *name, *tarn, *data;
+
+	if (json_str(tmpl, "TemplateName", &name, e) != 0 ||
+	    json_str(tmpl, "TemplateArn", &tarn, e) != 0 ||
+	    json_str(tmpl, "TemplateData", &data, e) != 0)
+		return -1;
+	if (name == NULL && tarn == NULL)
+		return bad(e, what, "needs a TemplateName or a TemplateArn");
+	*data_out = data != NULL ? data : "{}";
+	if (check_data("TemplateData", *data_out, e) != 0)
+		return -1;
+	return act_template_load(ctx, name, name == NULL ? tarn : NULL, t, e);
+}
+
+/* s's parts as the message (after v2_read_send and the content). */
+static void
+v2_built(struct send *s)
+{
+	s->built.to = s->to;
+	s->built.cc = s->cc;
+	s->built.reply_to = s->reply_to;
+	s->req.rcpt = s->rcpt;
+	s->req.subject = s->subject;
+	s->req.built = &s->built;
+}
+
 /* Content.Simple or Content.Template (then `simple` is NULL): a built
  * message. A template is the caller's own and renders as in v1's
  * SendTemplatedEmail (a rendering failure is accepted, then failed). */
@@ -881,69 +962,21 @@ v2_send_built(struct api_ctx *ctx, const json_t *simple, const json_t *tmpl, str
 	struct send s = {.req.action = "SendEmail"};
 	struct email_template t = {0};
 	struct template_rendered r = {0};
-	const char *from, *fb, *arn, *fbarn, *cs;
 	char *failure = NULL;
-	bool given;
 	int rc = -1;
 
-	if (json_str(ctx->json, "FromEmailAddress", &from, e) != 0 ||
-	    json_str(ctx->json, "FromEmailAddressIdentityArn", &arn, e) != 0 ||
-	    json_str(ctx->json, "FeedbackForwardingEmailAddress", &fb, e) != 0 ||
-	    json_str(ctx->json, "FeedbackForwardingEmailAddressIdentityArn", &fbarn, e) != 0 ||
-	    json_str(ctx->json, "ConfigurationSetName", &cs, e) != 0)
-		goto done;
-	if (from == NULL) {
-		rc = bad(e, "FromEmailAddress", "is required for Simple content");
-		goto done;
-	}
-	if (parse_address(from, &s.req.source, e) != 0)
-		goto done;
-	s.req.from = s.req.source;
-	if (fb != NULL) {
-		if (parse_address(fb, &s.req.return_path, e) != 0)
-			goto done;
-		s.req.has_return_path = true;
-	}
-	if (v2_read_destination(ctx->json, &s, e) != 0)
+	if (v2_read_send(ctx, ctx->json, "EmailTags", &s, e) != 0)
 		goto done;
 	if (simple != NULL && v2_read_simple(simple, &s, e) != 0)
 		goto done;
-	s.req.arn[AUTHZ_SOURCE] = arn;
-	s.req.arn[AUTHZ_RETURN_PATH] = fbarn;
-	if (check_arn(arn, e) != 0 || check_arn(fbarn, e) != 0 ||
-	    v2_read_tags(ctx->json, &s.tags, &given, e) != 0 ||
-	    send_check_configuration_set(cs, e) != 0)
-		goto done;
-	s.req.configuration_set = cs;
-	s.req.tags = &s.tags;
-	if (s.req.nrcpt == 0) {
-		rc = err_set(e, 400, "MessageRejected", "There are no recipients specified.");
-		goto done;
-	}
 	if (tmpl != NULL) {
-		const char *name, *tarn, *data;
-		if (json_str(tmpl, "TemplateName", &name, e) != 0 ||
-		    json_str(tmpl, "TemplateArn", &tarn, e) != 0 ||
-		    json_str(tmpl, "TemplateData", &data, e) != 0)
-			goto done;
-		if (name == NULL && tarn == NULL) {
-			rc = bad(e, "Content.Template", "needs a TemplateName or a TemplateArn");
-			goto done;
-		}
-		if (data == NULL)
-			data = "{}";
-		if (check_data("TemplateData", data, e) != 0 ||
-		    act_template_load(ctx, name, name == NULL ? tarn : NULL, &t, e) != 0)
+		const char *data = NULL;
+		if (v2_read_template(ctx, tmpl, "Content.Template", &t, &data, e) != 0)
 			goto done;
 		render_into(ctx, &s, &t, NULL, data, &r, &failure);
 		s.req.rendering_failure = failure;
 	}
-	s.built.to = s.to;
-	s.built.cc = s.cc;
-	s.built.reply_to = s.reply_to;
-	s.req.rcpt = s.rcpt;
-	s.req.subject = s.subject;
-	s.req.built = &s.built;
+	v2_built(&s);
 	rc = send_submit_version(ctx, &s.req, API_VERSION_2, v2_send_done, ctx, e) == 0
 		     ? API_PENDING
 		     : -1;
@@ -981,7 +1014,7 @@ v2_send_raw(struct api_ctx *ctx, const json_t *raw, struct err *e)
 	    json_str(ctx->json, "FeedbackForwardingEmailAddress", &fb, e) != 0 ||
 	    json_str(ctx->json, "FeedbackForwardingEmailAddressIdentityArn", &fbarn, e) != 0 ||
 	    json_str(ctx->json, "ConfigurationSetName", &env.configuration_set, e) != 0 ||
-	    v2_read_tags(ctx->json, tags, &env.tags_given, e) != 0 ||
+	    v2_read_tags(ctx->json, "EmailTags", tags, &env.tags_given, e) != 0 ||
 	    v2_read_destination(ctx->json, &dest, e) != 0)
 		goto done;
 	if (fb != NULL && parse_address(fb, &fbaddr, e) != 0)
