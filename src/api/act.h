@@ -135,6 +135,7 @@ int act_template_render(struct api_ctx *ctx, const struct email_template *t,
 
 /* SES v2 (v2.h): act_send.c */
 int act_v2_send_email(struct api_ctx *ctx, struct err *e);
+int act_v2_send_bulk_email(struct api_ctx *ctx, struct err *e);
 /* act_v2.c */
 int act_v2_get_account(struct api_ctx *ctx, struct err *e);
 int act_v2_put_account_sending_attributes(struct api_ctx *ctx, struct err *e);

@@ -470,6 +470,7 @@ struct bulk_status {
 
 struct bulk {
 	struct api_ctx *ctx;
+	bool v2;              /* answer as SES v2's SendBulkEmail */
 	size_t n, pending;
 	struct bulk_status st[MAX_BULK];
 };
@@ -518,10 +519,64 @@ bulk_set(struct bulk *b, size_t i, const char *message_id, const struct err *e)
 	}
 }
 
+/* v1's BulkEmailStatus in v2's spelling (BulkEmailStatus of sesv2). */
+static const char *
+bulk_status_v2(const char *v1)
+{
+	static const struct {
+		const char *v1, *v2;
+	} map[] = {
+		{"Success", "SUCCESS"},
+		{"MessageRejected", "MESSAGE_REJECTED"},
+		{"MailFromDomainNotVerified", "MAIL_FROM_DOMAIN_NOT_VERIFIED"},
+		{"ConfigurationSetDoesNotExist", "CONFIGURATION_SET_NOT_FOUND"},
+		{"TemplateDoesNotExist", "TEMPLATE_NOT_FOUND"},
+		{"AccountSendingPaused", "ACCOUNT_SENDING_PAUSED"},
+		{"InvalidParameterValue", "INVALID_PARAMETER"},
+		{"AccountDailyQuotaExceeded", "ACCOUNT_DAILY_QUOTA_EXCEEDED"},
+		{"AccountThrottled", "ACCOUNT_THROTTLED"},
+		{"TransientFailure", "TRANSIENT_FAILURE"},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(v1, map[i].v1) == 0)
+			return map[i].v2;
+	return "FAILED";
+}
+
+/* SendBulkEmail's {"BulkEmailEntryResults": […]}; frees b. */
+static int
+bulk_answer_v2(struct bulk *b, struct err *e)
+{
+	json_t *list = json_array();
+	char *s;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		json_t *r = json_pack("{s:s}", "Status", bulk_status_v2(b->st[i].status));
+		if (b->st[i].error != NULL)
+			json_object_set_new(r, "Error", json_string(b->st[i].error));
+		if (b->st[i].message_id[0] != '\0')
+			json_object_set_new(r, "MessageId", json_string(b->st[i].message_id));
+		json_array_append_new(list, r);
+		free(b->st[i].error);
+	}
+	json_t *o = json_pack("{s:o}", "BulkEmailEntryResults", list);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (s == NULL || buf_append(b->ctx->out, s, strlen(s)) != 0)
+		rc = err_set(e, 500, "InternalFailure", "The response could not be written.");
+	free(s);
+	free(b);
+	return rc;
+}
+
 /* Write the statuses and free b; 0, or -1 with e. */
 static int
 bulk_answer(struct bulk *b, struct err *e)
 {
+	if (b->v2)
+		return bulk_answer_v2(b, e);
 	struct buf *o = b->ctx->out;
 	int rc = xml_open(o, "Status");
 
@@ -555,6 +610,29 @@ bulk_done(void *arg, const char *message_id, const struct err *e)
 	api_complete(ctx, bulk_answer(b, &fail) == 0 ? NULL : &fail);
 }
 
+/* The configuration set is the whole request's (the model's
+ * ConfigurationSetDoesNotExist of the action), the caller's own; NULL: none. */
+static int
+bulk_check_cset(struct api_ctx *ctx, const char *name, struct err *e)
+{
+	struct config_set cs;
+	int k;
+
+	if (name == NULL)
+		return 0;
+	k = ctx->store->ops->cset_get(ctx->store, ctx->region, ctx->caller.account_id, name, &cs,
+				      e);
+	if (k < 0)
+		return -1;
+	if (k == 0)
+		return err_set(e, 400, "ConfigurationSetDoesNotExist",
+			       "Configuration set <%.128s> does not exist.", name);
+	if (!cs.sending_enabled)
+		return err_set(e, 400, "ConfigurationSetSendingPausedException",
+			       "Sending is paused for configuration set <%s>.", cs.name);
+	return 0;
+}
+
 int
 act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e)
 {
@@ -586,26 +664,8 @@ act_send_bulk_templated_email(struct api_ctx *ctx, struct err *e)
 	if (read_controls(ctx, &probe, false, e) != 0 ||
 	    read_tags(ctx, "DefaultTags", &probe.tags, &given, e) != 0)
 		goto done;
-	/* the configuration set is the whole request's (the model's
-	 * ConfigurationSetDoesNotExist of the action), the caller's own */
-	if (probe.req.configuration_set != NULL) {
-		struct config_set cs;
-		int k = ctx->store->ops->cset_get(ctx->store, ctx->region, ctx->caller.account_id,
-						  probe.req.configuration_set, &cs, e);
-		if (k < 0)
-			goto done;
-		if (k == 0) {
-			rc = err_set(e, 400, "ConfigurationSetDoesNotExist",
-				     "Configuration set <%.128s> does not exist.",
-				     probe.req.configuration_set);
-			goto done;
-		}
-		if (!cs.sending_enabled) {
-			rc = err_set(e, 400, "ConfigurationSetSendingPausedException",
-				     "Sending is paused for configuration set <%s>.", cs.name);
-			goto done;
-		}
-	}
+	if (bulk_check_cset(ctx, probe.req.configuration_set, e) != 0)
+		goto done;
 	if (act_template_load(ctx, api_param_opt(ctx, "Template"), api_param_opt(ctx, "TemplateArn"),
 			      &t, e) != 0)
 		goto done;
@@ -878,7 +938,8 @@ v2_read_simple(const json_t *simple, struct send *s, struct err *e)
  * What SendEmail and SendBulkEmail share, into s: FromEmailAddress (and
  * the feedback address), the ARNs, ReplyToAddresses and
  * ConfigurationSetName of the request, the recipients of `dest_in`'s
- * Destination (the request, or one bulk entry), the tag list `tags_key`.
+ * Destination (the request, or one bulk entry), the tag list `tags_key`
+ * (NULL: none read here).
  */
 static int
 v2_read_send(struct api_ctx *ctx, const json_t *dest_in, const char *tags_key, struct send *s,
@@ -911,7 +972,7 @@ v2_read_send(struct api_ctx *ctx, const json_t *dest_in, const char *tags_key, s
 	s->req.arn[AUTHZ_SOURCE] = arn;
 	s->req.arn[AUTHZ_RETURN_PATH] = fbarn;
 	if (check_arn(arn, e) != 0 || check_arn(fbarn, e) != 0 ||
-	    v2_read_tags(ctx->json, tags_key, &s->tags, &given, e) != 0 ||
+	    (tags_key != NULL && v2_read_tags(ctx->json, tags_key, &s->tags, &given, e) != 0) ||
 	    send_check_configuration_set(cs, e) != 0)
 		return -1;
 	s->req.configuration_set = cs;
@@ -1069,4 +1130,115 @@ act_v2_send_email(struct api_ctx *ctx, struct err *e)
 	if ((simple != NULL) + (raw != NULL) + (tmpl != NULL) != 1)
 		return bad(e, "Content", "must have exactly one of Simple, Raw or Template");
 	return raw != NULL ? v2_send_raw(ctx, raw, e) : v2_send_built(ctx, simple, tmpl, e);
+}
+
+/*
+ * SendBulkEmail: v1's SendBulkTemplatedEmail in v2's format — one send per
+ * BulkEmailEntries member through send_submit (its own decision, charge
+ * and MessageId), DefaultContent.Template rendered with each entry's
+ * ReplacementTemplateData (or the default data), DefaultEmailTags with the
+ * entry's ReplacementTags over them. The request as a whole (From, the
+ * configuration set, the template) is checked first.
+ */
+int
+act_v2_send_bulk_email(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *dc, *tmpl, *entries = json_object_get(ctx->json, "BulkEmailEntries");
+	struct email_template t = {0};
+	struct send probe = {.req.action = "SendEmail"};
+	const char *defaults = NULL, *cs;
+	struct bulk *b = NULL;
+	size_t i;
+	json_t *entry;
+	int rc = -1;
+
+	if (json_obj(ctx->json, "DefaultContent", &dc, e) != 0)
+		return -1;
+	if (dc == NULL)
+		return bad(e, "DefaultContent.Template", "is required");
+	if (json_obj(dc, "Template", &tmpl, e) != 0)
+		return -1;
+	if (tmpl == NULL)
+		return bad(e, "DefaultContent.Template", "is required");
+	if (!json_is_array(entries) || json_array_size(entries) == 0)
+		return bad(e, "BulkEmailEntries", "must be a non-empty list");
+	if (json_array_size(entries) > MAX_BULK)
+		return bad(e, "BulkEmailEntries", "has more than 50 entries");
+	/* the whole request: From and the controls (one recipient stands in),
+	 * the configuration set, the template and its default data */
+	json_t *stand_in = json_pack("{s:{s:[s]}}", "Destination", "ToAddresses", "x@example.com");
+	rc = v2_read_send(ctx, stand_in, "DefaultEmailTags", &probe, e);
+	json_decref(stand_in);
+	if (rc != 0)
+		goto done;
+	rc = -1;
+	cs = probe.req.configuration_set;
+	if (bulk_check_cset(ctx, cs, e) != 0 ||
+	    v2_read_template(ctx, tmpl, "DefaultContent.Template", &t, &defaults, e) != 0)
+		goto done;
+	{
+		struct template_rendered r;
+		if (act_template_render(ctx, &t, NULL, defaults, &r, e) != 0 &&
+		    strcmp(e->code, "InvalidRenderingParameter") == 0)
+			goto done; /* bad defaults refuse the whole request */
+		template_rendered_clear(&r);
+		err_clear(e);
+	}
+
+	b = xcalloc(1, sizeof(*b));
+	b->ctx = ctx;
+	b->v2 = true;
+	b->n = json_array_size(entries);
+	json_array_foreach(entries, i, entry)
+	{
+		struct send s = {.req.action = "SendEmail"};
+		struct template_rendered r = {0};
+		struct err de = {0};
+		const json_t *rc_ = NULL, *rt = NULL;
+		const char *data = NULL;
+		char *failure = NULL;
+		bool given;
+
+		s.tags = probe.tags; /* the defaults; a replacement of one name wins */
+		if (!json_is_object(entry)) {
+			bad(&de, "BulkEmailEntries", "members must be objects");
+			bulk_set(b, i, NULL, &de);
+			continue;
+		}
+		if (json_obj(entry, "ReplacementEmailContent", &rc_, &de) != 0 ||
+		    (rc_ != NULL && json_obj(rc_, "ReplacementTemplate", &rt, &de) != 0) ||
+		    (rc_ != NULL && rt != NULL &&
+		     json_str(rt, "ReplacementTemplateData", &data, &de) != 0) ||
+		    v2_read_send(ctx, entry, NULL, &s, &de) != 0 ||
+		    v2_read_tags(entry, "ReplacementTags", &s.tags, &given, &de) != 0 ||
+		    (data != NULL && check_data("ReplacementTemplateData", data, &de) != 0)) {
+			bulk_set(b, i, NULL, &de);
+			send_clear(&s);
+			continue;
+		}
+		render_into(ctx, &s, &t, data != NULL ? defaults : NULL,
+			    data != NULL ? data : defaults, &r, &failure);
+		s.req.rendering_failure = failure;
+		v2_built(&s);
+		struct bulk_one *one = xcalloc(1, sizeof(*one));
+		one->b = b;
+		one->i = i;
+		if (send_submit_version(ctx, &s.req, API_VERSION_2, bulk_done, one, &de) == 0) {
+			b->pending++;
+		} else {
+			bulk_set(b, i, NULL, &de);
+			free(one);
+		}
+		free(failure);
+		template_rendered_clear(&r);
+		send_clear(&s);
+	}
+	if (b->pending > 0)
+		rc = API_PENDING; /* bulk_done answers when the last one is queued */
+	else
+		rc = bulk_answer(b, e);
+done:
+	email_template_clear(&t);
+	send_clear(&probe);
+	return rc;
 }

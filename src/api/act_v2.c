@@ -32,6 +32,7 @@
 
 static const struct api_action v2_actions[] = {
 	{"SendEmail", act_v2_send_email, true, API_IAM_SEND, NULL},
+	{"SendBulkEmail", act_v2_send_bulk_email, true, API_IAM_SEND, NULL},
 	{"GetAccount", act_v2_get_account, true, API_IAM_ACCOUNT, NULL},
 	{"PutAccountSendingAttributes", act_v2_put_account_sending_attributes, true,
 	 API_IAM_ACCOUNT, NULL},

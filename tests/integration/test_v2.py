@@ -463,3 +463,43 @@ def test_identity_attributes(sesame, world):
     code, _, status = err_of(lambda: c.put_email_identity_dkim_attributes(
         EmailIdentity="none.test", SigningEnabled=True))
     assert (code, status) == ("NotFoundException", 404)
+
+
+# ---- SendBulkEmail ------------------------------------------------------------------
+
+def test_send_bulk_email(sesame, world):
+    c = world.oc
+    c.create_email_template(TemplateName="bulk", TemplateContent={
+        "Subject": "Hi {{name}}", "Text": "Hello {{name}} from {{team}}"})
+    r = c.send_bulk_email(
+        FromEmailAddress=f"sender@{DOMAIN}",
+        DefaultContent={"Template": {"TemplateName": "bulk",
+                                     "TemplateData": json.dumps({"name": "you", "team": "ops"})}},
+        DefaultEmailTags=[{"Name": "campaign", "Value": "bulk"}],
+        BulkEmailEntries=[
+            {"Destination": {"ToAddresses": ["a@dest.test"]},
+             "ReplacementEmailContent": {"ReplacementTemplate": {
+                 "ReplacementTemplateData": json.dumps({"name": "Ada"})}},
+             "ReplacementTags": [{"Name": "campaign", "Value": "ada"}]},
+            {"Destination": {"ToAddresses": ["b@dest.test"]}},
+            {"Destination": {"ToAddresses": ["not an address"]}},
+        ])["BulkEmailEntryResults"]
+    assert [x["Status"] for x in r] == ["SUCCESS", "SUCCESS", "INVALID_PARAMETER"]
+    assert "Subject: Hi Ada" in conftest.raw_of(sesame, r[0]["MessageId"])
+    assert "Hello Ada from ops" in conftest.raw_of(sesame, r[0]["MessageId"])
+    assert "Subject: Hi you" in conftest.raw_of(sesame, r[1]["MessageId"])
+    assert r[2]["Error"]
+    code, _, status = err_of(lambda: c.send_bulk_email(
+        FromEmailAddress=f"sender@{DOMAIN}",
+        DefaultContent={"Template": {"TemplateName": "nope", "TemplateData": "{}"}},
+        BulkEmailEntries=[{"Destination": {"ToAddresses": ["a@dest.test"]}}]))
+    assert (code, status) == ("NotFoundException", 404)
+    # a delegate without a policy: each entry fails, the request answers
+    world.dc.create_email_template(TemplateName="mine", TemplateContent={"Subject": "s",
+                                                                         "Text": "t"})
+    r = world.dc.send_bulk_email(
+        FromEmailAddress=f"sender@{DOMAIN}", FromEmailAddressIdentityArn=arn(world.owner),
+        DefaultContent={"Template": {"TemplateName": "mine", "TemplateData": "{}"}},
+        BulkEmailEntries=[{"Destination": {"ToAddresses": ["a@dest.test"]}}])
+    assert r["BulkEmailEntryResults"][0]["Status"] == "FAILED"
+    assert "not authorized" in r["BulkEmailEntryResults"][0]["Error"]
