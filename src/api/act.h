@@ -125,6 +125,11 @@ int act_template_load(struct api_ctx *ctx, const char *name, const char *arn,
  * TemplateDoesNotExist). */
 int act_template_put(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
 		     const char *html, bool create, struct err *e);
+/* TestRenderTemplate's work: the caller's template `name` rendered with
+ * `data` as the MIME message a send would build (no addresses), malloc'd
+ * into *msg_out; v1's errors. */
+int act_template_test_render(struct api_ctx *ctx, const char *name, const char *data,
+			     char **msg_out, struct err *e);
 /* A template name's syntax: 1..64 of [A-Za-z0-9_-]. */
 bool act_template_name_ok(const char *name);
 /* Render t against data (over defaults, may be NULL): core/template's
@@ -155,6 +160,7 @@ int act_v2_get_email_template(struct api_ctx *ctx, struct err *e);
 int act_v2_update_email_template(struct api_ctx *ctx, struct err *e);
 int act_v2_delete_email_template(struct api_ctx *ctx, struct err *e);
 int act_v2_list_email_templates(struct api_ctx *ctx, struct err *e);
+int act_v2_test_render_email_template(struct api_ctx *ctx, struct err *e);
 int act_v2_put_suppressed_destination(struct api_ctx *ctx, struct err *e);
 int act_v2_get_suppressed_destination(struct api_ctx *ctx, struct err *e);
 int act_v2_delete_suppressed_destination(struct api_ctx *ctx, struct err *e);

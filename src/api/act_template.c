@@ -276,14 +276,31 @@ int
 act_test_render_template(struct api_ctx *ctx, struct err *e)
 {
 	const char *name = api_param(ctx, "TemplateName", e), *data;
+	char *msg = NULL;
+	int rc;
+
+	if (name == NULL || (data = api_param(ctx, "TemplateData", e)) == NULL)
+		return -1;
+	if (act_template_test_render(ctx, name, data, &msg, e) != 0)
+		return -1;
+	rc = xml_elem(ctx->out, "RenderedTemplate", msg) != 0
+		     ? err_set(e, 500, "InternalFailure", "The response could not be written.")
+		     : 0;
+	free(msg);
+	return rc;
+}
+
+int
+act_template_test_render(struct api_ctx *ctx, const char *name, const char *data, char **msg_out,
+			 struct err *e)
+{
 	struct email_template t;
 	struct template_rendered r = {0};
 	char date[40], id[80], mid[160];
 	struct buf out;
 	int rc = -1;
 
-	if (name == NULL || (data = api_param(ctx, "TemplateData", e)) == NULL)
-		return -1;
+	*msg_out = NULL;
 	if (strlen(data) > TEMPLATE_MAX_DATA)
 		return err_set(e, 400, "InvalidRenderingParameter",
 			       "TemplateData is %zu bytes long; the limit is %d bytes.", strlen(data),
@@ -306,11 +323,11 @@ act_test_render_template(struct api_ctx *ctx, struct err *e)
 	};
 	if (build_email(&b, &out, e) != 0)
 		goto done;
-	buf_putc(&out, '\0');
-	if (xml_elem(ctx->out, "RenderedTemplate", out.data) != 0) {
+	if (buf_putc(&out, '\0') != 0) {
 		err_set(e, 500, "InternalFailure", "The response could not be written.");
 		goto done;
 	}
+	*msg_out = xstrdup(out.data);
 	rc = 0;
 done:
 	buf_free(&out);

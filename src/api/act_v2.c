@@ -61,6 +61,8 @@ static const struct api_action v2_actions[] = {
 	{"UpdateEmailTemplate", act_v2_update_email_template, true, API_IAM_ACCOUNT, NULL},
 	{"DeleteEmailTemplate", act_v2_delete_email_template, true, API_IAM_ACCOUNT, NULL},
 	{"ListEmailTemplates", act_v2_list_email_templates, true, API_IAM_ACCOUNT, NULL},
+	{"TestRenderEmailTemplate", act_v2_test_render_email_template, true, API_IAM_ACCOUNT,
+	 NULL},
 	{"PutSuppressedDestination", act_v2_put_suppressed_destination, true, API_IAM_ACCOUNT,
 	 NULL},
 	{"GetSuppressedDestination", act_v2_get_suppressed_destination, true, API_IAM_ACCOUNT,
@@ -1036,4 +1038,23 @@ act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *
 	}
 	return act_identity_set_mail_from(ctx, "EmailIdentity", "PutEmailIdentityMailFromAttributes",
 					  json_string_value(md), b, e);
+}
+
+int
+act_v2_test_render_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e);
+	const json_t *data = json_object_get(ctx->json, "TemplateData");
+	char *msg;
+	int rc;
+
+	if (name == NULL)
+		return -1;
+	if (!json_is_string(data))
+		return err_set(e, 400, "BadRequestException", "TemplateData is required.");
+	if (act_template_test_render(ctx, name, json_string_value(data), &msg, e) != 0)
+		return -1;
+	rc = answer(ctx, json_pack("{s:s}", "RenderedTemplate", msg), e);
+	free(msg);
+	return rc;
 }

@@ -171,6 +171,7 @@ v2_error_of(const struct err *e, const char **code_out, int *status_out)
 		{"MalformedQueryString", "BadRequestException", 400},
 		{"InvalidTemplate", "BadRequestException", 400},
 		{"InvalidRenderingParameter", "BadRequestException", 400},
+		{"MissingRenderingAttribute", "BadRequestException", 400},
 		{"AccessDenied", "AccessDeniedException", 403},
 		{"AccountSendingPausedException", "SendingPausedException", 400},
 		{"ConfigurationSetSendingPausedException", "SendingPausedException", 400},

@@ -277,6 +277,12 @@ def test_templates_and_templated_send(sesame, world):
         FromEmailAddress=f"sender@{DOMAIN}", Destination={"ToAddresses": ["rcpt@dest.test"]},
         Content={"Template": {"TemplateName": "nope", "TemplateData": "{}"}}))
     assert (code, status) == ("NotFoundException", 404)
+    rendered = c.test_render_email_template(TemplateName="welcome",
+                                            TemplateData=json.dumps({"name": "Bo"}))
+    assert "Subject: Hey Bo" in rendered["RenderedTemplate"]
+    code, msg, _ = err_of(lambda: c.test_render_email_template(TemplateName="welcome",
+                                                               TemplateData="{}"))
+    assert code == "BadRequestException" and "name" in msg
     c.delete_email_template(TemplateName="welcome")
     code, _, status = err_of(lambda: c.get_email_template(TemplateName="welcome"))
     assert (code, status) == ("NotFoundException", 404)
