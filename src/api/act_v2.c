@@ -760,7 +760,7 @@ act_v2_delete_suppressed_destination(struct api_ctx *ctx, struct err *e)
 
 struct suppressed_page {
 	json_t *items;
-	const char *reason; /* NULL: any */
+	bool bounce, complaint; /* the reasons listed */
 	int n, limit;
 	bool more;
 	char last[321];
@@ -771,7 +771,7 @@ suppressed_one(void *arg, const struct suppressed *p)
 {
 	struct suppressed_page *pg = arg;
 
-	if (pg->reason != NULL && strcmp(p->reason, pg->reason) != 0) {
+	if (!(strcmp(p->reason, STORE_SUPPRESS_BOUNCE) == 0 ? pg->bounce : pg->complaint)) {
 		snprintf(pg->last, sizeof(pg->last), "%s", p->address);
 		return 0;
 	}
@@ -786,7 +786,8 @@ suppressed_one(void *arg, const struct suppressed *p)
 }
 
 /*
- * ListSuppressedDestinations, by address. A Reason filter is applied while
+ * ListSuppressedDestinations, by address. The Reason filter (one or both,
+ * the query's Reason or Reason.member.N, v2.h) is applied while
  * walking (the store does not index it), so a page is read to its end; the
  * token is the last address seen. StartDate and EndDate are not applied.
  */
@@ -794,16 +795,32 @@ int
 act_v2_list_suppressed_destinations(struct api_ctx *ctx, struct err *e)
 {
 	const char *token = api_param_opt(ctx, "NextToken");
-	struct suppressed_page pg = {.reason = api_param_opt(ctx, "Reason")};
+	const char *one = api_param_opt(ctx, "Reason");
+	struct suppressed_page pg = {0};
+	struct form_list l = {0};
 	char *after = NULL;
 	json_t *out;
 	int rc;
 
 	if (page_size(ctx, 1000, 1000, &pg.limit, e) != 0)
 		return -1;
-	if (pg.reason != NULL && strcmp(pg.reason, STORE_SUPPRESS_BOUNCE) != 0 &&
-	    strcmp(pg.reason, STORE_SUPPRESS_COMPLAINT) != 0)
-		return err_set(e, 400, "BadRequestException", "Reason must be BOUNCE or COMPLAINT.");
+	if (one == NULL && form_list(ctx->form, "Reason", 2, &l, e) != 0)
+		return -1;
+	for (size_t i = 0; i < (one != NULL ? 1 : l.n); i++) {
+		const char *r = one != NULL ? one : l.values[i];
+		if (strcmp(r, STORE_SUPPRESS_BOUNCE) == 0) {
+			pg.bounce = true;
+		} else if (strcmp(r, STORE_SUPPRESS_COMPLAINT) == 0) {
+			pg.complaint = true;
+		} else {
+			form_list_free(&l);
+			return err_set(e, 400, "BadRequestException",
+				       "Reason must be BOUNCE or COMPLAINT.");
+		}
+	}
+	if (one == NULL && l.n == 0)
+		pg.bounce = pg.complaint = true;
+	form_list_free(&l);
 	if (token != NULL && token[0] != '\0') {
 		size_t n;
 		uint8_t *raw = base64_decode(token, strlen(token), &n);

@@ -88,6 +88,65 @@ v2_route_match(const char *method, const char *path, struct v2_match *out)
 	return out->route != NULL;
 }
 
+/* The key of query pair p (up to '=' or the pair's end at '&'). */
+static size_t
+key_len(const char *p)
+{
+	return strcspn(p, "=&");
+}
+
+/* How often the key of the pair at p occurs in q (pairs at or after q). */
+static size_t
+key_count(const char *q, const char *key, size_t kn)
+{
+	size_t n = 0;
+
+	for (const char *p = q; p != NULL && *p != '\0'; p = strchr(p, '&'), p = p ? p + 1 : p)
+		if (key_len(p) == kn && memcmp(p, key, kn) == 0)
+			n++;
+	return n;
+}
+
+/*
+ * Append query q to b. A list member in a rest-json query repeats its key
+ * (Reason=BOUNCE&Reason=COMPLAINT); form.h refuses a repeated key, so a
+ * key that occurs more than once is written as Key.member.N, the Query
+ * encoding of a list, which form_list reads. Bounded: at most
+ * V2_MAX_QUERY_PAIRS pairs.
+ */
+static int
+append_query(struct buf *b, const char *q, struct err *e)
+{
+	size_t pairs = 0;
+	int rc = 0;
+
+	for (const char *p = q; *p != '\0';) {
+		const char *end = strchr(p, '&');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p), kn = key_len(p);
+		if (++pairs > V2_MAX_QUERY_PAIRS)
+			return err_set(e, 400, "BadRequestException",
+				       "The query string has more than %d parameters.",
+				       V2_MAX_QUERY_PAIRS);
+		if (len > 0) {
+			if (b->len > 0)
+				rc |= buf_putc(b, '&');
+			if (kn > 0 && key_count(q, p, kn) > 1) {
+				/* the N-th occurrence so far */
+				size_t nth = key_count(q, p, kn) - key_count(p, p, kn) + 1;
+				rc |= buf_append(b, p, kn);
+				rc |= buf_printf(b, ".member.%zu", nth);
+				rc |= buf_append(b, p + kn, len - kn);
+			} else {
+				rc |= buf_append(b, p, len);
+			}
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return rc != 0 ? err_set(e, 500, "InternalFailure", "The request could not be read.") : 0;
+}
+
 int
 v2_form(const struct v2_match *m, const char *query, const char *extra, const char *extra_value,
 	struct form *f, struct err *e)
@@ -96,8 +155,10 @@ v2_form(const struct v2_match *m, const char *query, const char *extra, const ch
 	int rc = 0;
 
 	buf_init(&b, 0);
-	if (query != NULL)
-		rc |= buf_append(&b, query, strlen(query));
+	if (query != NULL && append_query(&b, query, e) != 0) {
+		buf_free(&b);
+		return -1;
+	}
 	for (size_t i = 0; i < m->nparam; i++) {
 		const struct v2_param *p = &m->param[i];
 		if (b.len > 0)

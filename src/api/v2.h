@@ -31,6 +31,7 @@ extern const size_t v2_nroutes;
 
 #define V2_MAX_PARAMS 4   /* {Member}s in one requestUri (the model has ≤ 2) */
 #define V2_MAX_SEGMENTS 16
+#define V2_MAX_QUERY_PAIRS 64 /* the model's widest query has 8 members */
 #define V2_MAX_BODY (15 * 1024 * 1024) /* a 10 MB raw message in base64, and JSON */
 
 /* One {Member} of a matched path: slices into the pattern and the path
@@ -59,7 +60,9 @@ int v2_route_match(const char *method, const char *path, struct v2_match *out);
 /*
  * Decode the query string (NULL or raw, without '?') and the path members
  * of m into f (form.h's syntax and errors; a member given both ways is
- * InvalidParameterValue). A literal '+' in a path is a plus sign. `extra`
+ * InvalidParameterValue). A literal '+' in a path is a plus sign. A query
+ * key given N > 1 times (a list member) becomes Key.member.1..N, read
+ * with form_list. `extra`
  * (NULL: none) is one more member, `extra_value` as is (not encoded): the
  * body's member that names an operation's IAM resource when the path does
  * not (CreateEmailIdentity's EmailIdentity).

@@ -302,6 +302,9 @@ def test_suppression_list(sesame, world):
     assert sorted(x["EmailAddress"] for x in got) == ["angry@dest.test", "gone@dest.test"]
     got = c.list_suppressed_destinations(Reasons=["COMPLAINT"])["SuppressedDestinationSummaries"]
     assert [x["EmailAddress"] for x in got] == ["angry@dest.test"]
+    got = c.list_suppressed_destinations(Reasons=["COMPLAINT", "BOUNCE"])[
+        "SuppressedDestinationSummaries"]
+    assert len(got) == 2
     page = c.list_suppressed_destinations(PageSize=1)
     assert len(page["SuppressedDestinationSummaries"]) == 1 and page["NextToken"]
     rest = c.list_suppressed_destinations(PageSize=1, NextToken=page["NextToken"])

@@ -115,6 +115,19 @@ test_form(void **state)
 	assert_int_equal(v2_route_match("DELETE", "/v2/email/identities/a+b%2Bc%40x.test/policies/p1",
 					&m),
 			 1);
+	/* a repeated query key is a list */
+	assert_int_equal(v2_route_match("GET", "/v2/email/suppression/addresses", &m), 1);
+	assert_int_equal(v2_form(&m, "Reason=BOUNCE&PageSize=2&Reason=COMPLAINT", NULL, NULL, &f,
+				 &e),
+			 0);
+	assert_null(form_get(&f, "Reason"));
+	assert_string_equal(form_get(&f, "Reason.member.1"), "BOUNCE");
+	assert_string_equal(form_get(&f, "Reason.member.2"), "COMPLAINT");
+	assert_string_equal(form_get(&f, "PageSize"), "2");
+	form_free(&f);
+	assert_int_equal(v2_route_match("DELETE", "/v2/email/identities/a+b%2Bc%40x.test/policies/p1",
+					&m),
+			 1);
 	/* a member given in the query too */
 	assert_int_equal(v2_form(&m, "PolicyName=p2", NULL, NULL, &f, &e), -1);
 	form_free(&f);
