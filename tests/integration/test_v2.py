@@ -244,10 +244,16 @@ def test_policies(sesame, world):
     assert code == "NotFoundException"
 
 
-def test_request_log_line(sesame, world):
+def test_request_log_line_and_metrics(sesame, world):
     world.oc.get_account()
+    err_of(lambda: world.oc.list_contact_lists())
     log = sesame.read_log()
-    assert "sesv2" in log and "GetAccount" in log
+    assert "service=sesv2 action=GetAccount" in log
+    assert "service=sesv2 action=ListContactLists" in log and "code=BadRequestException" in log
+    status, body = sesame.get("/metrics")
+    text = body.decode()
+    assert 'sesame_api_requests_total{service="sesv2",action="GetAccount",code="200"} 1' in text
+    assert 'service="sesv2",action="ListContactLists",code="BadRequestException"' in text
 
 
 # ---- templates ---------------------------------------------------------------
