@@ -13,13 +13,43 @@ int act_get_send_statistics(struct api_ctx *ctx, struct err *e);
 int act_get_account_sending_enabled(struct api_ctx *ctx, struct err *e);
 int act_update_account_sending_enabled(struct api_ctx *ctx, struct err *e);
 
+/* act_account.c: recipients accepted for the caller's account in the
+ * last 24 hours (GetSendQuota's SentLast24Hours, GetAccount's). */
+int act_account_sent_24h(struct api_ctx *ctx, int64_t *sent_out, struct err *e);
+
 /* act_policy.c */
+/* Shared with v2 (act_v2.c): the caller's existing identity named by
+ * parameter `param` (a name or own ARN) into name; the v1 errors. */
+int act_policy_identity(struct api_ctx *ctx, const char *param, const char *action, char *name,
+			size_t cap, struct err *e);
+/* PolicyName's syntax (ValidationError / InvalidParameterValue). */
+int act_policy_check_name(const char *pname, struct err *e);
+/* Validate and compile `doc` as PutIdentityPolicy does, then store it. */
+int act_policy_put(struct api_ctx *ctx, const char *name, const char *pname, const char *doc,
+		   struct err *e);
 int act_put_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_get_identity_policies(struct api_ctx *ctx, struct err *e);
 int act_list_identity_policies(struct api_ctx *ctx, struct err *e);
 int act_delete_identity_policy(struct api_ctx *ctx, struct err *e);
 
 /* act_identity.c */
+struct identity;
+/* Shared with v2's CreateEmailIdentity: (re)issue the address `name`'s
+ * verification (normal form) and queue its mail: API_PENDING (answered
+ * when the mail is durable), 0 (already verified: nothing to do), -1. */
+int act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e);
+/* SetIdentityDkimEnabled's and SetIdentityMailFromDomain's work on the
+ * caller's identity named by parameter `param`; shared with v2's
+ * PutEmailIdentityDkimAttributes / PutEmailIdentityMailFromAttributes.
+ * mail_from NULL or "": custom MAIL FROM off; behavior NULL: the default. */
+int act_identity_set_dkim(struct api_ctx *ctx, const char *param, const char *action,
+			  bool enabled, struct err *e);
+int act_identity_set_mail_from(struct api_ctx *ctx, const char *param, const char *action,
+			       const char *mail_from, const char *behavior, struct err *e);
+/* The domain identity `name` with its TXT token and Easy DKIM tokens and
+ * keys (VerifyDomainDkim's work, stored): 0 with *out (identity_clear), -1. */
+int act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity *out,
+			     struct err *e);
 int act_verify_email_identity(struct api_ctx *ctx, struct err *e);
 int act_verify_email_address(struct api_ctx *ctx, struct err *e);
 int act_verify_domain_identity(struct api_ctx *ctx, struct err *e);
@@ -35,6 +65,10 @@ int act_delete_identity(struct api_ctx *ctx, struct err *e);
 int act_delete_verified_email_address(struct api_ctx *ctx, struct err *e);
 
 /* act_notify.c */
+/* SetIdentityFeedbackForwardingEnabled's work for identity `v` (a name or
+ * ARN); shared with v2's PutEmailIdentityFeedbackAttributes. */
+int act_notify_set_forwarding(struct api_ctx *ctx, const char *v, const char *action,
+			      bool enabled, struct err *e);
 int act_set_identity_notification_topic(struct api_ctx *ctx, struct err *e);
 int act_get_identity_notification_attributes(struct api_ctx *ctx, struct err *e);
 int act_set_identity_headers_in_notifications_enabled(struct api_ctx *ctx, struct err *e);
@@ -57,6 +91,19 @@ int act_delete_configuration_set_event_destination(struct api_ctx *ctx, struct e
 int act_update_configuration_set_sending_enabled(struct api_ctx *ctx, struct err *e);
 int act_update_configuration_set_reputation_metrics_enabled(struct api_ctx *ctx, struct err *e);
 
+/* act_cset.c: shared with v2's configuration set operations, v1's errors
+ * (InvalidConfigurationSet, ConfigurationSetAlreadyExists,
+ * ConfigurationSetDoesNotExist). */
+struct config_set;
+int act_cset_create(struct api_ctx *ctx, const char *name, bool sending, bool reputation,
+		    struct err *e);
+/* The caller's set `name` into *out. */
+int act_cset_load(struct api_ctx *ctx, const char *name, struct config_set *out, struct err *e);
+int act_cset_delete(struct api_ctx *ctx, const char *name, struct err *e);
+/* which: 0 sending enabled, 1 reputation metrics enabled. */
+int act_cset_set_flag(struct api_ctx *ctx, const char *name, int which, bool on, struct err *e);
+bool act_cset_name_ok(const char *name);
+
 /* act_template.c */
 int act_create_template(struct api_ctx *ctx, struct err *e);
 int act_get_template(struct api_ctx *ctx, struct err *e);
@@ -72,11 +119,58 @@ struct email_template;
 struct template_rendered;
 int act_template_load(struct api_ctx *ctx, const char *name, const char *arn,
 		      struct email_template *out, struct err *e);
+/* Check, compile and store the caller's template (CreateTemplate when
+ * create, else UpdateTemplate; v2's Create/UpdateEmailTemplate too):
+ * v1's errors (InvalidParameterValue, InvalidTemplate, AlreadyExists,
+ * TemplateDoesNotExist). */
+int act_template_put(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
+		     const char *html, bool create, struct err *e);
+/* TestRenderTemplate's work: the caller's template `name` rendered with
+ * `data` as the MIME message a send would build (no addresses), malloc'd
+ * into *msg_out; v1's errors. */
+int act_template_test_render(struct api_ctx *ctx, const char *name, const char *data,
+			     char **msg_out, struct err *e);
+/* A template name's syntax: 1..64 of [A-Za-z0-9_-]. */
+bool act_template_name_ok(const char *name);
 /* Render t against data (over defaults, may be NULL): core/template's
  * errors; an empty subject and text stand in for absent parts. */
 int act_template_render(struct api_ctx *ctx, const struct email_template *t,
 			const char *defaults, const char *data, struct template_rendered *out,
 			struct err *e);
+
+/* SES v2 (v2.h): act_send.c */
+int act_v2_send_email(struct api_ctx *ctx, struct err *e);
+int act_v2_send_bulk_email(struct api_ctx *ctx, struct err *e);
+/* act_v2.c */
+int act_v2_get_account(struct api_ctx *ctx, struct err *e);
+int act_v2_put_account_sending_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_create_email_identity(struct api_ctx *ctx, struct err *e);
+int act_v2_get_email_identity(struct api_ctx *ctx, struct err *e);
+int act_v2_list_email_identities(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_dkim_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e);
+int act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e);
+int act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_email_identity_policy(struct api_ctx *ctx, struct err *e);
+int act_v2_create_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_get_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_update_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_list_email_templates(struct api_ctx *ctx, struct err *e);
+int act_v2_test_render_email_template(struct api_ctx *ctx, struct err *e);
+int act_v2_put_suppressed_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_get_suppressed_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_suppressed_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_list_suppressed_destinations(struct api_ctx *ctx, struct err *e);
+int act_v2_create_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_v2_get_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_configuration_set(struct api_ctx *ctx, struct err *e);
+int act_v2_list_configuration_sets(struct api_ctx *ctx, struct err *e);
+int act_v2_put_configuration_set_sending_options(struct api_ctx *ctx, struct err *e);
+int act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e);
 
 /* act_sns.c: the SNS Query API (service "sns") */
 int act_sns_create_topic(struct api_ctx *ctx, struct err *e);

@@ -14,13 +14,20 @@
 
 
 int
+act_account_sent_24h(struct api_ctx *ctx, int64_t *sent_out, struct err *e)
+{
+	*sent_out = 0;
+	return ctx->store->ops->event_sum(ctx->store, ctx->account.id, "accept",
+					  (int64_t)ctx->now - DAY, sent_out, e) != 0 ? -1 : 0;
+}
+
+int
 act_get_send_quota(struct api_ctx *ctx, struct err *e)
 {
 	const struct account *a = &ctx->account;
 	int64_t sent = 0;
 
-	if (ctx->store->ops->event_sum(ctx->store, a->id, "accept", (int64_t)ctx->now - DAY, &sent,
-				       e) != 0)
+	if (act_account_sent_24h(ctx, &sent, e) != 0)
 		return -1;
 	if (xml_elem_printf(ctx->out, "Max24HourSend", "%.1f", (double)a->max_24h) != 0 ||
 	    xml_elem_printf(ctx->out, "MaxSendRate", "%.1f", a->max_rate) != 0 ||

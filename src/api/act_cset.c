@@ -60,15 +60,11 @@ no_set(const char *name, struct err *e)
 		       "Configuration set <%.128s> does not exist.", name);
 }
 
-/* ConfigurationSetName of an existing set of the caller (into *out). */
-static int
-load_set(struct api_ctx *ctx, const char *param, struct config_set *out, struct err *e)
+int
+act_cset_load(struct api_ctx *ctx, const char *name, struct config_set *out, struct err *e)
 {
-	const char *name = api_param(ctx, param, e);
 	int r;
 
-	if (name == NULL)
-		return -1;
 	if (!name_ok(name))
 		return no_set(name, e);
 	r = ctx->store->ops->cset_get(ctx->store, ctx->region, ctx->caller.account_id, name, out, e);
@@ -77,14 +73,21 @@ load_set(struct api_ctx *ctx, const char *param, struct config_set *out, struct 
 	return r == 0 ? no_set(name, e) : 0;
 }
 
-int
-act_create_configuration_set(struct api_ctx *ctx, struct err *e)
+/* ConfigurationSetName of an existing set of the caller (into *out). */
+static int
+load_set(struct api_ctx *ctx, const char *param, struct config_set *out, struct err *e)
 {
-	const char *name = api_param(ctx, "ConfigurationSet.Name", e);
-	struct config_set c = {.sending_enabled = true};
+	const char *name = api_param(ctx, param, e);
 
-	if (name == NULL)
-		return -1;
+	return name == NULL ? -1 : act_cset_load(ctx, name, out, e);
+}
+
+int
+act_cset_create(struct api_ctx *ctx, const char *name, bool sending, bool reputation,
+		struct err *e)
+{
+	struct config_set c = {.sending_enabled = sending, .reputation_enabled = reputation};
+
 	if (!name_ok(name))
 		return err_set(e, 400, "InvalidConfigurationSet",
 			       "Configuration set name <%.128s> is invalid: it must contain only "
@@ -105,19 +108,38 @@ act_create_configuration_set(struct api_ctx *ctx, struct err *e)
 }
 
 int
-act_delete_configuration_set(struct api_ctx *ctx, struct err *e)
+act_create_configuration_set(struct api_ctx *ctx, struct err *e)
 {
-	const char *name = api_param(ctx, "ConfigurationSetName", e);
+	const char *name = api_param(ctx, "ConfigurationSet.Name", e);
+
+	return name == NULL ? -1 : act_cset_create(ctx, name, true, false, e);
+}
+
+int
+act_cset_delete(struct api_ctx *ctx, const char *name, struct err *e)
+{
 	int r;
 
-	if (name == NULL)
-		return -1;
 	if (!name_ok(name))
 		return no_set(name, e);
 	r = ctx->store->ops->cset_delete(ctx->store, ctx->region, ctx->caller.account_id, name, e);
 	if (r < 0)
 		return -1;
 	return r == 0 ? no_set(name, e) : 0;
+}
+
+int
+act_delete_configuration_set(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+
+	return name == NULL ? -1 : act_cset_delete(ctx, name, e);
+}
+
+bool
+act_cset_name_ok(const char *name)
+{
+	return name_ok(name);
 }
 
 /* ---- Describe / List ---------------------------------------------------- */
@@ -393,20 +415,29 @@ act_delete_configuration_set_event_destination(struct api_ctx *ctx, struct err *
 
 /* ---- switches ------------------------------------------------------------------ */
 
-static int
-set_flag(struct api_ctx *ctx, int which, struct err *e)
+int
+act_cset_set_flag(struct api_ctx *ctx, const char *name, int which, bool on, struct err *e)
 {
 	struct config_set c;
-	bool on;
 	int r;
 
-	if (load_set(ctx, "ConfigurationSetName", &c, e) != 0 ||
-	    api_param_bool(ctx, "Enabled", true, &on, e) != 0)
+	if (act_cset_load(ctx, name, &c, e) != 0)
 		return -1;
 	r = ctx->store->ops->cset_set_flag(ctx->store, c.region, c.account_id, c.name, which, on, e);
 	if (r < 0)
 		return -1;
 	return r == 0 ? no_set(c.name, e) : 0;
+}
+
+static int
+set_flag(struct api_ctx *ctx, int which, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+	bool on;
+
+	if (name == NULL || api_param_bool(ctx, "Enabled", true, &on, e) != 0)
+		return -1;
+	return act_cset_set_flag(ctx, name, which, on, e);
 }
 
 int

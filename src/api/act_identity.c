@@ -79,14 +79,16 @@ no_such_identity(struct api_ctx *ctx, const char *name, struct err *e)
 		       ctx->region);
 }
 
-/* The `Identity` parameter (name or own ARN) of an identity that must exist. */
+/* The identity parameter `param` (name or own ARN) of an identity that
+ * must exist. */
 static int
-own_identity(struct api_ctx *ctx, const char *action, struct identity *id, struct err *e)
+own_identity_param(struct api_ctx *ctx, const char *param, const char *action,
+		   struct identity *id, struct err *e)
 {
 	char name[IDENTITY_NAME_MAX + 1];
 	int rc;
 
-	if (api_identity_param(ctx, "Identity", action, name, sizeof(name), e) != 0)
+	if (api_identity_param(ctx, param, action, name, sizeof(name), e) != 0)
 		return -1;
 	if ((rc = load(ctx, name, id, e)) < 0)
 		return -1;
@@ -244,15 +246,12 @@ done:
 	return rc;
 }
 
-static int
-verify_email(struct api_ctx *ctx, struct err *e)
+int
+act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e)
 {
-	char name[IDENTITY_NAME_MAX + 1];
 	struct identity id = {0};
 	int rc;
 
-	if (email_param(ctx, "EmailAddress", name, sizeof(name), e) != 0)
-		return -1;
 	if ((rc = load(ctx, name, &id, e)) < 0)
 		return -1;
 	if (rc == 1 && strcmp(id.status, STATUS_SUCCESS) == 0) {
@@ -269,6 +268,16 @@ verify_email(struct api_ctx *ctx, struct err *e)
 	free(token);
 	identity_clear(&id);
 	return rc;
+}
+
+static int
+verify_email(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+
+	if (email_param(ctx, "EmailAddress", name, sizeof(name), e) != 0)
+		return -1;
+	return act_identity_verify_email(ctx, name, e);
 }
 
 int
@@ -347,16 +356,14 @@ dkim_restart(const struct identity *id, const char *status, int64_t now)
 }
 
 int
-act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
+act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity *out,
+			 struct err *e)
 {
-	char name[ADDRESS_DOMAIN_MAX + 1];
 	char tokens[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1];
 	struct identity id = {0};
 	bool changed, arm = false;
 	int rc = -1;
 
-	if (domain_param(ctx, name, sizeof(name), e) != 0)
-		return -1;
 	if (domain_identity(ctx, name, &id, &changed, e) != 0)
 		return -1;
 	if (id.dkim_tokens[0] == NULL || id.dkim_keys_sealed == NULL) {
@@ -414,11 +421,28 @@ act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
 	}
 	if (changed && put(ctx, &id, e) != 0)
 		goto out;
+	*out = id;
+	return 0;
+out:
+	identity_clear(&id);
+	return rc;
+}
+
+int
+act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
+{
+	char name[ADDRESS_DOMAIN_MAX + 1];
+	struct identity id = {0};
+	int rc;
+
+	if (domain_param(ctx, name, sizeof(name), e) != 0)
+		return -1;
+	if (act_identity_domain_dkim(ctx, name, &id, e) != 0)
+		return -1;
 	xml_open(ctx->out, "DkimTokens");
 	for (int i = 0; i < DKIM_KEYS_N; i++)
 		xml_elem(ctx->out, "member", id.dkim_tokens[i]);
 	rc = xml_close(ctx->out, "DkimTokens");
-out:
 	identity_clear(&id);
 	return rc;
 }
@@ -571,13 +595,21 @@ act_get_identity_mail_from_domain_attributes(struct api_ctx *ctx, struct err *e)
 int
 act_set_identity_dkim_enabled(struct api_ctx *ctx, struct err *e)
 {
-	struct identity id = {0}, dom = {0};
 	bool enabled = false;
-	int rc = -1, r;
 
 	if (api_param_bool(ctx, "DkimEnabled", true, &enabled, e) != 0)
 		return -1;
-	if (own_identity(ctx, "SetIdentityDkimEnabled", &id, e) != 0)
+	return act_identity_set_dkim(ctx, "Identity", "SetIdentityDkimEnabled", enabled, e);
+}
+
+int
+act_identity_set_dkim(struct api_ctx *ctx, const char *param, const char *action, bool enabled,
+		      struct err *e)
+{
+	struct identity id = {0}, dom = {0};
+	int rc = -1, r;
+
+	if (own_identity_param(ctx, param, action, &id, e) != 0)
 		return -1;
 	if (enabled) {
 		/* signing needs keys: the domain's Easy DKIM setup (SES's rule) */
@@ -619,15 +651,23 @@ is_subdomain(const char *sub, const char *parent)
 int
 act_set_identity_mail_from_domain(struct api_ctx *ctx, struct err *e)
 {
-	const char *md = api_param_opt(ctx, "MailFromDomain");
 	const char *beh = api_param_opt(ctx, "BehaviorOnMXFailure");
+
+	if (beh != NULL && strcmp(beh, BEHAVIOR_DEFAULT) != 0 && strcmp(beh, BEHAVIOR_REJECT) != 0)
+		return enum_error(e, beh, "behaviorOnMXFailure", "UseDefaultValue, RejectMessage");
+	return act_identity_set_mail_from(ctx, "Identity", "SetIdentityMailFromDomain",
+					  api_param_opt(ctx, "MailFromDomain"), beh, e);
+}
+
+int
+act_identity_set_mail_from(struct api_ctx *ctx, const char *param, const char *action,
+			   const char *md, const char *beh, struct err *e)
+{
 	char domain[ADDRESS_DOMAIN_MAX + 1];
 	struct identity id = {0};
 	int rc = -1;
 
-	if (beh != NULL && strcmp(beh, BEHAVIOR_DEFAULT) != 0 && strcmp(beh, BEHAVIOR_REJECT) != 0)
-		return enum_error(e, beh, "behaviorOnMXFailure", "UseDefaultValue, RejectMessage");
-	if (own_identity(ctx, "SetIdentityMailFromDomain", &id, e) != 0)
+	if (own_identity_param(ctx, param, action, &id, e) != 0)
 		return -1;
 	snprintf(id.mail_from_behavior, sizeof(id.mail_from_behavior), "%s",
 		 beh != NULL ? beh : BEHAVIOR_DEFAULT);

@@ -250,14 +250,22 @@ int
 act_set_identity_feedback_forwarding_enabled(struct api_ctx *ctx, struct err *e)
 {
 	const char *v = api_param(ctx, "Identity", e);
-	struct notify_setting n;
-	struct target t;
 	bool enabled;
-	int r = -1;
 
 	if (v == NULL || api_param_bool(ctx, "ForwardingEnabled", true, &enabled, e) != 0)
 		return -1;
-	if (resolve(ctx, v, "SetIdentityFeedbackForwardingEnabled", false, &t, e) != 0)
+	return act_notify_set_forwarding(ctx, v, "SetIdentityFeedbackForwardingEnabled", enabled, e);
+}
+
+int
+act_notify_set_forwarding(struct api_ctx *ctx, const char *v, const char *action, bool enabled,
+			  struct err *e)
+{
+	struct notify_setting n;
+	struct target t;
+	int r = -1;
+
+	if (resolve(ctx, v, action, false, &t, e) != 0)
 		return -1;
 	if (t.delegate) {
 		err_set(e, 400, "InvalidParameterValue",

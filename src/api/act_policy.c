@@ -49,14 +49,14 @@ check_name(const char *name, struct err *e)
 	return 0;
 }
 
-/* The caller's identity named by the `Identity` parameter; it must exist. */
-static int
-own_identity(struct api_ctx *ctx, const char *action, char *name, size_t cap, struct err *e)
+int
+act_policy_identity(struct api_ctx *ctx, const char *param, const char *action, char *name,
+		    size_t cap, struct err *e)
 {
 	struct identity id = {0};
 	int rc;
 
-	if (api_identity_param(ctx, "Identity", action, name, cap, e) != 0)
+	if (api_identity_param(ctx, param, action, name, cap, e) != 0)
 		return -1;
 	rc = ctx->store->ops->identity_get(ctx->store, ctx->region, ctx->caller.account_id, name,
 					   &id, e);
@@ -70,20 +70,28 @@ own_identity(struct api_ctx *ctx, const char *action, char *name, size_t cap, st
 	return 0;
 }
 
-int
-act_put_identity_policy(struct api_ctx *ctx, struct err *e)
+static int
+own_identity(struct api_ctx *ctx, const char *action, char *name, size_t cap, struct err *e)
 {
-	char name[IDENTITY_NAME_MAX + 1], arn[ARN_MAX];
-	const char *pname, *doc;
+	return act_policy_identity(ctx, "Identity", action, name, cap, e);
+}
+
+int
+act_policy_check_name(const char *pname, struct err *e)
+{
+	return check_name(pname, e);
+}
+
+int
+act_policy_put(struct api_ctx *ctx, const char *name, const char *pname, const char *doc,
+	       struct err *e)
+{
+	char arn[ARN_MAX];
 	struct policy *p = NULL;
 	size_t n;
 	int rc;
 
-	if (own_identity(ctx, "PutIdentityPolicy", name, sizeof(name), e) != 0)
-		return -1;
-	if ((pname = api_param(ctx, "PolicyName", e)) == NULL || check_name(pname, e) != 0)
-		return -1;
-	if ((doc = api_param(ctx, "Policy", e)) == NULL)
+	if (check_name(pname, e) != 0)
 		return -1;
 	n = strlen(doc);
 	if (n == 0)
@@ -102,6 +110,21 @@ act_put_identity_policy(struct api_ctx *ctx, struct err *e)
 		return -1;
 	return ctx->store->ops->policy_put(ctx->store, ctx->region, ctx->caller.account_id, name,
 					   pname, doc, POLICIES_PER_IDENTITY, e);
+}
+
+int
+act_put_identity_policy(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	const char *pname, *doc;
+
+	if (own_identity(ctx, "PutIdentityPolicy", name, sizeof(name), e) != 0)
+		return -1;
+	if ((pname = api_param(ctx, "PolicyName", e)) == NULL || check_name(pname, e) != 0)
+		return -1;
+	if ((doc = api_param(ctx, "Policy", e)) == NULL)
+		return -1;
+	return act_policy_put(ctx, name, pname, doc, e);
 }
 
 int

@@ -50,23 +50,22 @@ does_not_exist(const char *name, struct err *e)
 	return err_set(e, 400, "TemplateDoesNotExist", "Template %.128s does not exist.", name);
 }
 
-/* Template.TemplateName and its parts, checked and compiled. */
+/* A template's name and parts, checked and compiled, into *t (borrowing
+ * the parts). */
 static int
-read_template(struct api_ctx *ctx, struct email_template *t, struct err *e)
+fill_template(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
+	      const char *html, struct email_template *t, struct err *e)
 {
-	const char *name = api_param(ctx, "Template.TemplateName", e);
 	struct template_parts p;
 
-	if (name == NULL)
-		return -1;
 	if (!name_ok(name))
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Template name '%.80s' is invalid: it must be 1 to 64 ASCII letters, "
 			       "digits, underscores or dashes.",
 			       name);
-	p.subject = api_param_opt(ctx, "Template.SubjectPart");
-	p.text = api_param_opt(ctx, "Template.TextPart");
-	p.html = api_param_opt(ctx, "Template.HtmlPart");
+	p.subject = subject;
+	p.text = text;
+	p.html = html;
 	if (template_check_parts(&p, e) != 0)
 		return -1;
 	memset(t, 0, sizeof(*t));
@@ -81,31 +80,51 @@ read_template(struct api_ctx *ctx, struct email_template *t, struct err *e)
 }
 
 int
-act_create_template(struct api_ctx *ctx, struct err *e)
+act_template_put(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
+		 const char *html, bool create, struct err *e)
 {
 	struct email_template t;
+	int rc;
 
-	if (read_template(ctx, &t, e) != 0)
+	if (fill_template(ctx, name, subject, text, html, &t, e) != 0)
 		return -1;
-	if (ctx->store->ops->template_put(ctx->store, &t, true, e) < 0) {
-		if (strcmp(e->code, STORE_ERR_EXISTS) == 0)
+	if ((rc = ctx->store->ops->template_put(ctx->store, &t, create, e)) < 0) {
+		if (create && strcmp(e->code, STORE_ERR_EXISTS) == 0)
 			err_set(e, 400, "AlreadyExists", "Template %s already exists.", t.name);
 		return -1;
 	}
-	return 0;
+	return rc == 0 && !create ? does_not_exist(t.name, e) : 0;
+}
+
+bool
+act_template_name_ok(const char *name)
+{
+	return name_ok(name);
+}
+
+/* Template.TemplateName and its parts (CreateTemplate, UpdateTemplate). */
+static int
+put_param(struct api_ctx *ctx, bool create, struct err *e)
+{
+	const char *name = api_param(ctx, "Template.TemplateName", e);
+
+	if (name == NULL)
+		return -1;
+	return act_template_put(ctx, name, api_param_opt(ctx, "Template.SubjectPart"),
+				api_param_opt(ctx, "Template.TextPart"),
+				api_param_opt(ctx, "Template.HtmlPart"), create, e);
+}
+
+int
+act_create_template(struct api_ctx *ctx, struct err *e)
+{
+	return put_param(ctx, true, e);
 }
 
 int
 act_update_template(struct api_ctx *ctx, struct err *e)
 {
-	struct email_template t;
-	int rc;
-
-	if (read_template(ctx, &t, e) != 0)
-		return -1;
-	if ((rc = ctx->store->ops->template_put(ctx->store, &t, false, e)) < 0)
-		return -1;
-	return rc == 0 ? does_not_exist(t.name, e) : 0;
+	return put_param(ctx, false, e);
 }
 
 /* A TemplateArn names a template of the caller's own account in this
@@ -257,14 +276,31 @@ int
 act_test_render_template(struct api_ctx *ctx, struct err *e)
 {
 	const char *name = api_param(ctx, "TemplateName", e), *data;
+	char *msg = NULL;
+	int rc;
+
+	if (name == NULL || (data = api_param(ctx, "TemplateData", e)) == NULL)
+		return -1;
+	if (act_template_test_render(ctx, name, data, &msg, e) != 0)
+		return -1;
+	rc = xml_elem(ctx->out, "RenderedTemplate", msg) != 0
+		     ? err_set(e, 500, "InternalFailure", "The response could not be written.")
+		     : 0;
+	free(msg);
+	return rc;
+}
+
+int
+act_template_test_render(struct api_ctx *ctx, const char *name, const char *data, char **msg_out,
+			 struct err *e)
+{
 	struct email_template t;
 	struct template_rendered r = {0};
 	char date[40], id[80], mid[160];
 	struct buf out;
 	int rc = -1;
 
-	if (name == NULL || (data = api_param(ctx, "TemplateData", e)) == NULL)
-		return -1;
+	*msg_out = NULL;
 	if (strlen(data) > TEMPLATE_MAX_DATA)
 		return err_set(e, 400, "InvalidRenderingParameter",
 			       "TemplateData is %zu bytes long; the limit is %d bytes.", strlen(data),
@@ -287,11 +323,11 @@ act_test_render_template(struct api_ctx *ctx, struct err *e)
 	};
 	if (build_email(&b, &out, e) != 0)
 		goto done;
-	buf_putc(&out, '\0');
-	if (xml_elem(ctx->out, "RenderedTemplate", out.data) != 0) {
+	if (buf_putc(&out, '\0') != 0) {
 		err_set(e, 500, "InternalFailure", "The response could not be written.");
 		goto done;
 	}
+	*msg_out = xstrdup(out.data);
 	rc = 0;
 done:
 	buf_free(&out);

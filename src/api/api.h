@@ -64,7 +64,12 @@ struct api_ctx {
 	int64_t start_us;   /* monotonic, at arrival: the logged latency */
 	size_t bytes_in;    /* the request body */
 	char identity_arn[512]; /* a send's From identity, once authz allowed it (logged) */
-	struct buf *out; /* Result members go here */
+	struct buf *out; /* Result members go here (v2: the JSON answer) */
+	/* SES v2 (v2.h): the body and the operation the route named (logged,
+	 * also when sesame does not implement it) */
+	struct json_t *json;
+	const char *op;
+	int op_status;
 };
 
 /* A handler returns 0 (done: ctx->out holds the Result members), -1 (e
@@ -95,7 +100,8 @@ struct api_action {
 	const char *resource_param; /* API_IAM_IDENTITY: "Identity", "EmailAddress", "Domain" */
 };
 
-/* A Query API on the listener, picked by the SigV4 credential scope's
+/* An API on the listener (SES v2's actions are its operations; name and
+ * version are then "ses" and the model's apiVersion, xmlns NULL), picked by the SigV4 credential scope's
  * service: SES ("ses", also "email") or SNS ("sns"). */
 struct api_service {
 	const char *name;     /* the IAM action prefix: "ses", "sns" */
@@ -106,6 +112,7 @@ struct api_service {
 };
 extern const struct api_service api_ses; /* actions.c */
 extern const struct api_service api_sns; /* act_sns.c */
+extern const struct api_service api_sesv2; /* act_v2.c: SES v2, rest-json under /v2/ */
 
 /* The row of `name` in the service's table, or NULL. */
 const struct api_action *api_action_find(const struct api_service *svc, const char *name);

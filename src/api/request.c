@@ -10,6 +10,12 @@
  *   dispatch   Action → actions.c table → handler writes Result members
  *   answer     XML envelope with a fresh RequestId, x-amzn-RequestId header
  *
+ * SES v2 (/v2/…, v2.h) takes the same steps: SigV4 first, then the route
+ * from the model's table (method + requestUri), path and query members
+ * into ctx->form, the JSON body into ctx->json, the same IAM check and
+ * dispatch, and the answer as JSON with v2's error shapes; the same log
+ * line and metrics with service "sesv2".
+ *
  * Order matters and matches AWS: authentication happens before the action
  * is looked at, so an unauthenticated caller learns nothing about actions.
  */
@@ -20,6 +26,7 @@
 #include <event2/http.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +40,7 @@
 #include "api/monitor.h"
 #include "api/iam.h"
 #include "api/sigv4.h"
+#include "api/v2.h"
 #include "api/xml.h"
 #include "auth/credentials.h"
 #include "conf/conf.h"
@@ -98,6 +106,25 @@ sigv4_proof(void *arg, const char *secret, struct err *e)
 	return rc;
 }
 
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+	switch (cmd) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	default:
+		return "POST";
+	}
+}
+
 /* Resolve the caller from the signature: the key must exist, its account
  * must exist, and the signature must verify under its secret. */
 static int
@@ -122,7 +149,7 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 		hdrs[n].value = kv->value;
 		n++;
 	}
-	r.method = evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST";
+	r.method = method_name(evhttp_request_get_command(req));
 	r.path = path;
 	r.query = query ? query : "";
 	r.headers = hdrs;
@@ -133,7 +160,11 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 		return -1;
 	if (!conf_serves_region(ctx->conf, a.region))
 		return sigv4_fail_region(e);
-	ctx->service = strcmp(a.service, "sns") == 0 ? &api_sns : &api_ses;
+	if (ctx->service != &api_sesv2)
+		ctx->service = strcmp(a.service, "sns") == 0 ? &api_sns : &api_ses;
+	else if (strcmp(a.service, "sns") == 0)
+		return err_set(e, 403, "SignatureDoesNotMatch",
+			       "Credential should be scoped to correct service: 'ses'.");
 	snprintf(ctx->region, sizeof(ctx->region), "%s", a.region);
 
 	/* credentials_lookup reads the key on every request (a primary-key
@@ -186,8 +217,10 @@ monotonic_us(void)
 static void
 log_request(const struct api_ctx *ctx, const struct err *e, size_t bytes_out)
 {
-	const char *service = ctx->service == &api_sns ? "sns" : "ses";
-	const char *action = ctx->action != NULL ? ctx->action->name : NULL;
+	const char *service = ctx->service == &api_sns     ? "sns"
+			      : ctx->service == &api_sesv2 ? "sesv2"
+							   : "ses";
+	const char *action = ctx->action != NULL ? ctx->action->name : ctx->op;
 	char status[8];
 	double secs = (double)(monotonic_us() - ctx->start_us) / 1e6;
 	int http = e == NULL ? 200 : e->http ? e->http : 400;
@@ -220,13 +253,48 @@ log_request(const struct api_ctx *ctx, const struct err *e, size_t bytes_out)
 
 /* Write the answer for a finished request and free its context: the
  * Result members in ctx->out when e is NULL, SES's ErrorResponse otherwise. */
+/* SES v2's answer: the handler's JSON (or {}), or the error as
+ * x-amzn-ErrorType and {"message"} with the model's status; its size. */
+static size_t
+reply_v2(struct api_ctx *ctx, const struct err *e, struct err *logged)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(ctx->req);
+	const char *code;
+	int status;
+
+	if (e == NULL) {
+		const char *body = ctx->out->len > 0 ? ctx->out->data : "{}";
+		size_t len = ctx->out->len > 0 ? ctx->out->len : 2;
+		reply(ctx->req, ctx->op_status ? ctx->op_status : 200, "application/json",
+		      ctx->request_id, body, len);
+		return len;
+	}
+	v2_error_of(e, &code, &status);
+	*logged = *e;
+	snprintf(logged->code, sizeof(logged->code), "%s", code);
+	logged->http = status;
+	json_t *j = json_pack("{s:s}", "message", e->message);
+	char *body = json_dumps(j, JSON_COMPACT);
+	size_t len = strlen(body);
+	json_decref(j);
+	evhttp_add_header(h, "x-amzn-ErrorType", code);
+	reply(ctx->req, status, "application/json", ctx->request_id, body, len);
+	free(body);
+	return len;
+}
+
 void
 api_complete(struct api_ctx *ctx, const struct err *e)
 {
 	struct buf doc;
-	struct err fail;
+	struct err fail, v2e;
 
 	buf_init(&doc, 0);
+	if (ctx->service == &api_sesv2) {
+		size_t sent = reply_v2(ctx, e, &v2e);
+		log_request(ctx, e != NULL ? &v2e : NULL, sent);
+		goto done;
+	}
 	if (e == NULL &&
 	    (xml_response_begin(&doc, ctx->service->xmlns, ctx->action->name,
 				ctx->action->has_result) != 0 ||
@@ -242,12 +310,70 @@ api_complete(struct api_ctx *ctx, const struct err *e)
 	else
 		sent = reply_error(ctx->req, ctx->service->xmlns, e, ctx->request_id);
 	log_request(ctx, e, sent);
+done:
 	buf_free(&doc);
+	json_decref(ctx->json);
 	form_free(ctx->form);
 	free(ctx->form);
 	buf_free(ctx->out);
 	free(ctx->out);
 	free(ctx);
+}
+
+/* A SES v2 request (ctx->service already api_sesv2): authenticate, route,
+ * read, dispatch; always ends in api_complete (now or from the handler). */
+static void
+handle_v2(struct api_ctx *ctx, struct evhttp_request *req, const char *path, const char *query,
+	  const char *body, size_t body_len)
+{
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	struct v2_match m;
+	struct err e = {0};
+	int rc;
+
+	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") == NULL) {
+		err_set(&e, 403, "MissingAuthenticationTokenException",
+			"Request is missing Authentication Token");
+		goto fail;
+	}
+	if (body_len > V2_MAX_BODY) {
+		err_set(&e, 413, "RequestEntityTooLarge",
+			"Request size %zu exceeds the maximum of %d bytes.", body_len, V2_MAX_BODY);
+		goto fail;
+	}
+	if (authenticate(ctx, req, path, query, body, body_len, &e) != 0)
+		goto fail;
+	if (!v2_route_match(method_name(cmd), path, &m)) {
+		err_set(&e, 400, "BadRequestException",
+			"No SES v2 operation is %s %.256s.", method_name(cmd), path);
+		goto fail;
+	}
+	ctx->op = m.route->name;
+	ctx->op_status = m.route->status;
+	if ((ctx->action = api_action_find(ctx->service, m.route->name)) == NULL) {
+		err_set(&e, 400, "BadRequestException",
+			"The SES v2 operation %s is not supported by sesame.", m.route->name);
+		goto fail;
+	}
+	if (v2_json_read(body, body_len, &ctx->json, &e) != 0)
+		goto fail;
+	/* the IAM resource named in the body, not the path (CreateEmailIdentity) */
+	const char *extra = ctx->action->resource_param, *extra_value = NULL;
+	for (size_t i = 0; extra != NULL && i < m.nparam; i++)
+		if (strlen(extra) == m.param[i].name_len &&
+		    memcmp(extra, m.param[i].name, m.param[i].name_len) == 0)
+			extra = NULL;
+	if (extra != NULL)
+		extra_value = json_string_value(json_object_get(ctx->json, extra));
+	if (v2_form(&m, query, extra, extra_value, ctx->form, &e) != 0 || iam_check(ctx, &e) != 0)
+		goto fail;
+	rc = ctx->action->run(ctx, &e);
+	if (rc == API_PENDING)
+		return;
+	api_complete(ctx, rc == 0 ? NULL : &e);
+	return;
+fail:
+	api_complete(ctx, &e);
 }
 
 static void
@@ -287,6 +413,11 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
+	if (strncmp(path, "/v2/", 4) == 0) {
+		ctx->service = &api_sesv2;
+		handle_v2(ctx, req, path, query, body, body_len);
+		return;
+	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
 		err_set(&e, 405, "InvalidAction", "Only GET and POST are supported here.");
 		goto fail;

@@ -128,8 +128,9 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	evhttp_set_max_headers_size(l->http, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(l->http, HTTP_MAX_BODY);
 	evhttp_set_timeout(l->http, HTTP_TIMEOUT_SECS);
-	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_HEAD);
+	/* PUT: SES v2's updates (v2.h) */
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
 	evhttp_set_gencb(l->http, request_handle, &l->t);
 	l->guard = http_guard_new(l->base, l->http, c->header_timeout, conns_per_loop(c));
 	struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(l->http, l->fd);

@@ -326,6 +326,8 @@ struct send_job {
 static const char *
 via_of(const struct send_request *r)
 {
+	if (r->via != NULL)
+		return r->via;
 	return r->api_version != NULL && strcmp(r->api_version, "2") == 0 ? "smtp" : "api";
 }
 

@@ -88,7 +88,9 @@ struct send_request {
 	time_t now;
 	/* what */
 	const char *action;            /* "SendEmail" | "SendRawEmail" (no "ses:") */
-	const char *api_version;       /* ses:ApiVersion: "1" Query API, "2" SMTP */
+	const char *api_version;       /* ses:ApiVersion: "1" Query API, "2" SMTP and SES v2 */
+	const char *via;               /* the metrics label ("api", "smtp"); NULL: from
+					* api_version */
 	struct address from;           /* the From header's mailbox */
 	struct address source;         /* envelope sender */
 	struct address return_path;    /* feedback address, when has_return_path */

@@ -1,0 +1,1077 @@
+/*
+ * act_v2.c — the SES v2 operations table and the handlers of the account,
+ * identity and policy operations (SendEmail is act_send.c's
+ * act_v2_send_email, beside v1's sends).
+ *
+ * A v2 handler is another wire format over the same store and the same
+ * helpers as its v1 twin: it reads path and query members from ctx->form,
+ * the body from ctx->json (v2.h), does its work through the functions the
+ * v1 handlers use (act.h), and writes one JSON object into ctx->out. v1's
+ * error codes become v2's in request.c (v2_error_of); the errors v1 has no
+ * word for (NotFoundException, AlreadyExistsException) are raised here.
+ * Operations of the model without a row here answer BadRequestException
+ * naming the operation (request.c).
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/act.h"
+#include "api/api.h"
+#include "api/form.h"
+#include "core/address.h"
+#include "core/identity.h"
+#include "store/store.h"
+#include "util/codec.h"
+#include "util/xalloc.h"
+#include "verify/verify.h"
+
+#define LIST_PAGE_MAX 1000
+#define POLICIES_MAX 20
+
+static const struct api_action v2_actions[] = {
+	{"SendEmail", act_v2_send_email, true, API_IAM_SEND, NULL},
+	{"SendBulkEmail", act_v2_send_bulk_email, true, API_IAM_SEND, NULL},
+	{"GetAccount", act_v2_get_account, true, API_IAM_ACCOUNT, NULL},
+	{"PutAccountSendingAttributes", act_v2_put_account_sending_attributes, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"CreateEmailIdentity", act_v2_create_email_identity, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"GetEmailIdentity", act_v2_get_email_identity, true, API_IAM_IDENTITY, "EmailIdentity"},
+	{"ListEmailIdentities", act_v2_list_email_identities, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteEmailIdentity", act_v2_delete_email_identity, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"PutEmailIdentityDkimAttributes", act_v2_put_email_identity_dkim_attributes, true,
+	 API_IAM_IDENTITY, "EmailIdentity"},
+	{"PutEmailIdentityFeedbackAttributes", act_v2_put_email_identity_feedback_attributes, true,
+	 API_IAM_IDENTITY, "EmailIdentity"},
+	{"PutEmailIdentityMailFromAttributes", act_v2_put_email_identity_mail_from_attributes, true,
+	 API_IAM_IDENTITY, "EmailIdentity"},
+	{"CreateEmailIdentityPolicy", act_v2_create_email_identity_policy, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"UpdateEmailIdentityPolicy", act_v2_update_email_identity_policy, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"GetEmailIdentityPolicies", act_v2_get_email_identity_policies, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"DeleteEmailIdentityPolicy", act_v2_delete_email_identity_policy, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
+	{"CreateEmailTemplate", act_v2_create_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"GetEmailTemplate", act_v2_get_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"UpdateEmailTemplate", act_v2_update_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteEmailTemplate", act_v2_delete_email_template, true, API_IAM_ACCOUNT, NULL},
+	{"ListEmailTemplates", act_v2_list_email_templates, true, API_IAM_ACCOUNT, NULL},
+	{"TestRenderEmailTemplate", act_v2_test_render_email_template, true, API_IAM_ACCOUNT,
+	 NULL},
+	{"PutSuppressedDestination", act_v2_put_suppressed_destination, true, API_IAM_ACCOUNT,
+	 NULL},
+	{"GetSuppressedDestination", act_v2_get_suppressed_destination, true, API_IAM_ACCOUNT,
+	 NULL},
+	{"DeleteSuppressedDestination", act_v2_delete_suppressed_destination, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"ListSuppressedDestinations", act_v2_list_suppressed_destinations, true, API_IAM_ACCOUNT,
+	 NULL},
+	{"CreateConfigurationSet", act_v2_create_configuration_set, true, API_IAM_ACCOUNT, NULL},
+	{"GetConfigurationSet", act_v2_get_configuration_set, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteConfigurationSet", act_v2_delete_configuration_set, true, API_IAM_ACCOUNT, NULL},
+	{"ListConfigurationSets", act_v2_list_configuration_sets, true, API_IAM_ACCOUNT, NULL},
+	{"PutConfigurationSetSendingOptions", act_v2_put_configuration_set_sending_options, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"PutConfigurationSetReputationOptions", act_v2_put_configuration_set_reputation_options,
+	 true, API_IAM_ACCOUNT, NULL},
+};
+
+const struct api_service api_sesv2 = {"ses", "2019-09-27", NULL, v2_actions,
+				      sizeof(v2_actions) / sizeof(v2_actions[0])};
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* Write j (stolen) as the answer. */
+static int
+answer(struct api_ctx *ctx, json_t *j, struct err *e)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	int rc = 0;
+
+	json_decref(j);
+	if (s == NULL || buf_append(ctx->out, s, strlen(s)) != 0)
+		rc = err_set(e, 500, "InternalFailure", "The response could not be written.");
+	free(s);
+	return rc;
+}
+
+/* v1's "Pending" as v2's "PENDING", "NotStarted" as "NOT_STARTED". */
+static const char *
+v2_status(const char *v1)
+{
+	static const struct {
+		const char *v1, *v2;
+	} map[] = {
+		{STATUS_PENDING, "PENDING"},
+		{STATUS_SUCCESS, "SUCCESS"},
+		{STATUS_FAILED, "FAILED"},
+		{STATUS_TEMPFAIL, "TEMPORARY_FAILURE"},
+		{STATUS_NOT_STARTED, "NOT_STARTED"},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(v1, map[i].v1) == 0)
+			return map[i].v2;
+	return "NOT_STARTED";
+}
+
+static const char *
+type_name(enum identity_type t)
+{
+	return t == IDENTITY_DOMAIN ? "DOMAIN" : "EMAIL_ADDRESS";
+}
+
+static int
+not_found(struct err *e, const char *name)
+{
+	return err_set(e, 404, "NotFoundException", "Email identity %.256s does not exist.", name);
+}
+
+/* The EmailIdentity path member in normal form. */
+static int
+identity_member(struct api_ctx *ctx, const char *action, char *name, size_t cap, struct err *e)
+{
+	return api_identity_param(ctx, "EmailIdentity", action, name, cap, e);
+}
+
+/* 1 found (*id), 0 absent, -1 error. */
+static int
+load(struct api_ctx *ctx, const char *name, struct identity *id, struct err *e)
+{
+	return ctx->store->ops->identity_get(ctx->store, ctx->region, ctx->caller.account_id, name,
+					     id, e);
+}
+
+/* DkimAttributes of id: an address's DKIM is its domain's Easy DKIM. */
+static json_t *
+dkim_attributes(struct api_ctx *ctx, const struct identity *id, struct err *e)
+{
+	struct identity dom = {0};
+	const struct identity *src = id;
+	json_t *d, *tokens = json_array();
+
+	if (id->type == IDENTITY_EMAIL) {
+		const char *at = strrchr(id->name, '@');
+		int r = load(ctx, at != NULL ? at + 1 : id->name, &dom, e);
+		if (r < 0) {
+			json_decref(tokens);
+			return NULL;
+		}
+		src = r == 1 ? &dom : NULL;
+	}
+	const char *status = STATUS_NOT_STARTED;
+	if (src != NULL && src->dkim_tokens[0] != NULL) {
+		status = verify_status_at(src, src->dkim_status, (int64_t)ctx->now);
+		for (int i = 0; i < 3 && src->dkim_tokens[i] != NULL; i++)
+			json_array_append_new(tokens, json_string(src->dkim_tokens[i]));
+	}
+	d = json_pack("{s:b, s:s, s:o, s:s}", "SigningEnabled", id->dkim_enabled, "Status",
+		      v2_status(status), "Tokens", tokens, "SigningAttributesOrigin", "AWS_SES");
+	identity_clear(&dom);
+	return d;
+}
+
+/* ---- account ------------------------------------------------------------------ */
+
+int
+act_v2_get_account(struct api_ctx *ctx, struct err *e)
+{
+	const struct account *a = &ctx->account;
+	int64_t sent;
+
+	if (act_account_sent_24h(ctx, &sent, e) != 0)
+		return -1;
+	return answer(ctx,
+		      json_pack("{s:{s:f, s:f, s:f}, s:b, s:s, s:b, s:b, s:{s:[]}}", "SendQuota",
+				"Max24HourSend", (double)a->max_24h, "MaxSendRate", a->max_rate,
+				"SentLast24Hours", (double)sent, "SendingEnabled",
+				a->sending_enabled && a->paused_reason[0] == '\0',
+				"EnforcementStatus", "HEALTHY", "ProductionAccessEnabled",
+				!a->sandbox, "DedicatedIpAutoWarmupEnabled", 0,
+				"SuppressionAttributes", "SuppressedReasons"),
+		      e);
+}
+
+int
+act_v2_put_account_sending_attributes(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *v = json_object_get(ctx->json, "SendingEnabled");
+
+	if (v != NULL && !json_is_boolean(v))
+		return err_set(e, 400, "BadRequestException", "SendingEnabled must be a boolean.");
+	/* absent means false, as v1's UpdateAccountSendingEnabled */
+	return ctx->store->ops->account_set_sending(ctx->store, ctx->caller.account_id,
+						    v != NULL && json_is_true(v), e) < 0
+		       ? -1
+		       : 0;
+}
+
+/* ---- identities ------------------------------------------------------------------ */
+
+int
+act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	const json_t *ident = json_object_get(ctx->json, "EmailIdentity");
+	struct identity id = {0};
+	enum identity_type type;
+	json_t *dkim;
+	int rc;
+
+	if (json_object_get(ctx->json, "DkimSigningAttributes") != NULL)
+		return err_set(e, 400, "BadRequestException",
+			       "DkimSigningAttributes (BYODKIM) is not supported by sesame.");
+	if (!json_is_string(ident))
+		return err_set(e, 400, "BadRequestException", "EmailIdentity is required.");
+	if (identity_normalise(json_string_value(ident), name, sizeof(name), &type, e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, &id, e)) < 0)
+		return -1;
+	identity_clear(&id);
+	if (rc == 1)
+		return err_set(e, 400, "AlreadyExistsException",
+			       "Email identity %.256s already exist.", name);
+	if (type == IDENTITY_DOMAIN) {
+		if (domain_validate(name, name, sizeof(name), e) != 0 ||
+		    act_identity_domain_dkim(ctx, name, &id, e) != 0)
+			return -1;
+		dkim = dkim_attributes(ctx, &id, e);
+		rc = dkim == NULL ? -1
+				  : answer(ctx,
+					   json_pack("{s:s, s:b, s:o}", "IdentityType", "DOMAIN",
+						     "VerifiedForSendingStatus", 0, "DkimAttributes",
+						     dkim),
+					   e);
+		identity_clear(&id);
+		return rc;
+	}
+	/* an address: the answer is written first, the request ends when the
+	 * verification mail is durable (API_PENDING) */
+	json_t *dk = json_pack("{s:b, s:s, s:[], s:s}", "SigningEnabled", 1, "Status",
+			       "NOT_STARTED", "Tokens", "SigningAttributesOrigin", "AWS_SES");
+	if (answer(ctx,
+		   json_pack("{s:s, s:b, s:o}", "IdentityType", "EMAIL_ADDRESS",
+			     "VerifiedForSendingStatus", 0, "DkimAttributes", dk),
+		   e) != 0)
+		return -1;
+	rc = act_identity_verify_email(ctx, name, e);
+	if (rc < 0)
+		ctx->out->len = 0;
+	return rc;
+}
+
+int
+act_v2_get_email_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	struct identity_policy pol[POLICIES_MAX];
+	struct identity id = {0};
+	json_t *dkim, *policies, *mf;
+	int rc, n;
+
+	if (identity_member(ctx, "GetEmailIdentity", name, sizeof(name), e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, &id, e)) <= 0)
+		return rc == 0 ? not_found(e, name) : -1;
+	n = ctx->store->ops->policy_list(ctx->store, ctx->region, ctx->caller.account_id, name, pol,
+					 POLICIES_MAX, e);
+	if (n < 0 || (dkim = dkim_attributes(ctx, &id, e)) == NULL) {
+		for (int i = 0; i < n; i++)
+			free(pol[i].document);
+		identity_clear(&id);
+		return -1;
+	}
+	policies = json_object();
+	for (int i = 0; i < n; i++) {
+		json_object_set_new(policies, pol[i].name, json_string(pol[i].document));
+		free(pol[i].document);
+	}
+	const char *status = verify_status_at(&id, id.status, (int64_t)ctx->now);
+	mf = json_pack("{s:s, s:s}", "BehaviorOnMxFailure",
+		       strcmp(id.mail_from_behavior, "RejectMessage") == 0 ? "REJECT_MESSAGE"
+									   : "USE_DEFAULT_VALUE",
+		       "MailFromDomainStatus",
+		       id.mail_from_domain != NULL ? v2_status(id.mail_from_status) : "PENDING");
+	if (id.mail_from_domain != NULL)
+		json_object_set_new(mf, "MailFromDomain", json_string(id.mail_from_domain));
+	rc = answer(ctx,
+		    json_pack("{s:s, s:b, s:b, s:s, s:o, s:o, s:o, s:[]}", "IdentityType",
+			      type_name(id.type), "FeedbackForwardingStatus", id.forwarding_enabled,
+			      "VerifiedForSendingStatus", strcmp(status, STATUS_SUCCESS) == 0,
+			      "VerificationStatus", v2_status(status), "DkimAttributes", dkim,
+			      "MailFromAttributes", mf, "Policies", policies, "Tags"),
+		    e);
+	identity_clear(&id);
+	return rc;
+}
+
+struct list_state {
+	struct api_ctx *ctx;
+	json_t *items;
+	int count, limit;
+	char *last;
+};
+
+static int
+list_one(void *arg, const struct identity *id)
+{
+	struct list_state *st = arg;
+	const char *status;
+
+	if (st->count == st->limit) {
+		st->count++; /* one more than a page: there is a next one */
+		return 1;
+	}
+	status = verify_status_at(id, id->status, (int64_t)st->ctx->now);
+	json_array_append_new(st->items,
+			      json_pack("{s:s, s:s, s:b, s:s}", "IdentityType", type_name(id->type),
+					"IdentityName", id->name, "SendingEnabled",
+					strcmp(status, STATUS_SUCCESS) == 0, "VerificationStatus",
+					v2_status(status)));
+	free(st->last);
+	st->last = xstrdup(id->name);
+	st->count++;
+	return 0;
+}
+
+int
+act_v2_list_email_identities(struct api_ctx *ctx, struct err *e)
+{
+	const char *size = api_param_opt(ctx, "PageSize");
+	const char *token = api_param_opt(ctx, "NextToken");
+	struct list_state st = {.ctx = ctx, .limit = LIST_PAGE_MAX};
+	char *after = NULL;
+	json_t *out;
+	int rc;
+
+	if (size != NULL) {
+		char *end;
+		long n = strtol(size, &end, 10);
+		if (end == size || *end != '\0' || n < 1 || n > LIST_PAGE_MAX)
+			return err_set(e, 400, "BadRequestException",
+				       "PageSize must be an integer between 1 and %d.", LIST_PAGE_MAX);
+		st.limit = (int)n;
+	}
+	if (token != NULL && token[0] != '\0') {
+		size_t n;
+		uint8_t *raw = base64_decode(token, strlen(token), &n);
+		if (raw == NULL || n == 0 || memchr(raw, '\0', n) != NULL) {
+			free(raw);
+			return err_set(e, 400, "BadRequestException", "Invalid NextToken.");
+		}
+		after = xstrndup((const char *)raw, n);
+		free(raw);
+	}
+	st.items = json_array();
+	rc = ctx->store->ops->identity_list(ctx->store, ctx->region, ctx->caller.account_id, -1,
+					    after, st.limit + 1, list_one, &st, e);
+	free(after);
+	if (rc < 0) {
+		json_decref(st.items);
+		free(st.last);
+		return -1;
+	}
+	out = json_pack("{s:o}", "EmailIdentities", st.items);
+	if (st.count > st.limit && st.last != NULL) {
+		char *next = base64_encode(st.last, strlen(st.last));
+		json_object_set_new(out, "NextToken", json_string(next));
+		free(next);
+	}
+	free(st.last);
+	return answer(ctx, out, e);
+}
+
+int
+act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	int rc;
+
+	if (identity_member(ctx, "DeleteEmailIdentity", name, sizeof(name), e) != 0)
+		return -1;
+	/* the store drops its policies too */
+	rc = ctx->store->ops->identity_delete(ctx->store, ctx->region, ctx->caller.account_id, name,
+					      e);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? not_found(e, name) : 0;
+}
+
+/* ---- policies (act_policy.c's engine and checks) ----------------------------------- */
+
+/* The identity (must exist: NotFoundException) and PolicyName members;
+ * *exists: the identity has a policy of that name. */
+static int
+policy_target(struct api_ctx *ctx, const char *action, char *name, size_t cap,
+	      const char **pname, bool *exists, struct err *e)
+{
+	struct identity_policy pol[POLICIES_MAX];
+	int n;
+
+	if (identity_member(ctx, action, name, cap, e) != 0)
+		return -1;
+	if (act_policy_identity(ctx, "EmailIdentity", action, name, cap, e) != 0)
+		return strcmp(e->code, "InvalidParameterValue") == 0 ? not_found(e, name) : -1;
+	if ((*pname = api_param(ctx, "PolicyName", e)) == NULL ||
+	    act_policy_check_name(*pname, e) != 0)
+		return -1;
+	n = ctx->store->ops->policy_list(ctx->store, ctx->region, ctx->caller.account_id, name, pol,
+					 POLICIES_MAX, e);
+	if (n < 0)
+		return -1;
+	*exists = false;
+	for (int i = 0; i < n; i++) {
+		*exists = *exists || strcmp(pol[i].name, *pname) == 0;
+		free(pol[i].document);
+	}
+	return 0;
+}
+
+static int
+policy_write(struct api_ctx *ctx, const char *action, bool create, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	const json_t *doc = json_object_get(ctx->json, "Policy");
+	const char *pname;
+	bool exists;
+
+	if (policy_target(ctx, action, name, sizeof(name), &pname, &exists, e) != 0)
+		return -1;
+	if (!json_is_string(doc))
+		return err_set(e, 400, "BadRequestException", "Policy is required.");
+	if (create && exists)
+		return err_set(e, 400, "AlreadyExistsException",
+			       "Policy %s already exists for identity %.256s.", pname, name);
+	if (!create && !exists)
+		return err_set(e, 404, "NotFoundException",
+			       "Policy %s does not exist for identity %.256s.", pname, name);
+	return act_policy_put(ctx, name, pname, json_string_value(doc), e);
+}
+
+int
+act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e)
+{
+	return policy_write(ctx, "CreateEmailIdentityPolicy", true, e);
+}
+
+int
+act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e)
+{
+	return policy_write(ctx, "UpdateEmailIdentityPolicy", false, e);
+}
+
+int
+act_v2_delete_email_identity_policy(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	const char *pname;
+	bool exists;
+
+	if (policy_target(ctx, "DeleteEmailIdentityPolicy", name, sizeof(name), &pname, &exists,
+			  e) != 0)
+		return -1;
+	if (!exists)
+		return err_set(e, 404, "NotFoundException",
+			       "Policy %s does not exist for identity %.256s.", pname, name);
+	return ctx->store->ops->policy_delete(ctx->store, ctx->region, ctx->caller.account_id, name,
+					      pname, e) < 0 ? -1 : 0;
+}
+
+int
+act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	struct identity_policy pol[POLICIES_MAX];
+	json_t *out;
+	int n;
+
+	if (identity_member(ctx, "GetEmailIdentityPolicies", name, sizeof(name), e) != 0)
+		return -1;
+	if (act_policy_identity(ctx, "EmailIdentity", "GetEmailIdentityPolicies", name,
+				sizeof(name), e) != 0)
+		return strcmp(e->code, "InvalidParameterValue") == 0 ? not_found(e, name) : -1;
+	n = ctx->store->ops->policy_list(ctx->store, ctx->region, ctx->caller.account_id, name, pol,
+					 POLICIES_MAX, e);
+	if (n < 0)
+		return -1;
+	out = json_object();
+	for (int i = 0; i < n; i++) {
+		json_object_set_new(out, pol[i].name, json_string(pol[i].document));
+		free(pol[i].document);
+	}
+	return answer(ctx, json_pack("{s:o}", "Policies", out), e);
+}
+
+/* ---- email templates (act_template.c's checks and store) ----------------------------- */
+
+/* TemplateContent's parts (borrowed from ctx->json). */
+static int
+template_content(struct api_ctx *ctx, const char **subject, const char **text,
+		 const char **html, struct err *e)
+{
+	const json_t *c = json_object_get(ctx->json, "TemplateContent");
+	const json_t *v[3];
+
+	if (!json_is_object(c))
+		return err_set(e, 400, "BadRequestException", "TemplateContent is required.");
+	v[0] = json_object_get(c, "Subject");
+	v[1] = json_object_get(c, "Text");
+	v[2] = json_object_get(c, "Html");
+	for (int i = 0; i < 3; i++)
+		if (v[i] != NULL && !json_is_null(v[i]) &&
+		    (!json_is_string(v[i]) ||
+		     strlen(json_string_value(v[i])) != json_string_length(v[i])))
+			return err_set(e, 400, "BadRequestException",
+				       "TemplateContent's parts must be strings.");
+	*subject = json_string_value(v[0]);
+	*text = json_string_value(v[1]);
+	*html = json_string_value(v[2]);
+	return 0;
+}
+
+static int
+template_not_found(const char *name, struct err *e)
+{
+	return err_set(e, 404, "NotFoundException", "Template %.128s does not exist.", name);
+}
+
+int
+act_v2_create_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *name = json_object_get(ctx->json, "TemplateName");
+	const char *subject, *text, *html;
+
+	if (!json_is_string(name))
+		return err_set(e, 400, "BadRequestException", "TemplateName is required.");
+	if (template_content(ctx, &subject, &text, &html, e) != 0)
+		return -1;
+	return act_template_put(ctx, json_string_value(name), subject, text, html, true, e);
+}
+
+int
+act_v2_update_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e), *subject, *text, *html;
+
+	if (name == NULL || template_content(ctx, &subject, &text, &html, e) != 0)
+		return -1;
+	return act_template_put(ctx, name, subject, text, html, false, e);
+}
+
+int
+act_v2_get_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e);
+	struct email_template t;
+	json_t *c;
+	int rc;
+
+	if (name == NULL || act_template_load(ctx, name, NULL, &t, e) != 0)
+		return -1;
+	c = json_object();
+	if (t.subject != NULL)
+		json_object_set_new(c, "Subject", json_string(t.subject));
+	if (t.text != NULL)
+		json_object_set_new(c, "Text", json_string(t.text));
+	if (t.html != NULL)
+		json_object_set_new(c, "Html", json_string(t.html));
+	rc = answer(ctx, json_pack("{s:s, s:o}", "TemplateName", t.name, "TemplateContent", c), e);
+	email_template_clear(&t);
+	return rc;
+}
+
+int
+act_v2_delete_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e);
+	int rc;
+
+	if (name == NULL)
+		return -1;
+	if (!act_template_name_ok(name))
+		return template_not_found(name, e);
+	rc = ctx->store->ops->template_delete(ctx->store, ctx->region, ctx->caller.account_id, name,
+					      e);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? template_not_found(name, e) : 0;
+}
+
+struct template_page {
+	json_t *items;
+	int n, limit;
+	bool more;
+	char last[65];
+};
+
+static int
+template_one(void *arg, const struct email_template *t)
+{
+	struct template_page *p = arg;
+
+	if (p->n == p->limit) {
+		p->more = true;
+		return 1;
+	}
+	json_array_append_new(p->items, json_pack("{s:s, s:I}", "TemplateName", t->name,
+						  "CreatedTimestamp", (json_int_t)t->created));
+	snprintf(p->last, sizeof(p->last), "%s", t->name);
+	p->n++;
+	return 0;
+}
+
+/* PageSize (1..max, default dflt) from the query. */
+static int
+page_size(struct api_ctx *ctx, int dflt, int max, int *out, struct err *e)
+{
+	const char *size = api_param_opt(ctx, "PageSize");
+	char *end;
+	long n;
+
+	*out = dflt;
+	if (size == NULL)
+		return 0;
+	n = strtol(size, &end, 10);
+	if (end == size || *end != '\0' || n < 1 || n > max)
+		return err_set(e, 400, "BadRequestException",
+			       "PageSize must be an integer between 1 and %d.", max);
+	*out = (int)n;
+	return 0;
+}
+
+int
+act_v2_list_email_templates(struct api_ctx *ctx, struct err *e)
+{
+	const char *token = api_param_opt(ctx, "NextToken");
+	struct template_page p = {0};
+	json_t *out;
+
+	if (page_size(ctx, 10, 100, &p.limit, e) != 0)
+		return -1;
+	if (token != NULL && !act_template_name_ok(token))
+		return err_set(e, 400, "BadRequestException", "The NextToken is invalid.");
+	p.items = json_array();
+	if (ctx->store->ops->template_list(ctx->store, ctx->region, ctx->caller.account_id, token,
+					   p.limit + 1, template_one, &p, e) != 0) {
+		json_decref(p.items);
+		return -1;
+	}
+	out = json_pack("{s:o}", "TemplatesMetadata", p.items);
+	if (p.more)
+		json_object_set_new(out, "NextToken", json_string(p.last));
+	return answer(ctx, out, e);
+}
+
+/* ---- the account suppression list ------------------------------------------------ */
+
+/* An addr-spec as SES v2 takes it, in *out's address. */
+static int
+suppressed_address(const char *v, struct suppressed *out, struct err *e)
+{
+	struct address a;
+
+	if (v == NULL)
+		return err_set(e, 400, "BadRequestException", "EmailAddress is required.");
+	if (address_parse_spec(v, strlen(v), &a, e) != 0)
+		return err_set(e, 400, "BadRequestException", "Invalid EmailAddress: %.300s", v);
+	snprintf(out->address, sizeof(out->address), "%s", a.spec);
+	return 0;
+}
+
+int
+act_v2_put_suppressed_destination(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *addr = json_object_get(ctx->json, "EmailAddress");
+	const json_t *reason = json_object_get(ctx->json, "Reason");
+	struct suppressed p = {0};
+	const char *r = json_string_value(reason);
+
+	if (suppressed_address(json_string_value(addr), &p, e) != 0)
+		return -1;
+	if (r == NULL ||
+	    (strcmp(r, STORE_SUPPRESS_BOUNCE) != 0 && strcmp(r, STORE_SUPPRESS_COMPLAINT) != 0))
+		return err_set(e, 400, "BadRequestException",
+			       "Reason must be BOUNCE or COMPLAINT.");
+	snprintf(p.account_id, sizeof(p.account_id), "%s", ctx->caller.account_id);
+	snprintf(p.reason, sizeof(p.reason), "%s", r);
+	p.ts = (int64_t)ctx->now;
+	return ctx->store->ops->suppression_put(ctx->store, &p, e) != 0 ? -1 : 0;
+}
+
+static json_t *
+suppressed_json(const struct suppressed *p, bool attributes)
+{
+	json_t *o = json_pack("{s:s, s:s, s:I}", "EmailAddress", p->address, "Reason", p->reason,
+			      "LastUpdateTime", (json_int_t)p->ts);
+
+	if (attributes) {
+		json_t *a = json_object();
+		if (p->message_id[0] != '\0')
+			json_object_set_new(a, "MessageId", json_string(p->message_id));
+		if (p->feedback_id[0] != '\0')
+			json_object_set_new(a, "FeedbackId", json_string(p->feedback_id));
+		json_object_set_new(o, "Attributes", a);
+	}
+	return o;
+}
+
+int
+act_v2_get_suppressed_destination(struct api_ctx *ctx, struct err *e)
+{
+	struct suppressed want = {0}, p;
+	int rc;
+
+	if (suppressed_address(api_param_opt(ctx, "EmailAddress"), &want, e) != 0)
+		return -1;
+	rc = ctx->store->ops->suppression_get(ctx->store, ctx->caller.account_id, want.address, &p,
+					      e);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return err_set(e, 404, "NotFoundException",
+			       "Email address %s does not exist on your suppression list.",
+			       want.address);
+	return answer(ctx, json_pack("{s:o}", "SuppressedDestination", suppressed_json(&p, true)),
+		      e);
+}
+
+int
+act_v2_delete_suppressed_destination(struct api_ctx *ctx, struct err *e)
+{
+	struct suppressed want = {0};
+	int rc;
+
+	if (suppressed_address(api_param_opt(ctx, "EmailAddress"), &want, e) != 0)
+		return -1;
+	rc = ctx->store->ops->suppression_delete(ctx->store, ctx->caller.account_id, want.address,
+						 e);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? err_set(e, 404, "NotFoundException",
+				 "Email address %s does not exist on your suppression list.",
+				 want.address)
+		       : 0;
+}
+
+struct suppressed_page {
+	json_t *items;
+	bool bounce, complaint; /* the reasons listed */
+	int n, limit;
+	bool more;
+	char last[321];
+};
+
+static int
+suppressed_one(void *arg, const struct suppressed *p)
+{
+	struct suppressed_page *pg = arg;
+
+	if (!(strcmp(p->reason, STORE_SUPPRESS_BOUNCE) == 0 ? pg->bounce : pg->complaint)) {
+		snprintf(pg->last, sizeof(pg->last), "%s", p->address);
+		return 0;
+	}
+	if (pg->n == pg->limit) {
+		pg->more = true;
+		return 1;
+	}
+	json_array_append_new(pg->items, suppressed_json(p, false));
+	snprintf(pg->last, sizeof(pg->last), "%s", p->address);
+	pg->n++;
+	return 0;
+}
+
+/*
+ * ListSuppressedDestinations, by address. The Reason filter (one or both,
+ * the query's Reason or Reason.member.N, v2.h) is applied while
+ * walking (the store does not index it), so a page is read to its end; the
+ * token is the last address seen. StartDate and EndDate are not applied.
+ */
+int
+act_v2_list_suppressed_destinations(struct api_ctx *ctx, struct err *e)
+{
+	const char *token = api_param_opt(ctx, "NextToken");
+	const char *one = api_param_opt(ctx, "Reason");
+	struct suppressed_page pg = {0};
+	struct form_list l = {0};
+	char *after = NULL;
+	json_t *out;
+	int rc;
+
+	if (page_size(ctx, 1000, 1000, &pg.limit, e) != 0)
+		return -1;
+	if (one == NULL && form_list(ctx->form, "Reason", 2, &l, e) != 0)
+		return -1;
+	for (size_t i = 0; i < (one != NULL ? 1 : l.n); i++) {
+		const char *r = one != NULL ? one : l.values[i];
+		if (strcmp(r, STORE_SUPPRESS_BOUNCE) == 0) {
+			pg.bounce = true;
+		} else if (strcmp(r, STORE_SUPPRESS_COMPLAINT) == 0) {
+			pg.complaint = true;
+		} else {
+			form_list_free(&l);
+			return err_set(e, 400, "BadRequestException",
+				       "Reason must be BOUNCE or COMPLAINT.");
+		}
+	}
+	if (one == NULL && l.n == 0)
+		pg.bounce = pg.complaint = true;
+	form_list_free(&l);
+	if (token != NULL && token[0] != '\0') {
+		size_t n;
+		uint8_t *raw = base64_decode(token, strlen(token), &n);
+		if (raw == NULL || n == 0 || memchr(raw, '\0', n) != NULL) {
+			free(raw);
+			return err_set(e, 400, "BadRequestException", "Invalid NextToken.");
+		}
+		after = xstrndup((const char *)raw, n);
+		free(raw);
+	}
+	pg.items = json_array();
+	rc = ctx->store->ops->suppression_list(ctx->store, ctx->caller.account_id, after, 0,
+					       suppressed_one, &pg, e);
+	free(after);
+	if (rc != 0) {
+		json_decref(pg.items);
+		return -1;
+	}
+	out = json_pack("{s:o}", "SuppressedDestinationSummaries", pg.items);
+	if (pg.more) {
+		/* the last address on this page */
+		const json_t *last = json_array_get(pg.items, json_array_size(pg.items) - 1);
+		const char *a = json_string_value(json_object_get(last, "EmailAddress"));
+		char *next = base64_encode(a, strlen(a));
+		json_object_set_new(out, "NextToken", json_string(next));
+		free(next);
+	}
+	return answer(ctx, out, e);
+}
+
+/* ---- configuration sets (act_cset.c's checks and store) --------------------------- */
+
+/* Member `key` of o, a boolean, into *out (left alone when absent). */
+static int
+json_bool_member(const json_t *o, const char *key, bool *out, struct err *e)
+{
+	const json_t *v = o != NULL ? json_object_get(o, key) : NULL;
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return err_set(e, 400, "BadRequestException", "%s must be a boolean.", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
+int
+act_v2_create_configuration_set(struct api_ctx *ctx, struct err *e)
+{
+	static const char *const unsupported[] = {"TrackingOptions", "DeliveryOptions",
+						  "SuppressionOptions", "VdmOptions",
+						  "ArchivingOptions"};
+	const json_t *name = json_object_get(ctx->json, "ConfigurationSetName");
+	const json_t *tags = json_object_get(ctx->json, "Tags");
+	bool sending = true, reputation = false;
+
+	if (!json_is_string(name))
+		return err_set(e, 400, "BadRequestException", "ConfigurationSetName is required.");
+	/* options sesame does not implement are refused, not silently dropped */
+	for (size_t i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
+		if (json_object_get(ctx->json, unsupported[i]) != NULL)
+			return err_set(e, 400, "BadRequestException",
+				       "%s is not supported by sesame.", unsupported[i]);
+	if (tags != NULL && !(json_is_array(tags) && json_array_size(tags) == 0))
+		return err_set(e, 400, "BadRequestException",
+			       "Tags are not supported by sesame.");
+	if (json_bool_member(json_object_get(ctx->json, "SendingOptions"), "SendingEnabled",
+			     &sending, e) != 0 ||
+	    json_bool_member(json_object_get(ctx->json, "ReputationOptions"),
+			     "ReputationMetricsEnabled", &reputation, e) != 0)
+		return -1;
+	return act_cset_create(ctx, json_string_value(name), sending, reputation, e);
+}
+
+int
+act_v2_get_configuration_set(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+	struct config_set c;
+
+	if (name == NULL || act_cset_load(ctx, name, &c, e) != 0)
+		return -1;
+	return answer(ctx,
+		      json_pack("{s:s, s:{s:b}, s:{s:b}, s:[]}", "ConfigurationSetName", c.name,
+				"SendingOptions", "SendingEnabled", c.sending_enabled,
+				"ReputationOptions", "ReputationMetricsEnabled",
+				c.reputation_enabled, "Tags"),
+		      e);
+}
+
+int
+act_v2_delete_configuration_set(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+
+	return name == NULL ? -1 : act_cset_delete(ctx, name, e);
+}
+
+struct cset_page {
+	json_t *items;
+	int n, limit;
+	bool more;
+	char last[65];
+};
+
+static int
+cset_one(void *arg, const struct config_set *c)
+{
+	struct cset_page *p = arg;
+
+	if (p->n == p->limit) {
+		p->more = true;
+		return 1;
+	}
+	json_array_append_new(p->items, json_string(c->name));
+	snprintf(p->last, sizeof(p->last), "%s", c->name);
+	p->n++;
+	return 0;
+}
+
+int
+act_v2_list_configuration_sets(struct api_ctx *ctx, struct err *e)
+{
+	const char *token = api_param_opt(ctx, "NextToken");
+	struct cset_page p = {0};
+	json_t *out;
+
+	if (page_size(ctx, 1000, 1000, &p.limit, e) != 0)
+		return -1;
+	if (token != NULL && !act_cset_name_ok(token))
+		return err_set(e, 400, "BadRequestException", "The NextToken is invalid.");
+	p.items = json_array();
+	if (ctx->store->ops->cset_list(ctx->store, ctx->region, ctx->caller.account_id, token,
+				       p.limit + 1, cset_one, &p, e) != 0) {
+		json_decref(p.items);
+		return -1;
+	}
+	out = json_pack("{s:o}", "ConfigurationSets", p.items);
+	if (p.more)
+		json_object_set_new(out, "NextToken", json_string(p.last));
+	return answer(ctx, out, e);
+}
+
+static int
+cset_flag(struct api_ctx *ctx, const char *member, int which, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+	bool on = false; /* absent means false, as the model's default */
+
+	if (name == NULL || json_bool_member(ctx->json, member, &on, e) != 0)
+		return -1;
+	return act_cset_set_flag(ctx, name, which, on, e);
+}
+
+int
+act_v2_put_configuration_set_sending_options(struct api_ctx *ctx, struct err *e)
+{
+	return cset_flag(ctx, "SendingEnabled", 0, e);
+}
+
+int
+act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e)
+{
+	return cset_flag(ctx, "ReputationMetricsEnabled", 1, e);
+}
+
+/* ---- identity attributes (act_identity.c's and act_notify.c's work) ------------------ */
+
+/* The EmailIdentity member must name an identity of the caller: v2 says
+ * NotFoundException where v1's helpers say InvalidParameterValue. */
+static int
+must_exist(struct api_ctx *ctx, const char *action, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+	struct identity id = {0};
+	int rc;
+
+	if (identity_member(ctx, action, name, sizeof(name), e) != 0)
+		return -1;
+	rc = load(ctx, name, &id, e);
+	identity_clear(&id);
+	if (rc < 0)
+		return -1;
+	return rc == 0 ? not_found(e, name) : 0;
+}
+
+int
+act_v2_put_email_identity_dkim_attributes(struct api_ctx *ctx, struct err *e)
+{
+	bool on = false; /* absent: false, as v1's required DkimEnabled has no default */
+
+	if (must_exist(ctx, "PutEmailIdentityDkimAttributes", e) != 0 ||
+	    json_bool_member(ctx->json, "SigningEnabled", &on, e) != 0)
+		return -1;
+	return act_identity_set_dkim(ctx, "EmailIdentity", "PutEmailIdentityDkimAttributes", on, e);
+}
+
+int
+act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e)
+{
+	const char *v = api_param(ctx, "EmailIdentity", e);
+	bool on = false;
+
+	if (v == NULL || must_exist(ctx, "PutEmailIdentityFeedbackAttributes", e) != 0 ||
+	    json_bool_member(ctx->json, "EmailForwardingEnabled", &on, e) != 0)
+		return -1;
+	return act_notify_set_forwarding(ctx, v, "PutEmailIdentityFeedbackAttributes", on, e);
+}
+
+int
+act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *e)
+{
+	const json_t *md = json_object_get(ctx->json, "MailFromDomain");
+	const json_t *beh = json_object_get(ctx->json, "BehaviorOnMxFailure");
+	const char *b = NULL;
+
+	if (must_exist(ctx, "PutEmailIdentityMailFromAttributes", e) != 0)
+		return -1;
+	if ((md != NULL && !json_is_null(md) && !json_is_string(md)) ||
+	    (beh != NULL && !json_is_null(beh) && !json_is_string(beh)))
+		return err_set(e, 400, "BadRequestException",
+			       "MailFromDomain and BehaviorOnMxFailure must be strings.");
+	if (json_is_string(beh)) {
+		if (strcmp(json_string_value(beh), "USE_DEFAULT_VALUE") == 0)
+			b = "UseDefaultValue";
+		else if (strcmp(json_string_value(beh), "REJECT_MESSAGE") == 0)
+			b = "RejectMessage";
+		else
+			return err_set(e, 400, "BadRequestException",
+				       "BehaviorOnMxFailure must be USE_DEFAULT_VALUE or "
+				       "REJECT_MESSAGE.");
+	}
+	return act_identity_set_mail_from(ctx, "EmailIdentity", "PutEmailIdentityMailFromAttributes",
+					  json_string_value(md), b, e);
+}
+
+int
+act_v2_test_render_email_template(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "TemplateName", e);
+	const json_t *data = json_object_get(ctx->json, "TemplateData");
+	char *msg;
+	int rc;
+
+	if (name == NULL)
+		return -1;
+	if (!json_is_string(data))
+		return err_set(e, 400, "BadRequestException", "TemplateData is required.");
+	if (act_template_test_render(ctx, name, json_string_value(data), &msg, e) != 0)
+		return -1;
+	rc = answer(ctx, json_pack("{s:s}", "RenderedTemplate", msg), e);
+	free(msg);
+	return rc;
+}
