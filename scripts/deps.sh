@@ -23,10 +23,26 @@ missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
+# JavaScript test peers from the npm registry (nodemailer over the SESv2 SDK),
+# pinned by tests/js/package-lock.json, installed into tests/js/node_modules
+js_peers() {
+  [ "${1:-}" = run ] && return 0
+  [ -d tests/js/node_modules/nodemailer ] && return 0
+  command -v npm >/dev/null 2>&1 || {
+    echo "deps: installing nodejs npm" >&2
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  }
+  echo "deps: npm ci in tests/js" >&2
+  (cd tests/js && npm ci --silent --no-audit --no-fund >/dev/null)
+}
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO=sudo
+cd "$(dirname "$0")/.."
+if [ ${#missing[@]} -eq 0 ]; then
+  js_peers "${1:-}"
+  exit 0
+fi
+
 echo "deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections 2>/dev/null || true
@@ -42,3 +58,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+js_peers "${1:-}"

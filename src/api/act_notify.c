@@ -186,7 +186,7 @@ act_set_identity_notification_topic(struct api_ctx *ctx, struct err *e)
 	const char *v = api_param(ctx, "Identity", e), *topic = api_param_opt(ctx, "SnsTopic");
 	struct notify_setting n;
 	struct target t;
-	int type, r;
+	int type = 0, r;
 
 	if (v == NULL || type_param(ctx, &type, e) != 0)
 		return -1;
@@ -224,7 +224,7 @@ act_set_identity_headers_in_notifications_enabled(struct api_ctx *ctx, struct er
 	struct notify_setting n;
 	struct target t;
 	bool enabled;
-	int type, r = -1;
+	int type = 0, r = -1;
 
 	if (v == NULL || type_param(ctx, &type, e) != 0 ||
 	    api_param_bool(ctx, "Enabled", true, &enabled, e) != 0)

@@ -1317,7 +1317,7 @@ suppression_list(struct cli *x)
 static int
 suppression_add(struct cli *x)
 {
-	const char *id = opt(x, "account"), *reason = opt(x, "reason"), *addr;
+	const char *id = opt(x, "account"), *reason = opt(x, "reason"), *addr = NULL;
 	struct suppressed p = {0};
 
 	if (!account_id_ok(id))
@@ -1345,7 +1345,7 @@ suppression_add(struct cli *x)
 static int
 suppression_remove(struct cli *x)
 {
-	const char *id = opt(x, "account"), *addr;
+	const char *id = opt(x, "account"), *addr = NULL;
 	json_t *o;
 	int r;
 
