@@ -413,7 +413,9 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
-	if (strncmp(path, "/v2/", 4) == 0) {
+	/* SES v2's rest-json routes; one of its operations
+	 * (PutEmailIdentityDkimSigningAttributes) lives under /v1/email/ */
+	if (strncmp(path, "/v2/", 4) == 0 || strncmp(path, "/v1/email/", 10) == 0) {
 		ctx->service = &api_sesv2;
 		handle_v2(ctx, req, path, query, body, body_len);
 		return;
