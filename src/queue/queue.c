@@ -55,7 +55,10 @@
  *     owner), so an outcome is recorded once per attempt; a recipient that
  *     got 2xx is delivered and never claimed again. A job cancelled at
  *     shutdown records nothing: its recipients keep the lease, which this
- *     node gives back at its next start (rcpt_release).
+ *     node gives back at its next start (rcpt_release). While recipients
+ *     are in flight the node renews its leases every third of --lease
+ *     (rcpt_renew), so a delivery slower than the lease is not attempted
+ *     by a second node while this one lives; a dead node's leases end.
  *  5. With a synchronous transport (capture) a batch is delivered before
  *     its COMMIT and stored already delivered (pending → delivered in one
  *     transaction): a MessageId in hand means the message is in the inbox.
@@ -160,6 +163,7 @@ struct queue {
 	struct transport *transport;
 	const struct conf *conf;
 	size_t inflight_rcpts;      /* claimed, not yet recorded (invariant 7) */
+	int64_t renew_after_ms;     /* monotonic: no lease renewal before (a failed record) */
 	bool claim_now;             /* new recipients were queued: claim before the scan */
 	uint64_t nbatches, nmessages;
 };
@@ -761,6 +765,8 @@ results_write(struct queue *q, struct transport_job *jobs)
 		log_warn("queue: cannot record %zu delivery results (the recipients stay claimed "
 			 "until their lease ends): %s",
 			 k, e.message);
+		/* their leases must end, so renew none until they have */
+		q->renew_after_ms = clock_ms(CLOCK_MONOTONIC) + (int64_t)q->conf->lease * 1000 + 1000;
 	} else {
 		for (size_t i = 0; i < k; i++)
 			if (nout[i].forward)
@@ -1270,11 +1276,32 @@ wait_until(struct queue *q, int64_t deadline_ms)
 	pthread_cond_timedwait(&q->cv, &q->mu, &ts);
 }
 
+/* Every third of --lease while recipients are in flight: extend this node's
+ * leases, so a delivery slower than the lease (an MX taking minutes over
+ * DATA) is never attempted by a second node while this one lives. */
+static void
+renew_leases(struct queue *q, int64_t *next_ms)
+{
+	int64_t now_ms = clock_ms(CLOCK_MONOTONIC), period = (int64_t)q->conf->lease * 1000 / 3;
+	int64_t now_s = clock_ms(CLOCK_REALTIME) / 1000;
+	struct err e;
+
+	if (now_ms < *next_ms)
+		return;
+	*next_ms = now_ms + (period < 1000 ? 1000 : period);
+	if (q->inflight_rcpts == 0 || now_ms < q->renew_after_ms)
+		return;
+	if (q->store->ops->rcpt_renew(q->store, q->conf->node_name, now_s, now_s + q->conf->lease,
+				      &e) < 0)
+		log_warn("queue: cannot renew the leases of recipients in flight: %s", e.message);
+}
+
 static void *
 queue_main(void *arg)
 {
 	struct queue *q = arg;
 	int64_t next_scan = 0; /* at once: what a previous run left queued */
+	int64_t next_renew = 0;
 	struct transport_job *results;
 	struct err e;
 	int n;
@@ -1315,6 +1342,7 @@ queue_main(void *arg)
 		feedback_write(q, feedback);
 		if (stop)
 			break; /* everything submitted before queue_stop is answered */
+		renew_leases(q, &next_renew);
 		if (q->claim_now || clock_ms(CLOCK_MONOTONIC) >= next_scan) {
 			bool full;
 			q->claim_now = false;

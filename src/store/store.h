@@ -569,6 +569,13 @@ struct store_ops {
 	 * from before a crash): sending → queued, due at once. Returns the count
 	 * released, or -1. */
 	int (*rcpt_release)(struct store *s, const char *owner, struct err *e);
+	/* A live node's heartbeat on its claims: every recipient `owner` is
+	 * sending whose lease has not ended by `now` gets `lease_until`, so a
+	 * delivery slower than --lease is not taken by another node while its
+	 * node lives (a dead node stops renewing; its leases end). Returns the
+	 * count renewed, or -1. */
+	int (*rcpt_renew)(struct store *s, const char *owner, int64_t now, int64_t lease_until,
+			  struct err *e);
 	/* The delivery queue's depth (metrics): recipients queued (of which
 	 * `retrying` were tried at least once) and being sent now. Reads the
 	 * partial indexes of those states only, never the delivered history. */

@@ -364,6 +364,7 @@ enum sid {
 	S_RCPT_CLAIM,
 	S_RCPT_FINISH,
 	S_RCPT_RELEASE,
+	S_RCPT_RENEW,
 	S_RCPT_DEPTH,
 	S_MSG_DONE,
 	S_EVT_INS,
@@ -624,6 +625,8 @@ static const char *const sql[S_COUNT] = {
 	[S_RCPT_DEPTH] = "SELECT (SELECT count(*) FROM recipients WHERE status = 'queued'),"
 			 " (SELECT count(*) FROM recipients WHERE status = 'queued' AND attempts > 0),"
 			 " (SELECT count(*) FROM recipients WHERE status = 'sending')",
+	[S_RCPT_RENEW] = "UPDATE recipients SET lease_until = ?3"
+			 " WHERE status = 'sending' AND lease_owner = ?1 AND lease_until > ?2",
 	[S_RCPT_RELEASE] = "UPDATE recipients SET status = 'queued', next_attempt = 0,"
 			   " lease_owner = NULL, lease_until = 0"
 			   " WHERE status = 'sending' AND lease_owner = ?1",
@@ -3006,6 +3009,27 @@ sq_rcpt_release(struct store *s, const char *owner, struct err *e)
 }
 
 static int
+sq_rcpt_renew(struct store *s, const char *owner, int64_t now, int64_t lease_until,
+	      struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_RCPT_RENEW, e)) == NULL)
+		return tx_end_data(q, -1, e);
+	if (bt(st, 1, owner) | bi(st, 2, now) | bi(st, 3, lease_until))
+		return tx_end_data(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = changes(q);
+	return tx_end_data(q, r, e);
+}
+
+static int
 sq_rcpt_depth(struct store *s, int64_t *queued, int64_t *retrying, int64_t *sending,
 	      struct err *e)
 {
@@ -3658,6 +3682,7 @@ static const struct store_ops sqlite_ops = {
 	.sns_outbox_release = sq_sns_outbox_release,
 	.sns_outbox_count = sq_sns_outbox_count,
 	.rcpt_depth = sq_rcpt_depth,
+	.rcpt_renew = sq_rcpt_renew,
 	.sns_key_get = sq_sns_key_get,
 	.sns_key_put = sq_sns_key_put,
 	.message_list = sq_message_list,

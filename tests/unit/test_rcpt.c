@@ -319,6 +319,27 @@ test_leases(void **state)
 	assert_int_equal(claim(f, "B", T0 + 301, T0 + 900, 10, &c), 3);
 }
 
+/* A live node renews its leases; a lease that ended is not renewed. */
+static void
+test_lease_renewal(void **state)
+{
+	struct fx *f = *state;
+	struct claims c;
+	struct err e;
+
+	insert(f, "m4", 2);
+	assert_int_equal(claim(f, "A", T0, T0 + 300, 1, &c), 1);
+	/* renewed at T0+200 to T0+500: B cannot take it at T0+300 */
+	assert_int_equal(f->s->ops->rcpt_renew(f->s, "A", T0 + 200, T0 + 500, &e), 1);
+	assert_int_equal(f->s->ops->rcpt_renew(f->s, "B", T0 + 200, T0 + 500, &e), 0);
+	assert_int_equal(claim(f, "B", T0 + 300, T0 + 600, 10, &c), 1); /* the other one */
+	assert_int_equal(claim(f, "B", T0 + 499, T0 + 900, 10, &c), 0);
+	/* A stopped renewing (died): its lease ends at T0+500 and is not renewed after */
+	assert_int_equal(f->s->ops->rcpt_renew(f->s, "A", T0 + 500, T0 + 800, &e), 0);
+	assert_int_equal(claim(f, "B", T0 + 500, T0 + 900, 10, &c), 1);
+	assert_string_equal(c.id[0], "m4");
+}
+
 static void
 test_delivered_message_has_no_rows(void **state)
 {
@@ -496,6 +517,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_claim_and_finish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_bounced_is_failed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_renewal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounce_counts_for_the_sending_account, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_account_pause, setup, teardown),
