@@ -184,6 +184,25 @@ not_on_own_loop(const struct loop_group *g, const char *what)
 	}
 }
 
+/* An event base whose epoll changes are batched into the next epoll_wait:
+ * evhttp enables and disables a connection's read and write events several
+ * times per request, and without the change list each is an epoll_ctl
+ * (issue 15: four per GetSendQuota). We never dup() a watched descriptor,
+ * the one case libevent warns the change list mishandles. */
+static struct event_base *
+loop_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 struct loop_group *
 loop_start(const char *name, int n, loop_init_fn init, loop_cleanup_fn cleanup, void *arg,
            struct err *e)
@@ -213,7 +232,7 @@ loop_start(const char *name, int n, loop_init_fn init, loop_cleanup_fn cleanup, 
 	}
 	for (int i = 0; i < n; i++) {
 		struct loop *l = &g->loops[i];
-		if ((l->base = event_base_new()) == NULL ||
+		if ((l->base = loop_base_new()) == NULL ||
 		    (l->wake = event_new(l->base, -1, 0, wake_cb, l)) == NULL) {
 			err_set(e, 500, "InternalFailure", "%s: cannot create an event loop", name);
 			goto fail;

@@ -12,8 +12,9 @@
  * bounded; past METRICS_MAX_SERIES per family updates are dropped and
  * counted in sesame_metrics_dropped_total.
  *
- * Thread-safe: one mutex, held for a hash look-up and an add (well under a
- * microsecond, uncontended with a handful of threads).
+ * Thread-safe: each thread updates its own shard under a lock nobody else
+ * takes but the exposition, which sums the shards; an update is a hash
+ * look-up and an add, and threads never wait on each other for it.
  */
 #ifndef SESAME_UTIL_METRICS_H
 #define SESAME_UTIL_METRICS_H
