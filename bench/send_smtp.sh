@@ -25,14 +25,19 @@
 # sesame at info (BENCH_SESAME_LOG; one line per transaction and one per
 # delivery) to a file.
 #
-# Bounded: BENCH_SECONDS (10) per peer and BENCH_SMTP_COUNT (100000)
-# transactions, whichever first; loopback only; everything is stopped and
-# removed on exit, also on failure.
+# Both servers run side by side (idle when not measured) and the generator
+# alternates between them in BENCH_ROUNDS (5) rounds of BENCH_SECONDS /
+# BENCH_ROUNDS seconds each, so the load of whatever else the machine runs
+# falls on both alike; each round's ratio is printed too (their spread is
+# the noise). Bounded: BENCH_SECONDS (10) per peer and BENCH_SMTP_COUNT
+# (100000) transactions per peer, whichever first; loopback only;
+# everything is stopped and removed on exit, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_SMTP_CONNS:-10}
 COUNT=${BENCH_SMTP_COUNT:-100000}
+ROUNDS=${BENCH_ROUNDS:-5}
 [ -x build/smtp_load ] || { echo "send_smtp: build/smtp_load missing (make build)" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
@@ -51,7 +56,6 @@ cleanup() {
 trap cleanup EXIT
 port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' "$2"; }
 
 # -- sesame: a verified example.com, SMTP credentials, a throwaway cert
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
@@ -71,34 +75,39 @@ acct=$(./build/sesame account create --data "$work/var" --name bench --max-rate 
 user=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["SmtpUsername"])' "$work/key.json")
 pass=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["SmtpPasswords"]["us-east-1"])' "$work/key.json")
 
-load() { # NAME PORT [ARGS...]: the generator's one line of figures in $work/NAME.txt
+# load NAME PORT [ARGS...]: one round; its figures appended to $work/NAME.txt
+load() {
 	local name=$1 p=$2; shift 2
-	./build/smtp_load --port "$p" --conns "$CONNS" --count "$COUNT" --seconds "$SECS" \
-		--from bench@example.com --to rcpt@example.net "$@" >"$work/$name.txt" 2>"$work/$name.err" || true
+	./build/smtp_load --port "$p" --conns "$CONNS" --count $((COUNT / ROUNDS)) \
+		--seconds "$(awk -v s="$SECS" -v r="$ROUNDS" 'BEGIN { print s / r }')" \
+		--from bench@example.com --to rcpt@example.net --latencies "$work/$name.lat" "$@" \
+		>>"$work/$name.txt" 2>"$work/$name.err" || true
 	head -3 "$work/$name.err" | sed "s/^/send_smtp: $name: /" >&2
 }
-load sesame "$SP" --starttls --auth plain --user "$user" --pass "$pass"
-committed=$(curl -s "http://127.0.0.1:$HP/metrics" |
-	awk '/^sesame_smtp_transactions_total\{.*code="250"/ { n += $NF } END { print n + 0 }')
-[ -n "${BENCH_PROFILE_HOLD:-}" ] && { echo "send_smtp: sesame pid $spid (BENCH_PROFILE_HOLD)"; sleep "$BENCH_PROFILE_HOLD"; }
-kill "$spid"; wait "$spid" 2>/dev/null || true
+# sum NAME: "rate accepted refused p50_ms p99_ms" over all rounds
+sum() {
+	local n p50 p99
+	n=$(wc -l <"$work/$1.lat" 2>/dev/null || echo 0)
+	p50=$(sort -n "$work/$1.lat" 2>/dev/null | awk -v n="$n" 'NR == int(n * 0.50) + 1 { printf "%.2f", $1 / 1000 }')
+	p99=$(sort -n "$work/$1.lat" 2>/dev/null | awk -v n="$n" 'NR == int(n * 0.99) + 1 { printf "%.2f", $1 / 1000 }')
+	awk -v p50="${p50:-0}" -v p99="${p99:-0}" '{ for (i = 1; i < NF; i++) v[$i] += $(i + 1) }
+		END { printf "%.1f %d %d %s %s\n", (v["seconds"] > 0 ? v["accepted"] / v["seconds"] : 0),
+			v["accepted"], v["refused"], p50, p99 }' "$work/$1.txt"
+}
 
-read -r ours ours50 ours99 < <(printf '%s %s %s\n' "$(field rate "$work/sesame.txt")" \
-	"$(field p50_ms "$work/sesame.txt")" "$(field p99_ms "$work/sesame.txt")")
-printf 'send_smtp: sesame %s accepts/s (p50 %s ms, p99 %s ms; STARTTLS+AUTH, durable, policy-checked; %s accepted, %s refused; %s committed per /metrics, counting those in flight at the deadline)\n' \
-	"$ours" "$ours50" "$ours99" "$(field accepted "$work/sesame.txt")" "$(field refused "$work/sesame.txt")" "$committed"
-
+postfix_ok=1
 if ! command -v postfix >/dev/null || [ ! -x /usr/lib/postfix/sbin/master ]; then
 	echo "send_smtp: postfix: not installed (scripts/deps.sh bench); peer skipped"
-	exit 0
+	postfix_ok=""
 fi
-# -- Postfix: smtpd -> cleanup -> hold queue, plain SMTP on loopback
-pf=$work/postfix
-mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
-chmod 0755 "$work" # the postfix user chdirs into its queue_directory
-chown postfix "$pf/data"
-PP=$(port)
-cat >"$pf/etc/main.cf" <<EOF
+if [ -n "$postfix_ok" ]; then
+	# -- Postfix: smtpd -> cleanup -> hold queue, plain SMTP on loopback
+	pf=$work/postfix
+	mkdir -p "$pf/etc" "$pf/queue" "$pf/data"
+	chmod 0755 "$work" # the postfix user chdirs into its queue_directory
+	chown postfix "$pf/data"
+	PP=$(port)
+	cat >"$pf/etc/main.cf" <<EOF
 compatibility_level = 3.6
 queue_directory = $pf/queue
 data_directory = $pf/data
@@ -125,7 +134,7 @@ smtpd_recipient_restrictions = check_client_access static:HOLD
 in_flow_delay = 0
 biff = no
 EOF
-cat >"$pf/etc/master.cf" <<EOF
+	cat >"$pf/etc/master.cf" <<EOF
 127.0.0.1:$PP inet n - n - - smtpd
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -137,18 +146,32 @@ anvil     unix  - - n - 1 anvil
 proxymap  unix  - - n - - proxymap
 postlog   unix-dgram n - n - 1 postlogd
 EOF
-postfix -c "$pf/etc" start >"$pf/start.log" 2>&1 || {
-	echo "send_smtp: postfix did not start" >&2
-	cat "$pf/start.log" "$pf/maillog" >&2 || true
-	exit 1
-}
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PP) 2>/dev/null && break; sleep 0.1; done
-load postfix "$PP"
-held=$(find "$pf/queue/hold" -type f | wc -l)
-postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
+	postfix -c "$pf/etc" start >"$pf/start.log" 2>&1 || {
+		echo "send_smtp: postfix did not start" >&2
+		cat "$pf/start.log" "$pf/maillog" >&2 || true
+		exit 1
+	}
+	for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PP) 2>/dev/null && break; sleep 0.1; done
+fi
 
-read -r peer peer50 peer99 < <(printf '%s %s %s\n' "$(field rate "$work/postfix.txt")" \
-	"$(field p50_ms "$work/postfix.txt")" "$(field p99_ms "$work/postfix.txt")")
+# -- the rounds: sesame, then Postfix, ROUNDS times
+for i in $(seq "$ROUNDS"); do
+	load sesame "$SP" --starttls --auth plain --user "$user" --pass "$pass"
+	if [ -n "$postfix_ok" ]; then load postfix "$PP"; fi
+done
+committed=$(curl -s "http://127.0.0.1:$HP/metrics" |
+	awk '/^sesame_smtp_transactions_total\{.*code="250"/ { n += $NF } END { print n + 0 }')
+
+read -r ours ours_n ours_bad ours50 ours99 < <(sum sesame)
+printf 'send_smtp: sesame %s accepts/s (p50 %s ms, p99 %s ms; STARTTLS+AUTH, durable, policy-checked; %s accepted, %s refused; %s committed per /metrics, counting those in flight at each deadline)\n' \
+	"$ours" "$ours50" "$ours99" "$ours_n" "$ours_bad" "$committed"
+[ -n "$postfix_ok" ] || exit 0
+held=$(find "$pf/queue/hold" -type f | wc -l)
+read -r peer peer_n peer_bad peer50 peer99 < <(sum postfix)
 printf 'send_smtp: postfix %s accepts/s (p50 %s ms, p99 %s ms; plain SMTP into its queue, held; %s accepted, %s refused; %s queue files)\n' \
-	"$peer" "$peer50" "$peer99" "$(field accepted "$work/postfix.txt")" "$(field refused "$work/postfix.txt")" "$held"
-printf 'send_smtp: ratio sesame/postfix %s (%s connections, %s s each)\n' "$(ratio "$ours" "$peer")" "$CONNS" "$SECS"
+	"$peer" "$peer50" "$peer99" "$peer_n" "$peer_bad" "$held"
+rounds=$(paste -d' ' <(awk '{ for (i = 1; i < NF; i++) if ($i == "rate") print $(i + 1) }' "$work/sesame.txt") \
+	<(awk '{ for (i = 1; i < NF; i++) if ($i == "rate") print $(i + 1) }' "$work/postfix.txt") |
+	awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), ($2 > 0 ? $1 / $2 : 0) }')
+printf 'send_smtp: ratio sesame/postfix %s (%s connections; %s rounds of %s s per peer, round ratios %s)\n' \
+	"$(ratio "$ours" "$peer")" "$CONNS" "$ROUNDS" "$(awk -v s="$SECS" -v r="$ROUNDS" 'BEGIN { print s / r }')" "$rounds"

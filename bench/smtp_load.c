@@ -19,7 +19,9 @@
  * timeout (--timeout). The latency of a transaction is from its MAIL FROM
  * being written to its final reply. Prints one line of figures:
  *   accepted N refused N errors N reconnects N seconds S rate R p50_ms X p99_ms Y
- * and the first few refusals on stderr. Loopback use only: the certificate
+ * and the first few refusals on stderr; --latencies FILE appends each
+ * accepted transaction's latency in microseconds to FILE, one a line (so
+ * several runs can be merged). Loopback use only: the certificate
  * is not verified (the servers benchmarked use a throwaway self-signed one).
  */
 #include <errno.h>
@@ -80,6 +82,7 @@ struct opts {
 	const char *from;
 	const char *to;
 	long size;
+	const char *latencies; /* append each accepted latency (us), one a line */
 };
 
 struct conn {
@@ -586,7 +589,8 @@ usage(void)
 	fprintf(stderr,
 	        "usage: smtp_load --port N [--host 127.0.0.1] [--conns 10] [--count 100000]\n"
 	        "       [--seconds 10] [--timeout 10] [--starttls] [--auth plain|login\n"
-	        "       --user U --pass P] [--from A] [--to A] [--size BYTES]\n");
+	        "       --user U --pass P] [--from A] [--to A] [--size BYTES]\n"
+	        "       [--latencies FILE]\n");
 	exit(2);
 }
 
@@ -594,13 +598,21 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"host", required_argument, NULL, 'h'},    {"port", required_argument, NULL, 'p'},
-	    {"conns", required_argument, NULL, 'c'},   {"count", required_argument, NULL, 'n'},
-	    {"seconds", required_argument, NULL, 's'}, {"timeout", required_argument, NULL, 't'},
-	    {"starttls", no_argument, NULL, 'S'},      {"auth", required_argument, NULL, 'a'},
-	    {"user", required_argument, NULL, 'u'},    {"pass", required_argument, NULL, 'P'},
-	    {"from", required_argument, NULL, 'f'},    {"to", required_argument, NULL, 'r'},
-	    {"size", required_argument, NULL, 'z'},    {NULL, 0, NULL, 0},
+	    {"host", required_argument, NULL, 'h'},
+	    {"port", required_argument, NULL, 'p'},
+	    {"conns", required_argument, NULL, 'c'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"seconds", required_argument, NULL, 's'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"starttls", no_argument, NULL, 'S'},
+	    {"auth", required_argument, NULL, 'a'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"pass", required_argument, NULL, 'P'},
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 'r'},
+	    {"size", required_argument, NULL, 'z'},
+	    {"latencies", required_argument, NULL, 'L'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct run r = {.o = {.host = "127.0.0.1",
 	                      .conns = 10,
@@ -649,6 +661,9 @@ main(int argc, char **argv)
 			break;
 		case 'r':
 			r.o.to = optarg;
+			break;
+		case 'L':
+			r.o.latencies = optarg;
 			break;
 		case 'z':
 			r.o.size = num(optarg, "--size", 0, 1000000);
@@ -704,6 +719,17 @@ main(int argc, char **argv)
 	    r.accepted, r.refused, r.errors, r.reconnects, secs,
 	    secs > 0 ? (double)r.accepted / secs : 0.0, pct(r.lat, r.nlat, 0.50) * 1e3,
 	    pct(r.lat, r.nlat, 0.99) * 1e3);
+	if (r.o.latencies != NULL) {
+		FILE *f = fopen(r.o.latencies, "a");
+
+		if (f == NULL) {
+			fprintf(stderr, "smtp_load: %s: %s\n", r.o.latencies, strerror(errno));
+			return 2;
+		}
+		for (long i = 0; i < r.nlat; i++)
+			fprintf(f, "%.0f\n", r.lat[i] * 1e6);
+		fclose(f);
+	}
 
 	for (int i = 0; i < r.o.conns; i++) {
 		if (r.conns[i].bev != NULL)
