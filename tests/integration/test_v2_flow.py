@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 
 import conftest
+import test_smtp as smtp
 from conftest import events, link_for, messages, parts, raw_of
 from test_v2 import DOMAIN, JS, arn, err_of, policy, simple, v2, world  # noqa: F401
 
@@ -242,6 +243,11 @@ def test_api_version_condition(sesame, world, version):
     code, msg, status = err_of(denied)
     assert code in ("AccessDenied", "AccessDeniedException") and status == 403
     assert "is not authorized to perform `ses:SendEmail'" in msg
+    # SMTP submission is v2 (SES documents it as v2 SendRawEmail)
+    msg = smtp.message(extra=(f"X-SES-SOURCE-ARN: {ident}",))
+    with smtp.starttls(sesame, w.dkey) as c:
+        code, text = smtp.send(c, msg=msg)
+    assert code == (250 if version == "2" else 554), text
 
 
 # ---- 3. nodemailer's SMTP transport: STARTTLS, AUTH, a delegated send ------------------
@@ -389,12 +395,54 @@ def served_operations():
     return set(re.findall(r'\{"(\w+)",', table))
 
 
+def model():
+    import botocore.session
+    return botocore.session.get_session().get_service_model("sesv2")
+
+
+def conforms(shape, v, where):
+    """Check aws-cli's JSON rendering of an answer against botocore's output
+    shape: no member the model does not have, enums within the model's
+    values, each value of its shape's type."""
+    t = shape.type_name
+    if t == "structure":
+        assert isinstance(v, dict), where
+        extra = set(v) - set(shape.members)
+        assert not extra, f"{where}: members not in the model: {extra}"
+        for k, x in v.items():
+            conforms(shape.members[k], x, f"{where}.{k}")
+    elif t == "list":
+        assert isinstance(v, list), where
+        for i, x in enumerate(v):
+            conforms(shape.member, x, f"{where}[{i}]")
+    elif t == "map":
+        assert isinstance(v, dict), where
+        for k, x in v.items():
+            conforms(shape.value, x, f"{where}[{k}]")
+    elif t == "boolean":
+        assert isinstance(v, bool), where
+    elif t in ("integer", "long", "double", "float"):
+        assert isinstance(v, (int, float)) and not isinstance(v, bool), where
+    elif t in ("string", "timestamp", "blob"):
+        assert isinstance(v, str), where
+        enum = getattr(shape, "enum", None)
+        if enum:
+            assert v in enum, f"{where}: {v!r} not one of {enum}"
+
+
 def cli_ok(s, key, op, *args):
-    """Call `aws sesv2 <op>` and return its JSON answer ({} when empty)."""
+    """Call `aws sesv2 <op>` and return its JSON answer ({} when empty),
+    checked against the operation's output shape in botocore's model."""
     cmd = re.sub(r"(?<!^)(?=[A-Z])", "-", op).lower()
     p = s.aws(key, cmd, *args, service="sesv2")
     CALLED.add(op)
-    return json.loads(p.stdout) if p.stdout.strip() else {}
+    out = json.loads(p.stdout) if p.stdout.strip() else {}
+    shape = model().operation_model(op).output_shape
+    if shape is not None:
+        conforms(shape, out, op)
+    else:
+        assert out == {}, (op, out)
+    return out
 
 
 CALLED = set()
