@@ -337,6 +337,22 @@ def test_template_send_missing_attribute_is_a_rendering_failure(sesame, world):
     assert messages(sesame) == []
 
 
+def test_template_errors_name_v2_members(sesame, world):
+    c = world.oc
+    code, msg, status = err_of(lambda: c.create_email_template(
+        TemplateName="bad", TemplateContent={"Subject": "ok", "Html": "{{#if x}}open"}))
+    assert (code, status) == ("BadRequestException", 400)
+    assert msg.startswith("TemplateContent.Html: ") and "never closed" in msg
+    c.create_email_template(TemplateName="good", TemplateContent={"Subject": "ok"})
+    code, msg, _ = err_of(lambda: c.update_email_template(
+        TemplateName="good", TemplateContent={"Subject": "{{name"}))
+    assert code == "BadRequestException" and msg.startswith("TemplateContent.Subject: ")
+    # v1 keeps its own member names
+    code, msg, _ = err_of(lambda: sesame.client(world.okey).create_template(
+        Template={"TemplateName": "bad", "TextPart": "{{/if}}"}))
+    assert code == "InvalidTemplate" and msg.startswith("TextPart: ")
+
+
 GOLDEN = {
     "Subject": "Order {{order.id}} for {{customer.name}}",
     "Text": "Dear {{customer.name}},\n"
