@@ -250,6 +250,29 @@ def test_api_version_condition(sesame, world, version):
     assert code == (250 if version == "2" else 554), text
 
 
+def test_raw_content_arn_headers_and_the_member(sesame, world):
+    w, ident = world, arn(world.owner)
+    w.oc.create_email_identity_policy(EmailIdentity=DOMAIN, PolicyName="raw",
+                                      Policy=policy(w.owner, w.delegate))
+
+    def raw(header_arn):
+        return (f"X-SES-SOURCE-ARN: {header_arn}\r\nX-SES-FROM-ARN: {header_arn}\r\n"
+                f"From: sender@{DOMAIN}\r\nTo: rcpt@dest.test\r\nSubject: raw arn\r\n\r\n"
+                "body\r\n").encode()
+    # the headers alone name the identity (ses:SendEmail is v2's action for Raw too)
+    mid = w.dc.send_email(Content={"Raw": {"Data": raw(ident)}})["MessageId"]
+    m = found(sesame, mid)
+    assert (m["SendingAccountId"], m["SourceArn"]) == (w.delegate, ident)
+    assert "X-SES" not in raw_of(sesame, mid).upper()
+    # the member wins over headers naming an identity that is not there
+    other = arn("111111111111")
+    code, _, _ = err_of(lambda: w.dc.send_email(Content={"Raw": {"Data": raw(other)}}))
+    assert code == "MessageRejected"  # as v1's SendRawEmail with those headers
+    mid = w.dc.send_email(FromEmailAddressIdentityArn=ident,
+                          Content={"Raw": {"Data": raw(other)}})["MessageId"]
+    assert found(sesame, mid)["SourceArn"] == ident
+
+
 # ---- 3. nodemailer's SMTP transport: STARTTLS, AUTH, a delegated send ------------------
 
 def nodemailer_smtp(sesame, key, frm, to, arn_=None):
