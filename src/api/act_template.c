@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api/act.h"
+#include "api/api.h"
 #include "api/xml.h"
 #include "core/template.h"
 #include "mail/build.h"
@@ -56,6 +57,9 @@ static int
 fill_template(struct api_ctx *ctx, const char *name, const char *subject, const char *text,
 	      const char *html, struct email_template *t, struct err *e)
 {
+	/* a v2 caller wrote TemplateContent's members (act_v2.c) */
+	static const char *const v2_names[3] = {"TemplateContent.Subject", "TemplateContent.Text",
+						"TemplateContent.Html"};
 	struct template_parts p;
 
 	if (!name_ok(name))
@@ -66,7 +70,7 @@ fill_template(struct api_ctx *ctx, const char *name, const char *subject, const 
 	p.subject = subject;
 	p.text = text;
 	p.html = html;
-	if (template_check_parts(&p, e) != 0)
+	if (template_check_parts(&p, ctx->service == &api_sesv2 ? v2_names : NULL, e) != 0)
 		return -1;
 	memset(t, 0, sizeof(*t));
 	snprintf(t->region, sizeof(t->region), "%s", ctx->region);

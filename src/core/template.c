@@ -727,7 +727,7 @@ template_rendered_clear(struct template_rendered *r)
 }
 
 int
-template_check_parts(const struct template_parts *p, struct err *e)
+template_check_parts(const struct template_parts *p, const char *const names[3], struct err *e)
 {
 	const char *v[3] = {p->subject, p->text, p->html};
 	size_t total = 0;
@@ -740,7 +740,8 @@ template_check_parts(const struct template_parts *p, struct err *e)
 		if (template_compile(v[i], strlen(v[i]), &t, e) != 0) {
 			char msg[sizeof(e->message)];
 			snprintf(msg, sizeof(msg), "%s", e->message);
-			return err_set(e, 400, "InvalidTemplate", "%s: %.900s", part_names[i], msg);
+			return err_set(e, 400, "InvalidTemplate", "%s: %.900s",
+				       (names != NULL ? names : part_names)[i], msg);
 		}
 		template_free(t);
 	}

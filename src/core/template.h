@@ -79,8 +79,9 @@ struct template_rendered {
 void template_rendered_clear(struct template_rendered *r);
 
 /* Every part compiles and together they are at most TEMPLATE_MAX_BYTES:
- * 0, or -1 with InvalidTemplate naming the part ("SubjectPart: …"). */
-int template_check_parts(const struct template_parts *p, struct err *e);
+ * 0, or -1 with InvalidTemplate naming the part by names[0..2] (the
+ * caller's member names; NULL: v1's "SubjectPart: …", TextPart, HtmlPart). */
+int template_check_parts(const struct template_parts *p, const char *const names[3], struct err *e);
 
 /*
  * Render the parts (subject and text plain, html HTML-escaped) against the

@@ -272,6 +272,45 @@ def raw_of(sesame, message_id):
     return body.decode()
 
 
+def link_for(s, address):
+    """The link in the newest verification mail to `address`, read from the
+    capture inbox as a user would read it in a mailbox."""
+    import email
+    import email.policy
+    import re
+    status, body = s.get("/_sesame/messages")
+    assert status == 200
+    mails = [m for m in json.loads(body)["messages"]
+             if m["Destination"] == [address] and "Verification" in (m["Subject"] or "")]
+    assert mails, "no verification mail captured"
+    assert mails[-1]["SendingAccountId"] in ("", None)  # charged to nobody
+    status, raw = s.get(f"/_sesame/messages/{mails[-1]['MessageId']}/raw")
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["To"] == address
+    text = msg.get_body(("plain",)).get_content()
+    links = re.findall(r"(\S+/_sesame/verify\?token=\S+)", text)
+    assert len(links) == 1, text
+    return links[0]
+
+
+def parts(raw):
+    """(subject, text, html) of a message."""
+    import email
+    import email.policy
+    m = email.message_from_string(raw, policy=email.policy.default)
+    text = m.get_body(preferencelist=("plain",))
+    html = m.get_body(preferencelist=("html",))
+    return (str(m["Subject"]), text.get_content() if text else None,
+            html.get_content() if html else None)
+
+
+def events(sesame, message_id):
+    """The events recorded for a message (GET /_sesame/messages/<id>/events)."""
+    with urllib.request.urlopen(
+            f"{sesame.endpoint}/_sesame/messages/{message_id}/events", timeout=10) as r:
+        return json.loads(r.read())["events"]
+
+
 # ==== outbound delivery harness (tests/integration/mx.py) ==== BEGIN =========
 # A recipient MX (aiosmtpd), a second one on another loopback address with the
 # same port (one --mx-port reaches both), and dnsmasq for the whole .test zone.

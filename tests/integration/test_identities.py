@@ -15,7 +15,7 @@ import urllib.request
 import botocore.exceptions
 import pytest
 
-from conftest import Sesame, store_sql
+from conftest import Sesame, link_for, store_sql
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 ZONE = "example.test"
@@ -162,26 +162,6 @@ def stored(s, acct, name, region="us-east-1"):
 
 def sql(s, query):
     return store_sql(s.data, query)
-
-
-def link_for(s, address):
-    """The link in the newest verification mail to `address`, read from the
-    capture inbox as a user would read it in a mailbox."""
-    import email
-    import email.policy
-    status, body = s.get("/_sesame/messages")
-    assert status == 200
-    mails = [m for m in json.loads(body)["messages"]
-             if m["Destination"] == [address] and "Verification" in (m["Subject"] or "")]
-    assert mails, "no verification mail captured"
-    assert mails[-1]["SendingAccountId"] in ("", None)  # charged to nobody
-    status, raw = s.get(f"/_sesame/messages/{mails[-1]['MessageId']}/raw")
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert msg["To"] == address
-    text = msg.get_body(("plain",)).get_content()
-    links = re.findall(r"(\S+/_sesame/verify\?token=\S+)", text)
-    assert len(links) == 1, text
-    return links[0]
 
 
 def arn(region, account, identity):

@@ -5,17 +5,14 @@ parts, a bulk send of 50 destinations each with its own data, a delegate
 using its own template (never the owner's) when sending as the owner's
 identity, and a missing attribute: accepted, nothing delivered, one
 RenderingFailure event."""
-import email
-import email.policy
 import json
 import time
-import urllib.request
 
 import botocore.exceptions
 import pytest
 
 import conftest
-from conftest import messages, raw_of
+from conftest import events, messages, parts, raw_of
 
 REGION = "us-east-1"
 DOMAIN = "example.com"
@@ -32,21 +29,6 @@ def owner(sesame, name="owner", *flags):
     acct, key = sesame.principal(name, *flags)
     conftest.verify(sesame, acct, DOMAIN)
     return acct, key, sesame.client(key)
-
-
-def parts(raw):
-    """(subject, text, html) of a message."""
-    m = email.message_from_string(raw, policy=email.policy.default)
-    text = m.get_body(preferencelist=("plain",))
-    html = m.get_body(preferencelist=("html",))
-    return (str(m["Subject"]), text.get_content() if text else None,
-            html.get_content() if html else None)
-
-
-def events(sesame, message_id):
-    with urllib.request.urlopen(
-            f"{sesame.endpoint}/_sesame/messages/{message_id}/events", timeout=10) as r:
-        return json.loads(r.read())["events"]
 
 
 WELCOME = {

@@ -20,11 +20,13 @@ def arn(account, identity=DOMAIN, region=REGION):
     return f"arn:aws:ses:{region}:{account}:identity/{identity}"
 
 
-def policy(account, delegate, actions=("ses:SendEmail",)):
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Sid": "Delegate", "Effect": "Allow",
-        "Principal": {"AWS": f"arn:aws:iam::{delegate}:root"},
-        "Action": list(actions), "Resource": arn(account)}]})
+def policy(account, delegate, actions=("ses:SendEmail",), identity=DOMAIN, condition=None):
+    st = {"Sid": "Delegate", "Effect": "Allow",
+          "Principal": {"AWS": f"arn:aws:iam::{delegate}:root"},
+          "Action": list(actions), "Resource": arn(account, identity)}
+    if condition is not None:
+        st["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [st]})
 
 
 def v2(sesame, key):

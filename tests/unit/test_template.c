@@ -351,7 +351,7 @@ test_parts(void **state)
 	struct err e = {0};
 	const char *data = "{\"name\": \"<A>\"}";
 
-	assert_int_equal(template_check_parts(&p, &e), 0);
+	assert_int_equal(template_check_parts(&p, NULL, &e), 0);
 	assert_int_equal(template_render_parts(&p, "{\"shop\": \"S\", \"name\": \"no\"}", data,
 					       strlen(data), &r, &e),
 			 0);
@@ -399,19 +399,23 @@ test_parts(void **state)
 
 	/* a part that does not compile is named */
 	struct template_parts broken = {"ok", "{{#each x}}", NULL};
-	assert_int_equal(template_check_parts(&broken, &e), -1);
+	assert_int_equal(template_check_parts(&broken, NULL, &e), -1);
 	assert_string_equal(e.code, "InvalidTemplate");
 	assert_non_null(strstr(e.message, "TextPart: Template syntax error on line 1"));
+	/* by the caller's member names when given (v2's TemplateContent) */
+	static const char *const names[3] = {"Subject", "Text", "Html"};
+	assert_int_equal(template_check_parts(&broken, names, &e), -1);
+	assert_int_equal(strncmp(e.message, "Text: Template syntax error", 27), 0);
 
 	/* the 500 KB cap is on the parts together */
 	char *half = xmalloc(TEMPLATE_MAX_BYTES / 2 + 2);
 	memset(half, 'a', TEMPLATE_MAX_BYTES / 2 + 1);
 	half[TEMPLATE_MAX_BYTES / 2 + 1] = '\0';
 	struct template_parts two = {NULL, half, half};
-	assert_int_equal(template_check_parts(&two, &e), -1);
+	assert_int_equal(template_check_parts(&two, NULL, &e), -1);
 	assert_non_null(strstr(e.message, "limit is 512000 bytes"));
 	half[TEMPLATE_MAX_BYTES / 2] = '\0';
-	assert_int_equal(template_check_parts(&two, &e), 0);
+	assert_int_equal(template_check_parts(&two, NULL, &e), 0);
 	free(half);
 }
 
