@@ -79,6 +79,14 @@ static const struct api_action v2_actions[] = {
 	 API_IAM_ACCOUNT, NULL},
 	{"PutConfigurationSetReputationOptions", act_v2_put_configuration_set_reputation_options,
 	 true, API_IAM_ACCOUNT, NULL},
+	{"CreateConfigurationSetEventDestination",
+	 act_v2_create_configuration_set_event_destination, true, API_IAM_ACCOUNT, NULL},
+	{"GetConfigurationSetEventDestinations", act_v2_get_configuration_set_event_destinations,
+	 true, API_IAM_ACCOUNT, NULL},
+	{"UpdateConfigurationSetEventDestination",
+	 act_v2_update_configuration_set_event_destination, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteConfigurationSetEventDestination",
+	 act_v2_delete_configuration_set_event_destination, true, API_IAM_ACCOUNT, NULL},
 };
 
 const struct api_service api_sesv2 = {"ses", "2019-09-27", NULL, v2_actions,
@@ -985,6 +993,139 @@ int
 act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e)
 {
 	return cset_flag(ctx, "ReputationMetricsEnabled", 1, e);
+}
+
+/* ---- event destinations (act_cset.c's checks and store) -------------------------- */
+
+/* EventDestination (an EventDestinationDefinition) of the body into
+ * *enabled, *types, *topic (borrowed from ctx->json). Only SnsDestination
+ * is served. */
+static int
+read_dest_definition(struct api_ctx *ctx, bool *enabled, unsigned *types, const char **topic,
+		     struct err *e)
+{
+	static const char *const other[] = {"CloudWatchDestination", "KinesisFirehoseDestination",
+					    "PinpointDestination", "EventBridgeDestination"};
+	const json_t *def = json_object_get(ctx->json, "EventDestination");
+	const json_t *mt, *sns, *v;
+	size_t i;
+
+	*enabled = false;
+	*types = 0;
+	*topic = NULL;
+	if (!json_is_object(def))
+		return err_set(e, 400, "BadRequestException", "EventDestination is required.");
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (json_object_get(def, other[i]) != NULL &&
+		    !json_is_null(json_object_get(def, other[i])))
+			return err_set(e, 400, "BadRequestException",
+				       "%s is not supported by sesame: only SnsDestination event "
+				       "destinations are.",
+				       other[i]);
+	if (json_bool_member(def, "Enabled", enabled, e) != 0)
+		return -1;
+	mt = json_object_get(def, "MatchingEventTypes");
+	if (mt != NULL && !json_is_array(mt))
+		return err_set(e, 400, "BadRequestException", "MatchingEventTypes must be a list.");
+	json_array_foreach(mt, i, v) {
+		unsigned bit = json_is_string(v) ? act_cset_event_bit(json_string_value(v), true) : 0;
+		if (bit == 0)
+			return err_set(e, 400, "BadRequestException",
+				       "Invalid event type %.64s; expected SEND, REJECT, BOUNCE, "
+				       "COMPLAINT, DELIVERY, OPEN, CLICK, RENDERING_FAILURE, "
+				       "DELIVERY_DELAY or SUBSCRIPTION.",
+				       json_is_string(v) ? json_string_value(v) : "(not a string)");
+		*types |= bit;
+	}
+	sns = json_object_get(def, "SnsDestination");
+	if (sns != NULL && !json_is_null(sns)) {
+		if (!json_is_object(sns) || !json_is_string(json_object_get(sns, "TopicArn")))
+			return err_set(e, 400, "BadRequestException",
+				       "SnsDestination.TopicArn is required.");
+		*topic = json_string_value(json_object_get(sns, "TopicArn"));
+	}
+	return 0;
+}
+
+static int
+put_event_destination(struct api_ctx *ctx, bool create, struct err *e)
+{
+	const char *set = api_param(ctx, "ConfigurationSetName", e), *name, *topic;
+	struct config_set c;
+	unsigned types;
+	bool enabled;
+
+	if (set == NULL)
+		return -1;
+	if (create) {
+		const json_t *n = json_object_get(ctx->json, "EventDestinationName");
+		if (!json_is_string(n))
+			return err_set(e, 400, "BadRequestException",
+				       "EventDestinationName is required.");
+		name = json_string_value(n);
+	} else if ((name = api_param(ctx, "EventDestinationName", e)) == NULL) {
+		return -1;
+	}
+	if (act_cset_load(ctx, set, &c, e) != 0 ||
+	    read_dest_definition(ctx, &enabled, &types, &topic, e) != 0)
+		return -1;
+	return act_cset_dest_put(ctx, &c, name, enabled, types, topic, create, e);
+}
+
+int
+act_v2_create_configuration_set_event_destination(struct api_ctx *ctx, struct err *e)
+{
+	return put_event_destination(ctx, true, e);
+}
+
+int
+act_v2_update_configuration_set_event_destination(struct api_ctx *ctx, struct err *e)
+{
+	return put_event_destination(ctx, false, e);
+}
+
+int
+act_v2_delete_configuration_set_event_destination(struct api_ctx *ctx, struct err *e)
+{
+	const char *set = api_param(ctx, "ConfigurationSetName", e);
+	const char *name = set != NULL ? api_param(ctx, "EventDestinationName", e) : NULL;
+	struct config_set c;
+
+	if (name == NULL || act_cset_load(ctx, set, &c, e) != 0)
+		return -1;
+	return act_cset_dest_delete(ctx, &c, name, e);
+}
+
+static int
+dest_json(void *arg, const struct cset_dest *d)
+{
+	json_t *types = json_array();
+
+	for (unsigned bit = 1; bit != 0 && bit <= CSET_EV_SUBSCRIPTION; bit <<= 1)
+		if ((d->types & bit) && act_cset_event_name(bit, true) != NULL)
+			json_array_append_new(types, json_string(act_cset_event_name(bit, true)));
+	json_array_append_new(arg, json_pack("{s:s, s:b, s:o, s:{s:s}}", "Name", d->name, "Enabled",
+					     d->enabled, "MatchingEventTypes", types,
+					     "SnsDestination", "TopicArn", d->topic_arn));
+	return 0;
+}
+
+int
+act_v2_get_configuration_set_event_destinations(struct api_ctx *ctx, struct err *e)
+{
+	const char *set = api_param(ctx, "ConfigurationSetName", e);
+	struct config_set c;
+	json_t *items;
+
+	if (set == NULL || act_cset_load(ctx, set, &c, e) != 0)
+		return -1;
+	items = json_array();
+	if (ctx->store->ops->cset_dest_list(ctx->store, c.region, c.account_id, c.name, dest_json,
+					    items, e) != 0) {
+		json_decref(items);
+		return -1;
+	}
+	return answer(ctx, json_pack("{s:o}", "EventDestinations", items), e);
 }
 
 /* ---- identity attributes (act_identity.c's and act_notify.c's work) ------------------ */

@@ -391,6 +391,7 @@ typedef int (*store_template_cb)(void *arg, const struct email_template *t);
 #define CSET_EV_CLICK (1u << 6)
 #define CSET_EV_RENDERING_FAILURE (1u << 7)
 #define CSET_EV_DELIVERY_DELAY (1u << 8)
+#define CSET_EV_SUBSCRIPTION (1u << 9) /* v2 only; sesame has no contact lists: never raised */
 
 /* One account's configuration set in one region. */
 struct config_set {
