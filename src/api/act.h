@@ -36,8 +36,11 @@ int act_delete_identity_policy(struct api_ctx *ctx, struct err *e);
 struct identity;
 /* Shared with v2's CreateEmailIdentity: (re)issue the address `name`'s
  * verification (normal form) and queue its mail: API_PENDING (answered
- * when the mail is durable), 0 (already verified: nothing to do), -1. */
-int act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e);
+ * when the mail is durable), 0 (already verified: nothing to do), -1.
+ * config_set (v2, checked by the caller): the new identity's default
+ * configuration set; NULL none. */
+int act_identity_verify_email(struct api_ctx *ctx, const char *name, const char *config_set,
+			      struct err *e);
 /* SetIdentityDkimEnabled's and SetIdentityMailFromDomain's work on the
  * caller's identity named by parameter `param`; shared with v2's
  * PutEmailIdentityDkimAttributes / PutEmailIdentityMailFromAttributes.
@@ -158,6 +161,8 @@ int act_v2_send_bulk_email(struct api_ctx *ctx, struct err *e);
 /* act_v2.c */
 int act_v2_get_account(struct api_ctx *ctx, struct err *e);
 int act_v2_put_account_sending_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_account_suppression_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_configuration_set_suppression_options(struct api_ctx *ctx, struct err *e);
 int act_v2_create_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_get_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_list_email_identities(struct api_ctx *ctx, struct err *e);
@@ -165,6 +170,7 @@ int act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_dkim_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_configuration_set_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e);
