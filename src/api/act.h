@@ -36,8 +36,11 @@ int act_delete_identity_policy(struct api_ctx *ctx, struct err *e);
 struct identity;
 /* Shared with v2's CreateEmailIdentity: (re)issue the address `name`'s
  * verification (normal form) and queue its mail: API_PENDING (answered
- * when the mail is durable), 0 (already verified: nothing to do), -1. */
-int act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e);
+ * when the mail is durable), 0 (already verified: nothing to do), -1.
+ * config_set (v2, checked by the caller): the new identity's default
+ * configuration set; NULL none. */
+int act_identity_verify_email(struct api_ctx *ctx, const char *name, const char *config_set,
+			      struct err *e);
 /* SetIdentityDkimEnabled's and SetIdentityMailFromDomain's work on the
  * caller's identity named by parameter `param`; shared with v2's
  * PutEmailIdentityDkimAttributes / PutEmailIdentityMailFromAttributes.
@@ -103,6 +106,20 @@ int act_cset_delete(struct api_ctx *ctx, const char *name, struct err *e);
 /* which: 0 sending enabled, 1 reputation metrics enabled. */
 int act_cset_set_flag(struct api_ctx *ctx, const char *name, int which, bool on, struct err *e);
 bool act_cset_name_ok(const char *name);
+/* MatchingEventTypes: the CSET_EV_* bit of v1's name ("renderingFailure")
+ * or v2's ("RENDERING_FAILURE"), 0 if none; the name of a bit (NULL: no
+ * such name in that version). */
+unsigned act_cset_event_bit(const char *name, bool v2);
+const char *act_cset_event_name(unsigned bit, bool v2);
+/* Event destination `name` of set c (loaded by act_cset_load): checked
+ * (name, types != 0, topic an existing SNS topic of the caller's account
+ * and region: InvalidSNSDestination) and stored, new (create:
+ * EventDestinationAlreadyExists) or replacing one
+ * (EventDestinationDoesNotExist). */
+int act_cset_dest_put(struct api_ctx *ctx, const struct config_set *c, const char *name,
+		      bool enabled, unsigned types, const char *topic, bool create, struct err *e);
+int act_cset_dest_delete(struct api_ctx *ctx, const struct config_set *c, const char *name,
+			 struct err *e);
 
 /* act_template.c */
 int act_create_template(struct api_ctx *ctx, struct err *e);
@@ -144,6 +161,8 @@ int act_v2_send_bulk_email(struct api_ctx *ctx, struct err *e);
 /* act_v2.c */
 int act_v2_get_account(struct api_ctx *ctx, struct err *e);
 int act_v2_put_account_sending_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_account_suppression_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_configuration_set_suppression_options(struct api_ctx *ctx, struct err *e);
 int act_v2_create_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_get_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_list_email_identities(struct api_ctx *ctx, struct err *e);
@@ -151,6 +170,7 @@ int act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_dkim_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_configuration_set_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_create_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_update_email_identity_policy(struct api_ctx *ctx, struct err *e);
 int act_v2_get_email_identity_policies(struct api_ctx *ctx, struct err *e);
@@ -171,6 +191,10 @@ int act_v2_delete_configuration_set(struct api_ctx *ctx, struct err *e);
 int act_v2_list_configuration_sets(struct api_ctx *ctx, struct err *e);
 int act_v2_put_configuration_set_sending_options(struct api_ctx *ctx, struct err *e);
 int act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e);
+int act_v2_create_configuration_set_event_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_get_configuration_set_event_destinations(struct api_ctx *ctx, struct err *e);
+int act_v2_update_configuration_set_event_destination(struct api_ctx *ctx, struct err *e);
+int act_v2_delete_configuration_set_event_destination(struct api_ctx *ctx, struct err *e);
 
 /* act_sns.c: the SNS Query API (service "sns") */
 int act_sns_create_topic(struct api_ctx *ctx, struct err *e);

@@ -27,19 +27,21 @@
 #define LIST_MAX 1000
 #define MAX_TYPES 16
 
+/* v1's MatchingEventTypes names and v2's (NULL: no v1 name). */
 static const struct {
-	const char *name;
+	const char *name, *v2;
 	unsigned bit;
 } event_types[] = {
-	{"send", CSET_EV_SEND},
-	{"reject", CSET_EV_REJECT},
-	{"bounce", CSET_EV_BOUNCE},
-	{"complaint", CSET_EV_COMPLAINT},
-	{"delivery", CSET_EV_DELIVERY},
-	{"open", CSET_EV_OPEN},
-	{"click", CSET_EV_CLICK},
-	{"renderingFailure", CSET_EV_RENDERING_FAILURE},
-	{"deliveryDelay", CSET_EV_DELIVERY_DELAY},
+	{"send", "SEND", CSET_EV_SEND},
+	{"reject", "REJECT", CSET_EV_REJECT},
+	{"bounce", "BOUNCE", CSET_EV_BOUNCE},
+	{"complaint", "COMPLAINT", CSET_EV_COMPLAINT},
+	{"delivery", "DELIVERY", CSET_EV_DELIVERY},
+	{"open", "OPEN", CSET_EV_OPEN},
+	{"click", "CLICK", CSET_EV_CLICK},
+	{"renderingFailure", "RENDERING_FAILURE", CSET_EV_RENDERING_FAILURE},
+	{"deliveryDelay", "DELIVERY_DELAY", CSET_EV_DELIVERY_DELAY},
+	{NULL, "SUBSCRIPTION", CSET_EV_SUBSCRIPTION},
 };
 #define NTYPES (sizeof(event_types) / sizeof(event_types[0]))
 
@@ -154,7 +156,7 @@ dest_xml(void *arg, const struct cset_dest *d)
 	xml_elem(o, "Enabled", d->enabled ? "true" : "false");
 	xml_open(o, "MatchingEventTypes");
 	for (size_t i = 0; i < NTYPES; i++)
-		if (d->types & event_types[i].bit)
+		if ((d->types & event_types[i].bit) && event_types[i].name != NULL)
 			xml_elem(o, "member", event_types[i].name);
 	xml_close(o, "MatchingEventTypes");
 	xml_open(o, "SNSDestination");
@@ -280,80 +282,24 @@ act_list_configuration_sets(struct api_ctx *ctx, struct err *e)
 
 /* ---- event destinations --------------------------------------------------- */
 
-/* EventDestination.* into d (of set c). */
-static int
-read_dest(struct api_ctx *ctx, const struct config_set *c, struct cset_dest *d, struct err *e)
+unsigned
+act_cset_event_bit(const char *name, bool v2)
 {
-	const char *name = api_param(ctx, "EventDestination.Name", e), *topic;
-	struct form_list l = {0};
-	struct sns_topic t = {0};
-	char prefix[96];
-	int r;
-
-	if (name == NULL)
-		return -1;
-	memset(d, 0, sizeof(*d));
-	snprintf(d->region, sizeof(d->region), "%s", c->region);
-	snprintf(d->account_id, sizeof(d->account_id), "%s", c->account_id);
-	snprintf(d->set, sizeof(d->set), "%s", c->name);
-	if (!name_ok(name))
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Event destination name <%.128s> is invalid: it must contain only "
-			       "letters (a-z, A-Z), numbers (0-9), underscores (_) or dashes (-), "
-			       "64 characters or fewer.",
-			       name);
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	if (api_param_bool(ctx, "EventDestination.Enabled", false, &d->enabled, e) != 0)
-		return -1;
-	if (form_list(ctx->form, "EventDestination.MatchingEventTypes", MAX_TYPES, &l, e) != 0)
-		return -1;
-	for (size_t i = 0; i < l.n; i++) {
-		size_t k;
-		for (k = 0; k < NTYPES && strcmp(l.values[i], event_types[k].name) != 0; k++)
-			;
-		if (k == NTYPES) {
-			err_set(e, 400, "InvalidParameterValue",
-				"Invalid event type %.64s; expected send, reject, bounce, complaint, "
-				"delivery, open, click, renderingFailure or deliveryDelay.",
-				l.values[i]);
-			form_list_free(&l);
-			return -1;
-		}
-		d->types |= event_types[k].bit;
+	for (size_t i = 0; i < NTYPES; i++) {
+		const char *n = v2 ? event_types[i].v2 : event_types[i].name;
+		if (n != NULL && strcmp(name, n) == 0)
+			return event_types[i].bit;
 	}
-	form_list_free(&l);
-	if (d->types == 0)
-		return err_set(e, 400, "MissingParameter",
-			       "The request must contain the parameter "
-			       "EventDestination.MatchingEventTypes.");
-	if (api_param_opt(ctx, "EventDestination.KinesisFirehoseDestination.DeliveryStreamARN") !=
-		    NULL ||
-	    api_param_opt(ctx, "EventDestination.CloudWatchDestination."
-			       "DimensionConfigurations.member.1.DimensionName") != NULL)
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Only SNS event destinations are supported (SNSDestination.TopicARN).");
-	topic = api_param_opt(ctx, "EventDestination.SNSDestination.TopicARN");
-	if (topic == NULL || topic[0] == '\0')
-		return err_set(e, 400, "InvalidSNSDestination",
-			       "Event destination %s of configuration set %s has no "
-			       "SNSDestination.TopicARN.",
-			       d->name, c->name);
-	/* a topic hosted here, of the caller's account and region */
-	size_t n = (size_t)snprintf(prefix, sizeof(prefix), "arn:aws:sns:%s:%s:", c->region,
-				    c->account_id);
-	r = strncmp(topic, prefix, n) == 0 && strlen(topic) < sizeof(d->topic_arn)
-		    ? ctx->store->ops->sns_topic_get(ctx->store, topic, &t, e)
-		    : 0;
-	sns_topic_clear(&t);
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return err_set(e, 400, "InvalidSNSDestination",
-			       "SNS topic <%.320s> of event destination %s is invalid: it must be "
-			       "an existing topic of account %s in region %s.",
-			       topic, d->name, c->account_id, c->region);
-	snprintf(d->topic_arn, sizeof(d->topic_arn), "%s", topic);
 	return 0;
+}
+
+const char *
+act_cset_event_name(unsigned bit, bool v2)
+{
+	for (size_t i = 0; i < NTYPES; i++)
+		if (event_types[i].bit == bit)
+			return v2 ? event_types[i].v2 : event_types[i].name;
+	return NULL;
 }
 
 static int
@@ -363,26 +309,113 @@ no_dest(const struct config_set *c, const char *name, struct err *e)
 		       "No event destination %.128s exists in configuration set %s.", name, c->name);
 }
 
-static int
-put_dest(struct api_ctx *ctx, bool create, struct err *e)
+int
+act_cset_dest_put(struct api_ctx *ctx, const struct config_set *c, const char *name, bool enabled,
+		  unsigned types, const char *topic, bool create, struct err *e)
 {
-	struct config_set c;
-	struct cset_dest d;
+	struct sns_topic t = {0};
+	struct cset_dest d = {.enabled = enabled, .types = types};
+	char prefix[96];
 	int r;
 
-	if (load_set(ctx, "ConfigurationSetName", &c, e) != 0 || read_dest(ctx, &c, &d, e) != 0)
+	snprintf(d.region, sizeof(d.region), "%s", c->region);
+	snprintf(d.account_id, sizeof(d.account_id), "%s", c->account_id);
+	snprintf(d.set, sizeof(d.set), "%s", c->name);
+	if (!name_ok(name))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Event destination name <%.128s> is invalid: it must contain only "
+			       "letters (a-z, A-Z), numbers (0-9), underscores (_) or dashes (-), "
+			       "64 characters or fewer.",
+			       name);
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	if (d.types == 0)
+		return err_set(e, 400, "MissingParameter",
+			       "The request must contain the parameter "
+			       "EventDestination.MatchingEventTypes.");
+	if (topic == NULL || topic[0] == '\0')
+		return err_set(e, 400, "InvalidSNSDestination",
+			       "Event destination %s of configuration set %s has no "
+			       "SNS destination topic ARN.",
+			       d.name, c->name);
+	/* a topic hosted here, of the caller's account and region */
+	size_t n = (size_t)snprintf(prefix, sizeof(prefix), "arn:aws:sns:%s:%s:", c->region,
+				    c->account_id);
+	r = strncmp(topic, prefix, n) == 0 && strlen(topic) < sizeof(d.topic_arn)
+		    ? ctx->store->ops->sns_topic_get(ctx->store, topic, &t, e)
+		    : 0;
+	sns_topic_clear(&t);
+	if (r < 0)
 		return -1;
+	if (r == 0)
+		return err_set(e, 400, "InvalidSNSDestination",
+			       "SNS topic <%.320s> of event destination %s is invalid: it must be "
+			       "an existing topic of account %s in region %s.",
+			       topic, d.name, c->account_id, c->region);
+	snprintf(d.topic_arn, sizeof(d.topic_arn), "%s", topic);
 	r = ctx->store->ops->cset_dest_put(ctx->store, &d, create, e);
 	if (r < 0) {
 		if (strcmp(e->code, STORE_ERR_EXISTS) == 0)
 			return err_set(e, 400, "EventDestinationAlreadyExists",
 				       "Event destination %s already exists in configuration set %s.",
-				       d.name, c.name);
+				       d.name, c->name);
 		if (strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
-			return no_set(c.name, e); /* deleted meanwhile */
+			return no_set(c->name, e); /* deleted meanwhile */
 		return -1;
 	}
-	return r == 0 ? no_dest(&c, d.name, e) : 0;
+	return r == 0 ? no_dest(c, d.name, e) : 0;
+}
+
+int
+act_cset_dest_delete(struct api_ctx *ctx, const struct config_set *c, const char *name,
+		     struct err *e)
+{
+	int r = ctx->store->ops->cset_dest_delete(ctx->store, c->region, c->account_id, c->name,
+						  name, e);
+
+	if (r < 0)
+		return -1;
+	return r == 0 ? no_dest(c, name, e) : 0;
+}
+
+/* v1: EventDestination.* of the form, then act_cset_dest_put. */
+static int
+put_dest(struct api_ctx *ctx, bool create, struct err *e)
+{
+	const char *name;
+	struct form_list l = {0};
+	struct config_set c;
+	unsigned types = 0;
+	bool enabled;
+
+	if (load_set(ctx, "ConfigurationSetName", &c, e) != 0 ||
+	    (name = api_param(ctx, "EventDestination.Name", e)) == NULL)
+		return -1;
+	if (api_param_bool(ctx, "EventDestination.Enabled", false, &enabled, e) != 0)
+		return -1;
+	if (form_list(ctx->form, "EventDestination.MatchingEventTypes", MAX_TYPES, &l, e) != 0)
+		return -1;
+	for (size_t i = 0; i < l.n; i++) {
+		unsigned bit = act_cset_event_bit(l.values[i], false);
+		if (bit == 0) {
+			err_set(e, 400, "InvalidParameterValue",
+				"Invalid event type %.64s; expected send, reject, bounce, complaint, "
+				"delivery, open, click, renderingFailure or deliveryDelay.",
+				l.values[i]);
+			form_list_free(&l);
+			return -1;
+		}
+		types |= bit;
+	}
+	form_list_free(&l);
+	if (api_param_opt(ctx, "EventDestination.KinesisFirehoseDestination.DeliveryStreamARN") !=
+		    NULL ||
+	    api_param_opt(ctx, "EventDestination.CloudWatchDestination."
+			       "DimensionConfigurations.member.1.DimensionName") != NULL)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Only SNS event destinations are supported (SNSDestination.TopicARN).");
+	return act_cset_dest_put(ctx, &c, name, enabled, types,
+				 api_param_opt(ctx, "EventDestination.SNSDestination.TopicARN"),
+				 create, e);
 }
 
 int
@@ -402,15 +435,11 @@ act_delete_configuration_set_event_destination(struct api_ctx *ctx, struct err *
 {
 	struct config_set c;
 	const char *name;
-	int r;
 
 	if (load_set(ctx, "ConfigurationSetName", &c, e) != 0 ||
 	    (name = api_param(ctx, "EventDestinationName", e)) == NULL)
 		return -1;
-	r = ctx->store->ops->cset_dest_delete(ctx->store, c.region, c.account_id, c.name, name, e);
-	if (r < 0)
-		return -1;
-	return r == 0 ? no_dest(&c, name, e) : 0;
+	return act_cset_dest_delete(ctx, &c, name, e);
 }
 
 /* ---- switches ------------------------------------------------------------------ */

@@ -247,7 +247,8 @@ done:
 }
 
 int
-act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e)
+act_identity_verify_email(struct api_ctx *ctx, const char *name, const char *config_set,
+			  struct err *e)
 {
 	struct identity id = {0};
 	int rc;
@@ -260,6 +261,10 @@ act_identity_verify_email(struct api_ctx *ctx, const char *name, struct err *e)
 	}
 	if (rc == 0)
 		identity_init(ctx, &id, name, IDENTITY_EMAIL);
+	if (config_set != NULL) {
+		free(id.config_set);
+		id.config_set = xstrdup(config_set);
+	}
 	char *token = verify_email_issue(&id, (int64_t)ctx->now);
 	rc = put(ctx, &id, e);
 	if (rc == 0)
@@ -277,7 +282,7 @@ verify_email(struct api_ctx *ctx, struct err *e)
 
 	if (email_param(ctx, "EmailAddress", name, sizeof(name), e) != 0)
 		return -1;
-	return act_identity_verify_email(ctx, name, e);
+	return act_identity_verify_email(ctx, name, NULL, e);
 }
 
 int

@@ -36,6 +36,10 @@ static const struct api_action v2_actions[] = {
 	{"GetAccount", act_v2_get_account, true, API_IAM_ACCOUNT, NULL},
 	{"PutAccountSendingAttributes", act_v2_put_account_sending_attributes, true,
 	 API_IAM_ACCOUNT, NULL},
+	{"PutAccountSuppressionAttributes", act_v2_put_account_suppression_attributes, true,
+	 API_IAM_ACCOUNT, NULL},
+	{"PutConfigurationSetSuppressionOptions", act_v2_put_configuration_set_suppression_options,
+	 true, API_IAM_ACCOUNT, NULL},
 	{"CreateEmailIdentity", act_v2_create_email_identity, true, API_IAM_IDENTITY,
 	 "EmailIdentity"},
 	{"GetEmailIdentity", act_v2_get_email_identity, true, API_IAM_IDENTITY, "EmailIdentity"},
@@ -48,6 +52,9 @@ static const struct api_action v2_actions[] = {
 	 API_IAM_IDENTITY, "EmailIdentity"},
 	{"PutEmailIdentityMailFromAttributes", act_v2_put_email_identity_mail_from_attributes, true,
 	 API_IAM_IDENTITY, "EmailIdentity"},
+	{"PutEmailIdentityConfigurationSetAttributes",
+	 act_v2_put_email_identity_configuration_set_attributes, true, API_IAM_IDENTITY,
+	 "EmailIdentity"},
 	{"CreateEmailIdentityPolicy", act_v2_create_email_identity_policy, true, API_IAM_IDENTITY,
 	 "EmailIdentity"},
 	{"UpdateEmailIdentityPolicy", act_v2_update_email_identity_policy, true, API_IAM_IDENTITY,
@@ -79,6 +86,14 @@ static const struct api_action v2_actions[] = {
 	 API_IAM_ACCOUNT, NULL},
 	{"PutConfigurationSetReputationOptions", act_v2_put_configuration_set_reputation_options,
 	 true, API_IAM_ACCOUNT, NULL},
+	{"CreateConfigurationSetEventDestination",
+	 act_v2_create_configuration_set_event_destination, true, API_IAM_ACCOUNT, NULL},
+	{"GetConfigurationSetEventDestinations", act_v2_get_configuration_set_event_destinations,
+	 true, API_IAM_ACCOUNT, NULL},
+	{"UpdateConfigurationSetEventDestination",
+	 act_v2_update_configuration_set_event_destination, true, API_IAM_ACCOUNT, NULL},
+	{"DeleteConfigurationSetEventDestination",
+	 act_v2_delete_configuration_set_event_destination, true, API_IAM_ACCOUNT, NULL},
 };
 
 const struct api_service api_sesv2 = {"ses", "2019-09-27", NULL, v2_actions,
@@ -176,7 +191,63 @@ dkim_attributes(struct api_ctx *ctx, const struct identity *id, struct err *e)
 	return d;
 }
 
+static int set_default_cset(struct api_ctx *ctx, const char *name, const json_t *member,
+			    struct err *e);
+
 /* ---- account ------------------------------------------------------------------ */
+
+/* SuppressedReasons (a list of BOUNCE, COMPLAINT; absent: none) as
+ * STORE_SUPPRESS_BIT_*. */
+static int
+reasons_read(const json_t *l, unsigned *out, struct err *e)
+{
+	const json_t *v;
+	size_t i;
+
+	*out = 0;
+	if (l == NULL || json_is_null(l))
+		return 0;
+	if (!json_is_array(l))
+		return err_set(e, 400, "BadRequestException", "SuppressedReasons must be a list.");
+	json_array_foreach(l, i, v) {
+		const char *r = json_string_value(v);
+		if (r != NULL && strcmp(r, STORE_SUPPRESS_BOUNCE) == 0)
+			*out |= STORE_SUPPRESS_BIT_BOUNCE;
+		else if (r != NULL && strcmp(r, STORE_SUPPRESS_COMPLAINT) == 0)
+			*out |= STORE_SUPPRESS_BIT_COMPLAINT;
+		else
+			return err_set(e, 400, "BadRequestException",
+				       "Invalid SuppressedReasons value %.64s; expected BOUNCE or "
+				       "COMPLAINT.",
+				       r != NULL ? r : "(not a string)");
+	}
+	return 0;
+}
+
+static json_t *
+reasons_json(unsigned bits)
+{
+	json_t *l = json_array();
+
+	if (bits & STORE_SUPPRESS_BIT_BOUNCE)
+		json_array_append_new(l, json_string(STORE_SUPPRESS_BOUNCE));
+	if (bits & STORE_SUPPRESS_BIT_COMPLAINT)
+		json_array_append_new(l, json_string(STORE_SUPPRESS_COMPLAINT));
+	return l;
+}
+
+int
+act_v2_put_account_suppression_attributes(struct api_ctx *ctx, struct err *e)
+{
+	unsigned bits;
+
+	if (reasons_read(json_object_get(ctx->json, "SuppressedReasons"), &bits, e) != 0)
+		return -1;
+	return ctx->store->ops->account_set_suppression(ctx->store, ctx->caller.account_id, bits,
+							e) < 0
+		       ? -1
+		       : 0;
+}
 
 int
 act_v2_get_account(struct api_ctx *ctx, struct err *e)
@@ -187,13 +258,14 @@ act_v2_get_account(struct api_ctx *ctx, struct err *e)
 	if (act_account_sent_24h(ctx, &sent, e) != 0)
 		return -1;
 	return answer(ctx,
-		      json_pack("{s:{s:f, s:f, s:f}, s:b, s:s, s:b, s:b, s:{s:[]}}", "SendQuota",
+		      json_pack("{s:{s:f, s:f, s:f}, s:b, s:s, s:b, s:b, s:{s:o}}", "SendQuota",
 				"Max24HourSend", (double)a->max_24h, "MaxSendRate", a->max_rate,
 				"SentLast24Hours", (double)sent, "SendingEnabled",
 				a->sending_enabled && a->paused_reason[0] == '\0',
 				"EnforcementStatus", "HEALTHY", "ProductionAccessEnabled",
 				!a->sandbox, "DedicatedIpAutoWarmupEnabled", 0,
-				"SuppressionAttributes", "SuppressedReasons"),
+				"SuppressionAttributes", "SuppressedReasons",
+				reasons_json(a->suppressed_reasons)),
 		      e);
 }
 
@@ -218,7 +290,9 @@ act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
 {
 	char name[IDENTITY_NAME_MAX + 1];
 	const json_t *ident = json_object_get(ctx->json, "EmailIdentity");
+	const json_t *cs = json_object_get(ctx->json, "ConfigurationSetName");
 	struct identity id = {0};
+	struct config_set c;
 	enum identity_type type;
 	json_t *dkim;
 	int rc;
@@ -228,6 +302,9 @@ act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
 			       "DkimSigningAttributes (BYODKIM) is not supported by sesame.");
 	if (!json_is_string(ident))
 		return err_set(e, 400, "BadRequestException", "EmailIdentity is required.");
+	if (cs != NULL && !json_is_null(cs) && !json_is_string(cs))
+		return err_set(e, 400, "BadRequestException",
+			       "ConfigurationSetName must be a string.");
 	if (identity_normalise(json_string_value(ident), name, sizeof(name), &type, e) != 0)
 		return -1;
 	if ((rc = load(ctx, name, &id, e)) < 0)
@@ -236,10 +313,17 @@ act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
 	if (rc == 1)
 		return err_set(e, 400, "AlreadyExistsException",
 			       "Email identity %.256s already exist.", name);
+	/* the default set must be one of the caller's (NotFoundException) */
+	if (json_is_string(cs) && act_cset_load(ctx, json_string_value(cs), &c, e) != 0)
+		return -1;
 	if (type == IDENTITY_DOMAIN) {
 		if (domain_validate(name, name, sizeof(name), e) != 0 ||
 		    act_identity_domain_dkim(ctx, name, &id, e) != 0)
 			return -1;
+		if (json_is_string(cs) && set_default_cset(ctx, name, cs, e) != 0) {
+			identity_clear(&id);
+			return -1;
+		}
 		dkim = dkim_attributes(ctx, &id, e);
 		rc = dkim == NULL ? -1
 				  : answer(ctx,
@@ -259,7 +343,7 @@ act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
 			     "VerifiedForSendingStatus", 0, "DkimAttributes", dk),
 		   e) != 0)
 		return -1;
-	rc = act_identity_verify_email(ctx, name, e);
+	rc = act_identity_verify_email(ctx, name, json_is_string(cs) ? c.name : NULL, e);
 	if (rc < 0)
 		ctx->out->len = 0;
 	return rc;
@@ -299,13 +383,25 @@ act_v2_get_email_identity(struct api_ctx *ctx, struct err *e)
 		       id.mail_from_domain != NULL ? v2_status(id.mail_from_status) : "PENDING");
 	if (id.mail_from_domain != NULL)
 		json_object_set_new(mf, "MailFromDomain", json_string(id.mail_from_domain));
-	rc = answer(ctx,
-		    json_pack("{s:s, s:b, s:b, s:s, s:o, s:o, s:o, s:[]}", "IdentityType",
-			      type_name(id.type), "FeedbackForwardingStatus", id.forwarding_enabled,
-			      "VerifiedForSendingStatus", strcmp(status, STATUS_SUCCESS) == 0,
-			      "VerificationStatus", v2_status(status), "DkimAttributes", dkim,
-			      "MailFromAttributes", mf, "Policies", policies, "Tags"),
-		    e);
+	json_t *out = json_pack("{s:s, s:b, s:b, s:s, s:o, s:o, s:o, s:[]}", "IdentityType",
+				type_name(id.type), "FeedbackForwardingStatus",
+				id.forwarding_enabled, "VerifiedForSendingStatus",
+				strcmp(status, STATUS_SUCCESS) == 0, "VerificationStatus",
+				v2_status(status), "DkimAttributes", dkim, "MailFromAttributes", mf,
+				"Policies", policies, "Tags");
+	/* the default set, unless deleted since (then sends get none) */
+	if (id.config_set != NULL) {
+		int k = ctx->store->ops->cset_get(ctx->store, ctx->region, ctx->caller.account_id,
+						  id.config_set, NULL, e);
+		if (k < 0) {
+			json_decref(out);
+			identity_clear(&id);
+			return -1;
+		}
+		if (k == 1)
+			json_object_set_new(out, "ConfigurationSetName", json_string(id.config_set));
+	}
+	rc = answer(ctx, out, e);
 	identity_clear(&id);
 	return rc;
 }
@@ -871,8 +967,9 @@ int
 act_v2_create_configuration_set(struct api_ctx *ctx, struct err *e)
 {
 	static const char *const unsupported[] = {"TrackingOptions", "DeliveryOptions",
-						  "SuppressionOptions", "VdmOptions",
-						  "ArchivingOptions"};
+						  "VdmOptions", "ArchivingOptions"};
+	const json_t *sup = json_object_get(ctx->json, "SuppressionOptions");
+	unsigned bits = 0;
 	const json_t *name = json_object_get(ctx->json, "ConfigurationSetName");
 	const json_t *tags = json_object_get(ctx->json, "Tags");
 	bool sending = true, reputation = false;
@@ -892,7 +989,21 @@ act_v2_create_configuration_set(struct api_ctx *ctx, struct err *e)
 	    json_bool_member(json_object_get(ctx->json, "ReputationOptions"),
 			     "ReputationMetricsEnabled", &reputation, e) != 0)
 		return -1;
-	return act_cset_create(ctx, json_string_value(name), sending, reputation, e);
+	if (sup != NULL && !json_is_null(sup) &&
+	    (!json_is_object(sup) ||
+	     reasons_read(json_object_get(sup, "SuppressedReasons"), &bits, e) != 0))
+		return json_is_object(sup) ? -1
+					   : err_set(e, 400, "BadRequestException",
+						     "SuppressionOptions must be an object.");
+	if (act_cset_create(ctx, json_string_value(name), sending, reputation, e) != 0)
+		return -1;
+	if (sup == NULL || json_is_null(sup))
+		return 0;
+	return ctx->store->ops->cset_set_suppression(ctx->store, ctx->region,
+						     ctx->caller.account_id,
+						     json_string_value(name), (int)bits, e) < 0
+		       ? -1
+		       : 0;
 }
 
 int
@@ -901,14 +1012,18 @@ act_v2_get_configuration_set(struct api_ctx *ctx, struct err *e)
 	const char *name = api_param(ctx, "ConfigurationSetName", e);
 	struct config_set c;
 
+	json_t *out;
+
 	if (name == NULL || act_cset_load(ctx, name, &c, e) != 0)
 		return -1;
-	return answer(ctx,
-		      json_pack("{s:s, s:{s:b}, s:{s:b}, s:[]}", "ConfigurationSetName", c.name,
-				"SendingOptions", "SendingEnabled", c.sending_enabled,
-				"ReputationOptions", "ReputationMetricsEnabled",
-				c.reputation_enabled, "Tags"),
-		      e);
+	out = json_pack("{s:s, s:{s:b}, s:{s:b}, s:[]}", "ConfigurationSetName", c.name,
+			"SendingOptions", "SendingEnabled", c.sending_enabled, "ReputationOptions",
+			"ReputationMetricsEnabled", c.reputation_enabled, "Tags");
+	if (c.suppressed_reasons >= 0)
+		json_object_set_new(out, "SuppressionOptions",
+				    json_pack("{s:o}", "SuppressedReasons",
+					      reasons_json((unsigned)c.suppressed_reasons)));
+	return answer(ctx, out, e);
 }
 
 int
@@ -981,10 +1096,165 @@ act_v2_put_configuration_set_sending_options(struct api_ctx *ctx, struct err *e)
 	return cset_flag(ctx, "SendingEnabled", 0, e);
 }
 
+/* SuppressedReasons given (an empty list too): the set's own; absent: the
+ * account's again. */
+int
+act_v2_put_configuration_set_suppression_options(struct api_ctx *ctx, struct err *e)
+{
+	const char *name = api_param(ctx, "ConfigurationSetName", e);
+	const json_t *l = json_object_get(ctx->json, "SuppressedReasons");
+	struct config_set c;
+	unsigned bits;
+	int r;
+
+	if (name == NULL || act_cset_load(ctx, name, &c, e) != 0 || reasons_read(l, &bits, e) != 0)
+		return -1;
+	r = ctx->store->ops->cset_set_suppression(ctx->store, c.region, c.account_id, c.name,
+						  l == NULL || json_is_null(l) ? -1 : (int)bits, e);
+	if (r < 0)
+		return -1;
+	return r == 0 ? err_set(e, 404, "NotFoundException",
+				"Configuration set <%s> does not exist.", c.name)
+		      : 0;
+}
+
 int
 act_v2_put_configuration_set_reputation_options(struct api_ctx *ctx, struct err *e)
 {
 	return cset_flag(ctx, "ReputationMetricsEnabled", 1, e);
+}
+
+/* ---- event destinations (act_cset.c's checks and store) -------------------------- */
+
+/* EventDestination (an EventDestinationDefinition) of the body into
+ * *enabled, *types, *topic (borrowed from ctx->json). Only SnsDestination
+ * is served. */
+static int
+read_dest_definition(struct api_ctx *ctx, bool *enabled, unsigned *types, const char **topic,
+		     struct err *e)
+{
+	static const char *const other[] = {"CloudWatchDestination", "KinesisFirehoseDestination",
+					    "PinpointDestination", "EventBridgeDestination"};
+	const json_t *def = json_object_get(ctx->json, "EventDestination");
+	const json_t *mt, *sns, *v;
+	size_t i;
+
+	*enabled = false;
+	*types = 0;
+	*topic = NULL;
+	if (!json_is_object(def))
+		return err_set(e, 400, "BadRequestException", "EventDestination is required.");
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		if (json_object_get(def, other[i]) != NULL &&
+		    !json_is_null(json_object_get(def, other[i])))
+			return err_set(e, 400, "BadRequestException",
+				       "%s is not supported by sesame: only SnsDestination event "
+				       "destinations are.",
+				       other[i]);
+	if (json_bool_member(def, "Enabled", enabled, e) != 0)
+		return -1;
+	mt = json_object_get(def, "MatchingEventTypes");
+	if (mt != NULL && !json_is_array(mt))
+		return err_set(e, 400, "BadRequestException", "MatchingEventTypes must be a list.");
+	json_array_foreach(mt, i, v) {
+		unsigned bit = json_is_string(v) ? act_cset_event_bit(json_string_value(v), true) : 0;
+		if (bit == 0)
+			return err_set(e, 400, "BadRequestException",
+				       "Invalid event type %.64s; expected SEND, REJECT, BOUNCE, "
+				       "COMPLAINT, DELIVERY, OPEN, CLICK, RENDERING_FAILURE, "
+				       "DELIVERY_DELAY or SUBSCRIPTION.",
+				       json_is_string(v) ? json_string_value(v) : "(not a string)");
+		*types |= bit;
+	}
+	sns = json_object_get(def, "SnsDestination");
+	if (sns != NULL && !json_is_null(sns)) {
+		if (!json_is_object(sns) || !json_is_string(json_object_get(sns, "TopicArn")))
+			return err_set(e, 400, "BadRequestException",
+				       "SnsDestination.TopicArn is required.");
+		*topic = json_string_value(json_object_get(sns, "TopicArn"));
+	}
+	return 0;
+}
+
+static int
+put_event_destination(struct api_ctx *ctx, bool create, struct err *e)
+{
+	const char *set = api_param(ctx, "ConfigurationSetName", e), *name, *topic;
+	struct config_set c;
+	unsigned types;
+	bool enabled;
+
+	if (set == NULL)
+		return -1;
+	if (create) {
+		const json_t *n = json_object_get(ctx->json, "EventDestinationName");
+		if (!json_is_string(n))
+			return err_set(e, 400, "BadRequestException",
+				       "EventDestinationName is required.");
+		name = json_string_value(n);
+	} else if ((name = api_param(ctx, "EventDestinationName", e)) == NULL) {
+		return -1;
+	}
+	if (act_cset_load(ctx, set, &c, e) != 0 ||
+	    read_dest_definition(ctx, &enabled, &types, &topic, e) != 0)
+		return -1;
+	return act_cset_dest_put(ctx, &c, name, enabled, types, topic, create, e);
+}
+
+int
+act_v2_create_configuration_set_event_destination(struct api_ctx *ctx, struct err *e)
+{
+	return put_event_destination(ctx, true, e);
+}
+
+int
+act_v2_update_configuration_set_event_destination(struct api_ctx *ctx, struct err *e)
+{
+	return put_event_destination(ctx, false, e);
+}
+
+int
+act_v2_delete_configuration_set_event_destination(struct api_ctx *ctx, struct err *e)
+{
+	const char *set = api_param(ctx, "ConfigurationSetName", e);
+	const char *name = set != NULL ? api_param(ctx, "EventDestinationName", e) : NULL;
+	struct config_set c;
+
+	if (name == NULL || act_cset_load(ctx, set, &c, e) != 0)
+		return -1;
+	return act_cset_dest_delete(ctx, &c, name, e);
+}
+
+static int
+dest_json(void *arg, const struct cset_dest *d)
+{
+	json_t *types = json_array();
+
+	for (unsigned bit = 1; bit != 0 && bit <= CSET_EV_SUBSCRIPTION; bit <<= 1)
+		if ((d->types & bit) && act_cset_event_name(bit, true) != NULL)
+			json_array_append_new(types, json_string(act_cset_event_name(bit, true)));
+	json_array_append_new(arg, json_pack("{s:s, s:b, s:o, s:{s:s}}", "Name", d->name, "Enabled",
+					     d->enabled, "MatchingEventTypes", types,
+					     "SnsDestination", "TopicArn", d->topic_arn));
+	return 0;
+}
+
+int
+act_v2_get_configuration_set_event_destinations(struct api_ctx *ctx, struct err *e)
+{
+	const char *set = api_param(ctx, "ConfigurationSetName", e);
+	struct config_set c;
+	json_t *items;
+
+	if (set == NULL || act_cset_load(ctx, set, &c, e) != 0)
+		return -1;
+	items = json_array();
+	if (ctx->store->ops->cset_dest_list(ctx->store, c.region, c.account_id, c.name, dest_json,
+					    items, e) != 0) {
+		json_decref(items);
+		return -1;
+	}
+	return answer(ctx, json_pack("{s:o}", "EventDestinations", items), e);
 }
 
 /* ---- identity attributes (act_identity.c's and act_notify.c's work) ------------------ */
@@ -1028,6 +1298,41 @@ act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e
 	    json_bool_member(ctx->json, "EmailForwardingEnabled", &on, e) != 0)
 		return -1;
 	return act_notify_set_forwarding(ctx, v, "PutEmailIdentityFeedbackAttributes", on, e);
+}
+
+/* The identity's default configuration set: an existing set of the
+ * caller's, or none when ConfigurationSetName is absent. */
+static int
+set_default_cset(struct api_ctx *ctx, const char *name, const json_t *member, struct err *e)
+{
+	struct identity id = {0};
+	struct config_set c;
+	int rc;
+
+	if (member != NULL && !json_is_null(member) && !json_is_string(member))
+		return err_set(e, 400, "BadRequestException",
+			       "ConfigurationSetName must be a string.");
+	if (json_is_string(member) && act_cset_load(ctx, json_string_value(member), &c, e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, &id, e)) <= 0)
+		return rc == 0 ? not_found(e, name) : -1;
+	free(id.config_set);
+	id.config_set = json_is_string(member) ? xstrdup(c.name) : NULL;
+	rc = ctx->store->ops->identity_put(ctx->store, &id, e);
+	identity_clear(&id);
+	return rc;
+}
+
+int
+act_v2_put_email_identity_configuration_set_attributes(struct api_ctx *ctx, struct err *e)
+{
+	char name[IDENTITY_NAME_MAX + 1];
+
+	if (identity_member(ctx, "PutEmailIdentityConfigurationSetAttributes", name, sizeof(name),
+			    e) != 0 ||
+	    must_exist(ctx, "PutEmailIdentityConfigurationSetAttributes", e) != 0)
+		return -1;
+	return set_default_cset(ctx, name, json_object_get(ctx->json, "ConfigurationSetName"), e);
 }
 
 int

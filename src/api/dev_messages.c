@@ -187,6 +187,7 @@ keep_row(void *arg, const struct store_message *m)
 	c->source = m->source ? xstrdup(m->source) : NULL;
 	c->from_addr = m->from_addr ? xstrdup(m->from_addr) : NULL;
 	c->subject = m->subject ? xstrdup(m->subject) : NULL;
+	c->config_set = c->tags = NULL; /* not listed; the store frees its own */
 	c->destinations = m->ndestinations ? xcalloc(m->ndestinations, sizeof(char *)) : NULL;
 	for (size_t i = 0; i < m->ndestinations; i++)
 		c->destinations[i] = xstrdup(m->destinations[i]);

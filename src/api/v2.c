@@ -241,6 +241,9 @@ v2_error_of(const struct err *e, const char **code_out, int *status_out)
 		{"AlreadyExists", "AlreadyExistsException", 400},
 		{"ConfigurationSetAlreadyExists", "AlreadyExistsException", 400},
 		{"InvalidConfigurationSet", "BadRequestException", 400},
+		{"InvalidSNSDestination", "BadRequestException", 400},
+		{"EventDestinationAlreadyExists", "AlreadyExistsException", 400},
+		{"EventDestinationDoesNotExist", "NotFoundException", 404},
 		{"LimitExceeded", "LimitExceededException", 400},
 		{"InternalFailure", "InternalServiceErrorException", 500},
 	};

@@ -358,6 +358,7 @@ struct leave {
 	int key;                    /* index of the selector's key in the sealed set */
 	uint8_t *sealed;            /* copy of the sealed key set */
 	size_t sealed_len;
+	char config_set[65];        /* the first covering identity's default set; "" none */
 };
 
 static void
@@ -398,6 +399,8 @@ plan_leave(struct send_lookup *c, const char *region, const char *owner, const c
 		}
 		if (got == 0)
 			continue;
+		if (out->config_set[0] == '\0' && l->config_set != NULL)
+			snprintf(out->config_set, sizeof(out->config_set), "%s", l->config_set);
 		if (!mail_from_decided && l->mail_from_domain != NULL) {
 			mail_from_decided = true;
 			if (l->mail_from_verified)
@@ -599,7 +602,7 @@ render(const struct send_request *r, char id[80], struct buf *out, struct err *e
 /* mail.tags of event publishing: the message tags, then SES's auto-tags
  * (ses:outgoing-ip is not known at accept). malloc'd JSON object text. */
 static char *
-tags_json(const struct send_request *r)
+tags_json(const struct send_request *r, const char *config_set)
 {
 	json_t *o = json_object();
 	const char *caller = r->user != NULL && r->user[0] ? r->user
@@ -609,7 +612,7 @@ tags_json(const struct send_request *r)
 
 	for (size_t i = 0; r->tags != NULL && i < r->tags->n; i++)
 		json_object_set_new(o, r->tags->v[i].name, json_pack("[s]", r->tags->v[i].value));
-	json_object_set_new(o, "ses:configuration-set", json_pack("[s]", r->configuration_set));
+	json_object_set_new(o, "ses:configuration-set", json_pack("[s]", config_set));
 	if (r->source_ip != NULL && r->source_ip[0])
 		json_object_set_new(o, "ses:source-ip", json_pack("[s]", r->source_ip));
 	json_object_set_new(o, "ses:from-domain", json_pack("[s]", r->from.domain));
@@ -619,6 +622,31 @@ tags_json(const struct send_request *r)
 	if (out == NULL)
 		abort(); /* jansson cannot allocate: out of memory */
 	return out;
+}
+
+/* The sending account's set `name` may carry this send: 1 yes; 0 absent
+ * and quiet (an identity's default deleted since); else -1 with
+ * ConfigurationSetDoesNotExist, ConfigurationSetSendingPausedException or
+ * a store error. */
+static int
+check_cset(struct store *st, const char *region, const char *account, const char *name,
+	   bool absent_ok, struct err *e)
+{
+	struct config_set cs;
+	int k = st->ops->cset_get(st, region, account, name, &cs, e);
+
+	if (k < 0)
+		return -1;
+	if (k == 0) {
+		if (absent_ok)
+			return 0;
+		return err_set(e, 400, "ConfigurationSetDoesNotExist",
+			       "Configuration set <%.128s> does not exist.", name);
+	}
+	if (!cs.sending_enabled)
+		return err_set(e, 400, "ConfigurationSetSendingPausedException",
+			       "Sending is paused for configuration set <%s>.", cs.name);
+	return 1;
 }
 
 static char *
@@ -643,6 +671,7 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	struct leave lv = {0};
 	struct send_job *job;
 	struct buf out;
+	const char *cset;
 	int64_t sent = 0, start_us = monotonic_us();
 	int rc = -1;
 
@@ -662,22 +691,9 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 	if (acct->sandbox && check_sandbox(r, c, acct->id, e) != 0)
 		goto refused;
 	/* the caller's own configuration set (DESIGN.md "Semantics we pin") */
-	if (r->configuration_set != NULL) {
-		struct config_set cs;
-		int k = st->ops->cset_get(st, r->region, acct->id, r->configuration_set, &cs, e);
-		if (k < 0)
-			goto done;
-		if (k == 0) {
-			err_set(e, 400, "ConfigurationSetDoesNotExist",
-				"Configuration set <%.128s> does not exist.", r->configuration_set);
-			goto done;
-		}
-		if (!cs.sending_enabled) {
-			err_set(e, 400, "ConfigurationSetSendingPausedException",
-				"Sending is paused for configuration set <%s>.", cs.name);
-			goto done;
-		}
-	}
+	if (r->configuration_set != NULL &&
+	    check_cset(st, r->region, acct->id, r->configuration_set, false, e) != 1)
+		goto done;
 
 	/* who may send as these addresses */
 	rcpt = xcalloc(r->nrcpt ? r->nrcpt : 1, sizeof(*rcpt));
@@ -749,6 +765,18 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 		err_temp(e, "Message signing is not available; try again.");
 		goto done;
 	}
+	/* no set named: the identity's default one, for its owner's own sends
+	 * only (a delegate's send does not get the owner's set: sets are the
+	 * sending account's, docs/internals/v2.md); a default deleted since is
+	 * no set */
+	cset = r->configuration_set;
+	if (cset == NULL && lv.config_set[0] != '\0' && !res.role[AUTHZ_FROM].delegated) {
+		int k = check_cset(st, r->region, acct->id, lv.config_set, true, e);
+		if (k < 0)
+			goto done;
+		if (k == 1)
+			cset = lv.config_set;
+	}
 
 	/* the caller's limits */
 	if (st->ops->event_sum(st, acct->id, "accept", (int64_t)r->now - DAY, &sent, e) != 0)
@@ -778,9 +806,9 @@ send_submit(const struct send_env *env, const struct send_request *r, send_done_
 		m.destinations[i] = xstrdup(r->rcpt[i].spec);
 	m.raw = (uint8_t *)buf_steal(&out, &m.raw_len);
 	m.rendering_failure = r->rendering_failure != NULL ? xstrdup(r->rendering_failure) : NULL;
-	if (r->configuration_set != NULL) {
-		m.config_set = xstrdup(r->configuration_set);
-		m.tags = tags_json(r);
+	if (cset != NULL) {
+		m.config_set = xstrdup(cset);
+		m.tags = tags_json(r, cset);
 	}
 	m.mail_from = xasprintf("%s@%s", m.id,
 				lv.mail_from_domain[0] ? lv.mail_from_domain

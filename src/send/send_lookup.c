@@ -44,6 +44,7 @@ leaving_free(struct send_leaving *l)
 	for (int i = 0; i < 3; i++)
 		free((char *)l->dkim_tokens[i]);
 	free((uint8_t *)l->dkim_keys_sealed);
+	free((char *)l->config_set);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -52,6 +53,8 @@ static void
 leaving_load(struct send_leaving *l, const struct identity *id)
 {
 	memset(l, 0, sizeof(*l));
+	if (id->config_set != NULL)
+		l->config_set = xstrdup(id->config_set);
 	if (id->mail_from_domain != NULL) {
 		l->mail_from_domain = xstrdup(id->mail_from_domain);
 		l->mail_from_verified = strcmp(id->mail_from_status, STATUS_SUCCESS) == 0;

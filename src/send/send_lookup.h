@@ -66,6 +66,7 @@ struct send_leaving {
 	const char *dkim_tokens[3];   /* its selectors (when dkim) */
 	const uint8_t *dkim_keys_sealed; /* its sealed keys (auth/dkim_keys) */
 	size_t dkim_keys_sealed_len;
+	const char *config_set;       /* its default configuration set (SES v2), NULL none */
 };
 
 /* The leaving settings of a VERIFIED identity: 1 with *out (valid until

@@ -52,6 +52,7 @@ identity_clear(struct identity *id)
 	free(id->bounce_topic);
 	free(id->complaint_topic);
 	free(id->delivery_topic);
+	free(id->config_set);
 	memset(id, 0, sizeof(*id));
 }
 

@@ -64,6 +64,9 @@ struct account {
 				  * operator lifts it (account_set_pause) */
 	int64_t resumed_at;   /* unix seconds of the last lift; reputation counts from then */
 	int64_t created;      /* unix seconds */
+	unsigned suppressed_reasons; /* STORE_SUPPRESS_BIT_*: the feedback that adds to the
+				      * account's suppression list (SES v2
+				      * PutAccountSuppressionAttributes); new accounts both */
 };
 
 /* ---- IAM users --------------------------------------------------------- */
@@ -130,6 +133,9 @@ struct identity {
 	/* DNS re-check schedule (domain / DKIM / MAIL FROM pending) */
 	int64_t next_check;          /* unix seconds; 0 = none */
 	int check_attempts;
+	/* SES v2: the configuration set of the owner's sends from this identity
+	 * that name none (PutEmailIdentityConfigurationSetAttributes); NULL none */
+	char *config_set;
 };
 void identity_clear(struct identity *id);
 
@@ -351,6 +357,8 @@ typedef int (*store_sns_claim_cb)(void *arg, const struct sns_delivery *d);
 /* Reasons, as SES v2 spells them. */
 #define STORE_SUPPRESS_BOUNCE "BOUNCE"
 #define STORE_SUPPRESS_COMPLAINT "COMPLAINT"
+#define STORE_SUPPRESS_BIT_BOUNCE 1u
+#define STORE_SUPPRESS_BIT_COMPLAINT 2u
 
 /* One suppressed destination of an account. Addresses are compared and
  * stored lower-cased (ASCII). */
@@ -391,6 +399,7 @@ typedef int (*store_template_cb)(void *arg, const struct email_template *t);
 #define CSET_EV_CLICK (1u << 6)
 #define CSET_EV_RENDERING_FAILURE (1u << 7)
 #define CSET_EV_DELIVERY_DELAY (1u << 8)
+#define CSET_EV_SUBSCRIPTION (1u << 9) /* v2 only; sesame has no contact lists: never raised */
 
 /* One account's configuration set in one region. */
 struct config_set {
@@ -400,6 +409,8 @@ struct config_set {
 	bool sending_enabled;        /* false: sends naming it are refused */
 	bool reputation_enabled;     /* ReputationMetricsEnabled (recorded only) */
 	int64_t created;             /* unix seconds */
+	int suppressed_reasons;      /* STORE_SUPPRESS_BIT_* of sends naming the set (SES v2
+				      * SuppressionOptions); -1 = the account's */
 };
 typedef int (*store_cset_cb)(void *arg, const struct config_set *c);
 
@@ -460,6 +471,11 @@ struct store_ops {
 	int (*account_delete)(struct store *s, const char *id, struct err *e);
 	/* 1 updated, 0 absent */
 	int (*account_set_sending)(struct store *s, const char *id, bool enabled, struct err *e);
+	/* suppressed_reasons (STORE_SUPPRESS_BIT_*): which feedback an event's
+	 * suppression (store_event.suppress) puts on the list — unless the
+	 * message's configuration set has reasons of its own; 1 updated, 0 absent */
+	int (*account_set_suppression)(struct store *s, const char *id, unsigned reasons,
+				       struct err *e);
 	/* reason != NULL: pause the account for its reputation (a paused one
 	 * keeps its first reason); NULL: lift the pause and set resumed_at =
 	 * now. 1 updated, 0 absent or unchanged */
@@ -678,6 +694,10 @@ struct store_ops {
 			   const char *name, struct err *e);
 	int (*cset_set_flag)(struct store *s, const char *region, const char *account_id,
 			     const char *name, int which, bool value, struct err *e);
+	/* the set's SuppressionOptions: STORE_SUPPRESS_BIT_*, -1 = the
+	 * account's; 1 updated, 0 no such set */
+	int (*cset_set_suppression)(struct store *s, const char *region, const char *account_id,
+				    const char *name, int reasons, struct err *e);
 	int (*cset_dest_put)(struct store *s, const struct cset_dest *d, bool create,
 			     struct err *e);
 	int (*cset_dest_delete)(struct store *s, const char *region, const char *account_id,

@@ -247,6 +247,11 @@ static const char *const pg_migrations[] = {
 	"    REFERENCES config_sets(region, account_id, name) ON DELETE CASCADE);"
 	"ALTER TABLE messages ADD COLUMN config_set TEXT;"
 	"ALTER TABLE messages ADD COLUMN tags TEXT;",
+	/* 3: SQLite's migration 12 — an identity's default configuration set */
+	"ALTER TABLE identities ADD COLUMN config_set TEXT;",
+	/* 4: SQLite's migration 13 — the suppressed reasons of accounts and sets */
+	"ALTER TABLE accounts ADD COLUMN suppressed_reasons BIGINT NOT NULL DEFAULT 3;"
+	"ALTER TABLE config_sets ADD COLUMN suppressed_reasons BIGINT;",
 };
 #define PG_NMIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

@@ -308,6 +308,14 @@ static const char *const migrations[] = {
 	 "    REFERENCES config_sets(region, account_id, name) ON DELETE CASCADE) WITHOUT ROWID;"
 	 "ALTER TABLE messages ADD COLUMN config_set TEXT;"
 	 "ALTER TABLE messages ADD COLUMN tags TEXT;"),
+	/* 12: an identity's default configuration set (SES v2
+	 * PutEmailIdentityConfigurationSetAttributes) */
+	("ALTER TABLE identities ADD COLUMN config_set TEXT;"),
+	/* 13: which feedback adds to the suppression list (SES v2
+	 * SuppressedReasons): the account's (bits: 1 BOUNCE, 2 COMPLAINT), and a
+	 * configuration set's own (NULL: the account's) */
+	("ALTER TABLE accounts ADD COLUMN suppressed_reasons INTEGER NOT NULL DEFAULT 3;"
+	 "ALTER TABLE config_sets ADD COLUMN suppressed_reasons INTEGER;"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -325,6 +333,7 @@ enum sid {
 	S_ACC_LIST,
 	S_ACC_DEL,
 	S_ACC_SENDING,
+	S_ACC_SUPPRESSION,
 	S_ACC_PAUSE,
 	S_ACC_RESUME,
 	S_USER_INS,
@@ -418,6 +427,7 @@ enum sid {
 	S_CS_DEL,
 	S_CS_SENDING,
 	S_CS_REPUTATION,
+	S_CS_SUPPRESSION,
 	S_CSD_INS,
 	S_CSD_UPD,
 	S_CSD_DEL,
@@ -425,7 +435,9 @@ enum sid {
 	S_COUNT
 };
 
-#define ACC_COLS "id, name, max_24h, max_rate, sandbox, sending_enabled, created, paused_reason, resumed_at"
+#define ACC_COLS                                                                             \
+	"id, name, max_24h, max_rate, sandbox, sending_enabled, created, paused_reason, resumed_at," \
+	" suppressed_reasons"
 #define USER_COLS "account_id, name, policy, created"
 #define KEY_COLS "id, account_id, user_name, service, sealed, created"
 #define ID_COLS                                                                              \
@@ -433,8 +445,8 @@ enum sid {
 	" dkim_status, dkim_token1, dkim_token2, dkim_token3, dkim_keys, mail_from_domain,"      \
 	" mail_from_status, mail_from_behavior, bounce_topic, complaint_topic, delivery_topic,"  \
 	" forwarding_enabled, headers_in_bounce, headers_in_complaint, headers_in_delivery,"     \
-	" next_check, check_attempts, dkim_ed25519_status"
-#define ID_NCOLS 27
+	" next_check, check_attempts, dkim_ed25519_status, config_set"
+#define ID_NCOLS 28
 /* A DKIM or MAIL FROM check of the row is pending (verify_dns_pending for an
  * address, which has no domain TXT check of its own). */
 #define ID_DNS_PENDING                                                                       \
@@ -467,7 +479,9 @@ enum sid {
 	"arn, region, account_id, name, attributes, created,"                                  \
 	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed = 1),"  \
 	" (SELECT count(*) FROM sns_subscriptions s WHERE s.topic_arn = t.arn AND confirmed = 0)"
-#define CS_COLS "region, account_id, name, sending_enabled, reputation_enabled, created"
+#define CS_COLS                                                                              \
+	"region, account_id, name, sending_enabled, reputation_enabled, created,"            \
+	" coalesce(suppressed_reasons, -1)"
 #define CSD_COLS "region, account_id, set_name, name, enabled, types, topic_arn"
 #define SNS_SUB_COLS                                                                         \
 	"arn, topic_arn, account_id, protocol, endpoint, confirmed, token,"                    \
@@ -490,11 +504,12 @@ static const char *const sql[S_COUNT] = {
 	[S_BUMP] = "UPDATE generation SET value = value + 1 WHERE id = 1",
 	[S_TX_LOCK] = "SELECT value FROM generation WHERE id = 1 FOR UPDATE", /* PostgreSQL's */
 	[S_GEN] = "SELECT value FROM generation WHERE id = 1",
-	[S_ACC_INS] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', 0)",
+	[S_ACC_INS] = "INSERT INTO accounts (" ACC_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '', 0, 3)",
 	[S_ACC_GET] = "SELECT " ACC_COLS " FROM accounts WHERE id = ?1",
 	[S_ACC_LIST] = "SELECT " ACC_COLS " FROM accounts ORDER BY created, id",
 	[S_ACC_DEL] = "DELETE FROM accounts WHERE id = ?1",
 	[S_ACC_SENDING] = "UPDATE accounts SET sending_enabled = ?2 WHERE id = ?1",
+	[S_ACC_SUPPRESSION] = "UPDATE accounts SET suppressed_reasons = ?2 WHERE id = ?1",
 	[S_ACC_PAUSE] = "UPDATE accounts SET paused_reason = ?2 WHERE id = ?1 AND paused_reason = ''",
 	[S_ACC_RESUME] = "UPDATE accounts SET paused_reason = '', resumed_at = ?2 WHERE id = ?1",
 	[S_USER_INS] = "INSERT INTO users (" USER_COLS ") VALUES (?1, ?2, ?3, ?4)",
@@ -509,7 +524,7 @@ static const char *const sql[S_COUNT] = {
 	[S_KEY_DEL] = "DELETE FROM access_keys WHERE id = ?1",
 	[S_ID_PUT] = "INSERT INTO identities (" ID_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 		     " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-		     " ?23, ?24, ?25, ?26, ?27)"
+		     " ?23, ?24, ?25, ?26, ?27, ?28)"
 		     " ON CONFLICT (region, account_id, name) DO UPDATE SET"
 		     " type = excluded.type, status = excluded.status, token = excluded.token,"
 		     " token_expires = excluded.token_expires,"
@@ -527,7 +542,8 @@ static const char *const sql[S_COUNT] = {
 		     " headers_in_complaint = excluded.headers_in_complaint,"
 		     " headers_in_delivery = excluded.headers_in_delivery,"
 		     " next_check = excluded.next_check, check_attempts = excluded.check_attempts,"
-		     " dkim_ed25519_status = excluded.dkim_ed25519_status",
+		     " dkim_ed25519_status = excluded.dkim_ed25519_status,"
+		     " config_set = excluded.config_set",
 	[S_ID_GET] = "SELECT " ID_COLS " FROM identities"
 		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_ID_TOKEN] = "SELECT " ID_COLS " FROM identities WHERE token = ?1"
@@ -652,7 +668,10 @@ static const char *const sql[S_COUNT] = {
 			   " SELECT m.sending_account, lower(?2), CAST(?3 AS TEXT), m.id,"
 			   " coalesce(json_extract(?5, '$.feedbackId'), ''), CAST(?4 AS BIGINT) / 1000"
 			   " FROM messages m JOIN accounts a ON a.id = m.sending_account"
-			   " WHERE m.id = ?1"
+			   " LEFT JOIN config_sets c ON c.region = m.region"
+			   " AND c.account_id = m.sending_account AND c.name = m.config_set"
+			   " WHERE m.id = ?1 AND (coalesce(c.suppressed_reasons, a.suppressed_reasons)"
+			   " & CASE CAST(?3 AS TEXT) WHEN 'BOUNCE' THEN 1 ELSE 2 END) <> 0"
 			   " ON CONFLICT (account_id, address) DO UPDATE SET reason = excluded.reason,"
 			   " message_id = excluded.message_id, feedback_id = excluded.feedback_id,"
 			   " ts = excluded.ts",
@@ -762,6 +781,8 @@ static const char *const sql[S_COUNT] = {
 			 " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_CS_REPUTATION] = "UPDATE config_sets SET reputation_enabled = ?4"
 			    " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
+	[S_CS_SUPPRESSION] = "UPDATE config_sets SET suppressed_reasons = NULLIF(CAST(?4 AS BIGINT), -1)"
+			     " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_CSD_INS] = "INSERT INTO config_set_destinations (" CSD_COLS ")"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[S_CSD_UPD] = "UPDATE config_set_destinations SET enabled = ?5, types = ?6, topic_arn = ?7"
@@ -790,7 +811,10 @@ static const char *const sql_pg[S_COUNT] = {
 			   " coalesce(CAST(?5 AS TEXT)::jsonb->>'feedbackId', ''),"
 			   " CAST(?4 AS BIGINT) / 1000"
 			   " FROM messages m JOIN accounts a ON a.id = m.sending_account"
-			   " WHERE m.id = ?1"
+			   " LEFT JOIN config_sets c ON c.region = m.region"
+			   " AND c.account_id = m.sending_account AND c.name = m.config_set"
+			   " WHERE m.id = ?1 AND (coalesce(c.suppressed_reasons, a.suppressed_reasons)"
+			   " & CASE CAST(?3 AS TEXT) WHEN 'BOUNCE' THEN 1 ELSE 2 END) <> 0"
 			   " ON CONFLICT (account_id, address) DO UPDATE SET reason = excluded.reason,"
 			   " message_id = excluded.message_id, feedback_id = excluded.feedback_id,"
 			   " ts = excluded.ts",
@@ -1066,6 +1090,7 @@ read_account(struct sql_stmt *st, struct account *a)
 	a->created = col_i64(st, 6);
 	col_copy(st, 7, a->paused_reason, sizeof(a->paused_reason));
 	a->resumed_at = col_i64(st, 8);
+	a->suppressed_reasons = (unsigned)col_i64(st, 9);
 }
 
 static int
@@ -1201,6 +1226,26 @@ sq_account_set_sending(struct store *s, const char *id, bool enabled, struct err
 	if ((st = stmt(q, S_ACC_SENDING, e)) == NULL)
 		return tx_end(q, -1, e);
 	if (bt(st, 1, id) | bi(st, 2, enabled))
+		return tx_end(q, bind_fail(q, st, e), e);
+	r = step(q, st, e);
+	release(st);
+	if (r >= 0)
+		r = changes(q) > 0;
+	return tx_end(q, r, e);
+}
+
+static int
+sq_account_set_suppression(struct store *s, const char *id, unsigned reasons, struct err *e)
+{
+	struct sq *q = sq_of(s);
+	struct sql_stmt *st;
+	int r;
+
+	if (tx_begin(q, e) != 0)
+		return -1;
+	if ((st = stmt(q, S_ACC_SUPPRESSION, e)) == NULL)
+		return tx_end(q, -1, e);
+	if (bt(st, 1, id) | bi(st, 2, (int64_t)reasons))
 		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	release(st);
@@ -1445,6 +1490,7 @@ read_identity(struct sql_stmt *st, struct identity *id)
 	id->next_check = col_i64(st, 24);
 	id->check_attempts = (int)col_i64(st, 25);
 	col_copy(st, 26, id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status));
+	id->config_set = col_dup(st, 27);
 }
 
 static int
@@ -1472,7 +1518,8 @@ sq_identity_put(struct store *s, const struct identity *id, struct err *e)
 	    bi(st, 21, id->forwarding_enabled) | bi(st, 22, id->headers_in_bounce) |
 	    bi(st, 23, id->headers_in_complaint) | bi(st, 24, id->headers_in_delivery) |
 	    bi(st, 25, id->next_check) | bi(st, 26, id->check_attempts) |
-	    bt(st, 27, id->dkim_ed25519_status[0] ? id->dkim_ed25519_status : STATUS_NOT_STARTED))
+	    bt(st, 27, id->dkim_ed25519_status[0] ? id->dkim_ed25519_status : STATUS_NOT_STARTED) |
+	    bt(st, 28, id->config_set))
 		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
@@ -2345,6 +2392,7 @@ read_cset(struct sql_stmt *st, struct config_set *c)
 	c->sending_enabled = col_i64(st, 3) != 0;
 	c->reputation_enabled = col_i64(st, 4) != 0;
 	c->created = col_i64(st, 5);
+	c->suppressed_reasons = (int)col_i64(st, 6);
 }
 
 static int
@@ -2429,9 +2477,10 @@ sq_cset_delete(struct store *s, const char *region, const char *account_id, cons
 	return write_keyed(sq_of(s), S_CS_DEL, k, 3, e);
 }
 
+/* One column of one set: 1 updated, 0 no such set. */
 static int
-sq_cset_set_flag(struct store *s, const char *region, const char *account_id, const char *name,
-		 int which, bool value, struct err *e)
+cset_update(struct store *s, enum sid id, const char *region, const char *account_id,
+	    const char *name, int64_t value, struct err *e)
 {
 	struct sq *q = sq_of(s);
 	struct sql_stmt *st;
@@ -2439,7 +2488,7 @@ sq_cset_set_flag(struct store *s, const char *region, const char *account_id, co
 
 	if (tx_begin(q, e) != 0)
 		return -1;
-	if ((st = stmt(q, which == 0 ? S_CS_SENDING : S_CS_REPUTATION, e)) == NULL)
+	if ((st = stmt(q, id, e)) == NULL)
 		return tx_end(q, -1, e);
 	if (bt(st, 1, region) | bt(st, 2, account_id) | bt(st, 3, name) | bi(st, 4, value))
 		return tx_end(q, bind_fail(q, st, e), e);
@@ -2448,6 +2497,21 @@ sq_cset_set_flag(struct store *s, const char *region, const char *account_id, co
 	if (r >= 0)
 		r = changes(q) > 0;
 	return tx_end(q, r, e);
+}
+
+static int
+sq_cset_set_flag(struct store *s, const char *region, const char *account_id, const char *name,
+		 int which, bool value, struct err *e)
+{
+	return cset_update(s, which == 0 ? S_CS_SENDING : S_CS_REPUTATION, region, account_id, name,
+			   value, e);
+}
+
+static int
+sq_cset_set_suppression(struct store *s, const char *region, const char *account_id,
+			const char *name, int reasons, struct err *e)
+{
+	return cset_update(s, S_CS_SUPPRESSION, region, account_id, name, reasons, e);
 }
 
 static void
@@ -3616,6 +3680,7 @@ static const struct store_ops sqlite_ops = {
 	.account_list = sq_account_list,
 	.account_delete = sq_account_delete,
 	.account_set_sending = sq_account_set_sending,
+	.account_set_suppression = sq_account_set_suppression,
 	.account_set_pause = sq_account_set_pause,
 	.user_create = sq_user_create,
 	.user_get = sq_user_get,
@@ -3657,6 +3722,7 @@ static const struct store_ops sqlite_ops = {
 	.cset_list = sq_cset_list,
 	.cset_delete = sq_cset_delete,
 	.cset_set_flag = sq_cset_set_flag,
+	.cset_set_suppression = sq_cset_set_suppression,
 	.cset_dest_put = sq_cset_dest_put,
 	.cset_dest_delete = sq_cset_dest_delete,
 	.cset_dest_list = sq_cset_dest_list,

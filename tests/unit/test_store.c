@@ -351,6 +351,8 @@ test_sqlite_migration_ed25519(void **state)
 				      "ALTER TABLE messages DROP COLUMN tags;"
 				      "ALTER TABLE accounts DROP COLUMN paused_reason;"
 				      "ALTER TABLE accounts DROP COLUMN resumed_at;"
+				      "ALTER TABLE accounts DROP COLUMN suppressed_reasons;"
+				      "ALTER TABLE identities DROP COLUMN config_set;"
 				      "ALTER TABLE identities DROP COLUMN dkim_ed25519_status;"
 				      "PRAGMA user_version = 4;",
 				      NULL, NULL, NULL),
