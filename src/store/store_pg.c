@@ -250,8 +250,8 @@ static const char *const pg_migrations[] = {
 	/* 3: SQLite's migration 12 — an identity's default configuration set */
 	"ALTER TABLE identities ADD COLUMN config_set TEXT;",
 	/* 4: SQLite's migration 13 — the suppressed reasons of accounts and sets */
-	"ALTER TABLE accounts ADD COLUMN suppressed_reasons BIGINT NOT NULL DEFAULT 3;"
-	"ALTER TABLE config_sets ADD COLUMN suppressed_reasons BIGINT;",
+	("ALTER TABLE accounts ADD COLUMN suppressed_reasons BIGINT NOT NULL DEFAULT 3;"
+	 "ALTER TABLE config_sets ADD COLUMN suppressed_reasons BIGINT;"),
 };
 #define PG_NMIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct template_parts p = {tpl, tpl, tpl};
 		struct template_rendered r = {0};
 		struct err e3 = {0};
-		if (template_check_parts(&p, &e3) == 0 &&
+		if (template_check_parts(&p, NULL, &e3) == 0 &&
 		    template_render_parts(&p, "{\"d\": [1, {\"x\": \"<\"}]}", txt, strlen(txt), &r,
 					  &e3) == 0 &&
 		    (r.subject == NULL || r.text == NULL || r.html == NULL ||

@@ -423,8 +423,8 @@ TESTED_ELSEWHERE = {
     "PutEmailIdentityDkimSigningAttributes", "CreateConfigurationSetEventDestination",
     "GetConfigurationSetEventDestinations", "UpdateConfigurationSetEventDestination",
     "DeleteConfigurationSetEventDestination", "PutEmailIdentityConfigurationSetAttributes",
-    "PutAccountSuppressionAttributes",
-}
+    "PutAccountSuppressionAttributes", "PutConfigurationSetSuppressionOptions",
+}  # test_v2_ops.py calls these through boto3 sesv2 and aws-cli
 
 
 def served_operations():
