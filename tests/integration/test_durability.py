@@ -55,6 +55,7 @@ def test_acknowledged_sends_survive_the_server(sesame, sig):
     sesame.cli("identity", "verify", "--account", acct, "--region", "us-east-1", "example.com")
 
     acked = []                 # MessageIds answered 200
+    errors = []                # what the senders got instead, first ones kept
     lock = threading.Lock()
     stop = threading.Event()
     counter = iter(range(10**9))
@@ -68,9 +69,12 @@ def test_acknowledged_sends_survive_the_server(sesame, sig):
                 r = ses.send_raw_email(Source="sender@example.com",
                                        Destinations=[f"rcpt{n % 7}@example.net"],
                                        RawMessage={"Data": raw_message(n)})
-            except (ClientError, BotoCoreError, OSError):
+            except (ClientError, BotoCoreError, OSError) as e:
                 if sesame.proc.poll() is not None:
                     return  # the server is gone
+                with lock:
+                    if len(errors) < 5:
+                        errors.append(repr(e))
                 continue
             with lock:
                 acked.append(r["MessageId"])
@@ -93,7 +97,9 @@ def test_acknowledged_sends_survive_the_server(sesame, sig):
         t.join(timeout=30)
     with lock:
         acked_ids = list(acked)
-    assert len(acked_ids) >= MIN_ACKED, "too few sends were acknowledged before the kill"
+    assert len(acked_ids) >= MIN_ACKED, \
+        f"too few sends ({len(acked_ids)}) were acknowledged before the kill; " \
+        f"first errors: {errors}\n{sesame.read_log()[-4000:]}"
     assert len(set(acked_ids)) == len(acked_ids), "a MessageId was handed out twice"
 
     sesame.start()              # same data dir, same ports
