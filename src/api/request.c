@@ -493,5 +493,9 @@ request_handle(struct evhttp_request *req, void *arg)
 	}
 	if (path != NULL && monitor_handle(req, t, path))
 		return;
+	/* the request's reads (key, account, identity, quota) as one read;
+	 * ended before this turn of the loop does anything else */
+	t->store->ops->snapshot_begin(t->store);
 	handle_api(req, t, uri);
+	t->store->ops->snapshot_end(t->store);
 }

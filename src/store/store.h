@@ -461,6 +461,16 @@ struct store_rcpt_outcome {
 struct store_ops {
 	void (*close)(struct store *s);
 
+	/* One request's reads as one consistent read: between snapshot_begin
+	 * and snapshot_end every read sees the same committed state, and the
+	 * engine takes its read lock once (a cost saving on SQLite; nothing on
+	 * PostgreSQL). A write, through any op, ends the snapshot first, and the
+	 * reads after it see the write. Never keep one open across an event-loop
+	 * turn: it would hold an old state. Best effort: when it cannot begin,
+	 * every read is simply its own. */
+	void (*snapshot_begin)(struct store *s);
+	void (*snapshot_end)(struct store *s);
+
 	/* accounts */
 	int (*account_create)(struct store *s, const struct account *a, struct err *e);
 	int (*account_get)(struct store *s, const char *id, struct account *out, struct err *e);

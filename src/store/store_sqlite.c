@@ -323,6 +323,7 @@ static const char *const migrations[] = {
 
 enum sid {
 	S_BEGIN,
+	S_SNAPSHOT,
 	S_COMMIT,
 	S_ROLLBACK,
 	S_BUMP,
@@ -499,6 +500,7 @@ static const char *const sql[S_COUNT] = {
 		       " ORDER BY name LIMIT ?4",
 	[S_TPL_DEL] = "DELETE FROM templates WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_SNAPSHOT] = "BEGIN DEFERRED", /* a read snapshot: SQLite's only (sq_snapshot_begin) */
 	[S_COMMIT] = "COMMIT",
 	[S_ROLLBACK] = "ROLLBACK",
 	[S_BUMP] = "UPDATE generation SET value = value + 1 WHERE id = 1",
@@ -842,6 +844,7 @@ struct sq {
 	const struct sql_driver *drv;
 	struct sql_conn *c;
 	bool pg;           /* PostgreSQL: sql_pg[] texts where they differ */
+	bool snapshot;     /* a read snapshot is open (sq_snapshot_begin) */
 	struct sql_stmt *st[S_COUNT];
 };
 
@@ -868,10 +871,16 @@ db_fail(struct sq *q, struct err *e)
 	}
 }
 
-/* The cached statement `id`, prepared on first use; NULL with e filled. */
+static void snapshot_end(struct sq *q);
+
+/* The cached statement `id`, prepared on first use; NULL with e filled.
+ * Anything but a SELECT ends an open read snapshot first: a write (or
+ * BEGIN IMMEDIATE) never runs inside it, and what follows reads afresh. */
 static struct sql_stmt *
 stmt(struct sq *q, enum sid id, struct err *e)
 {
+	if (q->snapshot && strncmp(sql[id], "SELECT", 6) != 0)
+		snapshot_end(q);
 	if (q->st[id] == NULL)
 		q->st[id] = q->drv->prepare(q->c, id, q->pg && sql_pg[id] ? sql_pg[id] : sql[id], e);
 	return q->st[id];
@@ -1060,6 +1069,43 @@ tx_end_data(struct sq *q, int r, struct err *e)
 		run(q, S_ROLLBACK, &ignored);
 	}
 	return -1;
+}
+
+/*
+ * A read snapshot: the reads of one request share one read transaction
+ * (SQLite WAL: one read lock taken and released, not one per statement —
+ * each costs fcntl calls and the shared-memory mutex the API threads
+ * contend on). Only on SQLite: PostgreSQL would pay two round trips for it.
+ * Ended by sq_snapshot_end, or by the first statement that is not a SELECT.
+ */
+static void
+sq_snapshot_begin(struct store *s)
+{
+	struct sq *q = sq_of(s);
+	struct err ignored = {0};
+
+	if (q->pg || q->snapshot || q->drv->in_tx(q->c))
+		return;
+	q->snapshot = run(q, S_SNAPSHOT, &ignored) == 0;
+}
+
+static void
+snapshot_end(struct sq *q)
+{
+	struct err ignored = {0};
+
+	q->snapshot = false; /* first: COMMIT goes through stmt() too */
+	if (q->drv->in_tx(q->c) && run(q, S_COMMIT, &ignored) != 0 && q->drv->in_tx(q->c))
+		run(q, S_ROLLBACK, &ignored);
+}
+
+static void
+sq_snapshot_end(struct store *s)
+{
+	struct sq *q = sq_of(s);
+
+	if (q->snapshot)
+		snapshot_end(q);
 }
 
 static void
@@ -3675,6 +3721,8 @@ sq_sns_key_put(struct store *s, const uint8_t *sealed, size_t sealed_len, const 
 
 static const struct store_ops sqlite_ops = {
 	.close = sq_close,
+	.snapshot_begin = sq_snapshot_begin,
+	.snapshot_end = sq_snapshot_end,
 	.account_create = sq_account_create,
 	.account_get = sq_account_get,
 	.account_list = sq_account_list,
