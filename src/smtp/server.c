@@ -336,6 +336,7 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	c->txn_identity[0] = '\0';
 	if (send_request_from_raw(t->data, t->len, &env, &m, e) != 0)
 		goto done;
+	st->ops->snapshot_begin(st); /* the decision's reads as one (store.h) */
 	/* the account as it is now: a pause or a quota change applies at once */
 	if ((k = st->ops->account_get(st, c->caller.account_id, &acct, e)) <= 0) {
 		if (k == 0)
@@ -362,6 +363,7 @@ ops_submit(void *arg, const struct smtp_txn *t, struct err *e)
 	if ((rc = send_submit(&srv->env, r, conn_sent, c, e)) == 0)
 		c->pending = true;
 done:
+	st->ops->snapshot_end(st);
 	if (rc != 0)
 		log_txn(c, NULL, e);
 	send_raw_clear(&m);
