@@ -1211,9 +1211,12 @@ sq_account_list(struct store *s, int (*cb)(void *, const struct account *), void
 	return r < 0 ? -1 : 0;
 }
 
-/* A one-statement write keyed by text parameters: returns rows changed. */
+/* A one-statement write keyed by text parameters ?1…?nkeys, then (when
+ * num is not NULL) the integer *num as ?nkeys+1: returns rows changed.
+ * write_keyed: the text parameters alone. */
 static int
-write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struct err *e)
+write_keyed_num(struct sq *q, enum sid id, const char *const *keys, int nkeys,
+		const int64_t *num, struct err *e)
 {
 	struct sql_stmt *st;
 	int r;
@@ -1225,6 +1228,8 @@ write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struc
 	for (int i = 0; i < nkeys; i++)
 		if (bt(st, i + 1, keys[i]))
 			return tx_end(q, bind_fail(q, st, e), e);
+	if (num != NULL && bi(st, nkeys + 1, *num))
+		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	release(st);
 	if (r >= 0)
@@ -1233,24 +1238,20 @@ write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struc
 }
 
 static int
+write_keyed(struct sq *q, enum sid id, const char *const *keys, int nkeys, struct err *e)
+{
+	return write_keyed_num(q, id, keys, nkeys, NULL, e);
+}
+
+static int
 sq_account_set_pause(struct store *s, const char *id, const char *reason, int64_t now,
 		     struct err *e)
 {
-	struct sq *q = sq_of(s);
-	struct sql_stmt *st;
-	int r;
+	const char *keys[] = {id, reason};
 
-	if (tx_begin(q, e) != 0)
-		return -1;
-	if ((st = stmt(q, reason != NULL ? S_ACC_PAUSE : S_ACC_RESUME, e)) == NULL)
-		return tx_end(q, -1, e);
-	if (bt(st, 1, id) | (reason != NULL ? bt(st, 2, reason) : bi(st, 2, now)))
-		return tx_end(q, bind_fail(q, st, e), e);
-	r = step(q, st, e);
-	release(st);
-	if (r >= 0)
-		r = changes(q) > 0;
-	return tx_end(q, r, e);
+	if (reason == NULL)
+		return write_keyed_num(sq_of(s), S_ACC_RESUME, keys, 1, &now, e);
+	return write_keyed(sq_of(s), S_ACC_PAUSE, keys, 2, e);
 }
 
 static int
@@ -1263,41 +1264,19 @@ sq_account_delete(struct store *s, const char *id, struct err *e)
 static int
 sq_account_set_sending(struct store *s, const char *id, bool enabled, struct err *e)
 {
-	struct sq *q = sq_of(s);
-	struct sql_stmt *st;
-	int r;
+	const char *keys[] = {id};
+	int64_t v = enabled;
 
-	if (tx_begin(q, e) != 0)
-		return -1;
-	if ((st = stmt(q, S_ACC_SENDING, e)) == NULL)
-		return tx_end(q, -1, e);
-	if (bt(st, 1, id) | bi(st, 2, enabled))
-		return tx_end(q, bind_fail(q, st, e), e);
-	r = step(q, st, e);
-	release(st);
-	if (r >= 0)
-		r = changes(q) > 0;
-	return tx_end(q, r, e);
+	return write_keyed_num(sq_of(s), S_ACC_SENDING, keys, 1, &v, e);
 }
 
 static int
 sq_account_set_suppression(struct store *s, const char *id, unsigned reasons, struct err *e)
 {
-	struct sq *q = sq_of(s);
-	struct sql_stmt *st;
-	int r;
+	const char *keys[] = {id};
+	int64_t v = reasons;
 
-	if (tx_begin(q, e) != 0)
-		return -1;
-	if ((st = stmt(q, S_ACC_SUPPRESSION, e)) == NULL)
-		return tx_end(q, -1, e);
-	if (bt(st, 1, id) | bi(st, 2, (int64_t)reasons))
-		return tx_end(q, bind_fail(q, st, e), e);
-	r = step(q, st, e);
-	release(st);
-	if (r >= 0)
-		r = changes(q) > 0;
-	return tx_end(q, r, e);
+	return write_keyed_num(sq_of(s), S_ACC_SUPPRESSION, keys, 1, &v, e);
 }
 
 /* ---- IAM users --------------------------------------------------------- */
