@@ -8,6 +8,7 @@ import subprocess
 import time
 import urllib.request
 
+import botocore.exceptions
 import pytest
 
 SESAME = os.environ.get("SESAME_BIN") or os.path.join(
@@ -257,6 +258,31 @@ def verify(sesame, account, identity, region="us-east-1"):
     """Mark `identity` verified for `account` with the operator override."""
     sesame.cli("identity", "verify", "--account", account, "--region", region, identity)
 
+
+
+def err_of(call):
+    """A boto3 call's failure: (code, message, HTTP status)."""
+    with pytest.raises(botocore.exceptions.ClientError) as ei:
+        call()
+    r = ei.value.response
+    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def v2(sesame, key):
+    return sesame.client(key, service="sesv2")
+
+
+def v2_world(sesame, domain):
+    """An owner with `domain` verified and a delegate, each with a sesv2
+    client (oc, dc)."""
+    class W:
+        pass
+    w = W()
+    w.owner, w.okey = sesame.principal("owner")
+    w.delegate, w.dkey = sesame.principal("delegate")
+    verify(sesame, w.owner, domain)
+    w.oc, w.dc = v2(sesame, w.okey), v2(sesame, w.dkey)
+    return w
 
 def messages(sesame):
     """The capture inbox, oldest first."""

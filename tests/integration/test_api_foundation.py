@@ -5,10 +5,9 @@ import datetime as dt
 import json
 import urllib.parse
 
-import botocore.exceptions
 import pytest
 
-from conftest import post, sign, xml_error
+from conftest import err_of, post, sign, xml_error
 
 
 def quota_body():
@@ -42,13 +41,6 @@ def test_sending_switch_is_per_account(sesame):
     _, k2 = sesame.principal("two")
     sesame.client(k1).update_account_sending_enabled(Enabled=False)
     assert sesame.client(k2).get_account_sending_enabled()["Enabled"] is True
-
-
-def err_of(call):
-    with pytest.raises(botocore.exceptions.ClientError) as ei:
-        call()
-    r = ei.value.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def test_wrong_secret(sesame):

@@ -12,10 +12,9 @@ import time
 import urllib.error
 import urllib.request
 
-import botocore.exceptions
 import pytest
 
-from conftest import Sesame, link_for, store_sql
+from conftest import Sesame, err_of, link_for, store_sql
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 ZONE = "example.test"
@@ -119,13 +118,6 @@ def stays(fn, want, seconds=2.5, interval=0.25):
     while time.time() < deadline:
         assert fn() == want
         time.sleep(interval)
-
-
-def err_of(call):
-    with pytest.raises(botocore.exceptions.ClientError) as ei:
-        call()
-    r = ei.value.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def vstatus(ses, identity):

@@ -6,16 +6,14 @@ owner's identity as SourceArn; every refusal is SES's error with nothing
 captured and nothing charged; quota and rate are the delegate's."""
 import base64
 import json
-import os
 import time
 import urllib.parse
-from email.message import EmailMessage
 
 import botocore.exceptions
 import pytest
 
 import conftest
-from conftest import messages, post, raw_of, sign, xml_error
+from conftest import err_of, messages, post, raw_of, sign, xml_error
 
 REGION = "us-east-1"
 DOMAIN = "example.com"
@@ -65,13 +63,6 @@ def no_retry_client(sesame, key, region=REGION):
                         aws_access_key_id=key["AccessKeyId"],
                         aws_secret_access_key=key["SecretAccessKey"],
                         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-
-
-def err_of(call):
-    with pytest.raises(botocore.exceptions.ClientError) as ei:
-        call()
-    r = ei.value.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def simple(client, source=f"sender@{DOMAIN}", to=("rcpt@dest.test",), **kw):

@@ -8,21 +8,12 @@ RenderingFailure event."""
 import json
 import time
 
-import botocore.exceptions
-import pytest
 
 import conftest
-from conftest import events, messages, parts, raw_of
+from conftest import err_of, events, messages, parts, raw_of
 
 REGION = "us-east-1"
 DOMAIN = "example.com"
-
-
-def err_of(call):
-    with pytest.raises(botocore.exceptions.ClientError) as ei:
-        call()
-    r = ei.value.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def owner(sesame, name="owner", *flags):

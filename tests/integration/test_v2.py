@@ -3,14 +3,12 @@
 policies as v1, in v2's wire format and v2's error shapes."""
 import json
 import os
-import shutil
 import subprocess
 
-import botocore.exceptions
 import pytest
 
 import conftest
-from conftest import messages, post
+from conftest import err_of, messages, post, v2
 
 REGION = "us-east-1"
 DOMAIN = "example.com"
@@ -29,17 +27,6 @@ def policy(account, delegate, actions=("ses:SendEmail",), identity=DOMAIN, condi
     return json.dumps({"Version": "2012-10-17", "Statement": [st]})
 
 
-def v2(sesame, key):
-    return sesame.client(key, service="sesv2")
-
-
-def err_of(call):
-    with pytest.raises(botocore.exceptions.ClientError) as ei:
-        call()
-    r = ei.value.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
-
-
 def simple(client, frm=f"sender@{DOMAIN}", to=("rcpt@dest.test",), **kw):
     kw.setdefault("Destination", {"ToAddresses": list(to)})
     return client.send_email(
@@ -51,14 +38,7 @@ def simple(client, frm=f"sender@{DOMAIN}", to=("rcpt@dest.test",), **kw):
 
 @pytest.fixture
 def world(sesame):
-    class W:
-        pass
-    w = W()
-    w.owner, w.okey = sesame.principal("owner")
-    w.delegate, w.dkey = sesame.principal("delegate")
-    conftest.verify(sesame, w.owner, DOMAIN)
-    w.oc, w.dc = v2(sesame, w.okey), v2(sesame, w.dkey)
-    return w
+    return conftest.v2_world(sesame, DOMAIN)
 
 
 # ---- sending ---------------------------------------------------------------

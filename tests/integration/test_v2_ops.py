@@ -9,24 +9,14 @@ import botocore.exceptions
 import pytest
 
 import conftest
+import test_v2
 from test_delivery import net
 
 __all__ = ["net"]
-from conftest import messages
+from conftest import err_of, messages
 
 REGION = "us-east-1"
 DOMAIN = "example.com"
-
-
-def v2(sesame, key):
-    return sesame.client(key, service="sesv2")
-
-
-def err_of(call):
-    with pytest.raises(botocore.exceptions.ClientError) as ei:
-        call()
-    r = ei.value.response
-    return r["Error"]["Code"], r["Error"].get("Message", ""), r["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def cli_err(p):
@@ -35,23 +25,13 @@ def cli_err(p):
     return p.stderr
 
 
-def simple(client, frm=f"sender@{DOMAIN}", to=("rcpt@dest.test",), **kw):
-    kw.setdefault("Destination", {"ToAddresses": list(to)})
-    return client.send_email(
-        FromEmailAddress=frm,
-        Content={"Simple": {"Subject": {"Data": "hello v2"},
-                            "Body": {"Text": {"Data": "body text"}}}}, **kw)["MessageId"]
+def simple(client, **kw):
+    return test_v2.simple(client, **kw)["MessageId"]
 
 
 @pytest.fixture
 def world(sesame):
-    class W:
-        pass
-    w = W()
-    w.owner, w.okey = sesame.principal("owner")
-    w.delegate, w.dkey = sesame.principal("delegate")
-    conftest.verify(sesame, w.owner, DOMAIN)
-    w.oc, w.dc = v2(sesame, w.okey), v2(sesame, w.dkey)
+    w = conftest.v2_world(sesame, DOMAIN)
     w.sns = sesame.client(w.okey, service="sns")
     return w
 
