@@ -123,6 +123,7 @@ serve_main(const struct conf *c)
 	if ((s = store_open(c->db, c->data, &e)) == NULL)
 		goto fail;
 	store_close(s);
+	store_checkpoint_thread(true);
 	/* The queue before the listeners (it delivers what a previous run left
 	 * queued) and freed after them: their loops submit to it. */
 	if ((q = queue_start(c, &e)) == NULL)
@@ -173,6 +174,7 @@ serve_main(const struct conf *c)
 	smtp_server_stop(smtp);
 	http_server_stop(http);
 	queue_free(q);
+	store_checkpoint_thread(false);
 	limits_free(lim);
 	dkim_keys_cache_free(keys);
 	vault_free(v);
@@ -185,6 +187,7 @@ fail:
 	fprintf(stderr, "sesame: %s\n", e.message);
 	workers_stop(w);
 	queue_free(q);
+	store_checkpoint_thread(false);
 	limits_free(lim);
 	dkim_keys_cache_free(keys);
 	vault_free(v);

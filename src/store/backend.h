@@ -19,6 +19,8 @@ typedef struct store *(*store_backend_open_fn)(const char *url, struct err *e);
 /* store_sqlite.c: `sqlite:PATH` or `sqlite://PATH` (PATH may be absolute:
  * `sqlite:///abs/file.db`). */
 struct store *store_sqlite_open(const char *url, struct err *e);
+/* store_checkpoint_thread's SQLite half */
+void store_sqlite_checkpoint_thread(bool on);
 
 /* store_pg.c: `postgresql://…` or `postgres://…`, libpq's connection URI
  * (host, port, user, password, dbname, sslmode …). */

@@ -196,6 +196,12 @@ store_open(const char *url, const char *data_dir, struct err *e)
 }
 
 void
+store_checkpoint_thread(bool on)
+{
+	store_sqlite_checkpoint_thread(on);
+}
+
+void
 store_close(struct store *s)
 {
 	if (s != NULL)

@@ -875,6 +875,17 @@ struct store {
 struct store *store_open(const char *url, const char *data_dir, struct err *e);
 void store_close(struct store *s);
 
+/*
+ * For a long-running process (sesame serve), called before it opens its
+ * handles and again with false before it exits (after closing them):
+ * SQLite's WAL checkpoints then run PASSIVE on a thread and connection of
+ * their own, flagged by the commits that cross SQLite's threshold, instead
+ * of inside those commits (docs/internals/store.md). Only handles on the
+ * first database path opened after the call are hooked; PostgreSQL has
+ * nothing to do. A short-lived process (the CLI) keeps SQLite's default.
+ */
+void store_checkpoint_thread(bool on);
+
 /* The reputation of account `a` at `now` (unix seconds): its recipients,
  * Permanent bounces and complaints of the trailing 24 h, counted from its
  * last resume when that is later (DESIGN.md "Semantics we pin"; from the

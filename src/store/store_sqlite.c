@@ -4100,6 +4100,121 @@ fail:
 	return -1;
 }
 
+/*
+ * The checkpointer (store_checkpoint_thread): in sesame serve, WAL
+ * checkpoints run on a thread with a connection of its own instead of
+ * inside the commit that crossed SQLite's threshold — that commit, and
+ * every send waiting on the group commit behind it, would otherwise wait
+ * for the copy into the database file and its fsync. Every handle opened
+ * while it runs on the same path gets wal_hook in place of SQLite's
+ * auto-checkpoint (sqlite3_wal_hook replaces it); the hook only flags the
+ * work. The checkpoints are PASSIVE: they never block a reader or a
+ * writer, and the next writer after a complete one restarts the WAL.
+ */
+#define CHECKPOINT_FRAMES 1000 /* SQLite's own auto-checkpoint threshold */
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool on;       /* store_checkpoint_thread(true) was called */
+	bool running;  /* the thread runs, on `path` */
+	bool due, stop;
+	char *path;
+	sqlite3 *db;
+	pthread_t thread;
+} ckpt = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)arg, (void)db, (void)name;
+	if (frames >= CHECKPOINT_FRAMES) {
+		pthread_mutex_lock(&ckpt.mu);
+		if (!ckpt.due) {
+			ckpt.due = true;
+			pthread_cond_signal(&ckpt.cv);
+		}
+		pthread_mutex_unlock(&ckpt.mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *
+checkpoint_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ckpt.mu);
+	for (;;) {
+		while (!ckpt.due && !ckpt.stop)
+			pthread_cond_wait(&ckpt.cv, &ckpt.mu);
+		if (ckpt.stop)
+			break;
+		ckpt.due = false;
+		pthread_mutex_unlock(&ckpt.mu);
+		int log = 0, done = 0;
+		int rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+						   &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store: checkpoint failed: %s", sqlite3_errmsg(ckpt.db));
+		pthread_mutex_lock(&ckpt.mu);
+	}
+	pthread_mutex_unlock(&ckpt.mu);
+	return NULL;
+}
+
+/* Called by sq_open with a freshly opened connection on `path`: start the
+ * thread on the first path seen, and hook the connection when it is on
+ * that path (other paths keep SQLite's auto-checkpoint). */
+static void
+checkpoint_attach(const char *path, sqlite3 *db)
+{
+	pthread_mutex_lock(&ckpt.mu);
+	if (ckpt.on && !ckpt.running) {
+		sqlite3 *own = NULL;
+		/* the journal mode is learnt on a connection's first read: until
+		 * then a checkpoint on it is a no-op (log and done -1) */
+		if (sqlite3_open_v2(path, &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+				    NULL) == SQLITE_OK &&
+		    sqlite3_exec(own, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) == SQLITE_OK) {
+			ckpt.db = own;
+			ckpt.path = xstrdup(path);
+			ckpt.due = ckpt.stop = false;
+			ckpt.running = pthread_create(&ckpt.thread, NULL, checkpoint_main, NULL) == 0;
+		}
+		if (!ckpt.running) {
+			sqlite3_close(own);
+			free(ckpt.path);
+			ckpt.path = NULL;
+			ckpt.db = NULL;
+		}
+	}
+	if (ckpt.running && strcmp(path, ckpt.path) == 0)
+		sqlite3_wal_hook(db, wal_hook, NULL);
+	pthread_mutex_unlock(&ckpt.mu);
+}
+
+void
+store_sqlite_checkpoint_thread(bool on)
+{
+	pthread_mutex_lock(&ckpt.mu);
+	ckpt.on = on;
+	if (on || !ckpt.running) {
+		pthread_mutex_unlock(&ckpt.mu);
+		return;
+	}
+	ckpt.stop = true;
+	pthread_cond_signal(&ckpt.cv);
+	pthread_mutex_unlock(&ckpt.mu);
+	pthread_join(ckpt.thread, NULL);
+	pthread_mutex_lock(&ckpt.mu);
+	sqlite3_close(ckpt.db);
+	free(ckpt.path);
+	ckpt.db = NULL;
+	ckpt.path = NULL;
+	ckpt.running = false;
+	pthread_mutex_unlock(&ckpt.mu);
+}
+
 static struct store *
 sq_open(const char *path, struct err *e)
 {
@@ -4139,6 +4254,7 @@ sq_open(const char *path, struct err *e)
 	}
 	if (store_sqlite_migrate(c->db, e) != 0)
 		goto fail;
+	checkpoint_attach(path, c->db);
 	return sql_store_new(&sqlite_driver, &c->base, false);
 fail:
 	lite_close(&c->base);
