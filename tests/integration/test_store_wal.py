@@ -17,7 +17,7 @@ WAL_LIMIT = 16 << 20   # a WAL that is never checkpointed holds all 40 MB
 
 
 def test_wal_is_checkpointed_while_sending(sesame):
-    if os.environ.get("SESAME_DB", "").startswith("postgres"):
+    if conftest.PG:
         pytest.skip("a SQLite store's property")
     acct, key = sesame.principal("walsender", "--max-rate", "100000", "--max-24h", "-1")
     conftest.verify(sesame, acct, "example.com")
