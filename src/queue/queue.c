@@ -192,16 +192,10 @@ mono_us(void)
 TESTABLE void
 queue_message_id_at(int64_t ms, char out[80])
 {
-	uint8_t r[16];
-	char hex[33];
+	char u[37];
 
-	random_bytes(r, sizeof(r));
-	r[6] = (r[6] & 0x0f) | 0x40; /* UUID version 4 */
-	r[8] = (r[8] & 0x3f) | 0x80; /* RFC 4122 variant */
-	hex_encode(r, sizeof(r), hex);
-	snprintf(out, 80, "0100%012llx-%.8s-%.4s-%.4s-%.4s-%.12s-000000",
-		 (unsigned long long)ms & 0xffffffffffffULL, hex, hex + 8, hex + 12, hex + 16,
-		 hex + 20);
+	uuid_v4(u);
+	snprintf(out, 80, "0100%012llx-%s-000000", (unsigned long long)ms & 0xffffffffffffULL, u);
 }
 
 void
