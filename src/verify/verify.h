@@ -120,6 +120,9 @@ struct verify_result {
 	bool domain_found;
 	char *dkim_tokens[DKIM_KEYS_N];  /* selectors asked (NULL: not asked) */
 	bool dkim_found[DKIM_KEYS_N];
+	bool dkim_keys_pinned;           /* the public keys asked were those of the
+					  * sealed set whose SHA-256 is below */
+	uint8_t dkim_keys_sha256[32];
 	char *dkim_ed_token;             /* the first selector whose Ed25519 record
 					  * <token>ed was asked (NULL: not asked) */
 	bool dkim_ed_found;
