@@ -133,8 +133,9 @@ struct verify_result {
 /*
  * Apply a round's results to `id` as it is in the store *now* (read again
  * after the lookups) and reschedule it: a result counts only if what was
- * asked is still what `id` holds; DKIM verified also verifies a pending
- * domain (SES); the Ed25519 record found turns dkim_ed25519_status
+ * asked is still what `id` holds (selectors: three for Easy DKIM, the
+ * owner's one for BYODKIM; and, when pinned, the sealed keys); DKIM
+ * verified also verifies a pending domain (SES); the Ed25519 record found turns dkim_ed25519_status
  * Success, and an Ed25519 check still Pending when DKIM leaves Pending in
  * this round turns Failed; at the end of the window whatever is still
  * Pending becomes Failed. Pure; changes only the four status fields,
