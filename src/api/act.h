@@ -49,10 +49,21 @@ int act_identity_set_dkim(struct api_ctx *ctx, const char *param, const char *ac
 			  bool enabled, struct err *e);
 int act_identity_set_mail_from(struct api_ctx *ctx, const char *param, const char *action,
 			       const char *mail_from, const char *behavior, struct err *e);
-/* The domain identity `name` with its TXT token and Easy DKIM tokens and
- * keys (VerifyDomainDkim's work, stored): 0 with *out (identity_clear), -1. */
-int act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity *out,
-			     struct err *e);
+/* The domain identity `name` (created if absent) with its TXT token and
+ * Easy DKIM tokens and keys (VerifyDomainDkim's work, stored): 0 with *out
+ * (identity_clear), -1. A BYODKIM identity keeps the owner's key and
+ * selector, unless `easy` (v2's SigningAttributesOrigin AWS_SES): then it
+ * returns to Easy DKIM with fresh tokens and keys. */
+int act_identity_domain_dkim(struct api_ctx *ctx, const char *name, bool easy,
+			     struct identity *out, struct err *e);
+/* BYODKIM (v2's SigningAttributesOrigin EXTERNAL) on the domain identity
+ * `name` (created if absent): the owner's `selector` and key (`sealed`, a
+ * one-key set of dkim_keys_import, copied) replace its DKIM setup and the
+ * DKIM check starts (Pending) — unless it is the same key under the same
+ * selector, which changes nothing. 0 with *out (identity_clear), -1. */
+int act_identity_domain_byodkim(struct api_ctx *ctx, const char *name, const char *selector,
+				const uint8_t *sealed, size_t sealed_len, struct identity *out,
+				struct err *e);
 int act_verify_email_identity(struct api_ctx *ctx, struct err *e);
 int act_verify_email_address(struct api_ctx *ctx, struct err *e);
 int act_verify_domain_identity(struct api_ctx *ctx, struct err *e);
@@ -168,6 +179,7 @@ int act_v2_get_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_list_email_identities(struct api_ctx *ctx, struct err *e);
 int act_v2_delete_email_identity(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_dkim_attributes(struct api_ctx *ctx, struct err *e);
+int act_v2_put_email_identity_dkim_signing_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_mail_from_attributes(struct api_ctx *ctx, struct err *e);
 int act_v2_put_email_identity_configuration_set_attributes(struct api_ctx *ctx, struct err *e);

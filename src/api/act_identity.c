@@ -360,8 +360,25 @@ dkim_restart(const struct identity *id, const char *status, int64_t now)
 	       (strcmp(status, STATUS_PENDING) != 0 || verify_status_at(id, status, now) != status);
 }
 
+/* Forget the DKIM setup of `id` (selectors, keys, statuses, origin). */
+static void
+dkim_forget(struct identity *id)
+{
+	for (int i = 0; i < DKIM_KEYS_N; i++) {
+		free(id->dkim_tokens[i]);
+		id->dkim_tokens[i] = NULL;
+	}
+	free(id->dkim_keys_sealed);
+	id->dkim_keys_sealed = NULL;
+	id->dkim_keys_sealed_len = 0;
+	id->dkim_external = false;
+	snprintf(id->dkim_status, sizeof(id->dkim_status), "%s", STATUS_NOT_STARTED);
+	snprintf(id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status), "%s",
+		 STATUS_NOT_STARTED);
+}
+
 int
-act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity *out,
+act_identity_domain_dkim(struct api_ctx *ctx, const char *name, bool easy, struct identity *out,
 			 struct err *e)
 {
 	char tokens[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1];
@@ -371,7 +388,15 @@ act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity 
 
 	if (domain_identity(ctx, name, &id, &changed, e) != 0)
 		return -1;
-	if (id.dkim_tokens[0] == NULL || id.dkim_keys_sealed == NULL) {
+	if (id.dkim_external && easy) {
+		/* back from BYODKIM to Easy DKIM: sesame's keys, made afresh below */
+		dkim_forget(&id);
+		changed = true;
+	}
+	if (id.dkim_external) {
+		/* BYODKIM (VerifyDomainDkim on it): the owner's key and selector stay;
+		 * only a failed check starts over, below */
+	} else if (id.dkim_tokens[0] == NULL || id.dkim_keys_sealed == NULL) {
 		/* first call: three selectors, a key each, and the Ed25519 key
 		 * (same tokens and keys on later calls) */
 		dkim_keys_tokens(tokens);
@@ -412,8 +437,9 @@ act_identity_domain_dkim(struct api_ctx *ctx, const char *name, struct identity 
 	}
 	/* The Ed25519 record is looked for in the DKIM check's rounds; on a
 	 * verified DKIM it gets a window of its own, the RSA status untouched
-	 * (docs/internals/verify.md "The Ed25519 record"). */
-	if (dkim_restart(&id, id.dkim_ed25519_status, (int64_t)ctx->now)) {
+	 * (docs/internals/verify.md "The Ed25519 record"). A BYODKIM key has
+	 * no Ed25519 companion. */
+	if (!id.dkim_external && dkim_restart(&id, id.dkim_ed25519_status, (int64_t)ctx->now)) {
 		snprintf(id.dkim_ed25519_status, sizeof(id.dkim_ed25519_status), "%s",
 			 STATUS_PENDING);
 		if (strcmp(id.dkim_status, STATUS_SUCCESS) == 0)
@@ -433,6 +459,71 @@ out:
 	return rc;
 }
 
+/* Does the set `a` hold the same public key 0 as the set `b`? false on
+ * any failure (then the caller treats the key as new). */
+static bool
+same_key(struct api_ctx *ctx, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	char *pa[DKIM_KEYS_N], *pb[DKIM_KEYS_N];
+	struct err ignored = {0};
+	bool same = false;
+
+	if (a == NULL || b == NULL ||
+	    dkim_keys_public(ctx->t->vault, a, an, pa, NULL, &ignored) != 0)
+		return false;
+	if (dkim_keys_public(ctx->t->vault, b, bn, pb, NULL, &ignored) == 0) {
+		same = pa[0] != NULL && pb[0] != NULL && strcmp(pa[0], pb[0]) == 0;
+		for (int i = 0; i < DKIM_KEYS_N; i++)
+			free(pb[i]);
+	}
+	for (int i = 0; i < DKIM_KEYS_N; i++)
+		free(pa[i]);
+	return same;
+}
+
+int
+act_identity_domain_byodkim(struct api_ctx *ctx, const char *name, const char *selector,
+			    const uint8_t *sealed, size_t sealed_len, struct identity *out,
+			    struct err *e)
+{
+	struct identity id = {0};
+	bool changed;
+
+	if (domain_identity(ctx, name, &id, &changed, e) != 0)
+		return -1;
+	/* the same key under the same selector again (a re-applied
+	 * configuration): nothing changes, a verified record stays verified */
+	if (id.dkim_external && id.dkim_tokens[0] != NULL &&
+	    strcmp(id.dkim_tokens[0], selector) == 0 &&
+	    same_key(ctx, id.dkim_keys_sealed, id.dkim_keys_sealed_len, sealed, sealed_len)) {
+		if (dkim_restart(&id, id.dkim_status, (int64_t)ctx->now)) {
+			snprintf(id.dkim_status, sizeof(id.dkim_status), "%s", STATUS_PENDING);
+			verify_arm(&id, (int64_t)ctx->now);
+			changed = true;
+		}
+	} else {
+		/* the first DKIM setup of the domain signs from the start (as
+		 * VerifyDomainDkim's); a change keeps the owner's SigningEnabled */
+		if (id.dkim_tokens[0] == NULL)
+			id.dkim_enabled = true;
+		dkim_forget(&id);
+		id.dkim_external = true;
+		id.dkim_tokens[0] = xstrdup(selector);
+		id.dkim_keys_sealed = xmalloc(sealed_len);
+		memcpy(id.dkim_keys_sealed, sealed, sealed_len);
+		id.dkim_keys_sealed_len = sealed_len;
+		snprintf(id.dkim_status, sizeof(id.dkim_status), "%s", STATUS_PENDING);
+		verify_arm(&id, (int64_t)ctx->now);
+		changed = true;
+	}
+	if (changed && put(ctx, &id, e) != 0) {
+		identity_clear(&id);
+		return -1;
+	}
+	*out = id;
+	return 0;
+}
+
 int
 act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
 {
@@ -442,10 +533,11 @@ act_verify_domain_dkim(struct api_ctx *ctx, struct err *e)
 
 	if (domain_param(ctx, name, sizeof(name), e) != 0)
 		return -1;
-	if (act_identity_domain_dkim(ctx, name, &id, e) != 0)
+	/* a BYODKIM domain keeps the owner's key: its one token is the selector */
+	if (act_identity_domain_dkim(ctx, name, false, &id, e) != 0)
 		return -1;
 	xml_open(ctx->out, "DkimTokens");
-	for (int i = 0; i < DKIM_KEYS_N; i++)
+	for (int i = 0; i < DKIM_KEYS_N && id.dkim_tokens[i] != NULL; i++)
 		xml_elem(ctx->out, "member", id.dkim_tokens[i]);
 	rc = xml_close(ctx->out, "DkimTokens");
 	identity_clear(&id);
@@ -561,7 +653,7 @@ emit_dkim(struct api_ctx *ctx, const char *key, struct identity *id, struct err 
 		xml_elem(ctx->out, "DkimVerificationStatus",
 			 verify_status_at(src, src->dkim_status, (int64_t)ctx->now));
 		xml_open(ctx->out, "DkimTokens");
-		for (int i = 0; i < DKIM_KEYS_N; i++)
+		for (int i = 0; i < DKIM_KEYS_N && src->dkim_tokens[i] != NULL; i++)
 			xml_elem(ctx->out, "member", src->dkim_tokens[i]);
 		xml_close(ctx->out, "DkimTokens");
 	}

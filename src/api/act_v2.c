@@ -20,6 +20,7 @@
 #include "api/act.h"
 #include "api/api.h"
 #include "api/form.h"
+#include "auth/dkim_keys.h"
 #include "core/address.h"
 #include "core/identity.h"
 #include "store/store.h"
@@ -48,6 +49,8 @@ static const struct api_action v2_actions[] = {
 	 "EmailIdentity"},
 	{"PutEmailIdentityDkimAttributes", act_v2_put_email_identity_dkim_attributes, true,
 	 API_IAM_IDENTITY, "EmailIdentity"},
+	{"PutEmailIdentityDkimSigningAttributes", act_v2_put_email_identity_dkim_signing_attributes,
+	 true, API_IAM_IDENTITY, "EmailIdentity"},
 	{"PutEmailIdentityFeedbackAttributes", act_v2_put_email_identity_feedback_attributes, true,
 	 API_IAM_IDENTITY, "EmailIdentity"},
 	{"PutEmailIdentityMailFromAttributes", act_v2_put_email_identity_mail_from_attributes, true,
@@ -162,7 +165,8 @@ load(struct api_ctx *ctx, const char *name, struct identity *id, struct err *e)
 					     id, e);
 }
 
-/* DkimAttributes of id: an address's DKIM is its domain's Easy DKIM. */
+/* DkimAttributes of id: an address's DKIM is its domain's (Easy DKIM or
+ * BYODKIM). Tokens: Easy DKIM's three selectors, or BYODKIM's one. */
 static json_t *
 dkim_attributes(struct api_ctx *ctx, const struct identity *id, struct err *e)
 {
@@ -180,19 +184,28 @@ dkim_attributes(struct api_ctx *ctx, const struct identity *id, struct err *e)
 		src = r == 1 ? &dom : NULL;
 	}
 	const char *status = STATUS_NOT_STARTED;
+	bool external = src != NULL && src->dkim_external;
 	if (src != NULL && src->dkim_tokens[0] != NULL) {
 		status = verify_status_at(src, src->dkim_status, (int64_t)ctx->now);
 		for (int i = 0; i < 3 && src->dkim_tokens[i] != NULL; i++)
 			json_array_append_new(tokens, json_string(src->dkim_tokens[i]));
 	}
 	d = json_pack("{s:b, s:s, s:o, s:s}", "SigningEnabled", id->dkim_enabled, "Status",
-		      v2_status(status), "Tokens", tokens, "SigningAttributesOrigin", "AWS_SES");
+		      v2_status(status), "Tokens", tokens, "SigningAttributesOrigin",
+		      external ? "EXTERNAL" : "AWS_SES");
+	/* [Easy DKIM] the key length, always RSA-2048 (dkim_keys_generate) */
+	if (d != NULL && !external && src != NULL && src->dkim_tokens[0] != NULL) {
+		json_object_set_new(d, "CurrentSigningKeyLength", json_string("RSA_2048_BIT"));
+		json_object_set_new(d, "NextSigningKeyLength", json_string("RSA_2048_BIT"));
+	}
 	identity_clear(&dom);
 	return d;
 }
 
 static int set_default_cset(struct api_ctx *ctx, const char *name, const json_t *member,
 			    struct err *e);
+static int signing_setup(struct api_ctx *ctx, const char *name, bool external,
+			 const json_t *sa, struct identity *out, struct err *e);
 
 /* ---- account ------------------------------------------------------------------ */
 
@@ -294,12 +307,12 @@ act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
 	struct identity id = {0};
 	struct config_set c;
 	enum identity_type type;
+	const json_t *sa = json_object_get(ctx->json, "DkimSigningAttributes");
 	json_t *dkim;
 	int rc;
 
-	if (json_object_get(ctx->json, "DkimSigningAttributes") != NULL)
-		return err_set(e, 400, "BadRequestException",
-			       "DkimSigningAttributes (BYODKIM) is not supported by sesame.");
+	if (json_is_null(sa))
+		sa = NULL;
 	if (!json_is_string(ident))
 		return err_set(e, 400, "BadRequestException", "EmailIdentity is required.");
 	if (cs != NULL && !json_is_null(cs) && !json_is_string(cs))
@@ -313,12 +326,24 @@ act_v2_create_email_identity(struct api_ctx *ctx, struct err *e)
 	if (rc == 1)
 		return err_set(e, 400, "AlreadyExistsException",
 			       "Email identity %.256s already exist.", name);
+	if (sa != NULL && type != IDENTITY_DOMAIN)
+		return err_set(e, 400, "BadRequestException",
+			       "DkimSigningAttributes can only be given for a domain identity; "
+			       "%.256s is an email address.",
+			       name);
 	/* the default set must be one of the caller's (NotFoundException) */
 	if (json_is_string(cs) && act_cset_load(ctx, json_string_value(cs), &c, e) != 0)
 		return -1;
 	if (type == IDENTITY_DOMAIN) {
+		/* BYODKIM when the attributes bring a selector or a key (the
+		 * request has no SigningAttributesOrigin), else Easy DKIM */
+		bool external = sa != NULL &&
+				((json_object_get(sa, "DomainSigningSelector") != NULL &&
+				  !json_is_null(json_object_get(sa, "DomainSigningSelector"))) ||
+				 (json_object_get(sa, "DomainSigningPrivateKey") != NULL &&
+				  !json_is_null(json_object_get(sa, "DomainSigningPrivateKey"))));
 		if (domain_validate(name, name, sizeof(name), e) != 0 ||
-		    act_identity_domain_dkim(ctx, name, &id, e) != 0)
+		    signing_setup(ctx, name, external, sa, &id, e) != 0)
 			return -1;
 		if (json_is_string(cs) && set_default_cset(ctx, name, cs, e) != 0) {
 			identity_clear(&id);
@@ -1298,6 +1323,151 @@ act_v2_put_email_identity_feedback_attributes(struct api_ctx *ctx, struct err *e
 	    json_bool_member(ctx->json, "EmailForwardingEnabled", &on, e) != 0)
 		return -1;
 	return act_notify_set_forwarding(ctx, v, "PutEmailIdentityFeedbackAttributes", on, e);
+}
+
+/* ---- DKIM signing attributes: Easy DKIM or BYODKIM ---------------------------------- */
+
+/* SigningAttributesOrigin: AWS_SES — and the AWS_SES_<REGION> values of
+ * newer models, which name where Easy DKIM's keys come from: the same here
+ * — or EXTERNAL. */
+static int
+origin_read(const json_t *v, bool *external, struct err *e)
+{
+	const char *s = json_string_value(v);
+
+	if (s != NULL && strcmp(s, "EXTERNAL") == 0)
+		*external = true;
+	else if (s != NULL && (strcmp(s, "AWS_SES") == 0 || strncmp(s, "AWS_SES_", 8) == 0))
+		*external = false;
+	else if (s == NULL)
+		return err_set(e, 400, "BadRequestException",
+			       "SigningAttributesOrigin is required: AWS_SES or EXTERNAL.");
+	else
+		return err_set(e, 400, "BadRequestException",
+			       "Invalid SigningAttributesOrigin %.64s; expected AWS_SES or EXTERNAL.",
+			       s);
+	return 0;
+}
+
+/* DomainSigningSelector, the model's Selector: 1 to 63 letters, digits and
+ * hyphens, a letter or digit at each end (one DNS label). */
+static bool
+selector_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || strlen(s) != n || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* A member of DkimSigningAttributes, NULL when absent or null. */
+static const json_t *
+sa_member(const json_t *sa, const char *name)
+{
+	const json_t *v = sa != NULL ? json_object_get(sa, name) : NULL;
+
+	return json_is_null(v) ? NULL : v;
+}
+
+/*
+ * Set up DKIM of the caller's domain `name` (created if absent: v2's
+ * CreateEmailIdentity) from DkimSigningAttributes `sa` (may be NULL).
+ * EXTERNAL: DomainSigningSelector and DomainSigningPrivateKey required; the
+ * key is checked and sealed (dkim_keys_import) before anything is stored,
+ * so a bad key creates and changes nothing. AWS_SES: Easy DKIM (a BYODKIM
+ * domain gets fresh keys and tokens); NextSigningKeyLength may say
+ * RSA_2048_BIT, the length sesame generates (BYODKIM ignores it, as SES
+ * documents it for Easy DKIM only). 0 with *out (identity_clear), -1.
+ */
+static int
+signing_setup(struct api_ctx *ctx, const char *name, bool external, const json_t *sa,
+	      struct identity *out, struct err *e)
+{
+	const json_t *sel, *key, *len;
+	uint8_t *sealed = NULL;
+	size_t sealed_len = 0;
+	int bits, rc;
+
+	if (sa != NULL && !json_is_object(sa))
+		return err_set(e, 400, "BadRequestException",
+			       "The DKIM signing attributes must be an object.");
+	sel = sa_member(sa, "DomainSigningSelector");
+	key = sa_member(sa, "DomainSigningPrivateKey");
+	len = sa_member(sa, "NextSigningKeyLength");
+	if (len != NULL && (!json_is_string(len) ||
+			    (strcmp(json_string_value(len), "RSA_1024_BIT") != 0 &&
+			     strcmp(json_string_value(len), "RSA_2048_BIT") != 0)))
+		return err_set(e, 400, "BadRequestException",
+			       "NextSigningKeyLength must be RSA_1024_BIT or RSA_2048_BIT.");
+	if (!external) {
+		if (sel != NULL || key != NULL)
+			return err_set(e, 400, "BadRequestException",
+				       "DomainSigningSelector and DomainSigningPrivateKey are for "
+				       "SigningAttributesOrigin EXTERNAL (BYODKIM).");
+		if (len != NULL && strcmp(json_string_value(len), "RSA_2048_BIT") != 0)
+			return err_set(e, 400, "BadRequestException",
+				       "sesame's Easy DKIM keys are RSA_2048_BIT; NextSigningKeyLength "
+				       "%s is not supported.",
+				       json_string_value(len));
+		return act_identity_domain_dkim(ctx, name, true, out, e);
+	}
+	if (!json_is_string(sel) || !selector_ok(json_string_value(sel), json_string_length(sel)))
+		return err_set(e, 400, "BadRequestException",
+			       "DomainSigningSelector is required for BYODKIM: 1 to 63 letters, "
+			       "digits and hyphens, not starting or ending with a hyphen.");
+	if (!json_is_string(key))
+		return err_set(e, 400, "BadRequestException",
+			       "DomainSigningPrivateKey is required for BYODKIM: the base64 of a "
+			       "1024- to 2048-bit RSA private key.");
+	if (dkim_keys_import(ctx->t->vault, json_string_value(key), json_string_length(key),
+			     &sealed, &sealed_len, &bits, e) != 0)
+		return -1;
+	rc = act_identity_domain_byodkim(ctx, name, json_string_value(sel), sealed, sealed_len,
+					 out, e);
+	free(sealed);
+	return rc;
+}
+
+int
+act_v2_put_email_identity_dkim_signing_attributes(struct api_ctx *ctx, struct err *e)
+{
+	static const char action[] = "PutEmailIdentityDkimSigningAttributes";
+	char name[IDENTITY_NAME_MAX + 1];
+	struct identity id = {0};
+	json_t *tokens;
+	bool external = false;
+	int rc;
+
+	/* the owner's own identity (another account's ARN: AccessDenied; a
+	 * name of no identity of the caller's: NotFound) */
+	if (identity_member(ctx, action, name, sizeof(name), e) != 0)
+		return -1;
+	if ((rc = load(ctx, name, &id, e)) <= 0)
+		return rc == 0 ? not_found(e, name) : -1;
+	rc = id.type;
+	identity_clear(&id);
+	if (rc != IDENTITY_DOMAIN)
+		return err_set(e, 400, "BadRequestException",
+			       "DKIM signing attributes can only be set for a domain identity; "
+			       "%.256s is an email address.",
+			       name);
+	if (origin_read(json_object_get(ctx->json, "SigningAttributesOrigin"), &external, e) != 0 ||
+	    signing_setup(ctx, name, external, sa_member(ctx->json, "SigningAttributes"), &id,
+			  e) != 0)
+		return -1;
+	tokens = json_array();
+	for (int i = 0; i < DKIM_KEYS_N && id.dkim_tokens[i] != NULL; i++)
+		json_array_append_new(tokens, json_string(id.dkim_tokens[i]));
+	rc = answer(ctx,
+		    json_pack("{s:s, s:o}", "DkimStatus",
+			      v2_status(verify_status_at(&id, id.dkim_status, (int64_t)ctx->now)),
+			      "DkimTokens", tokens),
+		    e);
+	identity_clear(&id);
+	return rc;
 }
 
 /* The identity's default configuration set: an existing set of the

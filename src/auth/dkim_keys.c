@@ -14,11 +14,14 @@
  * blocks (3 or 4) tells whether there is an Ed25519 key; reading walks the
  * blocks with the PEM reader, so the separator is cosmetic. A signature
  * decodes only the key it uses; the other blocks are skipped undecoded.
+ * A BYODKIM set (dkim_keys_import) is one RSA block: the owner's own key,
+ * parsed and checked here, then sealed like a generated one.
  */
 #include "auth/dkim_keys.h"
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -31,6 +34,7 @@
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/hash.h"
+#include "util/testable.h"
 #include "util/xalloc.h"
 
 static const char b32[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -81,6 +85,7 @@ dkim_keys_ed25519_selector(const char *token1, char *out, size_t cap)
 struct keyset {
 	EVP_PKEY *rsa[DKIM_KEYS_N];
 	EVP_PKEY *ed;
+	int nrsa;    /* RSA blocks: DKIM_KEYS_N, or 1 for a BYODKIM set */
 	bool has_ed; /* the blob holds an Ed25519 block (decoded or not) */
 };
 
@@ -97,12 +102,14 @@ keyset_free(struct keyset *ks)
 	memset(ks, 0, sizeof(*ks));
 }
 
-/* Export a complete set (RSA keys, then the Ed25519 key) and seal it. */
+/* Export a complete set (RSA keys, then the Ed25519 key; or the one
+ * BYODKIM key, nrsa 1) and seal it. */
 static int
 seal_set(const struct vault *v, const struct keyset *ks, uint8_t **sealed_out, size_t *len_out,
 	 struct err *e)
 {
 	BIO *bio = BIO_new(BIO_s_secmem());
+	int blocks = ks->nrsa == 1 ? 1 : DKIM_KEYS_N + 1;
 	char *pem = NULL;
 	long pem_len;
 	int rc = -1;
@@ -111,7 +118,7 @@ seal_set(const struct vault *v, const struct keyset *ks, uint8_t **sealed_out, s
 	*len_out = 0;
 	if (bio == NULL)
 		return crypto_fail(e, "export");
-	for (int i = 0; i <= DKIM_KEYS_N; i++) {
+	for (int i = 0; i < blocks; i++) {
 		EVP_PKEY *k = i < DKIM_KEYS_N ? ks->rsa[i] : ks->ed;
 		if (k == NULL || (i > 0 && BIO_write(bio, "\n", 1) != 1) ||
 		    PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL) != 1) {
@@ -133,7 +140,7 @@ out:
 int
 dkim_keys_generate(const struct vault *v, uint8_t **sealed_out, size_t *len_out, struct err *e)
 {
-	struct keyset ks = {0};
+	struct keyset ks = {.nrsa = DKIM_KEYS_N};
 	int rc;
 
 	*sealed_out = NULL;
@@ -192,8 +199,9 @@ count_blocks(const uint8_t *p, size_t n)
  * Unseal the set and decode the keys named in `want` (WANT_RSA(i), WANT_ED);
  * the others are only checked to be PEM private-key blocks, which spares a
  * signature the cost of decoding the keys it does not use. The blob must be
- * DKIM_KEYS_N RSA blocks and at most one Ed25519 block; asking for an
- * Ed25519 key the set does not have is not an error (ks->ed stays NULL).
+ * one RSA block (BYODKIM) or DKIM_KEYS_N RSA blocks and at most one Ed25519
+ * block; asking for a key the set does not have is not an error (its slot
+ * stays NULL).
  * On success the caller owns ks (keyset_free).
  */
 static int
@@ -211,10 +219,11 @@ load(const struct vault *v, const uint8_t *sealed, size_t n, unsigned want, stru
 	if (vault_unseal(v, sealed, n, &plain, &plain_len, e) != 0)
 		return -1;
 	blocks = count_blocks(plain, plain_len);
-	if ((blocks != DKIM_KEYS_N && blocks != DKIM_KEYS_N + 1) || plain_len > INT32_MAX ||
-	    (bio = BIO_new_mem_buf(plain, (int)plain_len)) == NULL)
+	if ((blocks != 1 && blocks != DKIM_KEYS_N && blocks != DKIM_KEYS_N + 1) ||
+	    plain_len > INT32_MAX || (bio = BIO_new_mem_buf(plain, (int)plain_len)) == NULL)
 		goto fail;
 	ks->has_ed = blocks == DKIM_KEYS_N + 1;
+	ks->nrsa = blocks == 1 ? 1 : DKIM_KEYS_N;
 	for (i = 0; i < blocks; i++) {
 		bool ed = i == DKIM_KEYS_N;
 		unsigned bit = ed ? WANT_ED : WANT_RSA(i);
@@ -256,7 +265,7 @@ dkim_keys_add_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
 	*len_out = 0;
 	if (load(v, sealed, n, WANT_ALL, &ks, e) != 0)
 		return -1;
-	if (ks.has_ed) {
+	if (ks.has_ed || ks.nrsa == 1) { /* a BYODKIM key stands alone */
 		keyset_free(&ks);
 		return 0;
 	}
@@ -308,7 +317,7 @@ dkim_keys_public(const struct vault *v, const uint8_t *sealed, size_t n,
 		*ed_out = NULL;
 	if (load(v, sealed, n, ed_out != NULL ? WANT_ALL : WANT_ALL & ~WANT_ED, &ks, e) != 0)
 		return -1;
-	for (i = 0; i < DKIM_KEYS_N; i++)
+	for (i = 0; i < ks.nrsa; i++)
 		if ((out[i] = public_b64(ks.rsa[i])) == NULL)
 			ok = false;
 	if (ed_out != NULL && ks.ed != NULL && (*ed_out = public_raw_b64(ks.ed)) == NULL)
@@ -472,7 +481,10 @@ dkim_keys_sign(const struct vault *v, const uint8_t *sealed, size_t n, int index
 			       index);
 	if (load(v, sealed, n, WANT_RSA(index), &ks, e) != 0)
 		return -1;
-	rc = sign_with(ks.rsa[index], "SHA256", data, len, sig_out, sig_len, e);
+	if (ks.rsa[index] == NULL)
+		rc = err_set(e, 500, "InternalFailure", "The DKIM key set has no key %d.", index);
+	else
+		rc = sign_with(ks.rsa[index], "SHA256", data, len, sig_out, sig_len, e);
 	keyset_free(&ks);
 	return rc;
 }
@@ -493,6 +505,182 @@ dkim_keys_sign_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
 		rc = err_set(e, 500, "InternalFailure", "The DKIM key set has no Ed25519 key.");
 	else
 		rc = sign_with(ks.ed, NULL, data, len, sig_out, sig_len, e);
+	keyset_free(&ks);
+	return rc;
+}
+
+/* ---- BYODKIM: the owner's own key ------------------------------------ */
+
+static int
+import_bad(struct err *e, const char *why)
+{
+	return err_set(e, 400, "BadRequestException", "Invalid DomainSigningPrivateKey: %s.", why);
+}
+
+static void
+wipe_free(uint8_t *p, size_t n)
+{
+	if (p != NULL) {
+		OPENSSL_cleanse(p, n);
+		free(p);
+	}
+}
+
+static bool
+starts_with(const uint8_t *p, size_t n, const char *s)
+{
+	size_t sn = strlen(s);
+	return n >= sn && memcmp(p, s, sn) == 0;
+}
+
+/*
+ * The DER inside PEM text p[0..n): one block, "RSA PRIVATE KEY" (PKCS#1)
+ * or "PRIVATE KEY" (PKCS#8), without headers (Proc-Type: an encrypted
+ * key), leading and trailing whitespace allowed. NULL with e filled; else
+ * malloc'd (wipe_free) with *len_out.
+ */
+static uint8_t *
+pem_der(const uint8_t *p, size_t n, size_t *len_out, struct err *e)
+{
+	static const char *const labels[] = {"RSA PRIVATE KEY", "PRIVATE KEY"};
+	const uint8_t *end = p + n, *body, *tail;
+	char begin[64], fin[64];
+	size_t i;
+	uint8_t *der;
+
+	while (p < end && strchr(" \t\r\n", *p) != NULL && *p != '\0')
+		p++;
+	while (end > p && strchr(" \t\r\n", end[-1]) != NULL && end[-1] != '\0')
+		end--;
+	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
+		snprintf(begin, sizeof(begin), "-----BEGIN %s-----", labels[i]);
+		if (starts_with(p, (size_t)(end - p), begin))
+			break;
+	}
+	if (i == sizeof(labels) / sizeof(labels[0])) {
+		import_bad(e, "a PEM key must be an unencrypted \"RSA PRIVATE KEY\" or "
+			      "\"PRIVATE KEY\"");
+		return NULL;
+	}
+	snprintf(fin, sizeof(fin), "-----END %s-----", labels[i]);
+	body = p + strlen(begin);
+	tail = end - strlen(fin);
+	if (tail < body || memcmp(tail, fin, strlen(fin)) != 0) {
+		import_bad(e, "the PEM text has no matching END line");
+		return NULL;
+	}
+	if (memchr(body, ':', (size_t)(tail - body)) != NULL) {
+		import_bad(e, "an encrypted PEM key cannot be used");
+		return NULL;
+	}
+	if ((der = base64_decode((const char *)body, (size_t)(tail - body), len_out)) == NULL)
+		import_bad(e, "the PEM body is not base64");
+	return der;
+}
+
+/* One whole DER private key in `structure` ("PrivateKeyInfo": PKCS#8;
+ * "type-specific": PKCS#1 for RSA), any key type; NULL if it is not. */
+static EVP_PKEY *
+decode_der(const uint8_t *der, size_t n, const char *structure)
+{
+	EVP_PKEY *k = NULL;
+	OSSL_DECODER_CTX *dc = OSSL_DECODER_CTX_new_for_pkey(&k, "DER", structure, NULL,
+							     EVP_PKEY_KEYPAIR, NULL, NULL);
+	const unsigned char *p = der;
+	size_t left = n;
+
+	if (dc == NULL)
+		return NULL;
+	if (OSSL_DECODER_CTX_get_num_decoders(dc) == 0 ||
+	    OSSL_DECODER_from_data(dc, &p, &left) != 1 || left != 0) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	OSSL_DECODER_CTX_free(dc);
+	return k;
+}
+
+/*
+ * The caller's key as dkim_keys_import reads it (dkim_keys.h lists the
+ * forms and refusals): a checked RSA key of 1024..2048 bits, or NULL with a
+ * BadRequestException in e. TESTABLE for the unit test and the fuzzer.
+ */
+TESTABLE EVP_PKEY *
+dkim_keys_parse(const char *text, size_t n, struct err *e)
+{
+	const uint8_t *t = (const uint8_t *)text;
+	uint8_t *der = NULL, *inner;
+	size_t der_len = 0, inner_len;
+	EVP_PKEY *k = NULL;
+	EVP_PKEY_CTX *pc = NULL;
+	int bits;
+
+	if (text == NULL || n == 0 || n > DKIM_IMPORT_MAX) {
+		err_set(e, 400, "BadRequestException",
+			"Invalid DomainSigningPrivateKey: it must be 1 to %d characters.",
+			DKIM_IMPORT_MAX);
+		return NULL;
+	}
+	if (memmem(t, n, "-----BEGIN ", 11) != NULL) {
+		der = pem_der(t, n, &der_len, e); /* PEM text */
+	} else if ((der = base64_decode(text, n, &der_len)) == NULL) {
+		import_bad(e, "it is not base64");
+	} else if (starts_with(der, der_len, "-----BEGIN ")) {
+		/* base64 of the PEM text */
+		inner = pem_der(der, der_len, &inner_len, e);
+		wipe_free(der, der_len);
+		der = inner;
+		der_len = inner ? inner_len : 0;
+	}
+	if (der == NULL)
+		return NULL;
+	if ((k = decode_der(der, der_len, "PrivateKeyInfo")) == NULL &&
+	    (k = decode_der(der, der_len, "type-specific")) == NULL) {
+		import_bad(e, "it is not a PKCS#1 or PKCS#8 RSA private key");
+		goto fail;
+	}
+	if (EVP_PKEY_is_a(k, "RSA") != 1) {
+		import_bad(e, "the key is not an RSA key");
+		goto fail;
+	}
+	bits = EVP_PKEY_get_bits(k);
+	if (bits < DKIM_IMPORT_MIN_BITS || bits > DKIM_IMPORT_MAX_BITS) {
+		err_set(e, 400, "BadRequestException",
+			"Invalid DomainSigningPrivateKey: the RSA key has %d bits; %d to %d bits "
+			"are accepted.",
+			bits, DKIM_IMPORT_MIN_BITS, DKIM_IMPORT_MAX_BITS);
+		goto fail;
+	}
+	/* n = pq, d and the CRT values agree: a key that signs what verifies */
+	if ((pc = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL)) == NULL ||
+	    EVP_PKEY_pairwise_check(pc) != 1) {
+		import_bad(e, "the RSA key's parts do not agree");
+		goto fail;
+	}
+	EVP_PKEY_CTX_free(pc);
+	wipe_free(der, der_len);
+	return k;
+fail:
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_free(k);
+	wipe_free(der, der_len);
+	return NULL;
+}
+
+int
+dkim_keys_import(const struct vault *v, const char *text, size_t n, uint8_t **sealed_out,
+		 size_t *len_out, int *bits_out, struct err *e)
+{
+	struct keyset ks = {.nrsa = 1};
+	int rc;
+
+	*sealed_out = NULL;
+	*len_out = 0;
+	*bits_out = 0;
+	if ((ks.rsa[0] = dkim_keys_parse(text, n, e)) == NULL)
+		return -1;
+	*bits_out = EVP_PKEY_get_bits(ks.rsa[0]);
+	rc = seal_set(v, &ks, sealed_out, len_out, e);
 	keyset_free(&ks);
 	return rc;
 }

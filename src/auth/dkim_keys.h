@@ -19,6 +19,14 @@
  * where an RSA public key is the base64 of the DER SubjectPublicKeyInfo
  * (what `openssl rsa -pubout` prints between the PEM armour lines) and the
  * Ed25519 one the base64 of the raw 32-byte public key (RFC 8463 §4.2).
+ *
+ * BYODKIM (SES v2, SigningAttributesOrigin EXTERNAL): the owner brings one
+ * RSA key of 1024 to 2048 bits and a selector of their own choosing
+ * (dkim_keys_import). It is sealed the same way, as a set of ONE PKCS#8 PEM
+ * block — key 0, no Ed25519 key — and published as
+ *   TXT  <selector>._domainkey.<domain>   "v=DKIM1; k=rsa; p=<public key 0>"
+ * The functions below take either kind of set; asking for a key the set
+ * does not hold is an InternalFailure, never a crash.
  */
 #ifndef SESAME_AUTH_DKIM_KEYS_H
 #define SESAME_AUTH_DKIM_KEYS_H
@@ -37,6 +45,9 @@ struct vault;
 #define DKIM_ED25519_SUFFIX "ed" /* the Ed25519 selector: <token_1> DKIM_ED25519_SUFFIX */
 #define DKIM_ED25519_SELECTOR_LEN (DKIM_TOKEN_LEN + 2)
 #define DKIM_ED25519_PUB_B64_LEN 44 /* base64 of 32 bytes */
+#define DKIM_IMPORT_MAX 20480   /* characters of DomainSigningPrivateKey (the SES model's max) */
+#define DKIM_IMPORT_MIN_BITS 1024
+#define DKIM_IMPORT_MAX_BITS 2048
 
 /* Fill out with DKIM_KEYS_N fresh, distinct selectors, NUL-terminated. */
 void dkim_keys_tokens(char out[DKIM_KEYS_N][DKIM_TOKEN_LEN + 1]);
@@ -60,19 +71,39 @@ int dkim_keys_generate(const struct vault *v, uint8_t **sealed_out, size_t *len_
 /*
  * Give a set sealed without an Ed25519 key one: 1 with the new set in
  * *sealed_out (malloc'd; the same RSA keys, a fresh Ed25519 key), 0 when the
- * set already has one (*sealed_out NULL), -1 with InternalFailure when the
+ * set already has one or is a BYODKIM set of one key, which never gets one
+ * (*sealed_out NULL), -1 with InternalFailure when the
  * blob does not unseal or is not a key set.
  */
 int dkim_keys_add_ed25519(const struct vault *v, const uint8_t *sealed, size_t n,
 			  uint8_t **sealed_out, size_t *len_out, struct err *e);
 
 /*
+ * BYODKIM: the caller's RSA private key `text` (n bytes, the
+ * DomainSigningPrivateKey member) sealed as a set of one key, *sealed_out
+ * malloc'd (caller frees), *bits_out its size. Accepted forms: base64 of
+ * the DER of a PKCS#1 RSAPrivateKey or a PKCS#8 PrivateKeyInfo (what SES
+ * documents), the same key as PEM text ("RSA PRIVATE KEY" or "PRIVATE
+ * KEY"), or base64 of that PEM text; whitespace in base64 is skipped.
+ * Refused with BadRequestException (400) naming DomainSigningPrivateKey:
+ * empty or over DKIM_IMPORT_MAX bytes, bad base64, an encrypted or other
+ * PEM, DER that is not one whole private key, a key that is not RSA
+ * (RSA-PSS included), outside DKIM_IMPORT_MIN_BITS..DKIM_IMPORT_MAX_BITS,
+ * or one whose parts do not agree. -1 with InternalFailure on a crypto or
+ * vault failure. Every plaintext copy is wiped before it is freed; no
+ * message quotes the input.
+ */
+int dkim_keys_import(const struct vault *v, const char *text, size_t n, uint8_t **sealed_out,
+		     size_t *len_out, int *bits_out, struct err *e);
+
+/*
  * The public keys of a sealed set: out[i] (i < DKIM_KEYS_N) the base64 DER
- * SubjectPublicKeyInfo of RSA key i, and, when ed_out is not NULL, *ed_out
- * the base64 of the raw Ed25519 public key, or NULL when the set has none.
- * All malloc'd; on failure all are NULL. -1 with InternalFailure when the
- * blob does not unseal or is not DKIM_KEYS_N RSA keys and at most one
- * Ed25519 key.
+ * SubjectPublicKeyInfo of RSA key i (NULL for i > 0 in a BYODKIM set of
+ * one key), and, when ed_out is not NULL, *ed_out the base64 of the raw
+ * Ed25519 public key, or NULL when the set has none. All malloc'd; on
+ * failure all are NULL. -1 with InternalFailure when the blob does not
+ * unseal or is neither one RSA key nor DKIM_KEYS_N RSA keys and at most
+ * one Ed25519 key.
  */
 int dkim_keys_public(const struct vault *v, const uint8_t *sealed, size_t n,
 		     char *out[DKIM_KEYS_N], char **ed_out, struct err *e);

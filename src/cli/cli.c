@@ -1101,6 +1101,8 @@ identity_show(struct cli *x)
 	json_object_set_new(o, "DkimEnabled", json_boolean(id.dkim_enabled));
 	json_object_set_new(o, "DkimVerificationStatus", jstr(id.dkim_status));
 	json_object_set_new(o, "DkimEd25519Status", jstr(id.dkim_ed25519_status));
+	json_object_set_new(o, "DkimSigningAttributesOrigin",
+			    jstr(id.dkim_external ? "EXTERNAL" : "AWS_SES"));
 	json_object_set_new(o, "MailFromDomain", jstr(id.mail_from_domain));
 	json_object_set_new(o, "NextCheck", json_integer(id.next_check));
 	json_object_set_new(o, "CheckAttempts", json_integer(id.check_attempts));
@@ -1212,7 +1214,8 @@ identity_dkim_records(struct cli *x)
 		goto out;
 	}
 	arr = json_array();
-	for (int i = 0; i < DKIM_KEYS_N; i++) {
+	/* a BYODKIM domain has one record: the owner's selector and key */
+	for (int i = 0; i < DKIM_KEYS_N && id.dkim_tokens[i] != NULL && pub[i] != NULL; i++) {
 		json_t *o = json_object();
 		char *name = xasprintf("%s._domainkey.%s", id.dkim_tokens[i], domain);
 		char *value = dkim_keys_record(pub[i]);

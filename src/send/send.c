@@ -372,9 +372,10 @@ leave_clear(struct leave *l)
  * The first covering identity with a custom MAIL FROM decides the envelope:
  * verified → its domain; not verified → --bounce-domain, or, with
  * BehaviorOnMXFailure=RejectMessage, the send is refused as SES refuses it.
- * The most specific covering DOMAIN with Easy DKIM verified and enabled
- * signs (an address identity's DKIM is its domain's, as in SES). Selectors
- * take turns by message: the MessageId's random part picks one. When that
+ * The most specific covering DOMAIN with Easy DKIM or BYODKIM verified and
+ * enabled signs (an address identity's DKIM is its domain's, as in SES).
+ * Easy DKIM's selectors take turns by message: the MessageId's random part
+ * picks one; BYODKIM signs with the owner's key and selector alone. When that
  * domain's Ed25519 record was found, an ed25519-sha256 signature is added
  * beside the RSA one (RFC 8463 §5 recommends both).
  */
@@ -416,6 +417,8 @@ plan_leave(struct send_lookup *c, const char *region, const char *owner, const c
 			size_t n = strlen(message_id);
 			out->dkim = true;
 			out->key = n > 8 ? (unsigned char)message_id[n - 8] % 3 : 0;
+			if (l->dkim_external)
+				out->key = 0; /* BYODKIM: the owner's one key and selector */
 			snprintf(out->domain, sizeof(out->domain), "%s", cand->name[i]);
 			snprintf(out->selector, sizeof(out->selector), "%s", l->dkim_tokens[out->key]);
 			out->ed25519 = l->dkim_ed25519;

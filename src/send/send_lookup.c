@@ -60,14 +60,16 @@ leaving_load(struct send_leaving *l, const struct identity *id)
 		l->mail_from_verified = strcmp(id->mail_from_status, STATUS_SUCCESS) == 0;
 		l->mail_from_reject = strcmp(id->mail_from_behavior, "RejectMessage") == 0;
 	}
+	/* Easy DKIM has three selectors, BYODKIM the owner's one */
 	l->dkim = id->type == IDENTITY_DOMAIN && id->dkim_enabled &&
 		  strcmp(id->dkim_status, STATUS_SUCCESS) == 0 && id->dkim_keys_sealed != NULL &&
-		  id->dkim_tokens[0] != NULL && id->dkim_tokens[1] != NULL &&
-		  id->dkim_tokens[2] != NULL;
+		  id->dkim_tokens[0] != NULL &&
+		  (id->dkim_external || (id->dkim_tokens[1] != NULL && id->dkim_tokens[2] != NULL));
 	if (!l->dkim)
 		return;
-	l->dkim_ed25519 = strcmp(id->dkim_ed25519_status, STATUS_SUCCESS) == 0;
-	for (int i = 0; i < 3; i++)
+	l->dkim_external = id->dkim_external;
+	l->dkim_ed25519 = !id->dkim_external && strcmp(id->dkim_ed25519_status, STATUS_SUCCESS) == 0;
+	for (int i = 0; i < (id->dkim_external ? 1 : 3); i++)
 		l->dkim_tokens[i] = xstrdup(id->dkim_tokens[i]);
 	l->dkim_keys_sealed = xmalloc(id->dkim_keys_sealed_len);
 	memcpy((uint8_t *)l->dkim_keys_sealed, id->dkim_keys_sealed, id->dkim_keys_sealed_len);

@@ -60,10 +60,13 @@ struct send_leaving {
 	const char *mail_from_domain; /* custom MAIL FROM domain, NULL when none set */
 	bool mail_from_verified;      /* its MX and SPF records were found */
 	bool mail_from_reject;        /* BehaviorOnMXFailure = RejectMessage */
-	bool dkim;                    /* a domain with Easy DKIM verified and enabled */
+	bool dkim;                    /* a domain with Easy DKIM or BYODKIM verified and
+				       * enabled */
+	bool dkim_external;           /* BYODKIM: one key (index 0), s=dkim_tokens[0], the
+				       * owner's selector; [1] and [2] NULL */
 	bool dkim_ed25519;            /* and its Ed25519 record served (when dkim): sign
 				       * ed25519-sha256 too, s=<dkim_tokens[0]>ed */
-	const char *dkim_tokens[3];   /* its selectors (when dkim) */
+	const char *dkim_tokens[3];   /* its selectors (when dkim; one for BYODKIM) */
 	const uint8_t *dkim_keys_sealed; /* its sealed keys (auth/dkim_keys) */
 	size_t dkim_keys_sealed_len;
 	const char *config_set;       /* its default configuration set (SES v2), NULL none */

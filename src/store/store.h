@@ -112,8 +112,12 @@ struct identity {
 	char *token;                 /* email: link token; domain: TXT token */
 	int64_t token_expires;       /* email link expiry / domain give-up time */
 	int64_t created;
-	/* Easy DKIM */
+	/* Easy DKIM, or BYODKIM (SES v2 SigningAttributesOrigin EXTERNAL) */
 	bool dkim_enabled;
+	bool dkim_external;          /* BYODKIM: dkim_tokens[0] is the owner's selector,
+				      * [1] and [2] NULL, dkim_keys_sealed a set of the
+				      * owner's one key (auth/dkim_keys.h); column
+				      * dkim_origin 'EXTERNAL' (else 'AWS_SES') */
 	char dkim_status[20];        /* STATUS_*; NotStarted when never asked */
 	char *dkim_tokens[3];        /* selectors, NULL when none */
 	uint8_t *dkim_keys_sealed;   /* sealed PEM private keys, '\n\n'-joined */
@@ -854,7 +858,8 @@ struct store_ops {
 	 * Writes only next's status, dkim_status, dkim_ed25519_status,
 	 * mail_from_status, token_expires, next_check and check_attempts, and
 	 * only if the row still exists with every one of those columns and its
-	 * type, token, dkim_tokens and mail_from_domain as in `seen`. 1 written, 0 refused
+	 * type, token, dkim_tokens, DKIM keys and mail_from_domain as in `seen`
+	 * (the keys: a BYODKIM key replaced under the same selector). 1 written, 0 refused
 	 * (deleted or changed since read: read again and retry).
 	 */
 	int (*identity_cas_checks)(struct store *s, const struct identity *seen,

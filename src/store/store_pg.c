@@ -252,6 +252,9 @@ static const char *const pg_migrations[] = {
 	/* 4: SQLite's migration 13 — the suppressed reasons of accounts and sets */
 	("ALTER TABLE accounts ADD COLUMN suppressed_reasons BIGINT NOT NULL DEFAULT 3;"
 	 "ALTER TABLE config_sets ADD COLUMN suppressed_reasons BIGINT;"),
+	/* 5: SQLite's migration 14 — an identity's DKIM origin (BYODKIM) */
+	("ALTER TABLE identities ADD COLUMN dkim_origin TEXT NOT NULL DEFAULT 'AWS_SES'"
+	 " CHECK (dkim_origin IN ('AWS_SES', 'EXTERNAL'));"),
 };
 #define PG_NMIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

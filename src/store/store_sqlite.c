@@ -316,6 +316,11 @@ static const char *const migrations[] = {
 	 * configuration set's own (NULL: the account's) */
 	("ALTER TABLE accounts ADD COLUMN suppressed_reasons INTEGER NOT NULL DEFAULT 3;"
 	 "ALTER TABLE config_sets ADD COLUMN suppressed_reasons INTEGER;"),
+	/* 14: how an identity's DKIM is set up (SES v2 SigningAttributesOrigin):
+	 * AWS_SES (Easy DKIM, sesame's keys) or EXTERNAL (BYODKIM: the owner's
+	 * one sealed key in dkim_keys, the owner's selector in dkim_token1) */
+	("ALTER TABLE identities ADD COLUMN dkim_origin TEXT NOT NULL DEFAULT 'AWS_SES'"
+	 " CHECK (dkim_origin IN ('AWS_SES', 'EXTERNAL'));"),
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -446,8 +451,8 @@ enum sid {
 	" dkim_status, dkim_token1, dkim_token2, dkim_token3, dkim_keys, mail_from_domain,"      \
 	" mail_from_status, mail_from_behavior, bounce_topic, complaint_topic, delivery_topic,"  \
 	" forwarding_enabled, headers_in_bounce, headers_in_complaint, headers_in_delivery,"     \
-	" next_check, check_attempts, dkim_ed25519_status, config_set"
-#define ID_NCOLS 28
+	" next_check, check_attempts, dkim_ed25519_status, config_set, dkim_origin"
+#define ID_NCOLS 29
 /* A DKIM or MAIL FROM check of the row is pending (verify_dns_pending for an
  * address, which has no domain TXT check of its own). */
 #define ID_DNS_PENDING                                                                       \
@@ -526,7 +531,7 @@ static const char *const sql[S_COUNT] = {
 	[S_KEY_DEL] = "DELETE FROM access_keys WHERE id = ?1",
 	[S_ID_PUT] = "INSERT INTO identities (" ID_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
 		     " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,"
-		     " ?23, ?24, ?25, ?26, ?27, ?28)"
+		     " ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
 		     " ON CONFLICT (region, account_id, name) DO UPDATE SET"
 		     " type = excluded.type, status = excluded.status, token = excluded.token,"
 		     " token_expires = excluded.token_expires,"
@@ -545,7 +550,7 @@ static const char *const sql[S_COUNT] = {
 		     " headers_in_delivery = excluded.headers_in_delivery,"
 		     " next_check = excluded.next_check, check_attempts = excluded.check_attempts,"
 		     " dkim_ed25519_status = excluded.dkim_ed25519_status,"
-		     " config_set = excluded.config_set",
+		     " config_set = excluded.config_set, dkim_origin = excluded.dkim_origin",
 	[S_ID_GET] = "SELECT " ID_COLS " FROM identities"
 		     " WHERE region = ?1 AND account_id = ?2 AND name = ?3",
 	[S_ID_TOKEN] = "SELECT " ID_COLS " FROM identities WHERE token = ?1"
@@ -621,7 +626,8 @@ static const char *const sql[S_COUNT] = {
 		     " AND dkim_token2 IS NOT DISTINCT FROM ?13 AND dkim_token3 IS NOT DISTINCT FROM ?14"
 		     " AND mail_from_domain IS NOT DISTINCT FROM ?15 AND status = ?16"
 		     " AND dkim_status = ?17 AND mail_from_status = ?18 AND token_expires = ?19"
-		     " AND next_check = ?20 AND check_attempts = ?21 AND dkim_ed25519_status = ?23",
+		     " AND next_check = ?20 AND check_attempts = ?21 AND dkim_ed25519_status = ?23"
+		     " AND dkim_keys IS NOT DISTINCT FROM ?24",
 	[S_RCPT_INS] = "INSERT INTO recipients (message_id, idx, address, status)"
 		       " VALUES (?1, ?2, ?3, 'queued')",
 	/* due first; a dead owner's lease counts as due once it ended */
@@ -1516,6 +1522,8 @@ read_identity(struct sql_stmt *st, struct identity *id)
 	id->check_attempts = (int)col_i64(st, 25);
 	col_copy(st, 26, id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status));
 	id->config_set = col_dup(st, 27);
+	t = col_text(st, 28);
+	id->dkim_external = t != NULL && strcmp(t, "EXTERNAL") == 0;
 }
 
 static int
@@ -1544,7 +1552,7 @@ sq_identity_put(struct store *s, const struct identity *id, struct err *e)
 	    bi(st, 23, id->headers_in_complaint) | bi(st, 24, id->headers_in_delivery) |
 	    bi(st, 25, id->next_check) | bi(st, 26, id->check_attempts) |
 	    bt(st, 27, id->dkim_ed25519_status[0] ? id->dkim_ed25519_status : STATUS_NOT_STARTED) |
-	    bt(st, 28, id->config_set))
+	    bt(st, 28, id->config_set) | bt(st, 29, id->dkim_external ? "EXTERNAL" : "AWS_SES"))
 		return tx_end(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	if (r < 0 && strcmp(e->code, STORE_ERR_NO_PARENT) == 0)
@@ -1786,7 +1794,8 @@ sq_identity_cas_checks(struct store *s, const struct identity *seen, const struc
 	    bt(st, 16, seen->status) | bt(st, 17, seen->dkim_status) |
 	    bt(st, 18, seen->mail_from_status) | bi(st, 19, seen->token_expires) |
 	    bi(st, 20, seen->next_check) | bi(st, 21, seen->check_attempts) |
-	    bt(st, 22, next->dkim_ed25519_status) | bt(st, 23, seen->dkim_ed25519_status))
+	    bt(st, 22, next->dkim_ed25519_status) | bt(st, 23, seen->dkim_ed25519_status) |
+	    bb(st, 24, seen->dkim_keys_sealed, seen->dkim_keys_sealed_len))
 		return tx_end_data(q, bind_fail(q, st, e), e);
 	r = step(q, st, e);
 	release(st);

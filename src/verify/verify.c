@@ -259,8 +259,23 @@ set_status(char *field, size_t cap, const char *s)
 bool
 verify_apply(struct identity *id, const struct verify_result *r, int64_t now)
 {
+	/* Easy DKIM has DKIM_KEYS_N selectors, BYODKIM the owner's one; the
+	 * keys asked must still be the identity's (a BYODKIM key can be
+	 * replaced under the same selector) */
+	int nsel = id->dkim_external ? 1 : DKIM_KEYS_N;
 	bool dkim_all = r->dkim_tokens[0] != NULL;
 	struct identity before = *id;
+
+	if (r->dkim_keys_pinned) {
+		uint8_t now_id[32];
+		if (id->dkim_keys_sealed == NULL)
+			dkim_all = false;
+		else {
+			sha256(id->dkim_keys_sealed, id->dkim_keys_sealed_len, now_id);
+			if (memcmp(now_id, r->dkim_keys_sha256, sizeof(now_id)) != 0)
+				dkim_all = false;
+		}
+	}
 
 	if (r->dkim_ed_token != NULL && r->dkim_ed_found && is_pending(id->dkim_ed25519_status) &&
 	    same(id->dkim_tokens[0], r->dkim_ed_token))
@@ -270,8 +285,9 @@ verify_apply(struct identity *id, const struct verify_result *r, int64_t now)
 	    is_pending(id->status) && same(id->token, r->domain_token))
 		set_status(id->status, sizeof(id->status), STATUS_SUCCESS);
 	for (int i = 0; i < DKIM_KEYS_N; i++)
-		if (r->dkim_tokens[i] == NULL || !r->dkim_found[i] ||
-		    !same(id->dkim_tokens[i], r->dkim_tokens[i]))
+		if (i < nsel ? r->dkim_tokens[i] == NULL || !r->dkim_found[i] ||
+				       !same(id->dkim_tokens[i], r->dkim_tokens[i])
+			     : r->dkim_tokens[i] != NULL || id->dkim_tokens[i] != NULL)
 			dkim_all = false;
 	if (dkim_all && is_pending(id->dkim_status)) {
 		set_status(id->dkim_status, sizeof(id->dkim_status), STATUS_SUCCESS);
@@ -609,8 +625,11 @@ start_check(struct verify *v, const struct identity *id)
 				     c->dkim_pub, ed ? &c->dkim_ed_pub : NULL, &e) != 0) {
 			log_warn("verify: DKIM keys of %s: %s", id->name, e.message);
 		} else {
+			/* pinned: a result counts only for these keys (verify_apply) */
+			c->r.dkim_keys_pinned = true;
+			sha256(id->dkim_keys_sealed, id->dkim_keys_sealed_len, c->r.dkim_keys_sha256);
 			for (int i = 0; dkim && i < DKIM_KEYS_N; i++) {
-				if (id->dkim_tokens[i] == NULL)
+				if (id->dkim_tokens[i] == NULL || c->dkim_pub[i] == NULL)
 					continue;
 				c->r.dkim_tokens[i] = xstrdup(id->dkim_tokens[i]);
 				snprintf(name, sizeof(name), "%s._domainkey.%s", id->dkim_tokens[i],

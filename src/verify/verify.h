@@ -120,6 +120,9 @@ struct verify_result {
 	bool domain_found;
 	char *dkim_tokens[DKIM_KEYS_N];  /* selectors asked (NULL: not asked) */
 	bool dkim_found[DKIM_KEYS_N];
+	bool dkim_keys_pinned;           /* the public keys asked were those of the
+					  * sealed set whose SHA-256 is below */
+	uint8_t dkim_keys_sha256[32];
 	char *dkim_ed_token;             /* the first selector whose Ed25519 record
 					  * <token>ed was asked (NULL: not asked) */
 	bool dkim_ed_found;
@@ -130,8 +133,9 @@ struct verify_result {
 /*
  * Apply a round's results to `id` as it is in the store *now* (read again
  * after the lookups) and reschedule it: a result counts only if what was
- * asked is still what `id` holds; DKIM verified also verifies a pending
- * domain (SES); the Ed25519 record found turns dkim_ed25519_status
+ * asked is still what `id` holds (selectors: three for Easy DKIM, the
+ * owner's one for BYODKIM; and, when pinned, the sealed keys); DKIM
+ * verified also verifies a pending domain (SES); the Ed25519 record found turns dkim_ed25519_status
  * Success, and an Ed25519 check still Pending when DKIM leaves Pending in
  * this round turns Failed; at the end of the window whatever is still
  * Pending becomes Failed. Pure; changes only the four status fields,

@@ -420,7 +420,7 @@ def test_test_render_email_template_golden(sesame, world, data, subject, text, h
 ACT_V2 = os.path.join(os.path.dirname(__file__), "..", "..", "src", "api", "act_v2.c")
 # operations being added beside this file, tested by their own tests
 TESTED_ELSEWHERE = {
-    "PutEmailIdentityDkimSigningAttributes", "CreateConfigurationSetEventDestination",
+    "CreateConfigurationSetEventDestination",
     "GetConfigurationSetEventDestinations", "UpdateConfigurationSetEventDestination",
     "DeleteConfigurationSetEventDestination", "PutEmailIdentityConfigurationSetAttributes",
     "PutAccountSuppressionAttributes", "PutConfigurationSetSuppressionOptions",
@@ -520,6 +520,18 @@ def ops_identities(s, key):
                   "--no-signing-enabled") == {}
     assert cli_ok(s, key, "GetEmailIdentity", "--email-identity", "ops.test")[
         "DkimAttributes"]["SigningEnabled"] is False
+    # BYODKIM and back (test_byodkim.py has the DNS check and the signing)
+    from test_byodkim import Key
+    k = Key()
+    r = cli_ok(s, key, "PutEmailIdentityDkimSigningAttributes", "--email-identity", "ops.test",
+               "--signing-attributes-origin", "EXTERNAL", "--signing-attributes",
+               json.dumps({"DomainSigningSelector": "ops1", "DomainSigningPrivateKey": k.b64}))
+    assert r == {"DkimStatus": "PENDING", "DkimTokens": ["ops1"]}
+    assert cli_ok(s, key, "GetEmailIdentity", "--email-identity", "ops.test")[
+        "DkimAttributes"]["SigningAttributesOrigin"] == "EXTERNAL"
+    r = cli_ok(s, key, "PutEmailIdentityDkimSigningAttributes", "--email-identity", "ops.test",
+               "--signing-attributes-origin", "AWS_SES")
+    assert len(r["DkimTokens"]) == 3
     cli_ok(s, key, "PutEmailIdentityMailFromAttributes", "--email-identity", "ops.test",
            "--mail-from-domain", "bounce.ops.test")
     assert cli_ok(s, key, "GetEmailIdentity", "--email-identity", "ops.test")[
@@ -592,7 +604,8 @@ GROUPS = {
                               "CreateEmailTemplate", "SendBulkEmail"}),
     "identities": (ops_identities, {
         "CreateEmailIdentity", "GetEmailIdentity", "ListEmailIdentities",
-        "PutEmailIdentityDkimAttributes", "PutEmailIdentityMailFromAttributes",
+        "PutEmailIdentityDkimAttributes", "PutEmailIdentityDkimSigningAttributes",
+        "PutEmailIdentityMailFromAttributes",
         "PutEmailIdentityFeedbackAttributes", "CreateEmailIdentityPolicy",
         "UpdateEmailIdentityPolicy", "GetEmailIdentityPolicies", "DeleteEmailIdentityPolicy",
         "DeleteEmailIdentity"}),

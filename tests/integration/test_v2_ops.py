@@ -1,8 +1,8 @@
 """SES v2 operations over v1's machinery (issue 13), with boto3 `sesv2` and
 /usr/bin/aws sesv2: configuration set event destinations (SNS topics hosted
-in sesame), an identity's default configuration set, the account's
-suppression reasons, and BYODKIM (the owner's own DKIM key, sealed at rest,
-signing the owner's and delegated mail)."""
+in sesame), an identity's default configuration set and the account's
+suppression reasons (BYODKIM, the owner's own DKIM key, is
+test_byodkim.py's)."""
 import json
 
 import botocore.exceptions

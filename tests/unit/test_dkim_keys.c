@@ -1,7 +1,9 @@
 /* test_dkim_keys.c — src/auth/dkim_keys.c: selectors, RSA-2048 and Ed25519
  * generation sealed with the vault, public keys for the p= tag, record
- * matching, signatures that verify under the published key, and sets sealed
- * before Ed25519 (three blocks) that keep working and can be given a key. */
+ * matching, signatures that verify under the published key, sets sealed
+ * before Ed25519 (three blocks) that keep working and can be given a key,
+ * and BYODKIM: the caller's key in each accepted form, the refusals, the
+ * input cap at limit-1/limit/limit+1, and the one-key set it is sealed as. */
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +16,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/encoder.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "auth/dkim_keys.h"
@@ -544,8 +548,8 @@ test_block_counts_and_types(void **state)
 	size_t n, slen, on;
 	struct err e = {0};
 
-	/* two blocks, or five: not a key set */
-	int bad_counts[] = {1, 2, 5};
+	/* two blocks, or five: not a key set (one is a BYODKIM set, below) */
+	int bad_counts[] = {2, 5};
 	for (size_t c = 0; c < sizeof(bad_counts) / sizeof(bad_counts[0]); c++) {
 		blob = reseal_blocks(f, bad_counts[c], &n);
 		assert_int_equal(dkim_keys_public(f->v, blob, n, pub, &ed, &e), -1);
@@ -555,6 +559,308 @@ test_block_counts_and_types(void **state)
 		assert_int_equal(dkim_keys_add_ed25519(f->v, blob, n, &out, &on, &e), -1);
 		free(blob);
 	}
+	/* one block: key 0 alone, no Ed25519 key, and none added */
+	blob = reseal_blocks(f, 1, &n);
+	assert_int_equal(dkim_keys_public(f->v, blob, n, pub, &ed, &e), 0);
+	assert_string_equal(pub[0], f->pub[0]);
+	assert_null(pub[1]);
+	assert_null(pub[2]);
+	assert_null(ed);
+	free(pub[0]);
+	assert_int_equal(dkim_keys_sign(f->v, blob, n, 0, "x", 1, &sig, &slen, &e), 0);
+	free(sig);
+	assert_int_equal(dkim_keys_sign(f->v, blob, n, 1, "x", 1, &sig, &slen, &e), -1);
+	assert_int_equal(dkim_keys_sign_ed25519(f->v, blob, n, "x", 1, &sig, &slen, &e), -1);
+	assert_int_equal(dkim_keys_add_ed25519(f->v, blob, n, &out, &on, &e), 0);
+	assert_null(out);
+	struct dkim_keys_cache *c = dkim_keys_cache_new(f->v);
+	assert_int_equal(dkim_keys_cache_sign(c, blob, n, 0, "x", 1, &sig, &slen, &e), 0);
+	free(sig);
+	assert_int_equal(dkim_keys_cache_sign(c, blob, n, 2, "x", 1, &sig, &slen, &e), -1);
+	assert_int_equal(dkim_keys_cache_sign(c, blob, n, DKIM_KEYS_N, "x", 1, &sig, &slen, &e),
+			 -1);
+	dkim_keys_cache_free(c);
+	free(blob);
+}
+
+/* ---- BYODKIM ------------------------------------------------------------ */
+
+EVP_PKEY *dkim_keys_parse(const char *text, size_t n, struct err *e); /* TESTABLE */
+
+/* DER of k as `structure` ("PrivateKeyInfo": PKCS#8, "type-specific": PKCS#1). */
+static uint8_t *
+der_of(EVP_PKEY *k, const char *structure, size_t *n)
+{
+	OSSL_ENCODER_CTX *c = OSSL_ENCODER_CTX_new_for_pkey(k, EVP_PKEY_KEYPAIR, "DER", structure,
+							    NULL);
+	unsigned char *p = NULL;
+
+	assert_non_null(c);
+	assert_int_equal(OSSL_ENCODER_to_data(c, &p, n), 1);
+	OSSL_ENCODER_CTX_free(c);
+	return p;
+}
+
+static char *
+b64_of(EVP_PKEY *k, const char *structure)
+{
+	size_t n;
+	uint8_t *der = der_of(k, structure, &n);
+	char *b = base64_encode(der, n);
+
+	OPENSSL_free(der);
+	return b;
+}
+
+/* PEM text of k: PKCS#8, or PKCS#1 ("RSA PRIVATE KEY") when traditional. */
+static char *
+pem_of(EVP_PKEY *k, bool traditional)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	if (traditional)
+		assert_int_equal(PEM_write_bio_PrivateKey_traditional(bio, k, NULL, NULL, 0, NULL, NULL),
+				 1);
+	else
+		assert_int_equal(PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
+	n = BIO_get_mem_data(bio, &p);
+	char *out = xstrndup(p, (size_t)n);
+	BIO_free(bio);
+	return out;
+}
+
+static char *
+spki_b64(EVP_PKEY *k)
+{
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+	char *out = base64_encode(der, (size_t)n);
+
+	OPENSSL_free(der);
+	return out;
+}
+
+/* dkim_keys_parse accepts `text`: the same public key as k. */
+static void
+parses_as(const char *text, size_t n, EVP_PKEY *k)
+{
+	struct err e = {0};
+	EVP_PKEY *got = dkim_keys_parse(text, n, &e);
+	char *a, *b;
+
+	assert_non_null(got);
+	a = spki_b64(got);
+	b = spki_b64(k);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	EVP_PKEY_free(got);
+}
+
+/* dkim_keys_parse refuses `text` with a BadRequestException naming the
+ * member and (when given) saying `why`. */
+static void
+refused(const char *text, size_t n, const char *why)
+{
+	struct err e = {0};
+
+	assert_null(dkim_keys_parse(text, n, &e));
+	assert_string_equal(e.code, "BadRequestException");
+	assert_int_equal(e.http, 400);
+	assert_non_null(strstr(e.message, "DomainSigningPrivateKey"));
+	if (why != NULL && strstr(e.message, why) == NULL)
+		fail_msg("'%s' does not say '%s'", e.message, why);
+}
+
+static void
+test_import_forms(void **state)
+{
+	(void)state;
+	EVP_PKEY *k2048 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *k1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	char *t;
+
+	assert_non_null(k2048);
+	assert_non_null(k1024);
+	t = b64_of(k2048, "PrivateKeyInfo"); /* what SES documents */
+	parses_as(t, strlen(t), k2048);
+	/* with line breaks, as `base64` prints it */
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < strlen(t); i += 76) {
+		buf_append(&b, t + i, strlen(t) - i < 76 ? strlen(t) - i : 76);
+		buf_append(&b, "\n", 1);
+	}
+	parses_as(b.data, b.len, k2048);
+	buf_free(&b);
+	free(t);
+	t = b64_of(k2048, "type-specific"); /* PKCS#1 */
+	parses_as(t, strlen(t), k2048);
+	free(t);
+	t = b64_of(k1024, "PrivateKeyInfo"); /* the smallest accepted */
+	parses_as(t, strlen(t), k1024);
+	free(t);
+	for (int trad = 0; trad < 2; trad++) {
+		t = pem_of(k2048, trad); /* PEM text */
+		parses_as(t, strlen(t), k2048);
+		char *b64 = base64_encode(t, strlen(t)); /* base64 of the PEM text */
+		parses_as(b64, strlen(b64), k2048);
+		free(b64);
+		free(t);
+	}
+	EVP_PKEY_free(k2048);
+	EVP_PKEY_free(k1024);
+}
+
+static void
+test_import_refusals(void **state)
+{
+	(void)state;
+	EVP_PKEY *small = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)768);
+	EVP_PKEY *big = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY *ok = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	char *t;
+	size_t n;
+	uint8_t *der;
+
+	refused("", 0, "characters");
+	refused(NULL, 0, "characters");
+	refused("!!!!", 4, "base64");
+	refused("AAAA", 4, "PKCS#1 or PKCS#8");
+	t = b64_of(small, "PrivateKeyInfo");
+	refused(t, strlen(t), "768 bits");
+	free(t);
+	t = b64_of(big, "PrivateKeyInfo");
+	refused(t, strlen(t), "3072 bits");
+	free(t);
+	t = b64_of(ec, "PrivateKeyInfo");
+	refused(t, strlen(t), "not an RSA key");
+	free(t);
+	t = b64_of(ed, "PrivateKeyInfo");
+	refused(t, strlen(t), "not an RSA key");
+	free(t);
+	/* truncated DER, and DER with a byte after the key */
+	der = der_of(ok, "PrivateKeyInfo", &n);
+	t = base64_encode(der, n - 10);
+	refused(t, strlen(t), "PKCS#1 or PKCS#8");
+	free(t);
+	uint8_t *longer = xmalloc(n + 1);
+	memcpy(longer, der, n);
+	longer[n] = 0;
+	t = base64_encode(longer, n + 1);
+	refused(t, strlen(t), "PKCS#1 or PKCS#8");
+	free(t);
+	free(longer);
+	/* a public key, an encrypted PEM, a PEM with no END line */
+	unsigned char *pub = NULL;
+	int pn = i2d_PUBKEY(ok, &pub);
+	t = base64_encode(pub, (size_t)pn);
+	refused(t, strlen(t), "PKCS#1 or PKCS#8");
+	free(t);
+	OPENSSL_free(pub);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p;
+	assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, ok, EVP_aes_128_cbc(), NULL, 0, NULL,
+						       (void *)"secret"),
+			 1);
+	long pl = BIO_get_mem_data(bio, &p);
+	refused(p, (size_t)pl, "PEM");
+	BIO_free(bio);
+	t = pem_of(ok, true);
+	*strstr(t, "-----END") = '\0';
+	refused(t, strlen(t), "END");
+	free(t);
+	/* a key whose parts do not agree: one byte of the private exponent changed */
+	der[n / 2] ^= 0x01;
+	t = base64_encode(der, n);
+	refused(t, strlen(t), NULL);
+	free(t);
+	OPENSSL_free(der);
+	EVP_PKEY_free(small);
+	EVP_PKEY_free(big);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(ok);
+}
+
+/* The input cap (DKIM_IMPORT_MAX) at limit-1, limit, limit+1: a valid key
+ * padded with newlines (skipped by base64) to the length. */
+static void
+test_import_cap(void **state)
+{
+	(void)state;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	char *t = b64_of(k, "PrivateKeyInfo");
+	size_t tn = strlen(t);
+	char *big = xmalloc(DKIM_IMPORT_MAX + 2);
+
+	for (size_t len = DKIM_IMPORT_MAX - 1; len <= DKIM_IMPORT_MAX + 1; len++) {
+		memset(big, '\n', len);
+		memcpy(big, t, tn);
+		if (len <= DKIM_IMPORT_MAX)
+			parses_as(big, len, k);
+		else
+			refused(big, len, "20480 characters");
+	}
+	free(big);
+	free(t);
+	EVP_PKEY_free(k);
+}
+
+static void
+test_import_sealed_one_key_set(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	static const char data[] = "from:a@example.com\r\n";
+	char *t = b64_of(k, "type-specific"), *pub[DKIM_KEYS_N], *ed, *want = spki_b64(k);
+	uint8_t *sealed, *plain, *sig, *der;
+	size_t n, pn, slen, dn;
+	int bits;
+	struct err e = {0};
+
+	assert_int_equal(dkim_keys_import(f->v, t, strlen(t), &sealed, &n, &bits, &e), 0);
+	assert_int_equal(bits, 1024);
+	/* sealed: neither the base64 nor the DER is in the blob */
+	der = der_of(k, "type-specific", &dn);
+	assert_null(memmem(sealed, n, t, 32));
+	assert_null(memmem(sealed, n, der + dn / 2, 32));
+	/* one PKCS#8 block inside */
+	assert_int_equal(vault_unseal(f->v, sealed, n, &plain, &pn, &e), 0);
+	uint8_t *first = memmem(plain, pn, "-----BEGIN PRIVATE KEY-----", 27);
+	assert_non_null(first);
+	assert_null(memmem(first + 10, pn - (size_t)(first + 10 - plain), "-----BEGIN", 10));
+	OPENSSL_cleanse(plain, pn);
+	free(plain);
+	assert_int_equal(dkim_keys_public(f->v, sealed, n, pub, &ed, &e), 0);
+	assert_string_equal(pub[0], want);
+	assert_null(pub[1]);
+	assert_null(ed);
+	char *rec = dkim_keys_record(pub[0]);
+	assert_true(dkim_keys_record_matches(rec, strlen(rec), want));
+	free(rec);
+	free(pub[0]);
+	assert_int_equal(
+		dkim_keys_sign(f->v, sealed, n, 0, data, sizeof(data) - 1, &sig, &slen, &e), 0);
+	assert_int_equal(slen, 128);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	assert_int_equal(EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, k, NULL), 1);
+	assert_int_equal(EVP_DigestVerify(md, sig, slen, (const uint8_t *)data, sizeof(data) - 1),
+			 1);
+	EVP_MD_CTX_free(md);
+	free(sig);
+	free(sealed);
+	/* a refusal seals nothing */
+	assert_int_equal(dkim_keys_import(f->v, "AAAA", 4, &sealed, &n, &bits, &e), -1);
+	assert_null(sealed);
+	free(t);
+	free(want);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
 }
 
 int
@@ -576,6 +882,10 @@ main(void)
 		cmocka_unit_test(test_ed25519_sign_verifies_with_published_key),
 		cmocka_unit_test(test_three_block_set_has_no_ed25519_and_gets_one),
 		cmocka_unit_test(test_block_counts_and_types),
+		cmocka_unit_test(test_import_forms),
+		cmocka_unit_test(test_import_refusals),
+		cmocka_unit_test(test_import_cap),
+		cmocka_unit_test(test_import_sealed_one_key_set),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -314,7 +314,8 @@ test_sqlite_schema(void **state)
 }
 
 /* SQLite, migration 5: a row written before the Ed25519 column existed reads
- * NotStarted once the store is opened by this build. */
+ * NotStarted once the store is opened by this build (and, migration 14,
+ * its DKIM origin AWS_SES). */
 static void
 test_sqlite_migration_ed25519(void **state)
 {
@@ -353,6 +354,7 @@ test_sqlite_migration_ed25519(void **state)
 				      "ALTER TABLE accounts DROP COLUMN resumed_at;"
 				      "ALTER TABLE accounts DROP COLUMN suppressed_reasons;"
 				      "ALTER TABLE identities DROP COLUMN config_set;"
+				      "ALTER TABLE identities DROP COLUMN dkim_origin;"
 				      "ALTER TABLE identities DROP COLUMN dkim_ed25519_status;"
 				      "PRAGMA user_version = 4;",
 				      NULL, NULL, NULL),
@@ -363,6 +365,7 @@ test_sqlite_migration_ed25519(void **state)
 	assert_int_equal(f->s->ops->identity_get(f->s, REG, A1, "old.example", &got, &e), 1);
 	assert_string_equal(got.dkim_ed25519_status, STATUS_NOT_STARTED);
 	assert_string_equal(got.dkim_status, STATUS_SUCCESS);
+	assert_false(got.dkim_external); /* migration 14: Easy DKIM (AWS_SES) */
 	identity_clear(&got);
 	free(path);
 }
@@ -657,6 +660,7 @@ test_identity_round_trip(void **state)
 	assert_true(got.headers_in_delivery);
 	assert_int_equal(got.next_check, 1650000000);
 	assert_int_equal(got.check_attempts, 4);
+	assert_false(got.dkim_external);
 	identity_clear(&got);
 
 	/* by token; absent token; other region/account */
@@ -677,6 +681,7 @@ test_identity_round_trip(void **state)
 	id.dkim_keys_sealed = NULL;
 	id.dkim_keys_sealed_len = 0;
 	id.dkim_ed25519_status[0] = '\0'; /* never set: stored as NotStarted */
+	id.dkim_external = true;
 	assert_int_equal(s->ops->identity_put(s, &id, &e), 0);
 	assert_int_equal(s->ops->identity_get(s, REG, A1, "example.com", &got, &e), 1);
 	assert_string_equal(got.status, STATUS_SUCCESS);
@@ -684,6 +689,7 @@ test_identity_round_trip(void **state)
 	assert_null(got.token);
 	assert_null(got.dkim_tokens[2]);
 	assert_null(got.dkim_keys_sealed);
+	assert_true(got.dkim_external);
 	assert_int_equal(got.created, 1600000000);
 	identity_clear(&got);
 
@@ -1101,6 +1107,28 @@ test_identity_cas_checks(void **state)
 	identity_clear(&got);
 	/* the same CAS again: the row moved on, refused */
 	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 0);
+
+	/* BYODKIM: a key replaced under the same selector meanwhile is refused */
+	identity_clear(&seen);
+	free(other.dkim_tokens[0]);
+	other.dkim_tokens[0] = xstrdup("sel");
+	other.dkim_external = true;
+	other.dkim_keys_sealed = xmalloc(3);
+	memcpy(other.dkim_keys_sealed, "old", 3);
+	other.dkim_keys_sealed_len = 3;
+	assert_int_equal(s->ops->identity_put(s, &other, &e), 0);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &seen, &e), 1);
+	assert_true(seen.dkim_external);
+	memcpy(other.dkim_keys_sealed, "new", 3);
+	assert_int_equal(s->ops->identity_put(s, &other, &e), 0);
+	next = seen;
+	snprintf(next.dkim_status, sizeof(next.dkim_status), STATUS_SUCCESS);
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 0);
+	identity_clear(&seen);
+	assert_int_equal(s->ops->identity_get(s, REG, A1, "x.example", &seen, &e), 1);
+	next = seen;
+	snprintf(next.dkim_status, sizeof(next.dkim_status), STATUS_SUCCESS);
+	assert_int_equal(s->ops->identity_cas_checks(s, &seen, &next, &e), 1);
 
 	/* deleted meanwhile: refused and not re-created */
 	identity_clear(&seen);

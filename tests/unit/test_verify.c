@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "store/store.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 #include "verify/verify.h"
 
@@ -291,6 +292,56 @@ static void
 set_ed(struct identity *id, const char *status)
 {
 	snprintf(id->dkim_ed25519_status, sizeof(id->dkim_ed25519_status), "%s", status);
+}
+
+/* BYODKIM: one selector, the owner's; its record found verifies DKIM and
+ * the domain. A result for other keys than the identity's (a key replaced
+ * under the same selector) does not count. */
+static void
+test_byodkim_one_selector_pinned_to_its_keys(void **state)
+{
+	(void)state;
+	struct identity id;
+	struct verify_result r;
+	static const uint8_t keys[] = "sealed one-key set", other[] = "another key set";
+
+	mk_domain(&id, T0);
+	id.dkim_external = true;
+	id.dkim_tokens[0] = xstrdup("sel2024");
+	id.dkim_keys_sealed = xmalloc(sizeof(keys));
+	memcpy(id.dkim_keys_sealed, keys, sizeof(keys));
+	id.dkim_keys_sealed_len = sizeof(keys);
+	snprintf(id.dkim_status, sizeof(id.dkim_status), STATUS_PENDING);
+	set_ed(&id, STATUS_NOT_STARTED);
+	result_for(&r, &id);
+	r.dkim_found[0] = true;
+	/* asked for other keys: not verified */
+	r.dkim_keys_pinned = true;
+	sha256(other, sizeof(other), r.dkim_keys_sha256);
+	assert_true(verify_apply(&id, &r, T0 + 1));
+	assert_string_equal(id.dkim_status, STATUS_PENDING);
+	/* for these keys: Success, the domain too; Ed25519 never started */
+	sha256(keys, sizeof(keys), r.dkim_keys_sha256);
+	assert_true(verify_apply(&id, &r, T0 + 12));
+	assert_string_equal(id.dkim_status, STATUS_SUCCESS);
+	assert_string_equal(id.status, STATUS_SUCCESS);
+	assert_string_equal(id.dkim_ed25519_status, STATUS_NOT_STARTED);
+	assert_int_equal(id.next_check, 0);
+	identity_clear(&id);
+
+	/* an Easy DKIM identity needs all three: one found is not enough */
+	mk_domain(&id, T0);
+	set_dkim(&id, STATUS_PENDING);
+	result_for(&r, &id);
+	r.dkim_found[0] = true;
+	verify_apply(&id, &r, T0 + 1);
+	assert_string_equal(id.dkim_status, STATUS_PENDING);
+	/* and a BYODKIM row with a second selector is not what was asked */
+	id.dkim_external = true;
+	r.dkim_tokens[1] = r.dkim_tokens[2] = NULL;
+	verify_apply(&id, &r, T0 + 12);
+	assert_string_equal(id.dkim_status, STATUS_PENDING);
+	identity_clear(&id);
 }
 
 static void
@@ -913,6 +964,7 @@ main(void)
 		cmocka_unit_test(test_domain_found),
 		cmocka_unit_test(test_stale_result_ignored),
 		cmocka_unit_test(test_dkim_all_three),
+		cmocka_unit_test(test_byodkim_one_selector_pinned_to_its_keys),
 		cmocka_unit_test(test_window_ends_failed),
 		cmocka_unit_test(test_verified_domain_dkim_window),
 		cmocka_unit_test(test_ed25519_found_with_dkim),
