@@ -26,6 +26,17 @@
 #                           an access key for ACCOUNT as JSON in OUT
 #   bench_identity DATA ACCOUNT DOMAIN
 #                           DOMAIN verified for ACCOUNT in us-east-1
+#   bench_delegation DATA TAG [ARGS...]
+#                           the send_api cast on DATA's store: an account
+#                           "owner" with example.com verified and a
+#                           "delegate" (ARGS: its limits); their keys in
+#                           $work/TAG-owner.json and $work/TAG-delegate.json;
+#                           prints "OWNER DELEGATE" (no server needed)
+#   bench_delegation_policy TAG PORT OWNER DELEGATE
+#                           through a node's API on PORT: the owner's policy
+#                           letting the delegate send as *@example.com, and
+#                           the delegate's cross-account SendRawEmail form
+#                           (~3 KB of message) in $work/TAG-send.body
 #   bench_sign KEY PORT BODY OUT [check]
 #                           one SigV4-signed POST of the form BODY to
 #                           127.0.0.1:PORT with the key in KEY (JSON), as a
@@ -95,6 +106,40 @@ bench_account() {
 bench_key() { bench_cli "$1" key create --account "$2" >"$3"; }
 
 bench_identity() { bench_cli "$1" identity verify --account "$2" --region us-east-1 "$3" >/dev/null; }
+
+bench_delegation() {
+	local data=$1 tag=$2 owner delegate
+	shift 2
+	owner=$(bench_account "$data" owner)
+	bench_key "$data" "$owner" "$work/$tag-owner.json"
+	bench_identity "$data" "$owner" example.com
+	delegate=$(bench_account "$data" delegate "$@")
+	bench_key "$data" "$delegate" "$work/$tag-delegate.json"
+	echo "$owner $delegate"
+}
+
+bench_delegation_policy() {
+	/usr/bin/python3 - "$work" "$@" <<'PY'
+import base64, json, sys, urllib.parse
+import boto3
+work, tag, port, owner, delegate = sys.argv[1:6]
+ok = json.load(open(f"{work}/{tag}-owner.json"))
+arn = f"arn:aws:ses:us-east-1:{owner}:identity/example.com"
+boto3.client("ses", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
+             aws_access_key_id=ok["AccessKeyId"], aws_secret_access_key=ok["SecretAccessKey"]
+             ).put_identity_policy(Identity="example.com", PolicyName="delegate", Policy=json.dumps({
+    "Version": "2012-10-17", "Statement": [{"Sid": "D", "Effect": "Allow",
+        "Principal": {"AWS": delegate}, "Action": "ses:SendRawEmail", "Resource": arn,
+        "Condition": {"StringLike": {"ses:FromAddress": "*@example.com"}}}]}))
+raw = ("From: Billing <billing@example.com>\r\nTo: customer@example.net\r\n"
+       "Subject: Your invoice\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+       + "Thank you for your business.\r\n" * 100)
+body = urllib.parse.urlencode({"Action": "SendRawEmail", "Version": "2010-12-01",
+    "RawMessage.Data": base64.b64encode(raw.encode()).decode(), "SourceArn": arn,
+    "Source": "billing@example.com", "Destinations.member.1": "customer@example.net"})
+open(f"{work}/{tag}-send.body", "w").write(body)
+PY
+}
 
 bench_sign() {
 	/usr/bin/python3 - "$@" <<'PY'

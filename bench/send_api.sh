@@ -33,36 +33,11 @@ fi
 # names it), and one pre-signed request per node in req-PORT.lua (SigV4
 # signs Host).
 prepare() {
-	local data=$1 ports=$2 owner delegate
-	owner=$(bench_account "$data" owner)
-	bench_key "$data" "$owner" "$work/owner.json"
-	bench_identity "$data" "$owner" example.com
-	delegate=$(bench_account "$data" delegate --max-rate 1000000 --max-24h -1)
-	bench_key "$data" "$delegate" "$work/delegate.json"
-	/usr/bin/python3 - "$work" "$ports" "$owner" "$delegate" <<'PY'
-import base64, json, sys, urllib.parse, urllib.request
-import boto3
-work, ports, owner, delegate = sys.argv[1:5]
-ports = ports.split(",")
-ok = json.load(open(f"{work}/owner.json"))
-arn = f"arn:aws:ses:us-east-1:{owner}:identity/example.com"
-boto3.client("ses", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{ports[0]}",
-             aws_access_key_id=ok["AccessKeyId"], aws_secret_access_key=ok["SecretAccessKey"]
-             ).put_identity_policy(Identity="example.com", PolicyName="delegate", Policy=json.dumps({
-    "Version": "2012-10-17", "Statement": [{"Sid": "D", "Effect": "Allow",
-        "Principal": {"AWS": delegate}, "Action": "ses:SendRawEmail", "Resource": arn,
-        "Condition": {"StringLike": {"ses:FromAddress": "*@example.com"}}}]}))
-raw = ("From: Billing <billing@example.com>\r\nTo: customer@example.net\r\n"
-       "Subject: Your invoice\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
-       + "Thank you for your business.\r\n" * 100)
-body = urllib.parse.urlencode({"Action": "SendRawEmail", "Version": "2010-12-01",
-    "RawMessage.Data": base64.b64encode(raw.encode()).decode(), "SourceArn": arn,
-    "Source": "billing@example.com", "Destinations.member.1": "customer@example.net"})
-open(f"{work}/send.body", "w").write(body)
-PY
-	local p
+	local data=$1 ports=$2 owner delegate p
+	read -r owner delegate < <(bench_delegation "$data" api --max-rate 1000000 --max-24h -1)
+	bench_delegation_policy api "${ports%%,*}" "$owner" "$delegate"
 	for p in ${ports//,/ }; do
-		bench_sign "$work/delegate.json" "$p" "$(cat "$work/send.body")" "$work/req-$p.lua" check
+		bench_sign "$work/api-delegate.json" "$p" "$(cat "$work/api-send.body")" "$work/req-$p.lua" check
 	done
 }
 
