@@ -42,7 +42,8 @@
 #                           127.0.0.1:PORT with the key in KEY (JSON), as a
 #                           wrk Lua script OUT (valid 15 minutes) that also
 #                           prints P50_US and P99_US when wrk ends; with
-#                           "check", also sent once, which must get a 200
+#                           "check", also sent once, which must get a 200;
+#                           with "show", the same and its body printed
 #   bench_wrk NAME PORT CONNS SECS LUA
 #                           one wrk run (output kept in $work/NAME.txt);
 #                           prints "rate p50_us p99_us non2xx" (non2xx empty
@@ -161,11 +162,13 @@ with open(out, "w") as f:
     f.write('done = function(summary, latency, requests)\n'
             '  io.write(string.format("P50_US %d\\nP99_US %d\\n",'
             ' latency:percentile(50), latency:percentile(99)))\nend\n')
-if sys.argv[5:6] == ["check"]:
+if sys.argv[5:6] in (["check"], ["show"]):
     req = urllib.request.Request(f"http://127.0.0.1:{port}/", data=body.encode(),
                                  headers=dict(r.headers), method="POST")
     with urllib.request.urlopen(req) as resp:
         assert resp.status == 200, resp.status
+        if sys.argv[5] == "show":
+            sys.stdout.write(resp.read().decode() + "\n")
 PY
 }
 

@@ -252,6 +252,18 @@ static const char *const pg_migrations[] = {
 	/* 4: SQLite's migration 13 — the suppressed reasons of accounts and sets */
 	("ALTER TABLE accounts ADD COLUMN suppressed_reasons BIGINT NOT NULL DEFAULT 3;"
 	 "ALTER TABLE config_sets ADD COLUMN suppressed_reasons BIGINT;"),
+	/* 5: reserved for the benchstore branch's merge (another branch's
+	 * migration 5 goes here, this placeholder goes) */
+	"SELECT 1;",
+	/* 6: SQLite's migration 15 — the statistics per quarter hour */
+	("CREATE TABLE send_counts_15m ("
+	 "  account_id TEXT NOT NULL,"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('accept', 'reject', 'bounce', 'complaint')),"
+	 "  quarter BIGINT NOT NULL,"
+	 "  recipients BIGINT NOT NULL,"
+	 "  PRIMARY KEY (account_id, kind, quarter));"
+	 "INSERT INTO send_counts_15m SELECT account_id, kind, minute / 15, sum(recipients)"
+	 "  FROM send_counts GROUP BY account_id, kind, minute / 15;"),
 };
 #define PG_NMIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 
