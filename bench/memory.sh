@@ -52,7 +52,7 @@ sample() { # LABEL: one line; the worst VmRSS so far
 	local r h
 	read -r r h < <(rss)
 	worst=$(awk -v a="$worst" -v b="$r" 'BEGIN { print (b > a ? b : a) }')
-	printf 'memory: %-28s VmRSS %6s MB  VmHWM %6s MB  (ceiling %s MB)%s\n' "$1" "$r" "$h" "$CEIL_MB" "${2:-}"
+	printf 'memory: %-32s VmRSS %6s MB  VmHWM %6s MB  (ceiling %s MB)%s\n' "$1" "$r" "$h" "$CEIL_MB" "${2:-}"
 }
 sample start
 read -r start_rss _ < <(rss)
