@@ -14,22 +14,15 @@
 # SendRawEmail reused), Postfix's its smtpd accepts. Bounded: N messages
 # (BENCH_MESSAGES, 1000) and BENCH_TIMEOUT seconds (120) per phase.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 N=${BENCH_MESSAGES:-1000}
 TMO=${BENCH_TIMEOUT:-120}
 SESSIONS=${BENCH_SESSIONS:-20}
-work=$(mktemp -d /tmp/bench-deliver.XXXXXX)
+bench_init /tmp/bench-deliver.XXXXXX
 chmod 755 "$work" # postfix's daemons must reach the spool under it
-pids=()
 pf_conf=""
-cleanup() {
-	[ -n "$pf_conf" ] && postfix -c "$pf_conf" stop >/dev/null 2>&1
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+pf_stop() { [ -z "$pf_conf" ] || postfix -c "$pf_conf" stop; }
+bench_at_exit pf_stop
 SINK_BIN=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
 [ -x "$SINK_BIN" ] || SINK_BIN=/usr/lib/postfix/sbin/smtp-sink
 SOURCE_BIN=$(command -v smtp-source || echo /usr/sbin/smtp-source)
@@ -39,7 +32,6 @@ if [ ! -x "$SINK_BIN" ] || [ ! -x "$SOURCE_BIN" ] || ! command -v postfix >/dev/
 fi
 status=0
 SINK=$(port)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }'; }
 
 # The message both sides send: ~2 KB of text, the headers SES signs.

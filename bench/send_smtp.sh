@@ -33,45 +33,33 @@
 # (100000) transactions per peer, whichever first; loopback only;
 # everything is stopped and removed on exit, also on failure.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_SMTP_CONNS:-10}
 COUNT=${BENCH_SMTP_COUNT:-100000}
 ROUNDS=${BENCH_ROUNDS:-5}
 [ -x build/smtp_load ] || { echo "send_smtp: build/smtp_load missing (make build)" >&2; exit 1; }
-work=$(mktemp -d)
-pids=()
+bench_init
 pf=""
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null
-	if [ -n "$pf" ] && [ -f "$pf/queue/pid/master.pid" ]; then
-		postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
-		mp=$(sed -n '1s/ //gp' "$pf/queue/pid/master.pid" 2>/dev/null || true)
-		for _ in $(seq 50); do [ -n "$mp" ] && kill -0 "$mp" 2>/dev/null || break; sleep 0.1; done
-		[ -n "$mp" ] && kill "$mp" 2>/dev/null || true
-	fi
-	rm -rf "$work"
+pf_stop() {
+	[ -n "$pf" ] && [ -f "$pf/queue/pid/master.pid" ] || return 0
+	postfix -c "$pf/etc" stop >/dev/null 2>&1 || true
+	local mp
+	mp=$(sed -n '1s/ //gp' "$pf/queue/pid/master.pid" 2>/dev/null || true)
+	for _ in $(seq 50); do [ -n "$mp" ] && kill -0 "$mp" 2>/dev/null || break; sleep 0.1; done
+	[ -z "$mp" ] || kill "$mp" 2>/dev/null || true
 }
-trap cleanup EXIT
-port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+bench_at_exit pf_stop
 
 # -- sesame: a verified example.com, SMTP credentials, a throwaway cert
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 	-subj /CN=localhost -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-HP=$(port); SP=$(port)
-./build/sesame serve --data "$work/var" --http 127.0.0.1:$HP --smtp 127.0.0.1:$SP \
-	--smtps 127.0.0.1:$(port) --feedback 127.0.0.1:$(port) --tls-cert "$work/cert.pem" \
-	--tls-key "$work/key.pem" --log-level "${BENCH_SESAME_LOG:-info}" >"$work/sesame.log" 2>&1 &
-spid=$!
-pids+=("$spid")
-for _ in $(seq 150); do curl -sf "http://127.0.0.1:$HP/_sesame/health" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$HP/_sesame/health" >/dev/null || { tail -5 "$work/sesame.log" >&2; exit 1; }
-acct=$(./build/sesame account create --data "$work/var" --name bench --max-rate 1000000 --max-24h -1 |
-	/usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
-./build/sesame key create --data "$work/var" --account "$acct" >"$work/key.json"
-./build/sesame identity verify --data "$work/var" --account "$acct" --region us-east-1 example.com >/dev/null
+bench_serve "$work/var" --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
+	--log-level "${BENCH_SESAME_LOG:-info}"
+HP=$SERVE_HTTP SP=$SERVE_SMTP
+acct=$(bench_account "$work/var" bench --max-rate 1000000 --max-24h -1)
+bench_key "$work/var" "$acct" "$work/key.json"
+bench_identity "$work/var" "$acct" example.com
 user=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["SmtpUsername"])' "$work/key.json")
 pass=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["SmtpPasswords"]["us-east-1"])' "$work/key.json")
 

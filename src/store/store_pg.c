@@ -255,6 +255,15 @@ static const char *const pg_migrations[] = {
 	/* 5: SQLite's migration 14 — an identity's DKIM origin (BYODKIM) */
 	("ALTER TABLE identities ADD COLUMN dkim_origin TEXT NOT NULL DEFAULT 'AWS_SES'"
 	 " CHECK (dkim_origin IN ('AWS_SES', 'EXTERNAL'));"),
+	/* 6: SQLite's migration 15 — the statistics per quarter hour */
+	("CREATE TABLE send_counts_15m ("
+	 "  account_id TEXT NOT NULL,"
+	 "  kind TEXT NOT NULL CHECK (kind IN ('accept', 'reject', 'bounce', 'complaint')),"
+	 "  quarter BIGINT NOT NULL,"
+	 "  recipients BIGINT NOT NULL,"
+	 "  PRIMARY KEY (account_id, kind, quarter));"
+	 "INSERT INTO send_counts_15m SELECT account_id, kind, minute / 15, sum(recipients)"
+	 "  FROM send_counts GROUP BY account_id, kind, minute / 15;"),
 };
 #define PG_NMIGRATIONS ((int)(sizeof(pg_migrations) / sizeof(pg_migrations[0])))
 

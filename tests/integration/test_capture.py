@@ -263,6 +263,9 @@ def test_send_quota_and_statistics_count_accept_events(sesame):
     ]
     sql(sesame, "INSERT INTO send_counts (account_id, minute, recipients, kind) VALUES "
         + ", ".join("(%s, %d, %d, %s)" % (q(a), ts // 60, n, q(k)) for a, ts, n, k in rows))
+    # and per quarter hour, as the store counts every event in both
+    sql(sesame, "INSERT INTO send_counts_15m (account_id, quarter, recipients, kind) VALUES "
+        + ", ".join("(%s, %d, %d, %s)" % (q(a), ts // 900, n, q(k)) for a, ts, n, k in rows))
 
     ses = sesame.client(key)
     quota = ses.get_send_quota()

@@ -339,6 +339,7 @@ test_sqlite_migration_ed25519(void **state)
 	/* back to schema 4 (the later migrations undone too) */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
+				      "DROP TABLE send_counts_15m;"
 				      "DROP TABLE suppressed;"
 				      "DROP TABLE notify_settings;"
 				      "DROP TABLE templates;"
@@ -1475,6 +1476,78 @@ test_generation(void **state)
 	assert_int_equal(gen(s), g);
 }
 
+/* ---- sending statistics (event_record, event_sum, event_buckets) ---------- */
+
+struct bucket_list {
+	int n;
+	struct send_bucket b[8];
+};
+
+static int
+bucket_cb(void *arg, const struct send_bucket *b)
+{
+	struct bucket_list *l = arg;
+
+	if (l->n < 8)
+		l->b[l->n++] = *b;
+	return 0;
+}
+
+/* The window starts at its minute, also inside a quarter hour: the sums
+ * read whole quarters (send_counts_15m) and the first quarter's minutes
+ * from the window's minute on (send_counts), and agree with a per-minute
+ * sum on both sides of every boundary. */
+static void
+test_send_counts_window(void **state)
+{
+	struct fx *f = *state;
+	struct store *s = f->s;
+	const char *acct = "555500000015"; /* this test's own: a shared store keeps others' */
+	const int64_t t0 = 1800000000 - 1800000000 % 900; /* a quarter's start */
+	const struct {
+		int64_t ts;
+		const char *kind;
+		int64_t n;
+	} rec[] = {
+		{t0 - 60, "accept", 1},  {t0 + 60, "accept", 2},	  {t0 + 300, "accept", 4},
+		{t0 + 330, "accept", 64}, {t0 + 930, "accept", 8},	  {t0 + 2700, "accept", 16},
+		{t0 + 300, "bounce", 32}, {t0 + 2710, "complaint", 128},
+	};
+	const struct {
+		int64_t since, accept;
+	} sums[] = {
+		{t0 - 120, 95}, {t0 - 30, 95}, {t0, 94}, {t0 + 59, 94}, {t0 + 60, 94},
+		{t0 + 61, 94},	{t0 + 300, 92}, {t0 + 899, 24}, {t0 + 900, 24}, {t0 + 2700, 16},
+		{t0 + 2760, 0},
+	};
+	struct bucket_list l = {0};
+	struct err e;
+	int64_t got;
+
+	for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++)
+		assert_int_equal(s->ops->event_record(s, acct, rec[i].ts, rec[i].kind, rec[i].n, &e), 0);
+	for (size_t i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+		assert_int_equal(s->ops->event_sum(s, acct, "accept", sums[i].since, &got, &e), 0);
+		assert_int_equal(got, sums[i].accept);
+	}
+	assert_int_equal(s->ops->event_sum(s, acct, "bounce", t0 + 300, &got, &e), 0);
+	assert_int_equal(got, 32);
+	assert_int_equal(s->ops->event_sum(s, acct, "bounce", t0 + 360, &got, &e), 0);
+	assert_int_equal(got, 0);
+	/* from minute 5 of the first quarter: its minute 1 is out */
+	assert_int_equal(s->ops->event_buckets(s, acct, t0 + 300, bucket_cb, &l, &e), 0);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.b[0].start, t0);
+	assert_int_equal(l.b[0].attempts, 68);
+	assert_int_equal(l.b[0].bounces, 32);
+	assert_int_equal(l.b[1].start, t0 + 900);
+	assert_int_equal(l.b[1].attempts, 8);
+	assert_int_equal(l.b[2].start, t0 + 2700);
+	assert_int_equal(l.b[2].attempts, 16);
+	assert_int_equal(l.b[2].complaints, 128);
+	assert_int_equal(l.b[2].rejects, 0);
+}
+
 /* ---- the inbox search (message_search, message_delete_one) ---------------- */
 
 #define T_INBOX "t_inbox" /* a transport of this test's own: a shared store keeps others' */
@@ -1638,6 +1711,7 @@ run_suite(const char *tmpl)
 		cmocka_unit_test_setup_teardown(test_templates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_sets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_counts_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_handle_sees_writes, setup, teardown),
 	};
 	/* the group name says which backend failed; never a password */
