@@ -4116,6 +4116,13 @@ store_sqlite_migrate(sqlite3 *db, struct err *e)
 	char *msg = NULL;
 	long version;
 
+	/* a current schema needs no write lock: a handle opened while another
+	 * process holds a long write (or the store thread a big batch) must
+	 * not wait for it, let alone fail when its busy timeout runs out */
+	if (pragma_text(db, "PRAGMA user_version", v, sizeof(v), e) != 0)
+		return -1;
+	if (strtol(v, NULL, 10) == NMIGRATIONS)
+		return 0;
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return err_temp(e, "store: cannot begin the migration: %s", sqlite3_errmsg(db));
 	if (pragma_text(db, "PRAGMA user_version", v, sizeof(v), e) != 0)
