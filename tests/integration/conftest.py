@@ -336,6 +336,21 @@ def events(sesame, message_id):
             f"{sesame.endpoint}/_sesame/messages/{message_id}/events", timeout=10) as r:
         return json.loads(r.read())["events"]
 
+def check_bulk_fifty(sesame, ids, html):
+    """The bulk-of-50 template tests' common check: 50 distinct MessageIds,
+    each in the inbox for u<i>@dest.test with its own rendered data;
+    html(i) is the expected HTML part."""
+    assert len(set(ids)) == 50
+    got = {m["MessageId"]: m for m in messages(sesame)}
+    assert set(got) == set(ids)
+    for i, mid in enumerate(ids):
+        assert got[mid]["Destination"] == [f"u{i}@dest.test"]
+        subject, text, body = parts(raw_of(sesame, mid))
+        assert subject == f"For user<{i}>"
+        assert text.strip() == f"Hi user<{i}> from S, code {i}"
+        assert body.strip() == html(i)
+
+
 
 # ==== outbound delivery harness (tests/integration/mx.py) ==== BEGIN =========
 # A recipient MX (aiosmtpd), a second one on another loopback address with the
