@@ -29,9 +29,9 @@ act_get_send_quota(struct api_ctx *ctx, struct err *e)
 
 	if (act_account_sent_24h(ctx, &sent, e) != 0)
 		return -1;
-	if (xml_elem_printf(ctx->out, "Max24HourSend", "%.1f", (double)a->max_24h) != 0 ||
-	    xml_elem_printf(ctx->out, "MaxSendRate", "%.1f", a->max_rate) != 0 ||
-	    xml_elem_printf(ctx->out, "SentLast24Hours", "%.1f", (double)sent) != 0)
+	if (xml_elem_f1(ctx->out, "Max24HourSend", (double)a->max_24h) != 0 ||
+	    xml_elem_f1(ctx->out, "MaxSendRate", a->max_rate) != 0 ||
+	    xml_elem_f1(ctx->out, "SentLast24Hours", (double)sent) != 0)
 		return err_set(e, 500, "InternalFailure", "The response could not be written.");
 	return 0;
 }
@@ -45,10 +45,10 @@ write_point(void *arg, const struct send_bucket *b)
 	api_timestamp((time_t)b->start, ts);
 	xml_open(ctx->out, "member");
 	xml_elem(ctx->out, "Timestamp", ts);
-	xml_elem_printf(ctx->out, "DeliveryAttempts", "%lld", (long long)b->attempts);
-	xml_elem_printf(ctx->out, "Bounces", "%lld", (long long)b->bounces);
-	xml_elem_printf(ctx->out, "Complaints", "%lld", (long long)b->complaints);
-	xml_elem_printf(ctx->out, "Rejects", "%lld", (long long)b->rejects);
+	xml_elem_i64(ctx->out, "DeliveryAttempts", b->attempts);
+	xml_elem_i64(ctx->out, "Bounces", b->bounces);
+	xml_elem_i64(ctx->out, "Complaints", b->complaints);
+	xml_elem_i64(ctx->out, "Rejects", b->rejects);
 	xml_close(ctx->out, "member");
 	return 0;
 }

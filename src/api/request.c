@@ -86,7 +86,8 @@ reply_error(struct evhttp_request *req, const char *ns, const struct err *e,
 }
 
 /* The SigV4 proof for credentials_lookup: the signature verifies under a
- * signing key derived from (or cached for) the key's secret. */
+ * signing key cached for the sealed secret's fingerprint, or derived from
+ * the unsealed secret and cached. */
 struct sigv4_proof {
 	struct sigv4_cache *cache;
 	const struct sigv4_request *r;
@@ -94,13 +95,19 @@ struct sigv4_proof {
 };
 
 static int
-sigv4_proof(void *arg, const char *secret, struct err *e)
+sigv4_proof(void *arg, struct credentials_secret *secret, struct err *e)
 {
 	const struct sigv4_proof *p = arg;
 	uint8_t signing_key[32];
+	const char *plain;
 	int rc;
 
-	sigv4_cache_signing_key(p->cache, p->a, secret, signing_key);
+	if (!sigv4_cache_get(p->cache, p->a, secret->fingerprint, signing_key)) {
+		if ((plain = credentials_secret_open(secret, e)) == NULL)
+			return -1;
+		sigv4_signing_key(plain, p->a->date, p->a->region, p->a->service, signing_key);
+		sigv4_cache_put(p->cache, p->a, secret->fingerprint, signing_key);
+	}
 	rc = sigv4_verify(p->r, p->a, signing_key, e);
 	OPENSSL_cleanse(signing_key, sizeof(signing_key));
 	return rc;
@@ -169,7 +176,7 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 
 	/* credentials_lookup reads the key on every request (a primary-key
 	 * read) so a deleted key stops working at once; the sigv4 cache spares
-	 * only the HMAC chain. */
+	 * the unsealing and the HMAC chain. */
 	rc = credentials_lookup(ctx->store, ctx->t->vault, a.key_id, &proof, &ctx->caller, e);
 	if (rc <= 0)
 		return rc == 0 ? sigv4_fail_unknown_key(e) : -1;

@@ -863,34 +863,46 @@ fnv1a(uint32_t h, const char *s)
 	return h;
 }
 
-void
-sigv4_cache_signing_key(struct sigv4_cache *c, const struct sigv4_auth *a, const char *secret,
-			uint8_t out[32])
+static struct sigv4_cache_slot *
+cache_slot(struct sigv4_cache *c, const struct sigv4_auth *a)
 {
 	uint32_t h = 2166136261u;
-	struct sigv4_cache_slot *s;
-	uint8_t fp[32];
 
 	h = fnv1a(h, a->key_id);
 	h = fnv1a(h, a->date);
 	h = fnv1a(h, a->region);
 	h = fnv1a(h, a->service);
-	s = &c->slot[h % SIGV4_CACHE_SLOTS];
-	sha256(secret, strlen(secret), fp);
+	return &c->slot[h % SIGV4_CACHE_SLOTS];
+}
+
+bool
+sigv4_cache_get(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+		uint8_t out[32])
+{
+	const struct sigv4_cache_slot *s = cache_slot(c, a);
+
 	if (s->used && strcmp(s->key_id, a->key_id) == 0 && strcmp(s->date, a->date) == 0 &&
 	    strcmp(s->region, a->region) == 0 && strcmp(s->service, a->service) == 0 &&
 	    ct_equal(s->fingerprint, 32, fp, 32)) {
 		memcpy(out, s->key, 32);
 		c->hits++;
-		return;
+		return true;
 	}
 	c->misses++;
-	sigv4_signing_key(secret, a->date, a->region, a->service, out);
+	return false;
+}
+
+void
+sigv4_cache_put(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+		const uint8_t key[32])
+{
+	struct sigv4_cache_slot *s = cache_slot(c, a);
+
 	s->used = true;
 	snprintf(s->key_id, sizeof(s->key_id), "%s", a->key_id);
 	snprintf(s->date, sizeof(s->date), "%s", a->date);
 	snprintf(s->region, sizeof(s->region), "%s", a->region);
 	snprintf(s->service, sizeof(s->service), "%s", a->service);
 	memcpy(s->fingerprint, fp, 32);
-	memcpy(s->key, out, 32);
+	memcpy(s->key, key, 32);
 }

@@ -8,7 +8,7 @@
  *   caller              looks the key id up (unknown: sigv4_fail_unknown_key)
  *                       and checks a.region is served (else
  *                       sigv4_fail_region);
- *   sigv4_cache_signing_key() or sigv4_signing_key();
+ *   sigv4_cache_get(), or sigv4_signing_key() and sigv4_cache_put();
  *   sigv4_verify()      rebuilds the canonical request and compares the
  *                       signature in constant time.
  * Every failure fills struct err with SES's code, HTTP status and wording.
@@ -85,9 +85,11 @@ int sigv4_fail_region(struct err *e);      /* SignatureDoesNotMatch 403 */
 
 /*
  * Signing-key cache: direct-mapped, SIGV4_CACHE_SLOTS entries, keyed by key
- * id + scope date + region + service and a SHA-256 fingerprint of the
- * secret (so a rotated secret is a miss, never a stale key). Not locked:
- * each event-loop thread owns one. No secret is stored.
+ * id + scope date + region + service and a 32-byte fingerprint of the
+ * secret that changes whenever the secret does (request.c gives the SHA-256
+ * of the sealed secret, credentials.h, so a hit needs no unsealing and a
+ * rotated secret is a miss, never a stale key). Not locked: each event-loop
+ * thread owns one. No secret is stored.
  */
 #define SIGV4_CACHE_SLOTS 256
 
@@ -109,9 +111,12 @@ struct sigv4_cache {
 void sigv4_cache_init(struct sigv4_cache *c);
 /* Wipe every cached key (e.g. before freeing the cache). */
 void sigv4_cache_clear(struct sigv4_cache *c);
-/* out = signing key for a's scope and `secret`, from the cache or derived
- * and stored. */
-void sigv4_cache_signing_key(struct sigv4_cache *c, const struct sigv4_auth *a,
-			     const char *secret, uint8_t out[32]);
+/* true and out = the signing key cached for a's scope and fingerprint fp;
+ * false (a miss, counted) when there is none. */
+bool sigv4_cache_get(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+		     uint8_t out[32]);
+/* Keep key as the signing key for a's scope and fingerprint fp. */
+void sigv4_cache_put(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+		     const uint8_t key[32]);
 
 #endif

@@ -8,7 +8,7 @@
  */
 #include "api/xml.h"
 
-#include <stdarg.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,22 +78,31 @@ xml_text(struct buf *b, const char *s, size_t n)
 	return buf_append(b, s + run, i - run);
 }
 
+/* pre name post, with no format string to interpret on the hot path. */
+static int
+tag(struct buf *b, const char *pre, const char *name, const char *post)
+{
+	if (buf_puts(b, pre) != 0 || buf_puts(b, name) != 0)
+		return -1;
+	return buf_puts(b, post);
+}
+
 int
 xml_open(struct buf *b, const char *name)
 {
-	return buf_printf(b, "<%s>", name);
+	return tag(b, "<", name, ">");
 }
 
 int
 xml_close(struct buf *b, const char *name)
 {
-	return buf_printf(b, "</%s>", name);
+	return tag(b, "</", name, ">");
 }
 
 int
 xml_empty(struct buf *b, const char *name)
 {
-	return buf_printf(b, "<%s/>", name);
+	return tag(b, "<", name, "/>");
 }
 
 int
@@ -114,40 +123,56 @@ xml_elem(struct buf *b, const char *name, const char *text)
 	return xml_elem_n(b, name, text, strlen(text));
 }
 
-int
-xml_elem_printf(struct buf *b, const char *name, const char *fmt, ...)
+/* v in decimal at the end of out[24]; returns where it starts. */
+static char *
+decimal(int64_t v, char out[24])
 {
-	char small[256];
-	va_list ap;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char *p = out + 23;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
+int
+xml_elem_i64(struct buf *b, const char *name, int64_t v)
+{
+	char d[24], *p = decimal(v, d);
+
+	return xml_elem_n(b, name, p, (size_t)(d + 23 - p));
+}
+
+int
+xml_elem_f1(struct buf *b, const char *name, double v)
+{
+	char d[64], *p;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
+	if (v > -1e15 && v < 1e15 && (double)(int64_t)v == v && !(v == 0 && signbit(v))) {
+		p = decimal((int64_t)v, d); /* d[23] is its end: room for ".0" after */
+		memcpy(d + 23, ".0", 3);
+		return xml_elem_n(b, name, p, (size_t)(d + 25 - p));
+	}
+	n = snprintf(d, sizeof(d), "%.1f", v);
+	if (n < 0 || (size_t)n >= sizeof(d))
 		return -1;
-	if ((size_t)n < sizeof(small))
-		return xml_elem_n(b, name, small, (size_t)n);
-
-	struct buf tmp;
-	int rc;
-	buf_init(&tmp, b->max);
-	va_start(ap, fmt);
-	rc = buf_vprintf(&tmp, fmt, ap);
-	va_end(ap);
-	if (rc == 0)
-		rc = xml_elem_n(b, name, tmp.data, tmp.len);
-	buf_free(&tmp);
-	return rc;
+	return xml_elem_n(b, name, d, (size_t)n);
 }
 
 int
 xml_response_begin(struct buf *b, const char *ns, const char *action, bool has_result)
 {
-	if (buf_printf(b, "<%sResponse xmlns=\"%s\">", action, ns) != 0)
+	if (tag(b, "<", action, "Response xmlns=\"") != 0 || buf_puts(b, ns) != 0 ||
+	    buf_puts(b, "\">") != 0)
 		return -1;
 	if (has_result)
-		return buf_printf(b, "<%sResult>", action);
+		return tag(b, "<", action, "Result>");
 	return 0;
 }
 
@@ -174,7 +199,7 @@ xml_response_end(struct buf *b, const char *action, bool has_result, const char 
 			b->data[b->len] = '\0';
 			if (buf_puts(b, "/>") != 0)
 				return -1;
-		} else if (buf_printf(b, "</%sResult>", action) != 0) {
+		} else if (tag(b, "</", action, "Result>") != 0) {
 			return -1;
 		}
 	}
@@ -182,7 +207,7 @@ xml_response_end(struct buf *b, const char *action, bool has_result, const char 
 	    xml_elem(b, "RequestId", request_id != NULL ? request_id : "") != 0 ||
 	    buf_puts(b, "</ResponseMetadata>") != 0)
 		return -1;
-	return buf_printf(b, "</%sResponse>", action);
+	return tag(b, "</", action, "Response>");
 }
 
 int

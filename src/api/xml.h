@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/buf.h"
 #include "util/err.h"
@@ -33,8 +34,11 @@ int xml_empty(struct buf *b, const char *name); /* <name/> */
  * optional member). */
 int xml_elem(struct buf *b, const char *name, const char *text);
 int xml_elem_n(struct buf *b, const char *name, const char *text, size_t n);
-int xml_elem_printf(struct buf *b, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* `<name>v</name>` with v in decimal. */
+int xml_elem_i64(struct buf *b, const char *name, int64_t v);
+/* `<name>v</name>` with v to one decimal, as printf's "%.1f" writes it (SES's
+ * quota doubles: "200.0"). */
+int xml_elem_f1(struct buf *b, const char *name, double v);
 
 /* `<ActionResponse xmlns="…">` and, when has_result, `<ActionResult>`. */
 int xml_response_begin(struct buf *b, const char *ns, const char *action, bool has_result);

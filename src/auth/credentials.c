@@ -1,7 +1,7 @@
 /*
  * credentials.c — finding the caller of an access key (credentials.h): the
- * key read from the store, its secret unsealed through the vault, the
- * proof checked, the principal derived. Both front ends call
+ * key read from the store, the proof checked against its secret (unsealed
+ * through the vault when the proof asks), the principal derived. Both front ends call
  * credentials_lookup; neither touches a sealed secret itself.
  *
  * Invariants: the unsealed secret is wiped (OPENSSL_cleanse) on every path
@@ -19,6 +19,7 @@
 #include "auth/vault.h"
 #include "core/arn.h"
 #include "store/store.h"
+#include "util/hash.h"
 
 int
 credentials_principal(const char *account, const char *user, const char *service, char *out,
@@ -38,14 +39,28 @@ credentials_principal(const char *account, const char *user, const char *service
 	return arn_root_format(account, out, cap);
 }
 
-/* Does the unsealed secret satisfy the proof? 1, 0, or -1 with e. */
-static int
-proven(const struct credentials_proof *p, const char *secret, struct err *e)
+const char *
+credentials_secret_open(struct credentials_secret *s, struct err *e)
 {
+	if (s->plain == NULL &&
+	    vault_unseal(s->vault, s->sealed, s->sealed_len, &s->plain, &s->plain_len, e) != 0)
+		return NULL;
+	return (const char *)s->plain;
+}
+
+/* Does the secret satisfy the proof? 1, 0, or -1 with e. */
+static int
+proven(const struct credentials_proof *p, struct credentials_secret *s, struct err *e)
+{
+	const char *plain;
+
 	if (p->verify != NULL)
-		return p->verify(p->verify_arg, secret, e) == 0 ? 1 : -1;
-	if (p->smtp_password != NULL && p->smtp_region != NULL)
-		return smtp_password_check(secret, p->smtp_region, p->smtp_password) ? 1 : 0;
+		return p->verify(p->verify_arg, s, e) == 0 ? 1 : -1;
+	if (p->smtp_password != NULL && p->smtp_region != NULL) {
+		if ((plain = credentials_secret_open(s, e)) == NULL)
+			return -1;
+		return smtp_password_check(plain, p->smtp_region, p->smtp_password) ? 1 : 0;
+	}
 	return 0; /* no proof at all proves nothing */
 }
 
@@ -55,8 +70,7 @@ credentials_lookup(struct store *s, const struct vault *v, const char *key_id,
 		   struct err *e)
 {
 	struct access_key key = {0};
-	uint8_t *secret = NULL;
-	size_t slen = 0;
+	struct credentials_secret secret = {.vault = v};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -65,13 +79,14 @@ credentials_lookup(struct store *s, const struct vault *v, const char *key_id,
 		return 0;
 	if ((rc = s->ops->key_get(s, key_id, &key, e)) <= 0)
 		return rc;
-	if (vault_unseal(v, key.sealed, key.sealed_len, &secret, &slen, e) != 0) {
-		access_key_clear(&key);
-		return -1;
+	secret.sealed = key.sealed;
+	secret.sealed_len = key.sealed_len;
+	sha256(key.sealed, key.sealed_len, secret.fingerprint);
+	rc = proven(p, &secret, e);
+	if (secret.plain != NULL) {
+		OPENSSL_cleanse(secret.plain, secret.plain_len);
+		free(secret.plain);
 	}
-	rc = proven(p, (const char *)secret, e);
-	OPENSSL_cleanse(secret, slen);
-	free(secret);
 	snprintf(out->key_id, sizeof(out->key_id), "%s", key.id);
 	if (rc != 1) {
 		access_key_clear(&key);

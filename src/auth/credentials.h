@@ -5,14 +5,16 @@
  * is the signature), AUTH on SMTP (the proof is the SES SMTP password).
  * DESIGN.md "The send decision", step 1.
  *
- * The secret exists in plaintext only inside credentials_lookup, handed to
- * the proof for the length of one call and wiped before it returns; it is
- * never logged and never copied out.
+ * The secret exists in plaintext only inside credentials_lookup, unsealed
+ * only when the proof asks for it (credentials_secret_open), for the length
+ * of one call, and wiped before it returns; it is never logged and never
+ * copied out.
  */
 #ifndef SESAME_AUTH_CREDENTIALS_H
 #define SESAME_AUTH_CREDENTIALS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -37,18 +39,39 @@ struct credentials_caller {
 };
 
 /*
+ * A key's secret as the proof sees it: sealed, with the SHA-256 of the
+ * sealed bytes as its fingerprint. The vault's seal is authenticated, so
+ * equal sealed bytes hold an equal secret, and a new secret is new sealed
+ * bytes: a proof that keeps something derived from the secret (SigV4's
+ * signing-key cache) keys it by the fingerprint and needs no unsealing
+ * when it hits. Valid only during the verify call.
+ */
+struct credentials_secret {
+	const struct vault *vault;
+	const uint8_t *sealed;
+	size_t sealed_len;
+	uint8_t fingerprint[32];
+	uint8_t *plain; /* once opened; wiped and freed by credentials_lookup */
+	size_t plain_len;
+};
+
+/* The plaintext secret, unsealed on the first call; NULL with e filled
+ * when the vault cannot open it. Valid only during the verify call. */
+const char *credentials_secret_open(struct credentials_secret *s, struct err *e);
+
+/*
  * How the caller proves it holds the key's secret: exactly one of
  *  - smtp_password (+ smtp_region): an SES SMTP password, v4 for that
  *    region or v2, compared in constant time (smtp_password_check);
  *  - verify(verify_arg, secret, e): the front end's own check with the
  *    secret (SigV4: derive the signing key, verify the signature); 0 when it
- *    holds, -1 with e filled (e.g. SignatureDoesNotMatch). `secret` is
- *    valid only during the call and must not be kept.
+ *    holds, -1 with e filled (e.g. SignatureDoesNotMatch). The plaintext
+ *    (credentials_secret_open) must not be kept.
  */
 struct credentials_proof {
 	const char *smtp_password;
 	const char *smtp_region;
-	int (*verify)(void *arg, const char *secret, struct err *e);
+	int (*verify)(void *arg, struct credentials_secret *secret, struct err *e);
 	void *verify_arg;
 };
 

@@ -1029,7 +1029,10 @@ static void
 col_copy(struct sql_stmt *st, int i, char *dst, size_t cap)
 {
 	const char *t = col_text(st, i);
-	snprintf(dst, cap, "%s", t != NULL ? t : "");
+	size_t n = t != NULL ? strnlen(t, cap - 1) : 0;
+
+	memcpy(dst, t != NULL ? t : "", n);
+	dst[n] = '\0';
 }
 
 static char *

@@ -174,15 +174,20 @@ struct seen {
 	int calls;
 	bool ok;
 	char secret[64];
+	uint8_t fingerprint[32];
 };
 
 static int
-verify(void *arg, const char *secret, struct err *e)
+verify(void *arg, struct credentials_secret *secret, struct err *e)
 {
 	struct seen *s = arg;
+	const char *plain = credentials_secret_open(secret, e);
 
 	s->calls++;
-	snprintf(s->secret, sizeof(s->secret), "%s", secret);
+	assert_non_null(plain);
+	assert_ptr_equal(credentials_secret_open(secret, e), plain); /* unsealed once */
+	snprintf(s->secret, sizeof(s->secret), "%s", plain);
+	memcpy(s->fingerprint, secret->fingerprint, 32);
 	if (s->ok)
 		return 0;
 	return err_set(e, 403, "SignatureDoesNotMatch", "no");
@@ -201,6 +206,14 @@ test_verify_callback(void **state)
 	assert_int_equal(s.calls, 1);
 	assert_string_equal(s.secret, SECRET); /* the unsealed secret, for the call */
 	assert_string_equal(c.principal_arn, "arn:aws:iam::" ACCT ":user/mailer");
+	/* the fingerprint is the sealed secret's: the same for the same key,
+	 * another for another key with the same secret (sealed afresh) */
+	uint8_t fp[32];
+	memcpy(fp, s.fingerprint, 32);
+	assert_int_equal(credentials_lookup(f->s, f->v, "AKIAUSER000000000001", &p, &c, &e), 1);
+	assert_memory_equal(s.fingerprint, fp, 32);
+	assert_int_equal(credentials_lookup(f->s, f->v, "AKIAROOT000000000001", &p, &c, &e), 1);
+	assert_memory_not_equal(s.fingerprint, fp, 32);
 
 	s = (struct seen){.ok = false};
 	assert_int_equal(credentials_lookup(f->s, f->v, "AKIAUSER000000000001", &p, &c, &e), -1);
