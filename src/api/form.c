@@ -36,25 +36,39 @@ text_valid(const unsigned char *s, size_t n)
 static long
 decode(const char *src, size_t n, char *dst)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)src[i];
-		if (c == '+') {
+	while (i < n) {
+		size_t run = i;
+		while (run < n && src[run] != '%' && src[run] != '+')
+			run++;
+		memcpy(dst + o, src + i, run - i); /* the plain run, at once */
+		o += run - i;
+		if ((i = run) == n)
+			break;
+		if (src[i] == '+') {
 			dst[o++] = ' ';
-		} else if (c == '%') {
-			int hi, lo;
-			if (n - i < 3 || (hi = hex_value((unsigned char)src[i + 1])) < 0 ||
-			    (lo = hex_value((unsigned char)src[i + 2])) < 0)
-				return -1;
-			dst[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			dst[o++] = (char)c;
+			i++;
+			continue;
 		}
+		int hi, lo;
+		if (n - i < 3 || (hi = hex_value((unsigned char)src[i + 1])) < 0 ||
+		    (lo = hex_value((unsigned char)src[i + 2])) < 0)
+			return -1;
+		dst[o++] = (char)(hi << 4 | lo);
+		i += 3;
 	}
 	dst[o] = '\0';
 	return (long)o;
+}
+
+/* The end of the pair starting at data[i]: the next '&', or len. */
+static size_t
+pair_end(const char *data, size_t len, size_t i)
+{
+	const char *amp = i < len ? memchr(data + i, '&', len - i) : NULL;
+
+	return amp != NULL ? (size_t)(amp - data) : len;
 }
 
 static int
@@ -79,14 +93,12 @@ parse(struct form *f, const char *data, size_t len, bool query, struct err *e)
 		return err_set(e, 404, MALFORMED,
 			       "The query string contains a literal '+': encode a space as %%20 "
 			       "and a plus sign as %%2B.");
-	for (i = 0, start = 0; i <= len; i++) {
-		if (i == len || data[i] == '&') {
-			if (i > start && ++npairs > FORM_MAX_PARAMS)
-				return err_set(e, 404, MALFORMED,
-					       "The query string contains more than %d parameters.",
-					       FORM_MAX_PARAMS);
-			start = i + 1;
-		}
+	for (start = 0; start <= len; start = i + 1) {
+		i = pair_end(data, len, start);
+		if (i > start && ++npairs > FORM_MAX_PARAMS)
+			return err_set(e, 404, MALFORMED,
+				       "The query string contains more than %d parameters.",
+				       FORM_MAX_PARAMS);
 	}
 	if (npairs == 0)
 		return 0;
@@ -94,12 +106,10 @@ parse(struct form *f, const char *data, size_t len, bool query, struct err *e)
 	f->params = xcalloc(npairs, sizeof(*f->params));
 	f->arena = xmalloc(len + 2 * npairs + 1);
 	out = f->arena;
-	for (i = 0, start = 0; i <= len; i++) {
-		if (i < len && data[i] != '&')
-			continue;
+	for (start = 0; start <= len; start = i + 1) {
+		i = pair_end(data, len, start);
 		const char *seg = data + start;
 		size_t slen = i - start;
-		start = i + 1;
 		if (slen == 0)
 			continue;
 

@@ -114,27 +114,40 @@ is_wsp(char c)
 static char *
 normalise(const unsigned char *in, size_t n, size_t *len_out, struct err *e)
 {
-	size_t extra = 0, j = 0;
+	const unsigned char *p, *end = in + n;
+	size_t extra = 0, j = 0, i = 0;
 	char *out;
 
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] == '\0') {
-			invalid(e, "Illegal content: the message contains a NUL byte.");
-			return NULL;
-		}
-		if (in[i] == '\r' && (i + 1 == n || in[i + 1] != '\n')) {
+	if (n > 0 && memchr(in, '\0', n) != NULL) {
+		invalid(e, "Illegal content: the message contains a NUL byte.");
+		return NULL;
+	}
+	for (p = in; p < end && (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++) {
+		if (p + 1 == end || p[1] != '\n') {
 			invalid(e, "Illegal content: the message contains a CR that does not end "
 				   "a line (CRLF).");
 			return NULL;
 		}
-		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-			extra++;
 	}
+	for (p = in; p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+		if (p == in || p[-1] != '\r')
+			extra++;
 	out = xmalloc(n + extra + 1);
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+	if (extra == 0) { /* already CRLF throughout: the common case */
+		memcpy(out, in, n);
+		j = n;
+	}
+	while (extra != 0 && i < n) { /* copy each line, a CR before a bare LF */
+		p = memchr(in + i, '\n', n - i);
+		size_t stop = p != NULL ? (size_t)(p - in) : n;
+		memcpy(out + j, in + i, stop - i);
+		j += stop - i;
+		if (p == NULL)
+			break;
+		if (stop == 0 || in[stop - 1] != '\r')
 			out[j++] = '\r';
-		out[j++] = (char)in[i];
+		out[j++] = '\n';
+		i = stop + 1;
 	}
 	out[j] = '\0';
 	*len_out = j;
