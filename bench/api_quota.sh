@@ -39,17 +39,22 @@ sleep 0.5
 
 echo 'wrk.method = "GET"' >"$work/get.lua"
 round=$(awk -v s="$SECS" -v r="$ROUNDS" 'BEGIN { v = s / r; printf "%d", (v < 1 ? 1 : v) }')
-ours=0 peer=0 rounds="" bad=""
+ours=0 peer=0 health=0 rounds="" bad=""
 for _ in $(seq "$ROUNDS"); do
 	read -r o _ _ non200 < <(bench_wrk ours "$HP" "$CONNS" "$round" "$work/req.lua")
 	read -r n _ _ _ < <(bench_wrk nginx "$NP" "$CONNS" "$round" "$work/get.lua")
+	read -r h _ _ _ < <(wrk_url health "http://127.0.0.1:$HP/_sesame/health" "$CONNS" "$round" "$work/get.lua")
 	ours=$(awk -v a="$ours" -v b="$o" 'BEGIN { print a + b }')
 	peer=$(awk -v a="$peer" -v b="$n" 'BEGIN { print a + b }')
+	health=$(awk -v a="$health" -v b="$h" 'BEGIN { print a + b }')
 	rounds="$rounds $(ratio "$o" "$n")"
 	bad=${bad:-$non200}
 done
 ours=$(awk -v a="$ours" -v r="$ROUNDS" 'BEGIN { printf "%.0f", a / r }')
 peer=$(awk -v a="$peer" -v r="$ROUNDS" 'BEGIN { printf "%.0f", a / r }')
+health=$(awk -v a="$health" -v r="$ROUNDS" 'BEGIN { printf "%.0f", a / r }')
 printf 'api_quota: sesame GetSendQuota (SigV4) %s req/s; nginx static 200 %s req/s; ratio %s (%s rounds of %s s, round ratios%s)%s\n' \
 	"$ours" "$peer" "$(ratio "$ours" "$peer")" "$ROUNDS" "$round" "$rounds" \
 	"${bad:+ (non-2xx responses: $bad — check the key)}"
+printf 'api_quota: sesame /_sesame/health (its HTTP layer alone) %s req/s; ratio to nginx %s\n' \
+	"$health" "$(ratio "$health" "$peer")"

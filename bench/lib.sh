@@ -48,6 +48,12 @@
 #                           one wrk run (output kept in $work/NAME.txt);
 #                           prints "rate p50_us p99_us non2xx" (non2xx empty
 #                           when none)
+#   wrk_url NAME URL CONNS SECS LUA
+#                           the same for any loopback URL
+#   bench_fsync DIR         the disk's own floor for a durable commit: 32 KB
+#                           written over a reused 4 MB file in DIR, then
+#                           fdatasync, 1000 times or 5 s; prints
+#                           "p50_us p99_us"
 #
 # Nothing here binds anything but 127.0.0.1.
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -172,10 +178,35 @@ if sys.argv[5:6] in (["check"], ["show"]):
 PY
 }
 
-bench_wrk() {
-	local name=$1 p=$2 conns=$3 secs=$4 lua=$5
-	wrk -t1 -c"$conns" -d"${secs}s" -s "$lua" "http://127.0.0.1:$p/" >"$work/$name.txt" 2>&1 || true
+bench_wrk() { wrk_url "$1" "http://127.0.0.1:$2/" "${@:3}"; }
+
+wrk_url() {
+	local name=$1 url=$2 conns=$3 secs=$4 lua=$5
+	wrk -t1 -c"$conns" -d"${secs}s" -s "$lua" "$url" >"$work/$name.txt" 2>&1 || true
 	awk '/Requests\/sec/ { r = $2 } /P50_US/ { p50 = $2 } /P99_US/ { p99 = $2 } /Non-2xx/ { bad = $5 }
 		END { printf "%s %s %s %s\n", (r == "" ? 0 : r), (p50 == "" ? 0 : p50), (p99 == "" ? 0 : p99), bad }' \
 		"$work/$name.txt"
+}
+
+bench_fsync() {
+	/usr/bin/python3 - "$1" <<'PY'
+import os, sys, time
+path = os.path.join(sys.argv[1], "fsync-floor")
+fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+os.pwrite(fd, b"\0" * (4 << 20), 0)
+os.fsync(fd)
+chunk, took, end = os.urandom(32 << 10), [], time.monotonic() + 5
+for i in range(1000):
+    t = time.perf_counter()
+    os.pwrite(fd, chunk, (i * len(chunk)) % (4 << 20))
+    os.fdatasync(fd)
+    took.append(time.perf_counter() - t)
+    if time.monotonic() > end:
+        break
+os.close(fd)
+os.unlink(path)
+took.sort()
+q = lambda f: int(took[min(len(took) - 1, int(f * len(took)))] * 1e6)
+print(q(0.5), q(0.99))
+PY
 }

@@ -7,15 +7,17 @@
 # aws-ses-v2-local (npm; keeps mail in memory, checks nothing) accepting the
 # same request in the same run, and moto's server when the machine's default
 # python3 has moto. Prints each rate, p99 and the ratios.
-# Each is measured at every connection count in BENCH_CONNS ("1 16 64"), the
+# Each is measured at every connection count in BENCH_CONNS ("1 4 16 64"), the
 # peers running beside sesame and measured right after it at each count, so
 # a burst of background load falls on all of them alike; PostgreSQL at the
 # last (largest) count, two nodes splitting it. Prints rate, p50 and p99 of
-# each, and sesame's ratio to each peer at each count.
+# each, and sesame's ratio to each peer at each count. First the disk's own
+# floor beside which the latencies read: a durable send waits for at least
+# one fsync, and at a few connections for the batch ahead's fsync too.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECONDS:-10}
-CONNS_LIST=${BENCH_CONNS:-1 16 64}
+CONNS_LIST=${BENCH_CONNS:-1 4 16 64}
 CONNS=${CONNS_LIST##* } # the largest: PostgreSQL's
 bench_init
 pgdir=""
@@ -47,6 +49,11 @@ measure() {
 	[ -f "$lua" ] || lua=$work/req-any.lua
 	bench_wrk "$1" "$2" "${3:-$CONNS}" "$SECS" "$lua"
 }
+
+# -- the disk under the data dir, alone, before anything runs
+read -r fs_p50 fs_p99 < <(bench_fsync "$work")
+printf 'send_api: disk floor: 32 KB write + fdatasync p50 %s us, p99 %s us (a send at a few connections waits for about two)\n' \
+	"$fs_p50" "$fs_p99"
 
 # -- the servers: sesame on SQLite and the peers, all idle but the one measured
 bench_serve "$work/var" --threads 2
