@@ -4224,7 +4224,11 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 		ckpt.restarts++;
 	}
 	ckpt.seen = frames;
-	if (frames - ckpt.copied >= CHECKPOINT_FRAMES && !ckpt.due) {
+	/* near the restart, in smaller steps: what is left for the committing
+	 * connection to copy is what waits in a send's path */
+	int step = frames >= CHECKPOINT_RESTART_FRAMES - CHECKPOINT_FRAMES ? CHECKPOINT_FRAMES / 10
+									    : CHECKPOINT_FRAMES;
+	if (frames - ckpt.copied >= step && !ckpt.due) {
 		ckpt.due = true;
 		pthread_cond_signal(&ckpt.cv);
 	}
