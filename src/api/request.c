@@ -59,14 +59,12 @@ reply(struct evhttp_request *req, int status, const char *ctype, const char *req
       const char *body, size_t len)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	struct evbuffer *out = evbuffer_new();
 
 	evhttp_add_header(h, "Content-Type", ctype);
 	if (request_id != NULL)
 		evhttp_add_header(h, "x-amzn-RequestId", request_id);
-	evbuffer_add(out, body, len);
-	evhttp_send_reply(req, status, status == 200 ? "OK" : NULL, out);
-	evbuffer_free(out);
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+	evhttp_send_reply(req, status, status == 200 ? "OK" : NULL, NULL);
 }
 
 /* SES's ErrorResponse; returns its size. */
