@@ -151,7 +151,7 @@ xml_elem_i64(struct buf *b, const char *name, int64_t v)
 int
 xml_elem_f1(struct buf *b, const char *name, double v)
 {
-	char d[64], *p;
+	char d[320], *p; /* "%.1f" of DBL_MAX is 311 bytes */
 	int n;
 
 	if (v > -1e15 && v < 1e15 && (double)(int64_t)v == v && !(v == 0 && signbit(v))) {

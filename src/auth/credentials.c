@@ -1,8 +1,8 @@
 /*
  * credentials.c — finding the caller of an access key (credentials.h): the
  * key read from the store, the proof checked against its secret (unsealed
- * through the vault when the proof asks), the principal derived. Both front ends call
- * credentials_lookup; neither touches a sealed secret itself.
+ * through the vault when the proof asks), the principal derived. Both
+ * front ends call credentials_lookup; neither calls the vault itself.
  *
  * Invariants: the unsealed secret is wiped (OPENSSL_cleanse) on every path
  * out; a caller is filled only when its proof held; an SMTP password is

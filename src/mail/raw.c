@@ -133,7 +133,7 @@ normalise(const unsigned char *in, size_t n, size_t *len_out, struct err *e)
 		if (p == in || p[-1] != '\r')
 			extra++;
 	out = xmalloc(n + extra + 1);
-	if (extra == 0) { /* already CRLF throughout: the common case */
+	if (extra == 0 && n > 0) { /* already CRLF throughout: the common case */
 		memcpy(out, in, n);
 		j = n;
 	}
