@@ -5,9 +5,9 @@
 #ifndef SESAME_API_REQUEST_H
 #define SESAME_API_REQUEST_H
 
-struct httpd_req;
+struct evhttp_request;
 
-/* The listener's handler (util/httpd.h); `arg` is the thread's struct api_thread. */
-void request_handle(struct httpd_req *req, void *arg);
+/* evhttp generic callback; `arg` is the thread's struct api_thread. */
+void request_handle(struct evhttp_request *req, void *arg);
 
 #endif

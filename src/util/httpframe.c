@@ -54,7 +54,7 @@ line_text(const struct httpframe *f)
 	return (long)n;
 }
 
-/* the methods read with a body (util/httpd.h), as libevent's evhttp does */
+/* evhttp reads a body for these methods only (evhttp_method_may_have_body) */
 static bool
 method_has_body(const char *line, size_t n)
 {
@@ -156,14 +156,12 @@ static int
 headers_end(struct httpframe *f)
 {
 	f->in_headers = false;
-	f->heads++;
 	if (f->te && f->ncl > 0)
 		return refuse(f, "Content-Length together with Transfer-Encoding");
 	if (!f->has_body) {
 		if (f->te || f->cl > 0)
 			return refuse(f, "a body on a method that has none");
 		f->state = S_IDLE;
-		f->done++;
 		return 0;
 	}
 	if (f->te) {
@@ -174,8 +172,6 @@ headers_end(struct httpframe *f)
 	}
 	f->left = f->cl;
 	f->state = f->left > 0 ? S_BODY : S_IDLE;
-	if (f->left == 0)
-		f->done++;
 	return 0;
 }
 
@@ -231,22 +227,19 @@ line_done(struct httpframe *f)
 		f->state = S_CHUNK_SIZE;
 		return 0;
 	case S_TRAILER:
-		if (n == 0) {
+		if (n == 0)
 			f->state = S_IDLE;
-			f->done++;
-		}
 		return 0;
 	default:
 		return 0;
 	}
 }
 
-long
-httpframe_next(struct httpframe *f, const uint8_t *p, size_t n, bool *body)
+int
+httpframe_feed(struct httpframe *f, const uint8_t *p, size_t n)
 {
 	size_t i = 0;
 
-	*body = false;
 	while (i < n) {
 		switch (f->state) {
 		case S_BAD:
@@ -267,16 +260,13 @@ httpframe_next(struct httpframe *f, const uint8_t *p, size_t n, bool *body)
 			continue;
 		case S_BODY:
 		case S_CHUNK_DATA: {
-			size_t k = n < f->left ? n : (size_t)f->left;
+			size_t k = n - i < f->left ? n - i : (size_t)f->left;
+			i += k;
 			f->left -= k;
-			if (f->left == 0) {
+			if (f->left == 0)
 				f->state = f->state == S_BODY ? S_IDLE : S_CHUNK_END;
-				if (f->state == S_IDLE)
-					f->done++;
-			}
 			f->len = 0;
-			*body = true;
-			return (long)k;
+			continue;
 		}
 		default: {
 			/* a line: keep its first bytes, act at its LF */
@@ -289,29 +279,14 @@ httpframe_next(struct httpframe *f, const uint8_t *p, size_t n, bool *body)
 			f->len += k;
 			i += k;
 			if (lf == NULL)
-				return (long)i;
+				continue;
 			i++; /* the LF */
 			if (line_done(f) != 0)
 				return -1;
 			f->len = 0;
-			return (long)i;
+			continue;
 		}
 		}
-	}
-	return (long)i;
-}
-
-int
-httpframe_feed(struct httpframe *f, const uint8_t *p, size_t n)
-{
-	bool body;
-
-	while (n > 0) {
-		long k = httpframe_next(f, p, n, &body);
-		if (k < 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
 	}
 	return f->state == S_BAD ? -1 : 0;
 }
