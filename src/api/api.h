@@ -44,12 +44,12 @@ struct api_thread {
 
 struct api_action;
 struct api_service;
-struct evhttp_request;
+struct httpd_req;
 
 struct api_ctx {
 	struct api_thread *t;
 	struct account account; /* the caller's account, read when authenticating */
-	struct evhttp_request *req;
+	struct httpd_req *req;
 	const struct api_service *service; /* SES or SNS: the credential scope's */
 	const struct api_action *action;
 	const struct conf *conf;

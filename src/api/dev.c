@@ -20,125 +20,180 @@
  */
 #include "api/dev.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api/api.h"
 #include "conf/conf.h"
 #include "api/dev_messages.h"
 #include "api/dev_verify.h"
 #include "store/store.h"
+#include "util/httpd.h"
+#include "util/xalloc.h"
 
 struct dev_route {
-	enum evhttp_cmd_type method;
+	enum httpd_method method;
 	const char *path; /* exact path, or a prefix when it ends with '/' */
-	void (*run)(struct evhttp_request *req, struct api_thread *t, const char *rest);
+	void (*run)(struct httpd_req *r, struct api_thread *t, const char *rest);
 	bool anyone;      /* exempt from --admin-allow (see above) */
 };
 
 static void
-health(struct evhttp_request *req, struct api_thread *t, const char *rest)
+health(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
 	static const char ok[] = "{\"status\": \"ok\"}\n";
-	dev_reply(req, 200, "application/json", ok, sizeof(ok) - 1);
+	dev_reply(r, 200, "application/json", ok, sizeof(ok) - 1);
 }
 
 /* The certificate of the SNS signing key (sns/sns.h), PEM. */
 static void
-sns_cert(struct evhttp_request *req, struct api_thread *t, const char *rest)
+sns_cert(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
 	struct err e = {0};
 	char *cert = NULL;
 	int rc = t->store->ops->sns_key_get(t->store, NULL, NULL, &cert, &e);
 
 	if (rc == 1)
-		dev_reply(req, 200, "application/x-pem-file", cert, strlen(cert));
+		dev_reply(r, 200, "application/x-pem-file", cert, strlen(cert));
 	else
-		dev_reply(req, rc == 0 ? 404 : 503, "text/plain", "no certificate\n", 15);
+		dev_reply(r, rc == 0 ? 404 : 503, "text/plain", "no certificate\n", 15);
 	free(cert);
 }
 
 static const struct dev_route routes[] = {
-	{EVHTTP_REQ_GET, "/_sesame/health", health, false},
+	{HTTPD_GET, "/_sesame/health", health, false},
 	/* the capture inbox (dev_messages.c) */
-	{EVHTTP_REQ_GET, "/_sesame/messages", dev_messages_list, false},
-	{EVHTTP_REQ_DELETE, "/_sesame/messages", dev_messages_delete, false},
-	{EVHTTP_REQ_GET, "/_sesame/messages/", dev_messages_raw, false},
-	{EVHTTP_REQ_DELETE, "/_sesame/messages/", dev_messages_delete_one, false},
-	{EVHTTP_REQ_GET, "/_sesame/events", dev_messages_events, false},
+	{HTTPD_GET, "/_sesame/messages", dev_messages_list, false},
+	{HTTPD_DELETE, "/_sesame/messages", dev_messages_delete, false},
+	{HTTPD_GET, "/_sesame/messages/", dev_messages_raw, false},
+	{HTTPD_DELETE, "/_sesame/messages/", dev_messages_delete_one, false},
+	{HTTPD_GET, "/_sesame/events", dev_messages_events, false},
 	/* for anyone: the link's token is the credential; the certificate is public */
-	{EVHTTP_REQ_GET, "/_sesame/verify", dev_verify, true},
-	{EVHTTP_REQ_GET, "/_sesame/sns/cert.pem", sns_cert, true},
+	{HTTPD_GET, "/_sesame/verify", dev_verify, true},
+	{HTTPD_GET, "/_sesame/sns/cert.pem", sns_cert, true},
 	/* last: a prefix that matches every path; the HTML inbox answers only
 	 * "/_sesame/" itself and 404 for the rest */
-	{EVHTTP_REQ_GET, "/_sesame/", dev_messages_inbox, false},
+	{HTTPD_GET, "/_sesame/", dev_messages_inbox, false},
 };
 
 void
-dev_reply(struct evhttp_request *req, int status, const char *ctype, const char *body, size_t len)
+dev_reply(struct httpd_req *r, int status, const char *ctype, const char *body, size_t len)
 {
-	struct evbuffer *out = evbuffer_new();
-
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
-	evbuffer_add(out, body, len);
-	evhttp_send_reply(req, status, NULL, out);
-	evbuffer_free(out);
+	httpd_add_header(r, "Content-Type", ctype);
+	httpd_reply(r, status, body, len);
 }
 
 bool
-dev_admin_gate(struct evhttp_request *req, const struct conf *c)
+dev_admin_gate(struct httpd_req *r, const struct conf *c)
 {
-	char *peer = NULL;
-	ev_uint16_t port = 0;
+	const char *peer = r->peer != NULL && r->peer[0] != '\0' ? r->peer : NULL;
 	char body[160];
 
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
-	if (!conf_admin_host_allows(c, evhttp_request_get_host(req))) {
+	if (!conf_admin_host_allows(c, r->host)) {
 		static const char m[] = "{\"error\": \"forbidden: the Host header names neither "
 					"this server's address, --public-url's host nor localhost\"}\n";
-		dev_reply(req, 403, "application/json", m, sizeof(m) - 1);
+		dev_reply(r, 403, "application/json", m, sizeof(m) - 1);
 		return false;
 	}
 	if (peer != NULL && conf_admin_allows(c, peer))
 		return true;
-	/* the peer is an address libevent printed: no quote or backslash */
+	/* the peer is a numeric address (httpd.h): no quote or backslash */
 	int n = snprintf(body, sizeof(body),
 			 "{\"error\": \"forbidden: %.64s is not in --admin-allow\"}\n",
 			 peer != NULL ? peer : "?");
-	dev_reply(req, 403, "application/json", body, (size_t)n);
+	dev_reply(r, 403, "application/json", body, (size_t)n);
 	return false;
 }
 
 void
-dev_handle(struct evhttp_request *req, struct api_thread *t, const struct evhttp_uri *uri)
+dev_handle(struct httpd_req *r, struct api_thread *t)
 {
-	const char *path = evhttp_uri_get_path(uri);
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const char *path = r->path;
 	bool path_known = false;
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		const struct dev_route *r = &routes[i];
-		size_t n = strlen(r->path);
-		bool prefix = r->path[n - 1] == '/';
-		if (prefix ? strncmp(path, r->path, n) != 0 : strcmp(path, r->path) != 0)
+		const struct dev_route *rt = &routes[i];
+		size_t n = strlen(rt->path);
+		bool prefix = rt->path[n - 1] == '/';
+		if (prefix ? strncmp(path, rt->path, n) != 0 : strcmp(path, rt->path) != 0)
 			continue;
 		path_known = true;
-		if (r->method == cmd) {
-			if (r->anyone || dev_admin_gate(req, t->conf))
-				r->run(req, t, path + n);
+		if (rt->method == r->method) {
+			if (rt->anyone || dev_admin_gate(r, t->conf))
+				rt->run(r, t, path + n);
 			return;
 		}
 	}
-	if (!dev_admin_gate(req, t->conf))
+	if (!dev_admin_gate(r, t->conf))
 		return;
 	if (path_known) {
 		static const char m[] = "{\"error\": \"method not allowed\"}\n";
-		dev_reply(req, 405, "application/json", m, sizeof(m) - 1);
+		dev_reply(r, 405, "application/json", m, sizeof(m) - 1);
 		return;
 	}
 	static const char nf[] = "{\"error\": \"not found\"}\n";
-	dev_reply(req, 404, "application/json", nf, sizeof(nf) - 1);
+	dev_reply(r, 404, "application/json", nf, sizeof(nf) - 1);
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* s[0..n) percent-decoded, '+' as a space (dev_query_get's rules). */
+static char *
+query_decode(const char *s, size_t n)
+{
+	char *out = xmalloc(n + 1), *o = out;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < n && hex_value(s[i + 1]) >= 0 &&
+			   hex_value(s[i + 2]) >= 0) {
+			c = (char)(hex_value(s[i + 1]) << 4 | hex_value(s[i + 2]));
+			i += 2;
+		}
+		*o++ = c;
+	}
+	*o = '\0';
+	return out;
+}
+
+int
+dev_query_get(const char *query, const char *name, char **value_out)
+{
+	size_t name_len = strlen(name);
+	const char *p = query;
+	char *found = NULL;
+
+	*value_out = NULL;
+	if (query == NULL)
+		return 0;
+	/* every pair is checked, not only those before the one wanted: a
+	 * string is valid or not whatever is asked of it */
+	while (*p != '\0') {
+		const char *end = strchrnul(p, '&');
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		if (eq == NULL || eq == p) {
+			free(found);
+			return -1;
+		}
+		if (found == NULL && (size_t)(eq - p) == name_len &&
+		    strncasecmp(p, name, name_len) == 0)
+			found = query_decode(eq + 1, (size_t)(end - eq - 1));
+		p = *end == '&' ? end + 1 : end;
+	}
+	*value_out = found;
+	return 0;
 }

@@ -7,10 +7,6 @@
  */
 #include "api/dev_messages.h"
 
-#include <sys/queue.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <event2/event.h>
 #include <jansson.h>
 #include <stdatomic.h>
@@ -27,6 +23,7 @@
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/hash.h"
+#include "util/httpd.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 #include "util/utf8.h"
@@ -35,7 +32,7 @@
 #define ID_MAX 79      /* longest MessageId looked up (ours are 60) */
 #define SEARCH_MAX 256 /* longest search parameter */
 #define DEV_EVENTS_PING 15      /* seconds of quiet before a keep-alive comment */
-#define DEV_EVENTS_LIFETIME 600 /* seconds a stream lives without a byte in */
+#define DEV_EVENTS_LIFETIME 600 /* seconds a stream lives; the page then reconnects */
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -57,32 +54,32 @@ jstr(const char *s)
 }
 
 static void
-reply_json(struct evhttp_request *req, int status, json_t *doc)
+reply_json(struct httpd_req *r, int status, json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_INDENT(1));
 
 	if (text == NULL)
 		abort(); /* jansson cannot allocate: out of memory */
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	dev_reply(req, status, "application/json", text, strlen(text));
+	httpd_add_header(r, "Cache-Control", "no-store");
+	dev_reply(r, status, "application/json", text, strlen(text));
 	free(text);
 	json_decref(doc);
 }
 
 static void
-reply_error(struct evhttp_request *req, int status, const char *message)
+reply_error(struct httpd_req *r, int status, const char *message)
 {
 	json_t *doc = json_object();
 
 	json_object_set_new(doc, "error", jstr(message));
-	reply_json(req, status, doc);
+	reply_json(r, status, doc);
 }
 
 static void
-reply_store_error(struct evhttp_request *req, const struct err *e)
+reply_store_error(struct httpd_req *r, const struct err *e)
 {
 	log_warn("inbox: store: %s", e->message);
-	reply_error(req, 503, "the store is unavailable; try again");
+	reply_error(r, 503, "the store is unavailable; try again");
 }
 
 /* The list's query string: ?limit=N and the search (store_msg_filter). */
@@ -107,30 +104,34 @@ query_filtered(const struct query *qy)
 	return qy->q || qy->from || qy->to || qy->subject || qy->account;
 }
 
-/* A copy of parameter `name` (NULL when absent or ""); -1 when longer
- * than SEARCH_MAX. */
+/* Parameter `name` of a valid query string (NULL when absent or ""); -1
+ * when longer than SEARCH_MAX. */
 static int
-query_take(struct evkeyvalq *params, const char *name, char **out)
+query_take(const char *query, const char *name, char **out)
 {
-	const char *v = evhttp_find_header(params, name);
+	char *v;
 
+	(void)dev_query_get(query, name, &v); /* valid: parse_query checked */
 	*out = NULL;
-	if (v == NULL || v[0] == '\0')
+	if (v == NULL || v[0] == '\0') {
+		free(v);
 		return 0;
-	if (strlen(v) > SEARCH_MAX)
+	}
+	if (strlen(v) > SEARCH_MAX) {
+		free(v);
 		return -1;
-	*out = xstrdup(v);
+	}
+	*out = v;
 	return 0;
 }
 
 /* Parse the query string into *qy (query_free it, on failure too): 0, or
  * -1 with a message for the 400 in msg. */
 static int
-parse_query(struct evhttp_request *req, struct query *qy, const char **msg)
+parse_query(struct httpd_req *r, struct query *qy, const char **msg)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	struct evkeyvalq params;
-	const char *v;
+	const char *query = r->query;
+	char *v;
 	int rc = 0;
 
 	memset(qy, 0, sizeof(*qy));
@@ -138,27 +139,26 @@ parse_query(struct evhttp_request *req, struct query *qy, const char **msg)
 	*msg = "limit must be a whole number from 1 to 10000";
 	if (query == NULL || query[0] == '\0')
 		return 0;
-	TAILQ_INIT(&params);
-	if (evhttp_parse_query_str(query, &params) != 0) {
+	if (dev_query_get(query, "limit", &v) != 0) {
 		*msg = "the query string is not valid";
 		return -1;
 	}
-	if ((v = evhttp_find_header(&params, "limit")) != NULL) {
+	if (v != NULL) {
 		char *end;
 		long n = strtol(v, &end, 10);
 		if (v[0] == '\0' || *end != '\0' || n < 1 || n > DEV_MESSAGES_MAX)
 			rc = -1;
 		else
 			qy->limit = (int)n;
+		free(v);
 	}
 	if (rc == 0 &&
-	    (query_take(&params, "q", &qy->q) | query_take(&params, "from", &qy->from) |
-	     query_take(&params, "to", &qy->to) | query_take(&params, "subject", &qy->subject) |
-	     query_take(&params, "account", &qy->account)) != 0) {
+	    (query_take(query, "q", &qy->q) | query_take(query, "from", &qy->from) |
+	     query_take(query, "to", &qy->to) | query_take(query, "subject", &qy->subject) |
+	     query_take(query, "account", &qy->account)) != 0) {
 		*msg = "a search parameter is longer than 256 bytes";
 		rc = -1;
 	}
-	evhttp_clear_headers(&params);
 	return rc;
 }
 
@@ -251,41 +251,35 @@ message_json(const struct store_message *m)
 }
 
 void
-dev_messages_list(struct evhttp_request *req, struct api_thread *t, const char *rest)
+dev_messages_list(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
 	struct query qy;
-	struct rows r;
+	struct rows rows;
 	struct err e;
 	json_t *doc, *list;
 	const char *msg;
 
-	if (parse_query(req, &qy, &msg) != 0) {
+	if (parse_query(r, &qy, &msg) != 0) {
 		query_free(&qy);
-		reply_error(req, 400, msg);
+		reply_error(r, 400, msg);
 		return;
 	}
-	if (load_inbox(t, &qy, &r, &e) != 0) {
+	if (load_inbox(t, &qy, &rows, &e) != 0) {
 		query_free(&qy);
-		reply_store_error(req, &e);
+		reply_store_error(r, &e);
 		return;
 	}
 	query_free(&qy);
 	doc = json_object();
 	list = json_array();
-	for (size_t i = 0; i < r.n; i++)
-		json_array_append_new(list, message_json(&r.v[i]));
+	for (size_t i = 0; i < rows.n; i++)
+		json_array_append_new(list, message_json(&rows.v[i]));
 	json_object_set_new(doc, "messages", list);
-	rows_free(&r);
-	reply_json(req, 200, doc);
+	rows_free(&rows);
+	reply_json(r, 200, doc);
 }
 
 /* ---- GET /_sesame/messages/<id>/raw ------------------------------------- */
-
-static void
-free_raw(const void *data, size_t len, void *arg)
-{
-	free(arg);
-}
 
 static bool
 id_shape_ok(const char *id, size_t n)
@@ -325,7 +319,7 @@ keep_event(void *arg, const struct store_event *ev)
 /* Every transport's messages, not only captured ones: the events are how a
  * developer follows a message out of the machine. */
 static void
-message_events(struct evhttp_request *req, struct api_thread *t, const char *id)
+message_events(struct httpd_req *r, struct api_thread *t, const char *id)
 {
 	struct store_message m = {0};
 	struct err e;
@@ -335,29 +329,29 @@ message_events(struct evhttp_request *req, struct api_thread *t, const char *id)
 
 	store_message_clear(&m);
 	if (rc < 0) {
-		reply_store_error(req, &e);
+		reply_store_error(r, &e);
 		return;
 	}
 	if (rc == 0) {
 		snprintf(msg, sizeof(msg), "message %s not found", id);
-		reply_error(req, 404, msg);
+		reply_error(r, 404, msg);
 		return;
 	}
 	list = json_array();
 	if (t->store->ops->event_list(t->store, id, keep_event, list, &e) != 0) {
 		json_decref(list);
-		reply_store_error(req, &e);
+		reply_store_error(r, &e);
 		return;
 	}
 	doc = json_object();
 	json_object_set_new(doc, "events", list);
-	reply_json(req, 200, doc);
+	reply_json(r, 200, doc);
 }
 
 /* Load captured message id with raw into *m: true, or false with the 404
  * or 503 answered (m cleared). */
 static bool
-load_captured(struct evhttp_request *req, struct api_thread *t, const char *id,
+load_captured(struct httpd_req *r, struct api_thread *t, const char *id,
 	      struct store_message *m)
 {
 	struct err e;
@@ -366,39 +360,30 @@ load_captured(struct evhttp_request *req, struct api_thread *t, const char *id,
 
 	if (rc < 0) {
 		store_message_clear(m);
-		reply_store_error(req, &e);
+		reply_store_error(r, &e);
 		return false;
 	}
 	if (rc == 0 || strcmp(m->transport, CAPTURE_NAME) != 0) {
 		store_message_clear(m);
 		snprintf(msg, sizeof(msg), "message %s not found", id);
-		reply_error(req, 404, msg);
+		reply_error(r, 404, msg);
 		return false;
 	}
 	return true;
 }
 
 static void
-message_raw(struct evhttp_request *req, struct api_thread *t, const char *id)
+message_raw(struct httpd_req *r, struct api_thread *t, const char *id)
 {
 	struct store_message m = {0};
-	struct evbuffer *out;
-	struct evkeyvalq *h;
 
-	if (!load_captured(req, t, id, &m))
+	if (!load_captured(r, t, id, &m))
 		return;
-	h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Content-Type", "message/rfc822");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	out = evbuffer_new();
-	if (m.raw != NULL) {
-		/* hand the bytes to libevent without a copy; it frees them */
-		evbuffer_add_reference(out, m.raw, m.raw_len, free_raw, m.raw);
-		m.raw = NULL;
-		m.raw_len = 0;
-	}
-	evhttp_send_reply(req, 200, "OK", out);
-	evbuffer_free(out);
+	httpd_add_header(r, "Content-Type", "message/rfc822");
+	httpd_add_header(r, "Cache-Control", "no-store");
+	/* httpd_reply copies the bytes; ours are freed after it */
+	httpd_reply(r, 200, m.raw != NULL ? (const void *)m.raw : "",
+		    m.raw != NULL ? m.raw_len : 0);
 	store_message_clear(&m);
 }
 
@@ -408,13 +393,13 @@ message_raw(struct evhttp_request *req, struct api_thread *t, const char *id)
  * NULL when a 404/503 was answered or, with *perr set, when the bytes are
  * not a message GMime can read. */
 static struct view *
-load_view(struct evhttp_request *req, struct api_thread *t, const char *id,
+load_view(struct httpd_req *r, struct api_thread *t, const char *id,
 	  struct store_message *m, struct err *perr, bool *answered)
 {
 	struct view *v = NULL;
 
 	*answered = false;
-	if (!load_captured(req, t, id, m)) {
+	if (!load_captured(r, t, id, m)) {
 		*answered = true;
 		return NULL;
 	}
@@ -424,12 +409,12 @@ load_view(struct evhttp_request *req, struct api_thread *t, const char *id,
 }
 
 static void
-message_view(struct evhttp_request *req, struct api_thread *t, const char *id)
+message_view(struct httpd_req *r, struct api_thread *t, const char *id)
 {
 	struct store_message m = {0};
 	struct err pe = {0};
 	bool answered;
-	struct view *v = load_view(req, t, id, &m, &pe, &answered);
+	struct view *v = load_view(r, t, id, &m, &pe, &answered);
 	json_t *doc, *hdrs, *atts;
 	char url[ID_MAX + 64];
 
@@ -449,7 +434,7 @@ message_view(struct evhttp_request *req, struct api_thread *t, const char *id)
 		json_object_set_new(doc, "Attachments", json_array());
 		json_object_set_new(doc, "Truncated", json_false());
 		store_message_clear(&m);
-		reply_json(req, 200, doc);
+		reply_json(r, 200, doc);
 		return;
 	}
 	hdrs = json_array();
@@ -482,7 +467,7 @@ message_view(struct evhttp_request *req, struct api_thread *t, const char *id)
 	json_object_set_new(doc, "Truncated", json_boolean(v->truncated));
 	view_free(v);
 	store_message_clear(&m);
-	reply_json(req, 200, doc);
+	reply_json(r, 200, doc);
 }
 
 /* The mail's HTML goes to an <iframe sandbox> (no allow-scripts, no
@@ -497,30 +482,28 @@ message_view(struct evhttp_request *req, struct api_thread *t, const char *id)
 #define HTML_INLINE_MAX (8u * 1024 * 1024) /* image bytes inlined into one page */
 
 static void
-message_html(struct evhttp_request *req, struct api_thread *t, const char *id)
+message_html(struct httpd_req *r, struct api_thread *t, const char *id)
 {
 	struct store_message m = {0};
 	struct err pe = {0};
 	bool answered;
-	struct view *v = load_view(req, t, id, &m, &pe, &answered);
-	struct evkeyvalq *h;
+	struct view *v = load_view(r, t, id, &m, &pe, &answered);
 	char msg[160];
 
 	if (answered)
 		return;
 	if (v == NULL || v->html == NULL) {
 		snprintf(msg, sizeof(msg), "message %s has no HTML part", id);
-		reply_error(req, 404, msg);
+		reply_error(r, 404, msg);
 	} else {
-		h = evhttp_request_get_output_headers(req);
-		evhttp_add_header(h, "Content-Security-Policy", HTML_PART_CSP);
-		evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-		evhttp_add_header(h, "Cache-Control", "no-store");
+		httpd_add_header(r, "Content-Security-Policy", HTML_PART_CSP);
+		httpd_add_header(r, "X-Content-Type-Options", "nosniff");
+		httpd_add_header(r, "Referrer-Policy", "no-referrer");
+		httpd_add_header(r, "Cache-Control", "no-store");
 		/* inline images as data: URIs, the one kind of image the
 		 * policy lets the frame show */
 		char *html = view_html_inline(v, HTML_INLINE_MAX);
-		dev_reply(req, 200, "text/html; charset=utf-8", html, strlen(html));
+		dev_reply(r, 200, "text/html; charset=utf-8", html, strlen(html));
 		free(html);
 	}
 	view_free(v);
@@ -568,49 +551,43 @@ disposition(struct buf *b, const char *name)
 }
 
 static void
-message_attachment(struct evhttp_request *req, struct api_thread *t, const char *id,
+message_attachment(struct httpd_req *r, struct api_thread *t, const char *id,
 		   const char *index)
 {
 	struct store_message m = {0};
 	struct err pe = {0};
 	bool answered;
 	struct view *v;
-	struct evkeyvalq *h;
-	struct evbuffer *out;
 	struct buf cd;
 	char *end, msg[160];
 	unsigned long n;
 
 	n = strtoul(index, &end, 10);
 	if (index[0] < '0' || index[0] > '9' || *end != '\0' || strlen(index) > 4) {
-		reply_error(req, 404, "not found");
+		reply_error(r, 404, "not found");
 		return;
 	}
-	v = load_view(req, t, id, &m, &pe, &answered);
+	v = load_view(r, t, id, &m, &pe, &answered);
 	if (answered)
 		return;
 	if (v == NULL || n >= v->natt) {
 		snprintf(msg, sizeof(msg), "message %s has no attachment %lu", id, n);
-		reply_error(req, 404, msg);
+		reply_error(r, 404, msg);
 		view_free(v);
 		store_message_clear(&m);
 		return;
 	}
 	const struct view_attachment *a = &v->att[n];
-	h = evhttp_request_get_output_headers(req);
 	buf_init(&cd, 0);
 	disposition(&cd, a->filename);
-	evhttp_add_header(h, "Content-Type",
-			  inert_type(a->content_type) ? a->content_type : "application/octet-stream");
-	evhttp_add_header(h, "Content-Disposition", cd.data);
-	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; sandbox");
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "Cache-Control", "no-store");
+	httpd_add_header(r, "Content-Type",
+			 inert_type(a->content_type) ? a->content_type : "application/octet-stream");
+	httpd_add_header(r, "Content-Disposition", cd.data);
+	httpd_add_header(r, "Content-Security-Policy", "default-src 'none'; sandbox");
+	httpd_add_header(r, "X-Content-Type-Options", "nosniff");
+	httpd_add_header(r, "Cache-Control", "no-store");
 	buf_free(&cd);
-	out = evbuffer_new();
-	evbuffer_add(out, a->data, a->size);
-	evhttp_send_reply(req, 200, "OK", out);
-	evbuffer_free(out);
+	httpd_reply(r, 200, a->data, a->size);
 	view_free(v);
 	store_message_clear(&m);
 }
@@ -618,34 +595,34 @@ message_attachment(struct evhttp_request *req, struct api_thread *t, const char 
 /* GET /_sesame/messages/<rest>: <id>, <id>/raw, <id>/html, <id>/events,
  * <id>/attachments/<n>; anything else 404. */
 void
-dev_messages_raw(struct evhttp_request *req, struct api_thread *t, const char *rest)
+dev_messages_raw(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
 	const char *slash = strchr(rest, '/');
 	size_t n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
 	char id[ID_MAX + 1];
 
 	if (!id_shape_ok(rest, n)) {
-		reply_error(req, 404, "not found");
+		reply_error(r, 404, "not found");
 		return;
 	}
 	snprintf(id, sizeof(id), "%.*s", (int)n, rest);
 	if (slash == NULL)
-		message_view(req, t, id);
+		message_view(r, t, id);
 	else if (strcmp(slash, "/raw") == 0)
-		message_raw(req, t, id);
+		message_raw(r, t, id);
 	else if (strcmp(slash, "/events") == 0)
-		message_events(req, t, id);
+		message_events(r, t, id);
 	else if (strcmp(slash, "/html") == 0)
-		message_html(req, t, id);
+		message_html(r, t, id);
 	else if (strncmp(slash, "/attachments/", 13) == 0)
-		message_attachment(req, t, id, slash + 13);
+		message_attachment(r, t, id, slash + 13);
 	else
-		reply_error(req, 404, "not found");
+		reply_error(r, 404, "not found");
 }
 
 /* DELETE /_sesame/messages/<id>: {"Deleted": 1}, or 404. */
 void
-dev_messages_delete_one(struct evhttp_request *req, struct api_thread *t, const char *rest)
+dev_messages_delete_one(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
 	struct err e;
 	json_t *doc;
@@ -653,42 +630,42 @@ dev_messages_delete_one(struct evhttp_request *req, struct api_thread *t, const 
 	int rc;
 
 	if (!id_shape_ok(rest, strlen(rest))) {
-		reply_error(req, 404, "not found");
+		reply_error(r, 404, "not found");
 		return;
 	}
 	rc = t->store->ops->message_delete_one(t->store, CAPTURE_NAME, rest, &e);
 	if (rc < 0) {
-		reply_store_error(req, &e);
+		reply_store_error(r, &e);
 		return;
 	}
 	if (rc == 0) {
 		snprintf(msg, sizeof(msg), "message %s not found", rest);
-		reply_error(req, 404, msg);
+		reply_error(r, 404, msg);
 		return;
 	}
 	log_info("inbox: deleted captured message %s", rest);
 	doc = json_object();
 	json_object_set_new(doc, "Deleted", json_integer(1));
-	reply_json(req, 200, doc);
+	reply_json(r, 200, doc);
 }
 
 /* ---- DELETE /_sesame/messages -------------------------------------------- */
 
 void
-dev_messages_delete(struct evhttp_request *req, struct api_thread *t, const char *rest)
+dev_messages_delete(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
 	struct err e;
 	int64_t n = 0;
 	json_t *doc;
 
 	if (t->store->ops->message_delete(t->store, CAPTURE_NAME, &n, &e) != 0) {
-		reply_store_error(req, &e);
+		reply_store_error(r, &e);
 		return;
 	}
 	log_info("inbox: deleted %lld captured messages", (long long)n);
 	doc = json_object();
 	json_object_set_new(doc, "Deleted", json_integer(n));
-	reply_json(req, 200, doc);
+	reply_json(r, 200, doc);
 }
 
 /* ---- GET /_sesame/events (server-sent events) ---------------------------- */
@@ -699,19 +676,22 @@ dev_messages_delete(struct evhttp_request *req, struct api_thread *t, const char
  * queue's store thread, so there is nothing on this loop to be told by)
  * and sends an event when it changed. No thread waits: the query is the
  * list's own, LIMIT 1 on an index. The stream ends when the client goes
- * (libevent's close callback frees it), or at the connection's timeout;
- * EventSource then reconnects by itself.
+ * (httpd's on_close, stream_closed, frees it), or by itself after
+ * DEV_EVENTS_LIFETIME seconds, counted in ticks (nothing is read from the
+ * client, so the server has no timeout that would end it); EventSource
+ * then reconnects by itself.
  *
  * open_streams is process-wide on purpose: the cap is on what every loop
  * holds together, like the descriptors they share.
  */
 struct stream {
-	struct evhttp_request *req;
+	struct httpd_req *req;
 	struct api_thread *t;
 	struct event *tick;
 	char newest[ID_MAX + 1]; /* "" = the inbox was empty */
 	bool known;              /* newest was read at least once */
 	int quiet;               /* ticks since the last byte sent */
+	int age;                 /* ticks since the stream began */
 };
 
 static atomic_int open_streams;
@@ -728,11 +708,7 @@ keep_newest(void *arg, const struct store_message *m)
 static void
 stream_send(struct stream *st, const char *text)
 {
-	struct evbuffer *out = evbuffer_new();
-
-	evbuffer_add(out, text, strlen(text));
-	evhttp_send_reply_chunk(st->req, out);
-	evbuffer_free(out);
+	httpd_reply_chunk(st->req, text, strlen(text));
 	st->quiet = 0;
 }
 
@@ -760,59 +736,64 @@ stream_poll(struct stream *st)
 	stream_send(st, line);
 }
 
+/* End the reply (which frees the request, detached or not) and free st:
+ * when the client went or the stream reached its lifetime. */
+static void
+stream_end(struct stream *st)
+{
+	event_free(st->tick);
+	httpd_reply_end(st->req);
+	free(st);
+	atomic_fetch_sub(&open_streams, 1);
+}
+
 static void
 stream_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct stream *st = arg;
 
+	if (++st->age >= DEV_EVENTS_LIFETIME) {
+		stream_end(st); /* the page reconnects */
+		return;
+	}
 	stream_poll(st);
 	if (++st->quiet >= DEV_EVENTS_PING)
 		stream_send(st, ": ping\n\n"); /* a dead peer shows as a failed write */
 }
 
+/* The client went (or the server is closing): the request is detached and
+ * still ours to end. */
 static void
-stream_closed(struct evhttp_connection *evcon, void *arg)
+stream_closed(void *arg)
 {
-	struct stream *st = arg;
-
-	event_free(st->tick);
-	/* closed under an unfinished reply, evhttp detached the request and
-	 * left it to us; at shutdown it is still attached and evhttp frees it */
-	if (evhttp_request_get_connection(st->req) == NULL)
-		evhttp_send_reply_end(st->req);
-	free(st);
-	atomic_fetch_sub(&open_streams, 1);
+	stream_end(arg);
 }
 
 void
-dev_messages_events(struct evhttp_request *req, struct api_thread *t, const char *rest)
+dev_messages_events(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct timeval second = {1, 0};
-	struct evkeyvalq *h;
 	struct stream *st;
 
 	if (atomic_fetch_add(&open_streams, 1) >= DEV_EVENTS_MAX) {
 		atomic_fetch_sub(&open_streams, 1);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", "5");
-		reply_error(req, 503, "too many open event streams; try again later");
+		httpd_add_header(r, "Retry-After", "5");
+		reply_error(r, 503, "too many open event streams; try again later");
 		return;
 	}
 	st = xcalloc(1, sizeof(*st));
-	st->req = req;
+	st->req = r;
 	st->t = t;
 	st->tick = event_new(t->base, -1, EV_PERSIST, stream_tick, st);
 	if (st->tick == NULL)
 		abort(); /* libevent cannot allocate: out of memory */
-	h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Content-Type", "text/event-stream; charset=utf-8");
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	evhttp_add_header(h, "X-Accel-Buffering", "no");
-	evhttp_send_reply_start(req, 200, "OK");
-	evhttp_connection_set_closecb(evcon, stream_closed, st);
-	/* nothing is read from here on: the stream lives until this
-	 * timeout without a byte in, then the page reconnects */
-	evhttp_connection_set_timeout(evcon, DEV_EVENTS_LIFETIME);
+	httpd_add_header(r, "Content-Type", "text/event-stream; charset=utf-8");
+	httpd_add_header(r, "Cache-Control", "no-store");
+	httpd_add_header(r, "X-Accel-Buffering", "no");
+	httpd_reply_start(r, 200);
+	httpd_on_close(r, stream_closed, st);
+	/* nothing is read from here on: stream_tick ends the stream after
+	 * DEV_EVENTS_LIFETIME seconds, then the page reconnects */
 	stream_send(st, "retry: 2000\n\n");
 	stream_poll(st);
 	evtimer_add(st->tick, &second);
@@ -1057,27 +1038,27 @@ search_input(struct buf *b, const char *name, const char *label, const char *v)
 }
 
 void
-dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char *rest)
+dev_messages_inbox(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
 	struct query qy;
-	struct rows r;
+	struct rows rows;
 	struct err e;
 	struct buf b, csp;
 	const char *msg;
 	char ts[32];
 
 	if (rest[0] != '\0') {
-		reply_error(req, 404, "not found");
+		reply_error(r, 404, "not found");
 		return;
 	}
-	if (parse_query(req, &qy, &msg) != 0) {
+	if (parse_query(r, &qy, &msg) != 0) {
 		query_free(&qy);
-		reply_error(req, 400, msg);
+		reply_error(r, 400, msg);
 		return;
 	}
-	if (load_inbox(t, &qy, &r, &e) != 0) {
+	if (load_inbox(t, &qy, &rows, &e) != 0) {
 		query_free(&qy);
-		reply_store_error(req, &e);
+		reply_store_error(r, &e);
 		return;
 	}
 	buf_init(&b, 0);
@@ -1099,14 +1080,14 @@ dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char 
 		   "<a href=\"/_sesame/messages\">/_sesame/messages</a>. Empty it with "
 		   "<code>curl -X DELETE …/_sesame/messages</code>. "
 		   "<span id=\"status\"></span></p>\n",
-		   r.n, r.n == 1 ? "" : "s", query_filtered(&qy) ? " matching" : "");
+		   rows.n, rows.n == 1 ? "" : "s", query_filtered(&qy) ? " matching" : "");
 	query_free(&qy);
 	buf_printf(&b, "<table id=\"list\"%s>\n<thead><tr><th>Time (UTC)</th><th>From</th>"
 		       "<th>To</th><th>Subject</th><th>Account</th><th>Identity</th>"
 		       "<th>Message</th></tr></thead>\n<tbody id=\"rows\">\n",
-		   r.n > 0 ? "" : " class=\"hidden\"");
-	for (size_t i = r.n; i-- > 0;) {
-		const struct store_message *m = &r.v[i];
+		   rows.n > 0 ? "" : " class=\"hidden\"");
+	for (size_t i = rows.n; i-- > 0;) {
+		const struct store_message *m = &rows.v[i];
 		timefmt_iso_ms(m->created_ms, ts);
 		buf_puts(&b, "<tr class=\"msg\" data-id=\"");
 		html_put(&b, m->id);
@@ -1138,7 +1119,7 @@ dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char 
 		buf_puts(&b, "</a></td></tr>\n");
 	}
 	buf_puts(&b, "</tbody></table>\n");
-	rows_free(&r);
+	rows_free(&rows);
 	buf_puts(&b,
 		 "<section id=\"view\" class=\"hidden\"><h2 id=\"v-subject\"></h2>"
 		 "<p id=\"v-meta\" class=\"small\"></p>"
@@ -1163,14 +1144,11 @@ dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char 
 	buf_puts(&b, "</script>\n</body></html>\n");
 	buf_init(&csp, 0);
 	page_csp(&csp);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Security-Policy",
-			  csp.data);
+	httpd_add_header(r, "Content-Security-Policy", csp.data);
 	buf_free(&csp);
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "no-store");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "X-Content-Type-Options",
-			  "nosniff");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Referrer-Policy",
-			  "no-referrer");
-	dev_reply(req, 200, "text/html; charset=utf-8", b.data, b.len);
+	httpd_add_header(r, "Cache-Control", "no-store");
+	httpd_add_header(r, "X-Content-Type-Options", "nosniff");
+	httpd_add_header(r, "Referrer-Policy", "no-referrer");
+	dev_reply(r, 200, "text/html; charset=utf-8", b.data, b.len);
 	buf_free(&b);
 }

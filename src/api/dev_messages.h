@@ -34,18 +34,18 @@
 #ifndef SESAME_API_DEV_MESSAGES_H
 #define SESAME_API_DEV_MESSAGES_H
 
-struct evhttp_request;
+struct httpd_req;
 struct api_thread;
 
 #define DEV_MESSAGES_DEFAULT 1000
 #define DEV_MESSAGES_MAX 10000
 #define DEV_EVENTS_MAX 32 /* open /_sesame/events streams, process-wide */
 
-void dev_messages_list(struct evhttp_request *req, struct api_thread *t, const char *rest);
-void dev_messages_raw(struct evhttp_request *req, struct api_thread *t, const char *rest);
-void dev_messages_delete(struct evhttp_request *req, struct api_thread *t, const char *rest);
-void dev_messages_delete_one(struct evhttp_request *req, struct api_thread *t, const char *rest);
-void dev_messages_events(struct evhttp_request *req, struct api_thread *t, const char *rest);
-void dev_messages_inbox(struct evhttp_request *req, struct api_thread *t, const char *rest);
+void dev_messages_list(struct httpd_req *r, struct api_thread *t, const char *rest);
+void dev_messages_raw(struct httpd_req *r, struct api_thread *t, const char *rest);
+void dev_messages_delete(struct httpd_req *r, struct api_thread *t, const char *rest);
+void dev_messages_delete_one(struct httpd_req *r, struct api_thread *t, const char *rest);
+void dev_messages_events(struct httpd_req *r, struct api_thread *t, const char *rest);
+void dev_messages_inbox(struct httpd_req *r, struct api_thread *t, const char *rest);
 
 #endif

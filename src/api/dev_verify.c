@@ -11,10 +11,8 @@
  */
 #include "api/dev_verify.h"
 
-#include <sys/queue.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,6 +20,7 @@
 #include "api/dev.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/httpd.h"
 #include "util/log.h"
 #include "verify/verify.h"
 
@@ -59,7 +58,7 @@ html_escape(struct buf *b, const char *s)
 }
 
 static void
-page(struct evhttp_request *req, int status, const char *title, const char *text,
+page(struct httpd_req *r, int status, const char *title, const char *text,
      const char *address)
 {
 	struct buf b;
@@ -77,24 +76,20 @@ page(struct evhttp_request *req, int status, const char *title, const char *text
 		buf_puts(&b, "</code>");
 	}
 	buf_puts(&b, "</p></body></html>\n");
-	dev_reply(req, status, "text/html; charset=utf-8", b.data, b.len);
+	dev_reply(r, status, "text/html; charset=utf-8", b.data, b.len);
 	buf_free(&b);
 }
 
 void
-dev_verify(struct evhttp_request *req, struct api_thread *t, const char *rest)
+dev_verify(struct httpd_req *r, struct api_thread *t, const char *rest)
 {
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	struct evkeyvalq params;
 	struct identity id = {0};
 	struct err e = {0};
-	const char *token;
+	char *token = NULL;
 
-	TAILQ_INIT(&params);
-	if (query == NULL || evhttp_parse_query_str(query, &params) != 0 ||
-	    (token = evhttp_find_header(&params, "token")) == NULL || !token_shape_ok(token)) {
-		page(req, 404, "Invalid verification link",
+	if (dev_query_get(r->query, "token", &token) != 0 || token == NULL ||
+	    !token_shape_ok(token)) {
+		page(r, 404, "Invalid verification link",
 		     "This verification link is invalid. Check that you copied the whole link.",
 		     NULL);
 		goto out;
@@ -104,28 +99,28 @@ dev_verify(struct evhttp_request *req, struct api_thread *t, const char *rest)
 		break;
 	case VERIFY_LINK_ERROR:
 		log_warn("verify: using a link failed: %s", e.message);
-		page(req, 503, "Try again later", "The verification could not be completed.", NULL);
+		page(r, 503, "Try again later", "The verification could not be completed.", NULL);
 		goto out;
 	case VERIFY_LINK_USED:
-		page(req, 409, "Link already used",
+		page(r, 409, "Link already used",
 		     "This verification link has already been used. The address is verified:",
 		     id.name);
 		goto out;
 	case VERIFY_LINK_EXPIRED:
-		page(req, 410, "Link expired",
+		page(r, 410, "Link expired",
 		     "This verification link has expired (links are valid for 24 hours). Verify "
 		     "the address again to get a new link:",
 		     id.name);
 		goto out;
 	case VERIFY_LINK_INVALID:
-		page(req, 404, "Invalid verification link",
+		page(r, 404, "Invalid verification link",
 		     "This verification link is invalid or has been replaced by a newer one.", NULL);
 		goto out;
 	}
 	log_info("verify: %s verified (%s, account %s)", id.name, id.region, id.account_id);
-	page(req, 200, "Email address verified",
+	page(r, 200, "Email address verified",
 	     "Congratulations! You have successfully verified the address", id.name);
 out:
 	identity_clear(&id);
-	evhttp_clear_headers(&params);
+	free(token);
 }

@@ -17,8 +17,6 @@
 #include "api/monitor.h"
 
 #include <dirent.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +27,7 @@
 #include "queue/queue.h"
 #include "store/store.h"
 #include "util/buf.h"
+#include "util/httpd.h"
 #include "util/metrics.h"
 
 #define HEALTH_QUEUE_MS 5000 /* the store thread wakes at least once a second */
@@ -72,7 +71,7 @@ gauge(struct buf *b, const char *name, const char *help, const char *series, lon
 }
 
 static void
-metrics(struct evhttp_request *req, struct api_thread *t)
+metrics(struct httpd_req *r, struct api_thread *t)
 {
 	int64_t queued = -1, retrying = -1, sending = -1, outbox = -1;
 	struct err e = {0};
@@ -98,12 +97,12 @@ metrics(struct evhttp_request *req, struct api_thread *t)
 	gauge(&b, "process_resident_memory_bytes", "Resident memory size in bytes.", NULL,
 	      rss_bytes());
 	gauge(&b, "process_open_fds", "Number of open file descriptors.", NULL, open_fds());
-	dev_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+	dev_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
 	buf_free(&b);
 }
 
 static void
-healthz(struct evhttp_request *req, struct api_thread *t)
+healthz(struct httpd_req *r, struct api_thread *t)
 {
 	int64_t generation, idle_ms = 0;
 	bool store_ok = false;
@@ -120,33 +119,31 @@ healthz(struct evhttp_request *req, struct api_thread *t)
 			 ok ? "ok" : "unhealthy",
 			 !reads ? "unreadable" : store_ok ? "writable" : "write failed",
 			 alive ? "alive" : "stalled");
-	dev_reply(req, ok ? 200 : 503, "application/json", body, (size_t)n);
+	dev_reply(r, ok ? 200 : 503, "application/json", body, (size_t)n);
 }
 
 bool
-monitor_handle(struct evhttp_request *req, struct api_thread *t, const char *path)
+monitor_handle(struct httpd_req *r, struct api_thread *t, const char *path)
 {
 	bool is_metrics = strcmp(path, "/metrics") == 0;
-	char *peer = NULL;
-	ev_uint16_t port = 0;
 
 	if (!is_metrics && strcmp(path, "/healthz") != 0)
 		return false;
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
-	if (peer == NULL || !conf_metrics_allows(t->conf, peer)) {
+	/* "" is a peer whose address is unknown: never allowed */
+	if (r->peer == NULL || r->peer[0] == '\0' || !conf_metrics_allows(t->conf, r->peer)) {
 		static const char m[] = "{\"error\": \"forbidden: not in --metrics-allow\"}\n";
-		dev_reply(req, 403, "application/json", m, sizeof(m) - 1);
+		dev_reply(r, 403, "application/json", m, sizeof(m) - 1);
 		return true;
 	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+	if (r->method != HTTPD_GET) {
 		static const char m[] = "{\"error\": \"method not allowed\"}\n";
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-		dev_reply(req, 405, "application/json", m, sizeof(m) - 1);
+		httpd_add_header(r, "Allow", "GET");
+		dev_reply(r, 405, "application/json", m, sizeof(m) - 1);
 		return true;
 	}
 	if (is_metrics)
-		metrics(req, t);
+		metrics(r, t);
 	else
-		healthz(req, t);
+		healthz(r, t);
 	return true;
 }

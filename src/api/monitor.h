@@ -9,10 +9,10 @@
 #include <stdbool.h>
 
 struct api_thread;
-struct evhttp_request;
+struct httpd_req;
 
-/* Answer req when `path` is /metrics or /healthz and return true; false
- * (nothing done) for any other path. */
-bool monitor_handle(struct evhttp_request *req, struct api_thread *t, const char *path);
+/* Answer r (which frees it) when `path` is /metrics or /healthz and return
+ * true; false (nothing done) for any other path. */
+bool monitor_handle(struct httpd_req *r, struct api_thread *t, const char *path);
 
 #endif

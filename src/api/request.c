@@ -22,10 +22,6 @@
 #include "api/request.h"
 
 #include <arpa/inet.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -46,6 +42,7 @@
 #include "conf/conf.h"
 #include "store/store.h"
 #include "util/codec.h"
+#include "util/httpd.h"
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/xalloc.h"
@@ -55,21 +52,18 @@
 #define API_MAX_FORM (15 * 1024 * 1024)
 
 static void
-reply(struct evhttp_request *req, int status, const char *ctype, const char *request_id,
+reply(struct httpd_req *req, int status, const char *ctype, const char *request_id,
       const char *body, size_t len)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-
-	evhttp_add_header(h, "Content-Type", ctype);
+	httpd_add_header(req, "Content-Type", ctype);
 	if (request_id != NULL)
-		evhttp_add_header(h, "x-amzn-RequestId", request_id);
-	evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
-	evhttp_send_reply(req, status, status == 200 ? "OK" : NULL, NULL);
+		httpd_add_header(req, "x-amzn-RequestId", request_id);
+	httpd_reply(req, status, body, len);
 }
 
 /* SES's ErrorResponse; returns its size. */
 static size_t
-reply_error(struct evhttp_request *req, const char *ns, const struct err *e,
+reply_error(struct httpd_req *req, const char *ns, const struct err *e,
 	    const char *request_id)
 {
 	struct buf b;
@@ -111,34 +105,13 @@ sigv4_proof(void *arg, struct credentials_secret *secret, struct err *e)
 	return rc;
 }
 
-static const char *
-method_name(enum evhttp_cmd_type cmd)
-{
-	switch (cmd) {
-	case EVHTTP_REQ_GET:
-		return "GET";
-	case EVHTTP_REQ_PUT:
-		return "PUT";
-	case EVHTTP_REQ_DELETE:
-		return "DELETE";
-	case EVHTTP_REQ_PATCH:
-		return "PATCH";
-	case EVHTTP_REQ_HEAD:
-		return "HEAD";
-	default:
-		return "POST";
-	}
-}
-
 /* Resolve the caller from the signature: the key must exist, its account
  * must exist, and the signature must verify under its secret. */
 static int
-authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
+authenticate(struct api_ctx *ctx, struct httpd_req *req, const char *path,
 	     const char *query, const void *body, size_t body_len, struct err *e)
 {
 	struct sigv4_header hdrs[MAX_SIGNED_HEADERS * 2];
-	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
-	struct evkeyval *kv;
 	struct sigv4_request r = {0};
 	struct sigv4_auth a;
 	struct sigv4_proof sp = {.cache = ctx->t->sigv4, .r = &r, .a = &a};
@@ -146,15 +119,13 @@ authenticate(struct api_ctx *ctx, struct evhttp_request *req, const char *path,
 	size_t n = 0;
 	int rc;
 
-	TAILQ_FOREACH(kv, in, next)
-	{
+	for (; n < req->nfields; n++) {
 		if (n == sizeof(hdrs) / sizeof(hdrs[0]))
 			return err_set(e, 400, "IncompleteSignature", "Too many request headers.");
-		hdrs[n].name = kv->key;
-		hdrs[n].value = kv->value;
-		n++;
+		hdrs[n].name = req->fields[n].name;
+		hdrs[n].value = req->fields[n].value;
 	}
-	r.method = method_name(evhttp_request_get_command(req));
+	r.method = req->method_name;
 	r.path = path;
 	r.query = query ? query : "";
 	r.headers = hdrs;
@@ -263,7 +234,6 @@ log_request(const struct api_ctx *ctx, const struct err *e, size_t bytes_out)
 static size_t
 reply_v2(struct api_ctx *ctx, const struct err *e, struct err *logged)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(ctx->req);
 	const char *code;
 	int status;
 
@@ -282,7 +252,7 @@ reply_v2(struct api_ctx *ctx, const struct err *e, struct err *logged)
 	char *body = json_dumps(j, JSON_COMPACT);
 	size_t len = strlen(body);
 	json_decref(j);
-	evhttp_add_header(h, "x-amzn-ErrorType", code);
+	httpd_add_header(ctx->req, "x-amzn-ErrorType", code);
 	reply(ctx->req, status, "application/json", ctx->request_id, body, len);
 	free(body);
 	return len;
@@ -328,15 +298,14 @@ done:
 /* A SES v2 request (ctx->service already api_sesv2): authenticate, route,
  * read, dispatch; always ends in api_complete (now or from the handler). */
 static void
-handle_v2(struct api_ctx *ctx, struct evhttp_request *req, const char *path, const char *query,
+handle_v2(struct api_ctx *ctx, struct httpd_req *req, const char *path, const char *query,
 	  const char *body, size_t body_len)
 {
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	struct v2_match m;
 	struct err e = {0};
 	int rc;
 
-	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") == NULL) {
+	if (httpd_field(req, "Authorization") == NULL) {
 		err_set(&e, 403, "MissingAuthenticationTokenException",
 			"Request is missing Authentication Token");
 		goto fail;
@@ -348,9 +317,9 @@ handle_v2(struct api_ctx *ctx, struct evhttp_request *req, const char *path, con
 	}
 	if (authenticate(ctx, req, path, query, body, body_len, &e) != 0)
 		goto fail;
-	if (!v2_route_match(method_name(cmd), path, &m)) {
+	if (!v2_route_match(req->method_name, path, &m)) {
 		err_set(&e, 400, "BadRequestException",
-			"No SES v2 operation is %s %.256s.", method_name(cmd), path);
+			"No SES v2 operation is %s %.256s.", req->method_name, path);
 		goto fail;
 	}
 	ctx->op = m.route->name;
@@ -382,18 +351,16 @@ fail:
 }
 
 static void
-handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp_uri *uri)
+handle_api(struct httpd_req *req, struct api_thread *t)
 {
 	struct api_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	struct err e = {0};
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	const char *query = evhttp_uri_get_query(uri);
-	const char *path = evhttp_uri_get_path(uri);
-	size_t body_len = evbuffer_get_length(in);
-	const char *body = body_len ? (const char *)evbuffer_pullup(in, -1) : "";
-	ev_uint16_t port;
-	char *peer = NULL;
+	enum httpd_method cmd = req->method;
+	const char *query = req->query;
+	const char *path = req->path;
+	size_t body_len = req->body_len;
+	const char *body = req->body;
+	const char *peer = req->peer;
 	int rc;
 
 	ctx->t = t;
@@ -409,15 +376,11 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 	ctx->bytes_in = body_len;
 	ctx->secure = false;
 	uuid_v4(ctx->request_id);
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
 	/* An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d;
 	 * policies name it as IPv4 (aws:SourceIp conditions are per family). */
-	if (peer != NULL && strncasecmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.') != NULL)
+	if (strncasecmp(peer, "::ffff:", 7) == 0 && strchr(peer + 7, '.') != NULL)
 		peer += 7;
-	snprintf(ctx->source_ip, sizeof(ctx->source_ip), "%s", peer ? peer : "");
-
-	if (path == NULL || path[0] == '\0')
-		path = "/";
+	snprintf(ctx->source_ip, sizeof(ctx->source_ip), "%s", peer);
 	/* SES v2's rest-json routes; one of its operations
 	 * (PutEmailIdentityDkimSigningAttributes) lives under /v1/email/ */
 	if (strncmp(path, "/v2/", 4) == 0 || strncmp(path, "/v1/email/", 10) == 0) {
@@ -425,14 +388,14 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 		handle_v2(ctx, req, path, query, body, body_len);
 		return;
 	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST) {
+	if (cmd != HTTPD_GET && cmd != HTTPD_POST) {
 		err_set(&e, 405, "InvalidAction", "Only GET and POST are supported here.");
 		goto fail;
 	}
-	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization") == NULL) {
+	if (httpd_field(req, "Authorization") == NULL) {
 		/* SNS's SubscribeURL and UnsubscribeURL are plain GETs: the token
 		 * or the subscription ARN is the proof */
-		if (cmd == EVHTTP_REQ_GET && query != NULL &&
+		if (cmd == HTTPD_GET && query != NULL &&
 		    form_parse_query(ctx->form, query, strlen(query), &e) == 0 &&
 		    (ctx->action = act_sns_link_find(form_get(ctx->form, "Action"))) != NULL) {
 			ctx->service = &api_sns;
@@ -444,8 +407,8 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 		err_set(&e, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
 		goto fail;
 	}
-	if (cmd == EVHTTP_REQ_POST) {
-		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (cmd == HTTPD_POST) {
+		const char *ct = httpd_field(req, "Content-Type");
 		if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
 			err_set(&e, 400, "InvalidParameterValue",
 				"Content-Type must be application/x-www-form-urlencoded.");
@@ -459,12 +422,12 @@ handle_api(struct evhttp_request *req, struct api_thread *t, const struct evhttp
 	}
 	if (authenticate(ctx, req, path, query, body, body_len, &e) != 0)
 		goto fail;
-	if (cmd == EVHTTP_REQ_POST && query != NULL && query[0] != '\0' && body_len > 0) {
+	if (cmd == HTTPD_POST && query != NULL && query[0] != '\0' && body_len > 0) {
 		err_set(&e, 400, "InvalidParameterValue",
 			"Send parameters in the body or the query string, not both.");
 		goto fail;
 	}
-	if (cmd == EVHTTP_REQ_POST && body_len > 0) {
+	if (cmd == HTTPD_POST && body_len > 0) {
 		if (form_parse(ctx->form, body, body_len, &e) != 0)
 			goto fail;
 	} else if (query != NULL) {
@@ -482,25 +445,20 @@ fail:
 }
 
 void
-request_handle(struct evhttp_request *req, void *arg)
+request_handle(struct httpd_req *req, void *arg)
 {
 	struct api_thread *t = arg;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *path = req->path;
 
-	if (uri == NULL) {
-		evhttp_send_error(req, 400, "Bad Request");
+	if (strncmp(path, "/_sesame", 8) == 0 && (path[8] == '/' || path[8] == '\0')) {
+		dev_handle(req, t);
 		return;
 	}
-	if (path != NULL && strncmp(path, "/_sesame", 8) == 0 && (path[8] == '/' || path[8] == '\0')) {
-		dev_handle(req, t, uri);
-		return;
-	}
-	if (path != NULL && monitor_handle(req, t, path))
+	if (monitor_handle(req, t, path))
 		return;
 	/* the request's reads (key, account, identity, quota) as one read;
 	 * ended before this turn of the loop does anything else */
 	t->store->ops->snapshot_begin(t->store);
-	handle_api(req, t, uri);
+	handle_api(req, t);
 	t->store->ops->snapshot_end(t->store);
 }

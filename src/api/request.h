@@ -5,9 +5,9 @@
 #ifndef SESAME_API_REQUEST_H
 #define SESAME_API_REQUEST_H
 
-struct evhttp_request;
+struct httpd_req;
 
-/* evhttp generic callback; `arg` is the thread's struct api_thread. */
-void request_handle(struct evhttp_request *req, void *arg);
+/* The listener's handler (util/httpd.h); `arg` is the thread's struct api_thread. */
+void request_handle(struct httpd_req *req, void *arg);
 
 #endif

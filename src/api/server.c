@@ -1,6 +1,6 @@
 /*
  * server.c — HTTP listener threads, a loop group (util/loop.h). Each loop
- * owns one event_base, one evhttp, its own descriptor of the one listening
+ * owns one event_base, one HTTP server (util/httpd.h), its own descriptor of the one listening
  * socket (util/net.h: bound once, exclusively, so a second serve on the
  * address fails; every loop accepts from its one queue), one store handle
  * and one SigV4 cache, all made by loop_init on its thread and freed by
@@ -15,12 +15,9 @@
 
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/listener.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <event2/buffer.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +26,6 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "api/http_guard.h"
 #include "api/request.h"
 #include "api/sigv4.h"
 #include "api/xml.h"
@@ -37,6 +33,7 @@
 #include "send/limits.h"
 #include "send/send_lookup.h"
 #include "store/store.h"
+#include "util/httpd.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "util/net.h"
@@ -50,10 +47,8 @@
 
 struct loop {
 	struct event_base *base; /* the group's, not ours to free */
-	struct evhttp *http;
-	struct http_guard *guard;
-	struct evconnlistener *listener; /* evhttp's, guarded (net_listener_guard) */
-	int fd;
+	struct httpd *http;
+	int fd;        /* the listening socket's descriptor; the server's to close */
 	struct api_thread t;
 };
 
@@ -72,11 +67,7 @@ loop_free(void *arg, int i, struct event_base *base)
 {
 	struct loop *l = &((struct http_server *)arg)->loops[i];
 
-	if (l->listener != NULL)
-		net_listener_unguard(l->listener);
-	if (l->http != NULL)
-		evhttp_free(l->http);
-	http_guard_free(l->guard); /* after evhttp_free: it forgets what evhttp freed */
+	httpd_free(l->http);
 	if (l->t.store != NULL)
 		store_close(l->t.store);
 	send_lookup_free(l->t.lookup);
@@ -119,27 +110,20 @@ loop_init(void *arg, int i, struct event_base *base, struct err *e)
 	if ((l->t.store = store_open(c->db, c->data, e)) == NULL)
 		return -1;
 	/* loops init in order: loop 0 binds, the others share its socket */
-	l->fd = i == 0 ? net_listen(c->http, e) : net_share(s->loops[0].fd, c->http, e);
-	if (l->fd < 0)
+	int fd = i == 0 ? net_listen(c->http, e) : net_share(s->loops[0].fd, c->http, e);
+	if (fd < 0)
 		return -1;
+	l->fd = fd;
 	l->base = base;
 	l->t.base = l->base;
-	l->http = evhttp_new(l->base);
-	evhttp_set_max_headers_size(l->http, HTTP_MAX_HEADERS);
-	evhttp_set_max_body_size(l->http, HTTP_MAX_BODY);
-	evhttp_set_timeout(l->http, HTTP_TIMEOUT_SECS);
-	/* PUT: SES v2's updates (v2.h) */
-	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
-	evhttp_set_gencb(l->http, request_handle, &l->t);
-	l->guard = http_guard_new(l->base, l->http, c->header_timeout, conns_per_loop(c));
-	struct evhttp_bound_socket *bound = evhttp_accept_socket_with_handle(l->http, l->fd);
-	if (bound == NULL) {
-		close(l->fd);
-		return err_set(e, 500, "InvalidConfiguration", "cannot accept on %s", c->http);
-	}
-	l->listener = evhttp_bound_socket_get_listener(bound);
-	net_listener_guard(l->listener, "http");
+	struct httpd_limits lim = {
+		.max_header_bytes = HTTP_MAX_HEADERS,
+		.max_body_bytes = HTTP_MAX_BODY,
+		.idle_secs = HTTP_TIMEOUT_SECS,
+		.header_secs = c->header_timeout,
+		.max_conns = conns_per_loop(c),
+	};
+	l->http = httpd_new(l->base, fd, "http", &lim, request_handle, &l->t);
 	return 0;
 }
 
@@ -164,22 +148,20 @@ http_server_start(const struct conf *c, struct vault *v, const struct send_share
 }
 
 /* Shutting down: answer every new request with 503 at once, without the
- * queue (SES's ServiceUnavailable). Runs on the loop, which owns its evhttp. */
+ * queue (SES's ServiceUnavailable). Runs on the loop, which owns its server. */
 static void
-refuse_cb(struct evhttp_request *req, void *arg)
+refuse_cb(struct httpd_req *req, void *arg)
 {
-	struct evbuffer *out = evbuffer_new();
 	struct err e;
 	struct buf b;
 
+	(void)arg;
 	err_temp(&e, "The service is shutting down; try again.");
 	buf_init(&b, 0);
 	xml_error_response(&b, XML_SES_NS, &e, "");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/xml");
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
-	evbuffer_add(out, b.data, b.len);
-	evhttp_send_reply(req, 503, "Service Unavailable", out);
-	evbuffer_free(out);
+	httpd_add_header(req, "Content-Type", "text/xml");
+	httpd_add_header(req, "Connection", "close");
+	httpd_reply(req, 503, b.data, b.len);
 	buf_free(&b);
 }
 
@@ -188,7 +170,7 @@ drain_cb(void *arg, int i)
 {
 	struct http_server *s = arg;
 
-	evhttp_set_gencb(s->loops[i].http, refuse_cb, NULL);
+	httpd_set_handler(s->loops[i].http, refuse_cb, NULL);
 }
 
 void

@@ -54,7 +54,7 @@ line_text(const struct httpframe *f)
 	return (long)n;
 }
 
-/* evhttp reads a body for these methods only (evhttp_method_may_have_body) */
+/* the methods read with a body (util/httpd.h), as libevent's evhttp does */
 static bool
 method_has_body(const char *line, size_t n)
 {
@@ -156,12 +156,14 @@ static int
 headers_end(struct httpframe *f)
 {
 	f->in_headers = false;
+	f->heads++;
 	if (f->te && f->ncl > 0)
 		return refuse(f, "Content-Length together with Transfer-Encoding");
 	if (!f->has_body) {
 		if (f->te || f->cl > 0)
 			return refuse(f, "a body on a method that has none");
 		f->state = S_IDLE;
+		f->done++;
 		return 0;
 	}
 	if (f->te) {
@@ -172,6 +174,8 @@ headers_end(struct httpframe *f)
 	}
 	f->left = f->cl;
 	f->state = f->left > 0 ? S_BODY : S_IDLE;
+	if (f->left == 0)
+		f->done++;
 	return 0;
 }
 
@@ -227,19 +231,22 @@ line_done(struct httpframe *f)
 		f->state = S_CHUNK_SIZE;
 		return 0;
 	case S_TRAILER:
-		if (n == 0)
+		if (n == 0) {
 			f->state = S_IDLE;
+			f->done++;
+		}
 		return 0;
 	default:
 		return 0;
 	}
 }
 
-int
-httpframe_feed(struct httpframe *f, const uint8_t *p, size_t n)
+long
+httpframe_next(struct httpframe *f, const uint8_t *p, size_t n, bool *body)
 {
 	size_t i = 0;
 
+	*body = false;
 	while (i < n) {
 		switch (f->state) {
 		case S_BAD:
@@ -260,13 +267,16 @@ httpframe_feed(struct httpframe *f, const uint8_t *p, size_t n)
 			continue;
 		case S_BODY:
 		case S_CHUNK_DATA: {
-			size_t k = n - i < f->left ? n - i : (size_t)f->left;
-			i += k;
+			size_t k = n < f->left ? n : (size_t)f->left;
 			f->left -= k;
-			if (f->left == 0)
+			if (f->left == 0) {
 				f->state = f->state == S_BODY ? S_IDLE : S_CHUNK_END;
+				if (f->state == S_IDLE)
+					f->done++;
+			}
 			f->len = 0;
-			continue;
+			*body = true;
+			return (long)k;
 		}
 		default: {
 			/* a line: keep its first bytes, act at its LF */
@@ -279,14 +289,29 @@ httpframe_feed(struct httpframe *f, const uint8_t *p, size_t n)
 			f->len += k;
 			i += k;
 			if (lf == NULL)
-				continue;
+				return (long)i;
 			i++; /* the LF */
 			if (line_done(f) != 0)
 				return -1;
 			f->len = 0;
-			continue;
+			return (long)i;
 		}
 		}
+	}
+	return (long)i;
+}
+
+int
+httpframe_feed(struct httpframe *f, const uint8_t *p, size_t n)
+{
+	bool body;
+
+	while (n > 0) {
+		long k = httpframe_next(f, p, n, &body);
+		if (k < 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
 	}
 	return f->state == S_BAD ? -1 : 0;
 }
