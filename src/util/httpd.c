@@ -900,7 +900,7 @@ static int
 cap_addresses(struct httpd *s)
 {
 	int cap = s->lim.max_conns / PER_ADDRESS_SHARE, n = 0, closed = 0;
-	struct httpd_conn **v, *c;
+	struct httpd_conn **v, *c, *prev = NULL;
 
 	if (cap < 1 || s->nconns <= cap)
 		return 0;
@@ -908,13 +908,18 @@ cap_addresses(struct httpd *s)
 	for (c = s->conns; c != NULL && n < s->nconns; c = c->next)
 		v[n++] = c;
 	qsort(v, (size_t)n, sizeof(*v), by_address);
+	/* choose first, close after: a close may free the connection */
 	for (int i = 0, run = 0; i < n; i++) {
-		run = i > 0 && strcmp(v[i]->addr, v[i - 1]->addr) == 0 ? run + 1 : 1;
-		if (run > cap) {
+		run = prev != NULL && strcmp(v[i]->addr, prev->addr) == 0 ? run + 1 : 1;
+		prev = v[i];
+		if (run <= cap)
+			v[i] = NULL;
+	}
+	for (int i = 0; i < n; i++)
+		if (v[i] != NULL) {
 			conn_close(v[i]);
 			closed++;
 		}
-	}
 	free(v);
 	return closed;
 }
