@@ -86,20 +86,22 @@ struct sigv4_proof {
 	const struct sigv4_auth *a;
 };
 
+static const char *
+open_secret(void *arg, struct err *e)
+{
+	return credentials_secret_open(arg, e);
+}
+
 static int
 sigv4_proof(void *arg, struct credentials_secret *secret, struct err *e)
 {
 	const struct sigv4_proof *p = arg;
 	uint8_t signing_key[32];
-	const char *plain;
 	int rc;
 
-	if (!sigv4_cache_get(p->cache, p->a, secret->fingerprint, signing_key)) {
-		if ((plain = credentials_secret_open(secret, e)) == NULL)
-			return -1;
-		sigv4_signing_key(plain, p->a->date, p->a->region, p->a->service, signing_key);
-		sigv4_cache_put(p->cache, p->a, secret->fingerprint, signing_key);
-	}
+	if (sigv4_cache_key(p->cache, p->a, secret->fingerprint, open_secret, secret, signing_key,
+			    e) != 0)
+		return -1;
 	rc = sigv4_verify(p->r, p->a, signing_key, e);
 	OPENSSL_cleanse(signing_key, sizeof(signing_key));
 	return rc;

@@ -875,9 +875,9 @@ cache_slot(struct sigv4_cache *c, const struct sigv4_auth *a)
 	return &c->slot[h % SIGV4_CACHE_SLOTS];
 }
 
-bool
-sigv4_cache_get(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
-		uint8_t out[32])
+static bool
+cache_get(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+	  uint8_t out[32])
 {
 	const struct sigv4_cache_slot *s = cache_slot(c, a);
 
@@ -892,9 +892,9 @@ sigv4_cache_get(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t
 	return false;
 }
 
-void
-sigv4_cache_put(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
-		const uint8_t key[32])
+static void
+cache_put(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+	  const uint8_t key[32])
 {
 	struct sigv4_cache_slot *s = cache_slot(c, a);
 
@@ -905,4 +905,19 @@ sigv4_cache_put(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t
 	snprintf(s->service, sizeof(s->service), "%s", a->service);
 	memcpy(s->fingerprint, fp, 32);
 	memcpy(s->key, key, 32);
+}
+
+int
+sigv4_cache_key(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+		sigv4_secret_fn secret, void *arg, uint8_t out[32], struct err *e)
+{
+	const char *plain;
+
+	if (cache_get(c, a, fp, out))
+		return 0;
+	if ((plain = secret(arg, e)) == NULL)
+		return -1;
+	sigv4_signing_key(plain, a->date, a->region, a->service, out);
+	cache_put(c, a, fp, out);
+	return 0;
 }

@@ -8,7 +8,8 @@
  *   caller              looks the key id up (unknown: sigv4_fail_unknown_key)
  *                       and checks a.region is served (else
  *                       sigv4_fail_region);
- *   sigv4_cache_get(), or sigv4_signing_key() and sigv4_cache_put();
+ *   sigv4_cache_key()   the signing key, derived from the secret only on
+ *                       a miss;
  *   sigv4_verify()      rebuilds the canonical request and compares the
  *                       signature in constant time.
  * Every failure fills struct err with SES's code, HTTP status and wording.
@@ -111,12 +112,13 @@ struct sigv4_cache {
 void sigv4_cache_init(struct sigv4_cache *c);
 /* Wipe every cached key (e.g. before freeing the cache). */
 void sigv4_cache_clear(struct sigv4_cache *c);
-/* true and out = the signing key cached for a's scope and fingerprint fp;
- * false (a miss, counted) when there is none. */
-bool sigv4_cache_get(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
-		     uint8_t out[32]);
-/* Keep key as the signing key for a's scope and fingerprint fp. */
-void sigv4_cache_put(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
-		     const uint8_t key[32]);
+/* The secret behind a signing key, asked for only on a cache miss: NULL
+ * with e filled when it cannot be had. */
+typedef const char *(*sigv4_secret_fn)(void *arg, struct err *e);
+/* out = the signing key for a's scope and the secret whose fingerprint is
+ * fp: the cached one, or one derived from secret(arg) and kept (a miss,
+ * counted). 0, or -1 with e filled by secret. */
+int sigv4_cache_key(struct sigv4_cache *c, const struct sigv4_auth *a, const uint8_t fp[32],
+		    sigv4_secret_fn secret, void *arg, uint8_t out[32], struct err *e);
 
 #endif

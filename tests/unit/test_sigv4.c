@@ -219,6 +219,21 @@ static const char *const suite[] = {
 	"post-x-www-form-urlencoded",
 };
 
+static const char *
+the_secret(void *arg, struct err *e)
+{
+	(void)e;
+	return arg;
+}
+
+static const char *
+no_secret(void *arg, struct err *e)
+{
+	(void)arg;
+	err_set(e, 500, "InternalFailure", "the key cannot be opened");
+	return NULL;
+}
+
 /* The signing key for a's scope and secret through the cache, as
  * request.c does it (there the fingerprint is the sealed secret's). */
 static void
@@ -228,10 +243,7 @@ cached_key(struct sigv4_cache *c, const struct sigv4_auth *a, const char *secret
 	uint8_t fp[32];
 
 	sha256(secret, strlen(secret), fp);
-	if (sigv4_cache_get(c, a, fp, out))
-		return;
-	sigv4_signing_key(secret, a->date, a->region, a->service, out);
-	sigv4_cache_put(c, a, fp, out);
+	assert_int_equal(sigv4_cache_key(c, a, fp, the_secret, (void *)secret, out, NULL), 0);
 }
 
 static void
@@ -871,6 +883,15 @@ test_cache(void **state)
 		cached_key(c, &a, SECRET, k1);
 		sigv4_signing_key(SECRET, a.date, a.region, a.service, want);
 		assert_memory_equal(k1, want, 32);
+	}
+	/* a secret that cannot be opened: its error, and nothing kept */
+	{
+		uint8_t fp[32] = {7};
+		struct err e;
+		snprintf(a.key_id, sizeof(a.key_id), "AKIDSEALED");
+		assert_int_equal(sigv4_cache_key(c, &a, fp, no_secret, NULL, k1, &e), -1);
+		assert_string_equal(e.code, "InternalFailure");
+		assert_int_equal(sigv4_cache_key(c, &a, fp, no_secret, NULL, k1, &e), -1);
 	}
 	sigv4_cache_clear(c);
 	for (size_t i = 0; i < SIGV4_CACHE_SLOTS; i++)
