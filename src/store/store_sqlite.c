@@ -4265,13 +4265,17 @@ checkpoint_main(void *arg)
 			break;
 		ckpt.due = false;
 		unsigned restarts = ckpt.restarts;
+		int before = ckpt.copied;
 		pthread_mutex_unlock(&ckpt.mu);
 		int log = 0, done = 0;
 		int rc = sqlite3_wal_checkpoint_v2(ckpt.db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 						   &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			log_warn("store: checkpoint failed: %s", sqlite3_errmsg(ckpt.db));
-		if (rc == SQLITE_OK && done > 0)
+		/* nothing newly copied (the readers held the rest): nothing to
+		 * sync. After a restart the copy is of a new WAL, which SQLite
+		 * began only once the old one was copied and synced. */
+		if (rc == SQLITE_OK && done > before)
 			sync_database();
 		pthread_mutex_lock(&ckpt.mu);
 		if (rc == SQLITE_OK && done >= 0 && restarts == ckpt.restarts)
