@@ -61,22 +61,6 @@ reply(struct httpd_req *req, int status, const char *ctype, const char *request_
 	httpd_reply(req, status, body, len);
 }
 
-/* SES's ErrorResponse; returns its size. */
-static size_t
-reply_error(struct httpd_req *req, const char *ns, const struct err *e,
-	    const char *request_id)
-{
-	struct buf b;
-	size_t n;
-
-	buf_init(&b, 0);
-	xml_error_response(&b, ns, e, request_id);
-	reply(req, e->http ? e->http : 400, "text/xml", request_id, b.data, b.len);
-	n = b.len;
-	buf_free(&b);
-	return n;
-}
-
 /* The SigV4 proof for credentials_lookup: the signature verifies under a
  * signing key cached for the sealed secret's fingerprint, or derived from
  * the unsealed secret and cached. */
@@ -229,65 +213,68 @@ log_request(const struct api_ctx *ctx, const struct err *e, size_t bytes_out)
 	metrics_observe(METRIC_API_SECONDS, secs, service);
 }
 
-/* Write the answer for a finished request and free its context: the
- * Result members in ctx->out when e is NULL, SES's ErrorResponse otherwise. */
-/* SES v2's answer: the handler's JSON (or {}), or the error as
- * x-amzn-ErrorType and {"message"} with the model's status; its size. */
-static size_t
-reply_v2(struct api_ctx *ctx, const struct err *e, struct err *logged)
+/* SES v2's error: x-amzn-ErrorType and {"message"} in doc, with the
+ * model's status and code in *v2e (what is logged). */
+static void
+v2_error_doc(struct api_ctx *ctx, const struct err *e, struct buf *doc, struct err *v2e)
 {
 	const char *code;
 	int status;
 
-	if (e == NULL) {
-		const char *body = ctx->out->len > 0 ? ctx->out->data : "{}";
-		size_t len = ctx->out->len > 0 ? ctx->out->len : 2;
-		reply(ctx->req, ctx->op_status ? ctx->op_status : 200, "application/json",
-		      ctx->request_id, body, len);
-		return len;
-	}
 	v2_error_of(e, &code, &status);
-	*logged = *e;
-	snprintf(logged->code, sizeof(logged->code), "%s", code);
-	logged->http = status;
+	*v2e = *e;
+	snprintf(v2e->code, sizeof(v2e->code), "%s", code);
+	v2e->http = status;
 	json_t *j = json_pack("{s:s}", "message", e->message);
 	char *body = json_dumps(j, JSON_COMPACT);
-	size_t len = strlen(body);
 	json_decref(j);
-	httpd_add_header(ctx->req, "x-amzn-ErrorType", code);
-	reply(ctx->req, status, "application/json", ctx->request_id, body, len);
+	(void)buf_append(doc, body, strlen(body));
 	free(body);
-	return len;
+	httpd_add_header(ctx->req, "x-amzn-ErrorType", code);
 }
 
+/* Answer a finished request and free its context: the Result members in
+ * ctx->out when e is NULL (v2: the handler's JSON, or {}), SES's error
+ * otherwise. The log line and counters come first, so a client holding
+ * its answer finds them. */
 void
 api_complete(struct api_ctx *ctx, const struct err *e)
 {
+	bool v2 = ctx->service == &api_sesv2;
+	const char *ctype = v2 ? "application/json" : "text/xml";
 	struct buf doc;
 	struct err fail, v2e;
+	int status = 200;
 
 	buf_init(&doc, 0);
-	if (ctx->service == &api_sesv2) {
-		size_t sent = reply_v2(ctx, e, &v2e);
-		log_request(ctx, e != NULL ? &v2e : NULL, sent);
-		goto done;
-	}
-	if (e == NULL &&
-	    (xml_response_begin(&doc, ctx->service->xmlns, ctx->action->name,
-				ctx->action->has_result) != 0 ||
-	     buf_append(&doc, ctx->out->data ? ctx->out->data : "", ctx->out->len) != 0 ||
-	     xml_response_end(&doc, ctx->action->name, ctx->action->has_result,
-			      ctx->request_id) != 0)) {
+	if (v2 && e == NULL) {
+		status = ctx->op_status ? ctx->op_status : 200;
+		if (buf_append(&doc, ctx->out->len > 0 ? ctx->out->data : "{}",
+			       ctx->out->len > 0 ? ctx->out->len : 2) != 0) {
+			err_set(&fail, 500, "InternalFailure", "The response could not be written.");
+			e = &fail;
+		}
+	} else if (e == NULL &&
+		   (xml_response_begin(&doc, ctx->service->xmlns, ctx->action->name,
+				       ctx->action->has_result) != 0 ||
+		    buf_append(&doc, ctx->out->data ? ctx->out->data : "", ctx->out->len) != 0 ||
+		    xml_response_end(&doc, ctx->action->name, ctx->action->has_result,
+				     ctx->request_id) != 0)) {
 		err_set(&fail, 500, "InternalFailure", "The response could not be written.");
 		e = &fail;
 	}
-	size_t sent = doc.len;
-	if (e == NULL)
-		reply(ctx->req, 200, "text/xml", ctx->request_id, doc.data, doc.len);
-	else
-		sent = reply_error(ctx->req, ctx->service->xmlns, e, ctx->request_id);
-	log_request(ctx, e, sent);
-done:
+	if (e != NULL) {
+		buf_reset(&doc);
+		if (v2) {
+			v2_error_doc(ctx, e, &doc, &v2e);
+			e = &v2e;
+		} else {
+			xml_error_response(&doc, ctx->service->xmlns, e, ctx->request_id);
+		}
+		status = e->http ? e->http : 400;
+	}
+	log_request(ctx, e, doc.len);
+	reply(ctx->req, status, ctype, ctx->request_id, doc.data, doc.len);
 	buf_free(&doc);
 	json_decref(ctx->json);
 	form_free(ctx->form);
