@@ -265,7 +265,13 @@ def test_out_of_descriptors_pauses_accepting_logs_little_and_recovers(sesame):
     try:
         log_before = len(sesame.read_log().splitlines())
         for _ in range(400):  # bounded: the limit is 128
-            idle.append(socket.create_connection(("127.0.0.1", sesame.http_port), timeout=5))
+            try:
+                idle.append(socket.create_connection(("127.0.0.1", sesame.http_port),
+                                                     timeout=5))
+            except OSError as e:  # say whether serve is gone, and its last words
+                raise AssertionError(f"connection {len(idle)}: {e}; serve's exit status "
+                                     f"{sesame.proc.poll()}; log ends:\n"
+                                     + "\n".join(sesame.read_log().splitlines()[-30:]))
             if len(idle) % 10 == 0:
                 time.sleep(0.2)
                 if "out of file descriptors" in sesame.read_log():
