@@ -233,6 +233,22 @@ v2_error_doc(struct api_ctx *ctx, const struct err *e, struct buf *doc, struct e
 	httpd_add_header(ctx->req, "x-amzn-ErrorType", code);
 }
 
+/* The successful answer's document: v2's JSON (or {}), or v1's Response
+ * around the Result members in ctx->out. */
+static int
+result_doc(const struct api_ctx *ctx, bool v2, struct buf *doc)
+{
+	if (v2)
+		return buf_append(doc, ctx->out->len > 0 ? ctx->out->data : "{}",
+				  ctx->out->len > 0 ? ctx->out->len : 2);
+	if (xml_response_begin(doc, ctx->service->xmlns, ctx->action->name,
+			       ctx->action->has_result) != 0 ||
+	    buf_append(doc, ctx->out->data ? ctx->out->data : "", ctx->out->len) != 0 ||
+	    xml_response_end(doc, ctx->action->name, ctx->action->has_result, ctx->request_id) != 0)
+		return -1;
+	return 0;
+}
+
 /* Answer a finished request and free its context: the Result members in
  * ctx->out when e is NULL (v2: the handler's JSON, or {}), SES's error
  * otherwise. The log line and counters come first, so a client holding
@@ -247,19 +263,9 @@ api_complete(struct api_ctx *ctx, const struct err *e)
 	int status = 200;
 
 	buf_init(&doc, 0);
-	if (v2 && e == NULL) {
+	if (v2 && e == NULL)
 		status = ctx->op_status ? ctx->op_status : 200;
-		if (buf_append(&doc, ctx->out->len > 0 ? ctx->out->data : "{}",
-			       ctx->out->len > 0 ? ctx->out->len : 2) != 0) {
-			err_set(&fail, 500, "InternalFailure", "The response could not be written.");
-			e = &fail;
-		}
-	} else if (e == NULL &&
-		   (xml_response_begin(&doc, ctx->service->xmlns, ctx->action->name,
-				       ctx->action->has_result) != 0 ||
-		    buf_append(&doc, ctx->out->data ? ctx->out->data : "", ctx->out->len) != 0 ||
-		    xml_response_end(&doc, ctx->action->name, ctx->action->has_result,
-				     ctx->request_id) != 0)) {
+	if (e == NULL && result_doc(ctx, v2, &doc) != 0) {
 		err_set(&fail, 500, "InternalFailure", "The response could not be written.");
 		e = &fail;
 	}
